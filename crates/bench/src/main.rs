@@ -1,0 +1,183 @@
+//! `trenddojo-bench`: builds a store with N trades (default 100,000) and 5 executions each in a real
+//! encrypted file, then measures and prints: bulk insert rate, open + unlock time, statistics per
+//! account and a filtered, sorted page of 50 trades (p50/p95/max over repeated runs).
+//!
+//! Run it in release mode: `cargo run --release -p trenddojo-bench -- [TRADES] [ACCOUNTS]`.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Duration as CDuration, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+
+use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
+use trenddojo_core::{AccountInput, ImportFill, ImportTrade, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput};
+use trenddojo_store::key::{derive_key, KdfParams};
+
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort();
+    let idx = (samples.len() * p).div_ceil(100).saturating_sub(1);
+    samples[idx.min(samples.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{}.{:03} ms", d.as_millis(), d.as_micros() % 1000)
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    let max = *samples.iter().max().expect("samples");
+    let p50 = percentile(&mut samples, 50);
+    let p95 = percentile(&mut samples, 95);
+    println!("{name:<52} p50 {:>12}  p95 {:>12}  max {:>12}  (n={})", ms(p50), ms(p95), ms(max), samples.len());
+}
+
+fn rate(count: usize, d: Duration) -> u128 {
+    (count as u128 * 1_000_000) / d.as_micros().max(1)
+}
+
+fn generate(rng: &mut StdRng, n: usize, start_day: i64) -> Vec<ImportTrade> {
+    let base = Utc.with_ymd_and_hms(2015, 1, 5, 15, 0, 0).single().expect("base");
+    (0..n)
+        .map(|i| {
+            let direction = if rng.gen_range(0..4) == 0 { Direction::Short } else { Direction::Long };
+            let entry = Decimal::new(rng.gen_range(1_000..50_000), 2);
+            let stop_dist = Decimal::new(rng.gen_range(20..300), 2);
+            let sign = if direction == Direction::Long { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+            let at = base + CDuration::minutes((start_day + i as i64) * 97);
+            let px = |d: Decimal| Price::new("price", d.max(Decimal::new(1, 2))).expect("price");
+            let q = |v: i64| Quantity::new("quantity", Decimal::from(v)).expect("qty");
+            let fee = Fee::parse("fees", "1").expect("fee");
+            let move_ = Decimal::new(rng.gen_range(-150..300), 2);
+            let (es, xs) = (direction.entry_side(), direction.exit_side());
+            let fills = vec![
+                ImportFill { side: es, quantity: q(60), price: px(entry), fees: fee, at },
+                ImportFill { side: es, quantity: q(40), price: px(entry + sign * Decimal::new(5, 2)), fees: fee, at: at + CDuration::minutes(5) },
+                ImportFill { side: xs, quantity: q(30), price: px(entry + sign * move_), fees: fee, at: at + CDuration::minutes(30) },
+                ImportFill { side: xs, quantity: q(30), price: px(entry + sign * move_ * Decimal::TWO), fees: fee, at: at + CDuration::minutes(60) },
+                ImportFill { side: xs, quantity: q(40), price: px(entry + sign * move_), fees: fee, at: at + CDuration::minutes(90) },
+            ];
+            let _ = Side::Buy;
+            ImportTrade {
+                symbol: format!("SYM{}", rng.gen_range(0..500)),
+                direction,
+                multiplier: Decimal::ONE,
+                initial_stop: Some(px(entry - sign * stop_dist)),
+                target: None,
+                setup: None,
+                correlation_group: None,
+                fills,
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let trades: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let accounts: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("bench");
+    let pass = Passphrase::new("benchmark passphrase").expect("passphrase");
+    let key = KeySource::Passphrase(pass.clone());
+    println!("TrendDojo benchmark: {trades} trades x 5 executions in {accounts} accounts, SQLCipher store in {}", home.display());
+
+    let j = Journal::init(&home, &key, &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() })
+        .expect("init");
+    let names: Vec<String> = (0..accounts).map(|i| format!("Account {i}")).collect();
+    for n in &names {
+        j.add_account(&AccountInput { name: n.clone(), currency: "USD".into(), balance: "100000".into(), timezone: Some("America/New_York".into()), ..Default::default() })
+            .expect("account");
+    }
+    let mut rng = StdRng::seed_from_u64(7);
+    let per = trades / accounts;
+    let batches: Vec<Vec<ImportTrade>> = (0..accounts).map(|a| generate(&mut rng, per, (a * per) as i64)).collect();
+
+    // Bulk insert: all trades with their executions, summaries computed once each, one transaction.
+    let store = j.store();
+    let t0 = Instant::now();
+    store
+        .write(|tx| {
+            for (name, batch) in names.iter().zip(&batches) {
+                let account = trenddojo_store::accounts::resolve(tx, j.user()?.id, name)?;
+                for t in batch {
+                    trenddojo_core::import_trade(tx, &account, t)?;
+                }
+            }
+            Ok::<_, trenddojo_core::ApiError>(())
+        })
+        .expect("bulk insert");
+    let bulk = t0.elapsed();
+    let total = per * accounts;
+    println!("bulk insert (one transaction, 5 fills + audit + outbox each): {} trades in {} = {} trades/s, {} executions/s",
+        total, ms(bulk), rate(total, bulk), rate(total * 5, bulk));
+
+    // Bulk insert of trade rows alone (planned trades: no executions), for the raw row rate.
+    let plain: Vec<ImportTrade> = batches[0].iter().take(100_000.min(per)).map(|t| ImportTrade { fills: Vec::new(), ..t.clone() }).collect();
+    let t0 = Instant::now();
+    store
+        .write(|tx| {
+            let account = trenddojo_store::accounts::resolve(tx, j.user()?.id, &names[0])?;
+            for t in &plain {
+                trenddojo_core::import_trade(tx, &account, t)?;
+            }
+            Ok::<_, trenddojo_core::ApiError>(())
+        })
+        .expect("plain insert");
+    let d = t0.elapsed();
+    println!("bulk insert of trade rows without executions: {} trades in {} = {} trades/s", plain.len(), ms(d), rate(plain.len(), d));
+    let size = store.file_size();
+    println!("store size: {} MiB", size / (1024 * 1024));
+    drop(j);
+
+    // Open and unlock.
+    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.join("keyinfo.json")).expect("keyinfo")).expect("json");
+    let kdf: KdfParams = serde_json::from_value(info["kdf"].clone()).expect("kdf");
+    let mut kdf_samples = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let _ = derive_key(&pass, &kdf).expect("derive");
+        kdf_samples.push(t.elapsed());
+    }
+    let mut open_samples = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let j = Journal::open(&OpenOptions { home: home.clone(), key: key.clone(), user: None }).expect("open");
+        let _ = j.list_accounts().expect("first query");
+        open_samples.push(t.elapsed());
+    }
+    let kdf_p50 = percentile(&mut kdf_samples.clone(), 50);
+    report("passphrase stretch (Argon2id 19 MiB, t=2)", kdf_samples);
+    let unlock: Vec<Duration> = open_samples.iter().map(|d| d.saturating_sub(kdf_p50)).collect();
+    report("open + unlock + first query, incl. Argon2id", open_samples);
+    report("open + unlock + first query, raw key (keyring path)", unlock);
+
+    let j = Journal::open(&OpenOptions { home: home.clone(), key: key.clone(), user: None }).expect("open");
+    let mut stats_samples = Vec::new();
+    for _ in 0..3 {
+        let _ = j.stats(Some(&names[0]), None, None).expect("warm");
+    }
+    for _ in 0..50 {
+        let t = Instant::now();
+        let s = j.stats(Some(&names[0]), None, None).expect("stats");
+        stats_samples.push(t.elapsed());
+        assert!(s[0].stats.trades > 0, "stats see the trades");
+    }
+    report(&format!("stats of one account ({} trades)", per), stats_samples);
+
+    let pages: [(&str, TradeListInput); 3] = [
+        ("page of 50: account, newest first", TradeListInput { account: Some(names[0].clone()), limit: Some(50), ..Default::default() }),
+        ("page of 50: account, closed, best P&L first", TradeListInput { account: Some(names[0].clone()), status: Some("closed".into()), sort: Some("pnl".into()), limit: Some(50), ..Default::default() }),
+        ("page of 50: all accounts, symbol SYM7, newest", TradeListInput { symbol: Some("SYM7".into()), limit: Some(50), ..Default::default() }),
+    ];
+    for (name, q) in pages {
+        let mut samples = Vec::new();
+        for _ in 0..100 {
+            let t = Instant::now();
+            let page = j.list_trades(&q).expect("page");
+            samples.push(t.elapsed());
+            assert!(!page.is_empty(), "page has rows");
+        }
+        report(name, samples);
+    }
+}

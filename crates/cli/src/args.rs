@@ -1,0 +1,376 @@
+//! Command-line grammar. The names here are a contract: scripts and tests call them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// TrendDojo: an encrypted, offline-first trading journal and risk manager.
+#[derive(Debug, Parser)]
+#[command(name = "trenddojo", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data folder (default: $XDG_DATA_HOME/trenddojo or ~/.local/share/trenddojo).
+    #[arg(long, global = true, env = "TRENDDOJO_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Read the store passphrase from the first line of standard input (instead of the OS keyring).
+    #[arg(long, global = true)]
+    pub passphrase_stdin: bool,
+    /// Act as this user (email) instead of the store's active user.
+    #[arg(long, global = true, value_name = "EMAIL")]
+    pub user: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new encrypted store with a first user.
+    Init(InitArgs),
+    /// Users of this store.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Schema, seed data, backups and integrity.
+    #[command(subcommand)]
+    Db(DbCmd),
+    /// Trading accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Trades and their executions.
+    #[command(subcommand)]
+    Trade(TradeCmd),
+    /// Journal notes.
+    #[command(subcommand)]
+    Note(NoteCmd),
+    /// Pre-trade checklists.
+    #[command(subcommand)]
+    Checklist(ChecklistCmd),
+    /// Risk rules and position sizing.
+    #[command(subcommand)]
+    Risk(RiskCmd),
+    /// Performance statistics (see docs/metrics.md).
+    Stats(StatsArgs),
+    /// Broker connections (API secrets are sealed on this device).
+    #[command(subcommand)]
+    Broker(BrokerCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long, default_value = "trader@localhost.localdomain")]
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// free, basic or pro
+    #[arg(long, default_value = "free")]
+    pub tier: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "free")]
+        tier: String,
+    },
+    List,
+    /// Make a user the store's active user.
+    Use { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Apply pending migrations (a backup is taken first).
+    Migrate {
+        #[arg(long)]
+        to: Option<u32>,
+    },
+    /// Undo migrations down to version N (default: one step).
+    Rollback {
+        #[arg(long)]
+        to: Option<u32>,
+    },
+    /// Drop all data (after a backup), rebuild the schema and load a seed state.
+    Reset {
+        #[arg(long, default_value = "empty")]
+        state: String,
+    },
+    /// Load a seed state into a store without accounts or trades.
+    Seed {
+        #[arg(long)]
+        state: String,
+    },
+    /// Schema version, migrations, encryption, size and row counts.
+    Status,
+    /// Copy the store, still encrypted, to FILE.
+    Backup { file: PathBuf },
+    /// Replace the store with the backup in FILE (the current data is backed up first).
+    Restore { file: PathBuf },
+    /// Integrity checks (SQLite, SQLCipher page MACs, foreign keys, trade summaries).
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCmd {
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        currency: String,
+        /// Starting balance.
+        #[arg(long, allow_hyphen_values = true)]
+        balance: String,
+        /// IANA time zone used for trading days (default UTC).
+        #[arg(long)]
+        timezone: Option<String>,
+        #[arg(long)]
+        broker: Option<String>,
+        /// fifo (default), lifo or average_cost
+        #[arg(long)]
+        matching: Option<String>,
+        /// |net P&L| at or below this is a breakeven trade (default 0).
+        #[arg(long)]
+        breakeven_tolerance: Option<String>,
+    },
+    List,
+    Show { account: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TradeCmd {
+    /// Open a trade with its first fill (the account's risk rules are checked first).
+    Open {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        symbol: String,
+        /// long or short
+        #[arg(long)]
+        side: String,
+        #[arg(long, allow_hyphen_values = true)]
+        quantity: String,
+        #[arg(long, allow_hyphen_values = true)]
+        price: String,
+        #[arg(long, allow_hyphen_values = true)]
+        stop: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        target: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        fees: Option<String>,
+        /// Fill time: RFC 3339, or local "YYYY-MM-DD HH:MM" in the account's time zone (default now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Contract multiplier (default 1).
+        #[arg(long)]
+        multiplier: Option<String>,
+        #[arg(long)]
+        setup: Option<String>,
+        /// Correlation group (e.g. sector) for the correlated-positions rule (default: the symbol).
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Record another fill (scale in or out).
+    AddExecution {
+        trade: String,
+        /// buy or sell
+        #[arg(long)]
+        side: String,
+        #[arg(long, allow_hyphen_values = true)]
+        quantity: String,
+        #[arg(long, allow_hyphen_values = true)]
+        price: String,
+        #[arg(long, allow_hyphen_values = true)]
+        fees: Option<String>,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Exit the open quantity (or --quantity of it).
+    Close {
+        trade: String,
+        #[arg(long, allow_hyphen_values = true)]
+        price: String,
+        #[arg(long, allow_hyphen_values = true)]
+        quantity: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        fees: Option<String>,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Move the stop (history is kept), set targets, rename, or cancel a planned trade.
+    Edit {
+        trade: String,
+        #[arg(long, allow_hyphen_values = true)]
+        stop: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Replace the targets (repeatable).
+        #[arg(long, allow_hyphen_values = true)]
+        target: Vec<String>,
+        #[arg(long)]
+        symbol: Option<String>,
+        #[arg(long)]
+        setup: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        cancel: bool,
+    },
+    Delete { trade: String },
+    List {
+        #[arg(long)]
+        account: Option<String>,
+        /// planned, open, partially_closed, closed or cancelled
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        symbol: Option<String>,
+        /// Opened on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Opened on or before this date.
+        #[arg(long)]
+        to: Option<String>,
+        /// newest, oldest, pnl, -pnl, symbol
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        offset: Option<u32>,
+    },
+    Show { trade: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NoteCmd {
+    Add {
+        text: String,
+        #[arg(long)]
+        trade: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        /// plan, review, journal or lesson
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        trade: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecklistCmd {
+    /// Create a checklist template.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// A required item (repeatable).
+        #[arg(long)]
+        item: Vec<String>,
+        /// An optional item (repeatable).
+        #[arg(long)]
+        optional_item: Vec<String>,
+    },
+    List,
+    /// Answer item N of a checklist for a trade.
+    Answer {
+        trade: String,
+        #[arg(long)]
+        checklist: String,
+        #[arg(long)]
+        item: u32,
+        /// Mark unchecked instead of checked.
+        #[arg(long)]
+        unchecked: bool,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// A trade's checklist answers.
+    Show { trade: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RiskCmd {
+    Show {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    Set {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        max_risk_pct: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        max_daily_loss_pct: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        max_weekly_loss_pct: Option<String>,
+        #[arg(long)]
+        max_open_positions: Option<u32>,
+        #[arg(long)]
+        max_correlated_positions: Option<u32>,
+        /// fixed_fractional, fixed_amount or fixed_quantity
+        #[arg(long)]
+        sizing: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        fixed_amount: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        fixed_quantity: Option<String>,
+        /// block (refuse) or warn
+        #[arg(long)]
+        enforcement: Option<String>,
+    },
+    /// Position size for an entry and stop within the account's risk budget.
+    Size {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        side: String,
+        #[arg(long, allow_hyphen_values = true)]
+        entry: String,
+        #[arg(long, allow_hyphen_values = true)]
+        stop: String,
+        #[arg(long)]
+        multiplier: Option<String>,
+        /// Quantity increment (1 for shares, 0.0001 for crypto).
+        #[arg(long)]
+        step: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    /// First day (YYYY-MM-DD, in the account's time zone).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, inclusive.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrokerCmd {
+    /// Add a connection; the API secret is read from standard input and sealed before storage.
+    Add {
+        #[arg(long)]
+        broker: String,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        account: Option<String>,
+        /// A non-secret hint to recognise the key by (e.g. its last 4 characters).
+        #[arg(long)]
+        key_hint: Option<String>,
+    },
+    List,
+}

@@ -1,0 +1,429 @@
+//! `trenddojo`: the command-line shell. It parses flags, calls one core API method, and prints the
+//! result: a human table on stdout, or JSON with `--json`. Messages go to stderr. The exit code is 0 only
+//! on success; otherwise it comes from the error's code (see `ErrorCode::exit_code`).
+
+mod args;
+mod render;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde::Serialize;
+
+use trenddojo_core::seed::SeedState;
+use trenddojo_core::{
+    AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionInput, Journal,
+    KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, SizeInput, TradeListInput, UserInput,
+};
+
+use args::*;
+
+/// What a command produced: JSON for `--json`, text otherwise.
+struct Output {
+    json: serde_json::Value,
+    text: String,
+}
+
+fn out<T: Serialize>(value: &T, text: String) -> ApiResult<Output> {
+    let json = serde_json::to_value(value).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    Ok(Output { json, text })
+}
+
+fn default_home() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("trenddojo")
+}
+
+/// Standard input, read once: the passphrase (with --passphrase-stdin) is its first line, a secret
+/// (broker add) what follows.
+struct Stdin {
+    lines: Vec<String>,
+}
+
+impl Stdin {
+    fn read() -> ApiResult<Stdin> {
+        let lines = std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(ErrorCode::Io, format!("stdin: {e}")))?;
+        Ok(Stdin { lines })
+    }
+}
+
+fn key_source(cli: &Cli, stdin: &mut Option<Stdin>) -> ApiResult<KeySource> {
+    if cli.passphrase_stdin {
+        let input = stdin.get_or_insert(Stdin::read()?);
+        if input.lines.is_empty() {
+            return Err(ApiError::invalid("passphrase", "--passphrase-stdin given but standard input is empty"));
+        }
+        let first = input.lines.remove(0);
+        return Ok(KeySource::Passphrase(Passphrase::new(first)?));
+    }
+    match std::env::var("TRENDDOJO_PASSPHRASE") {
+        Ok(p) => Ok(KeySource::Passphrase(Passphrase::new(p)?)),
+        Err(_) => Ok(KeySource::Keyring),
+    }
+}
+
+fn run(cli: Cli) -> ApiResult<Output> {
+    let home = cli.home.clone().unwrap_or_else(default_home);
+    let mut stdin: Option<Stdin> = None;
+    let key = key_source(&cli, &mut stdin)?;
+    let opts = OpenOptions { home: home.clone(), key: key.clone(), user: cli.user.clone() };
+    match &cli.command {
+        Command::Init(a) => {
+            let j = Journal::init(
+                &home,
+                &key,
+                &UserInput { email: a.email.clone(), name: a.name.clone(), tier: Some(a.tier.clone()), password: None },
+            )?;
+            let status = Maintenance::open(&home, &key)?.status()?;
+            let text = format!(
+                "Created an encrypted TrendDojo store in {} (key: {}, schema v{}) for {}.\n",
+                home.display(),
+                status.encryption.key_method,
+                status.schema_version,
+                j.user()?.email
+            );
+            out(&status, text)
+        }
+        Command::User(cmd) => {
+            let mut j = Journal::open(&opts)?;
+            match cmd {
+                UserCmd::Add { email, name, tier } => {
+                    let u = j.add_user(&UserInput {
+                        email: email.clone(),
+                        name: name.clone(),
+                        tier: Some(tier.clone()),
+                        password: None,
+                    })?;
+                    out(&u, format!("Added user {} ({}).\n", u.email, u.subscription_tier.as_str()))
+                }
+                UserCmd::List => {
+                    let users = j.list_users()?;
+                    let text = render::users(&users);
+                    out(&users, text)
+                }
+                UserCmd::Use { email } => {
+                    let u = j.switch_user(email)?;
+                    out(&u, format!("Now acting as {}.\n", u.email))
+                }
+            }
+        }
+        Command::Db(cmd) => db(cmd, &home, &key),
+        Command::Account(cmd) => {
+            let j = Journal::open(&opts)?;
+            match cmd {
+                AccountCmd::Add { name, currency, balance, timezone, broker, matching, breakeven_tolerance } => {
+                    let a = j.add_account(&AccountInput {
+                        name: name.clone(),
+                        currency: currency.clone(),
+                        balance: balance.clone(),
+                        timezone: timezone.clone(),
+                        broker: broker.clone(),
+                        matching: matching.clone(),
+                        breakeven_tolerance: breakeven_tolerance.clone(),
+                    })?;
+                    let text = format!("Added account {} ({}).\n", a.account.name, a.account.id);
+                    out(&a, text)
+                }
+                AccountCmd::List => {
+                    let all = j.list_accounts()?;
+                    let text = render::accounts(&all);
+                    out(&all, text)
+                }
+                AccountCmd::Show { account } => {
+                    let a = j.show_account(account)?;
+                    let text = render::accounts(std::slice::from_ref(&a));
+                    out(&a, text)
+                }
+            }
+        }
+        Command::Trade(cmd) => trade(cmd, &Journal::open(&opts)?),
+        Command::Note(cmd) => {
+            let j = Journal::open(&opts)?;
+            match cmd {
+                NoteCmd::Add { text, trade, account, kind } => {
+                    let n = j.add_note(text, trade.as_deref(), account.as_deref(), kind.as_deref())?;
+                    out(&n, format!("Added note {}.\n", n.id))
+                }
+                NoteCmd::List { trade, limit } => {
+                    let notes = j.list_notes(trade.as_deref(), *limit)?;
+                    let text = render::notes(&notes);
+                    out(&notes, text)
+                }
+            }
+        }
+        Command::Checklist(cmd) => {
+            let j = Journal::open(&opts)?;
+            match cmd {
+                ChecklistCmd::Add { name, description, item, optional_item } => {
+                    let t = j.add_checklist(&ChecklistInput {
+                        name: name.clone(),
+                        description: description.clone(),
+                        items: item.clone(),
+                        optional_items: optional_item.clone(),
+                    })?;
+                    let text = render::checklists(std::slice::from_ref(&t));
+                    out(&t, text)
+                }
+                ChecklistCmd::List => {
+                    let all = j.list_checklists()?;
+                    let text = render::checklists(&all);
+                    out(&all, text)
+                }
+                ChecklistCmd::Answer { trade, checklist, item, unchecked, comment } => {
+                    let r = j.answer_checklist(trade, checklist, *item, !unchecked, comment.as_deref())?;
+                    let text = render::responses(&r);
+                    out(&r, text)
+                }
+                ChecklistCmd::Show { trade } => {
+                    let d = j.show_trade(trade)?;
+                    let text = render::responses(&d.checklist);
+                    out(&d.checklist, text)
+                }
+            }
+        }
+        Command::Risk(cmd) => {
+            let j = Journal::open(&opts)?;
+            match cmd {
+                RiskCmd::Show { account } => {
+                    let (a, s) = j.risk_settings(account.as_deref())?;
+                    let text = render::risk(&a.name, &s);
+                    out(&s, text)
+                }
+                RiskCmd::Set {
+                    account,
+                    max_risk_pct,
+                    max_daily_loss_pct,
+                    max_weekly_loss_pct,
+                    max_open_positions,
+                    max_correlated_positions,
+                    sizing,
+                    fixed_amount,
+                    fixed_quantity,
+                    enforcement,
+                } => {
+                    let s = j.set_risk(
+                        account.as_deref(),
+                        &RiskInput {
+                            max_risk_pct: max_risk_pct.clone(),
+                            max_daily_loss_pct: max_daily_loss_pct.clone(),
+                            max_weekly_loss_pct: max_weekly_loss_pct.clone(),
+                            max_open_positions: *max_open_positions,
+                            max_correlated_positions: *max_correlated_positions,
+                            sizing: sizing.clone(),
+                            fixed_amount: fixed_amount.clone(),
+                            fixed_quantity: fixed_quantity.clone(),
+                            enforcement: enforcement.clone(),
+                        },
+                    )?;
+                    let text = render::risk(account.as_deref().unwrap_or("account"), &s);
+                    out(&s, text)
+                }
+                RiskCmd::Size { account, side, entry, stop, multiplier, step } => {
+                    let p = j.position_size(&SizeInput {
+                        account: account.clone(),
+                        side: side.clone(),
+                        entry: entry.clone(),
+                        stop: stop.clone(),
+                        multiplier: multiplier.clone(),
+                        step: step.clone(),
+                    })?;
+                    let text = render::size(&p);
+                    out(&p, text)
+                }
+            }
+        }
+        Command::Stats(a) => {
+            let j = Journal::open(&opts)?;
+            let s = j.stats(a.account.as_deref(), a.from.as_deref(), a.to.as_deref())?;
+            let text = render::stats(&s);
+            out(&s, text)
+        }
+        Command::Broker(cmd) => {
+            let j = Journal::open(&opts)?;
+            match cmd {
+                BrokerCmd::Add { broker, label, account, key_hint } => {
+                    let input = match stdin.take() {
+                        Some(s) => s,
+                        None => Stdin::read()?,
+                    };
+                    let secret = input.lines.join("\n");
+                    let b = j.add_broker_connection(broker, label, account.as_deref(), key_hint.as_deref(), secret.trim().as_bytes())?;
+                    out(&b, format!("Added broker connection {} ({}); its secret is sealed on this device.\n", b.label, b.id))
+                }
+                BrokerCmd::List => {
+                    let all = j.list_broker_connections()?;
+                    let text = render::brokers(&all);
+                    out(&all, text)
+                }
+            }
+        }
+    }
+}
+
+fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output> {
+    let m = Maintenance::open(home, key)?;
+    match cmd {
+        DbCmd::Status => {
+            let s = m.status()?;
+            let text = render::status(&s);
+            out(&s, text)
+        }
+        DbCmd::Migrate { to } => {
+            let r = m.migrate(*to)?;
+            let text = render::migration(&r);
+            out(&r, text)
+        }
+        DbCmd::Rollback { to } => {
+            let r = m.rollback(*to)?;
+            let text = render::migration(&r);
+            out(&r, text)
+        }
+        DbCmd::Reset { state } => {
+            let state: SeedState = state.parse()?;
+            let r = m.reset(state)?;
+            let text = format!("{}Loaded seed state {}.\n", render::migration(&r), state.as_str());
+            out(&r, text)
+        }
+        DbCmd::Seed { state } => {
+            let state: SeedState = state.parse()?;
+            m.seed(state)?;
+            out(&serde_json::json!({ "state": state }), format!("Loaded seed state {}.\n", state.as_str()))
+        }
+        DbCmd::Backup { file } => {
+            let bytes = m.backup(file)?;
+            out(
+                &serde_json::json!({ "file": file, "bytes": bytes }),
+                format!("Backed up to {} ({bytes} bytes, encrypted with this store's key).\n", file.display()),
+            )
+        }
+        DbCmd::Restore { file } => {
+            let safety = m.restore(file)?;
+            out(
+                &serde_json::json!({ "restored_from": file, "previous_data_saved_to": safety }),
+                format!("Restored from {}. The previous data was saved to {}.\n", file.display(), safety.display()),
+            )
+        }
+        DbCmd::Check => {
+            let r = m.check()?;
+            if !r.ok {
+                return Err(ApiError::new(ErrorCode::Corrupt, format!("check: the store failed its integrity checks: {}", serde_json::to_string(&r).unwrap_or_default())));
+            }
+            out(&r, format!("OK: integrity, page authentication and foreign keys pass; {} trades match their executions.\n", r.trades_checked))
+        }
+    }
+}
+
+fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
+    match cmd {
+        TradeCmd::Open { account, symbol, side, quantity, price, stop, target, fees, at, multiplier, setup, group } => {
+            let d = j.open_trade(&OpenTradeInput {
+                account: account.clone(),
+                symbol: symbol.clone(),
+                side: side.clone(),
+                quantity: quantity.clone(),
+                price: price.clone(),
+                stop: stop.clone(),
+                target: target.clone(),
+                fees: fees.clone(),
+                at: at.clone(),
+                multiplier: multiplier.clone(),
+                setup: setup.clone(),
+                group: group.clone(),
+            })?;
+            for w in &d.warnings {
+                eprintln!("warning: {w}");
+            }
+            let text = render::trade_detail(&d);
+            out(&d, text)
+        }
+        TradeCmd::AddExecution { trade, side, quantity, price, fees, at } => {
+            let d = j.add_execution(
+                trade,
+                &ExecutionInput { side: side.clone(), quantity: quantity.clone(), price: price.clone(), fees: fees.clone(), at: at.clone() },
+            )?;
+            let text = render::trade_detail(&d);
+            out(&d, text)
+        }
+        TradeCmd::Close { trade, price, quantity, fees, at } => {
+            let d = j.close_trade(
+                trade,
+                &CloseInput { price: price.clone(), quantity: quantity.clone(), fees: fees.clone(), at: at.clone() },
+            )?;
+            let text = render::trade_detail(&d);
+            out(&d, text)
+        }
+        TradeCmd::Edit { trade, stop, reason, target, symbol, setup, group, cancel } => {
+            let d = j.edit_trade(
+                trade,
+                &EditTradeInput {
+                    stop: stop.clone(),
+                    stop_reason: reason.clone(),
+                    targets: if target.is_empty() { None } else { Some(target.clone()) },
+                    symbol: symbol.clone(),
+                    setup: setup.clone(),
+                    group: group.clone(),
+                    cancel: *cancel,
+                },
+            )?;
+            let text = render::trade_detail(&d);
+            out(&d, text)
+        }
+        TradeCmd::Delete { trade } => {
+            let id = j.delete_trade(trade)?;
+            out(&serde_json::json!({ "deleted": id }), format!("Deleted trade {id}.\n"))
+        }
+        TradeCmd::List { account, status, symbol, from, to, sort, limit, offset } => {
+            let trades = j.list_trades(&TradeListInput {
+                account: account.clone(),
+                status: status.clone(),
+                symbol: symbol.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                sort: sort.clone(),
+                limit: *limit,
+                offset: *offset,
+            })?;
+            let text = render::trades(&trades);
+            out(&trades, text)
+        }
+        TradeCmd::Show { trade } => {
+            let d = j.show_trade(trade)?;
+            let text = render::trade_detail(&d);
+            out(&d, text)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(o) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&o.json).unwrap_or_else(|_| "null".into()));
+            } else {
+                print!("{}", o.text);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if json {
+                let body = serde_json::json!({ "error": e });
+                eprintln!("{body}");
+            } else {
+                eprintln!("error: {}", e.message);
+            }
+            ExitCode::from(u8::try_from(e.code.exit_code()).unwrap_or(1))
+        }
+    }
+}

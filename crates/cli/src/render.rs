@@ -1,0 +1,272 @@
+//! Human-readable output: aligned tables and short summaries. `--json` bypasses all of this.
+
+use std::fmt::Write as _;
+
+use trenddojo_core::{AccountStats, AccountView, MigrationOutcome, TradeDetail};
+use trenddojo_core::store_types::{BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User};
+use trenddojo_core::domain_types::{PositionSize, ProfitFactor, RiskSettings};
+
+/// Render rows as a table with a header, columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let _ = write!(l, "{:<w$}  ", c, w = widths[i]);
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, header.to_vec());
+    for r in rows {
+        line(&mut out, r.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "-".to_string(), ToString::to_string)
+}
+
+pub fn users(users: &[User]) -> String {
+    table(
+        &["EMAIL", "NAME", "TIER"],
+        &users.iter().map(|u| vec![u.email.clone(), u.display_name.clone(), u.subscription_tier.as_str().into()]).collect::<Vec<_>>(),
+    )
+}
+
+pub fn accounts(accounts: &[AccountView]) -> String {
+    table(
+        &["ID", "NAME", "CCY", "START", "REALIZED", "EQUITY", "OPEN", "TIME ZONE"],
+        &accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.account.id.to_string(),
+                    a.account.name.clone(),
+                    a.account.currency.clone(),
+                    a.account.starting_balance.to_string(),
+                    a.realized_pnl.to_string(),
+                    a.equity.to_string(),
+                    a.open_positions.to_string(),
+                    a.account.time_zone.clone(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub fn trades(trades: &[Trade]) -> String {
+    if trades.is_empty() {
+        return "No trades.\n".into();
+    }
+    table(
+        &["ID", "SYMBOL", "SIDE", "STATUS", "QTY", "OPEN QTY", "AVG ENTRY", "NET P&L", "R", "OPENED"],
+        &trades
+            .iter()
+            .map(|t| {
+                vec![
+                    t.id.to_string(),
+                    t.symbol.clone(),
+                    t.direction.as_str().into(),
+                    t.status.as_str().into(),
+                    t.entered_quantity.to_string(),
+                    t.open_quantity.to_string(),
+                    opt(&t.avg_entry_price),
+                    t.net_pnl.to_string(),
+                    opt(&t.r_multiple),
+                    t.opened_at.map_or_else(|| "-".into(), |d| d.format("%Y-%m-%d %H:%M").to_string()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub fn trade_detail(d: &TradeDetail) -> String {
+    let t = &d.trade;
+    let mut s = format!(
+        "Trade {}  {} {} {}  status {}\n  entered {}  open {}  avg entry {}  avg exit {}\n  gross {}  fees {}  net {}  initial risk {}  R {}\n  stop {} (initial {})\n",
+        t.id,
+        t.symbol,
+        t.direction.as_str(),
+        if t.multiplier == rust_decimal::Decimal::ONE { String::new() } else { format!("x{}", t.multiplier) },
+        t.status.as_str(),
+        t.entered_quantity,
+        t.open_quantity,
+        opt(&t.avg_entry_price),
+        opt(&t.avg_exit_price),
+        t.gross_pnl,
+        t.fees,
+        t.net_pnl,
+        opt(&t.initial_risk),
+        opt(&t.r_multiple),
+        opt(&t.current_stop),
+        opt(&t.initial_stop),
+    );
+    if !d.executions.is_empty() {
+        s.push_str("Executions:\n");
+        s.push_str(&table(
+            &["  SIDE", "QTY", "PRICE", "FEES", "AT (UTC)", "REALIZED NET"],
+            &d.executions
+                .iter()
+                .map(|e| {
+                    vec![
+                        format!("  {}", e.side.as_str()),
+                        e.quantity.to_string(),
+                        e.price.to_string(),
+                        e.fees.to_string(),
+                        e.executed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        opt(&e.realized_net),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if d.stops.len() > 1 {
+        s.push_str("Stop history:\n");
+        for st in &d.stops {
+            let _ = writeln!(s, "  {}  {}  {}", st.adjusted_at.format("%Y-%m-%d %H:%M"), st.price, st.reason.as_deref().unwrap_or(""));
+        }
+    }
+    if !d.targets.is_empty() {
+        let _ = writeln!(s, "Targets: {}", d.targets.iter().map(|t| t.price.to_string()).collect::<Vec<_>>().join(", "));
+    }
+    for n in &d.notes {
+        let _ = writeln!(s, "Note ({}): {}", n.kind, n.body);
+    }
+    s
+}
+
+pub fn notes(notes: &[Note]) -> String {
+    if notes.is_empty() {
+        return "No notes.\n".into();
+    }
+    let mut s = String::new();
+    for n in notes {
+        let _ = writeln!(s, "{}  [{}]  {}", &n.created_at[..16], n.kind, n.body);
+    }
+    s
+}
+
+pub fn checklists(all: &[ChecklistTemplate]) -> String {
+    let mut s = String::new();
+    for t in all {
+        let _ = writeln!(s, "{} ({})", t.name, t.id);
+        for i in &t.items {
+            let _ = writeln!(s, "  {}. {}{}", i.position + 1, i.prompt, if i.required { "" } else { " (optional)" });
+        }
+    }
+    if s.is_empty() {
+        s.push_str("No checklists.\n");
+    }
+    s
+}
+
+pub fn responses(all: &[ChecklistResponse]) -> String {
+    let mut s = String::new();
+    for r in all {
+        let _ = writeln!(s, "[{}] {}{}", if r.checked { "x" } else { " " }, r.prompt, r.comment.as_deref().map(|c| format!("  ({c})")).unwrap_or_default());
+    }
+    if s.is_empty() {
+        s.push_str("No checklist answers.\n");
+    }
+    s
+}
+
+pub fn risk(account: &str, s: &RiskSettings) -> String {
+    format!(
+        "Risk rules for {account}:\n  max risk per trade   {}%\n  max daily loss       {}%\n  max weekly loss      {}%\n  max open positions   {}\n  max correlated       {}\n  sizing               {}\n  enforcement          {}\n",
+        s.max_risk_per_trade_pct,
+        s.max_daily_loss_pct,
+        s.max_weekly_loss_pct,
+        s.max_open_positions,
+        s.max_correlated_positions,
+        s.sizing_method.as_str(),
+        s.enforcement.as_str()
+    )
+}
+
+pub fn size(p: &PositionSize) -> String {
+    format!(
+        "Quantity {}  (risk {} of budget {}, {}% of balance; {} per unit; notional {})\n",
+        p.quantity, p.risk_amount, p.risk_budget, p.risk_pct_of_balance, p.per_unit_risk, p.notional
+    )
+}
+
+pub fn stats(all: &[AccountStats]) -> String {
+    let mut s = String::new();
+    for a in all {
+        let st = &a.stats;
+        let pf = match &st.profit_factor {
+            ProfitFactor::Ratio(r) => r.to_string(),
+            ProfitFactor::NoLosses => "no losses".into(),
+            ProfitFactor::NoTrades => "no trades".into(),
+        };
+        let _ = writeln!(s, "{} ({}, {})", a.account, a.currency, a.time_zone);
+        let _ = writeln!(s, "  closed trades   {} ({} wins, {} losses, {} breakeven)", st.trades, st.wins, st.losses, st.breakevens);
+        let _ = writeln!(s, "  win rate        {}", st.win_rate.map_or("-".into(), |w| format!("{w}%")));
+        let _ = writeln!(s, "  net P&L         {}  (fees {})", st.net_pnl, st.total_fees);
+        let _ = writeln!(s, "  avg win / loss  {} / {}", opt(&st.avg_win), opt(&st.avg_loss));
+        let _ = writeln!(s, "  profit factor   {pf}");
+        let _ = writeln!(s, "  expectancy      {} per trade, {} R", opt(&st.expectancy), opt(&st.expectancy_r));
+        let _ = writeln!(s, "  max drawdown    {} ({}%)", st.max_drawdown, st.max_drawdown_pct);
+        let _ = writeln!(s, "  streaks         best {} wins, worst {} losses, current {}", st.longest_win_streak, st.longest_loss_streak, st.current_streak);
+        if let (Some(b), Some(w)) = (&st.best_day, &st.worst_day) {
+            let _ = writeln!(s, "  best / worst day {} {} / {} {}", b.date, b.net_pnl, w.date, w.net_pnl);
+        }
+    }
+    if s.is_empty() {
+        s.push_str("No accounts.\n");
+    }
+    s
+}
+
+pub fn status(s: &DbStatus) -> String {
+    let mut out = format!(
+        "Store {}\n  schema v{} of v{} ({} pending)\n  encryption {} {} (key from {})\n  size {} bytes\n",
+        s.path,
+        s.schema_version,
+        s.latest_version,
+        s.pending.len(),
+        s.encryption.cipher,
+        s.encryption.cipher_version,
+        s.encryption.key_method,
+        s.file_size_bytes
+    );
+    for p in &s.pending {
+        let _ = writeln!(out, "  pending V{} {}", p.version, p.name);
+    }
+    out.push_str(&table(&["  TABLE", "ROWS"], &s.row_counts.iter().map(|c| vec![format!("  {}", c.table), c.rows.to_string()]).collect::<Vec<_>>()));
+    out
+}
+
+pub fn migration(r: &MigrationOutcome) -> String {
+    let mut s = format!("Schema v{} -> v{}", r.from_version, r.to_version);
+    if !r.applied.is_empty() {
+        let _ = write!(s, "; applied {:?}", r.applied);
+    }
+    if !r.rolled_back.is_empty() {
+        let _ = write!(s, "; rolled back {:?}", r.rolled_back);
+    }
+    if let Some(b) = &r.backup {
+        let _ = write!(s, "; backup at {}", b.display());
+    }
+    s.push('\n');
+    s
+}
+
+pub fn brokers(all: &[BrokerConnection]) -> String {
+    table(
+        &["ID", "BROKER", "LABEL", "KEY HINT", "STATUS"],
+        &all.iter()
+            .map(|b| vec![b.id.to_string(), b.broker.clone(), b.label.clone(), opt(&b.api_key_hint), b.status.clone()])
+            .collect::<Vec<_>>(),
+    )
+}
+

@@ -1,0 +1,134 @@
+//! The API error: a small, serializable value with a stable code, so the CLI can pick an exit code and
+//! the desktop UI can react without matching on message text.
+
+use serde::Serialize;
+use trenddojo_domain::DomainError;
+use trenddojo_store::StoreError;
+
+/// Stable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A value the user typed is malformed or out of range.
+    InvalidInput,
+    NotFound,
+    Ambiguous,
+    /// The request contradicts the data (closing more than is open, a duplicate name...).
+    Conflict,
+    /// A risk rule with enforcement `block` refused the trade.
+    RiskBlocked,
+    /// The subscription tier's limit is reached.
+    LimitReached,
+    NotInitialized,
+    AlreadyExists,
+    WrongKey,
+    KeyUnavailable,
+    /// The store was written by a newer TrendDojo.
+    NewerSchema,
+    Corrupt,
+    Io,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The process exit code the CLI uses for this error (0 is success, 1 unexpected failures).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorCode::Internal | ErrorCode::Io => 1,
+            ErrorCode::InvalidInput | ErrorCode::Ambiguous => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::Conflict | ErrorCode::AlreadyExists => 4,
+            ErrorCode::RiskBlocked => 5,
+            ErrorCode::LimitReached => 6,
+            ErrorCode::NotInitialized => 7,
+            ErrorCode::WrongKey | ErrorCode::KeyUnavailable => 8,
+            ErrorCode::NewerSchema => 9,
+            ErrorCode::Corrupt => 10,
+        }
+    }
+}
+
+/// An error as the shells see it: code, one-line message, and the input field it concerns, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), field: None }
+    }
+
+    /// An invalid-input error whose message starts with the field's name.
+    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
+        ApiError { code: ErrorCode::InvalidInput, message: format!("{field}: {message}"), field: Some(field.to_string()) }
+    }
+
+    pub fn conflict(field: &str, message: impl std::fmt::Display) -> Self {
+        ApiError { code: ErrorCode::Conflict, message: format!("{field}: {message}"), field: Some(field.to_string()) }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The field name a domain error concerns (its message always starts with it).
+fn field_of(message: &str) -> Option<String> {
+    message.split_once(':').map(|(f, _)| f.trim().to_string()).filter(|f| !f.contains(' ') && !f.is_empty())
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            DomainError::OverClose { .. } => ErrorCode::Conflict,
+            _ => ErrorCode::InvalidInput,
+        };
+        ApiError { code, field: field_of(&message), message }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NotInitialized(_) => ErrorCode::NotInitialized,
+            StoreError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            StoreError::WrongKey(_) => ErrorCode::WrongKey,
+            StoreError::KeyUnavailable(_) | StoreError::Keyring(_) => ErrorCode::KeyUnavailable,
+            StoreError::NewerSchema { .. } => ErrorCode::NewerSchema,
+            StoreError::Invalid { .. } => ErrorCode::InvalidInput,
+            StoreError::NotFound { .. } => ErrorCode::NotFound,
+            StoreError::Ambiguous { .. } => ErrorCode::Ambiguous,
+            StoreError::LimitReached(_) => ErrorCode::LimitReached,
+            StoreError::Domain(d) => return ApiError::from(d.clone()),
+            StoreError::Corrupt(_) | StoreError::Crypto(_) => ErrorCode::Corrupt,
+            StoreError::Io { .. } => ErrorCode::Io,
+            StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Internal,
+        };
+        let field = match &e {
+            StoreError::Invalid { field, .. } => Some((*field).to_string()),
+            _ => None,
+        };
+        ApiError { code, message: e.to_string(), field }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_snake_case_and_map_to_distinct_exit_codes() {
+        let e = ApiError::invalid("quantity", "must be positive");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json, r#"{"code":"invalid_input","message":"quantity: must be positive","field":"quantity"}"#,
+            "the UI and scripts rely on this shape"
+        );
+        assert_ne!(ErrorCode::WrongKey.exit_code(), 0, "errors never exit 0");
+        assert_ne!(ErrorCode::RiskBlocked.exit_code(), ErrorCode::InvalidInput.exit_code(), "distinguishable");
+    }
+}

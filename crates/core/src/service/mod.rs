@@ -1,0 +1,73 @@
+//! The [`Journal`]: an open store plus the user it acts for, and every use case as a method.
+
+pub(crate) mod accounts;
+pub(crate) mod maintenance;
+pub(crate) mod stats;
+pub(crate) mod trades;
+pub(crate) mod users;
+
+use std::path::{Path, PathBuf};
+
+use trenddojo_store::users::{self as user_repo, User};
+use trenddojo_store::{KeySource, MigrateOnOpen, Store};
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+
+pub use accounts::*;
+pub use maintenance::*;
+pub use stats::*;
+pub use trades::*;
+pub use users::*;
+
+/// How to open a journal: its data folder, how to unlock it, and optionally which user to act as.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub home: PathBuf,
+    pub key: KeySource,
+    /// Act as this user (email); default: the store's active user.
+    pub user: Option<String>,
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    store: Store,
+    user: Option<User>,
+}
+
+impl Journal {
+    /// Open an existing journal, applying pending migrations (after an automatic backup).
+    pub fn open(opts: &OpenOptions) -> ApiResult<Journal> {
+        let store = Store::open(&opts.home, &opts.key, MigrateOnOpen::Yes)?;
+        Journal::with_store(store, opts.user.as_deref())
+    }
+
+    fn with_store(store: Store, email: Option<&str>) -> ApiResult<Journal> {
+        let user = store.read(|c| match email {
+            Some(e) => user_repo::find_by_email(c, e)?
+                .map(Some)
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("user: no user {e:?} in this store"))),
+            None => Ok(user_repo::active_user(c)?),
+        })?;
+        Ok(Journal { store, user })
+    }
+
+    /// The underlying store (benchmarks and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.store.paths().home
+    }
+
+    /// The user this journal acts for, or a clear error when there is none yet.
+    pub fn user(&self) -> ApiResult<&User> {
+        self.user.as_ref().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "user: this store has no active user; run `trenddojo user add` or `trenddojo db seed --state demo`",
+            )
+        })
+    }
+}

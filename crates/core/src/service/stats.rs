@@ -1,0 +1,92 @@
+//! Statistics for an account over a date range (definitions in docs/metrics.md).
+
+use chrono::Duration;
+use serde::Serialize;
+use uuid::Uuid;
+
+use trenddojo_domain::money::Money;
+use trenddojo_domain::stats::{self, ClosedTrade, Stats, StatsOptions};
+use trenddojo_store::accounts::{self as account_repo, Account};
+use trenddojo_store::trades as trade_repo;
+use trenddojo_store::Connection;
+
+use super::Journal;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::parse;
+
+/// Statistics of one account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStats {
+    pub account_id: Uuid,
+    pub account: String,
+    pub currency: String,
+    pub time_zone: String,
+    /// First day included (in the account's time zone), if limited.
+    pub from: Option<String>,
+    /// Last day included, if limited.
+    pub to: Option<String>,
+    /// Equity at the start of the range: starting balance plus trades closed before it.
+    pub starting_equity: Money,
+    pub stats: Stats,
+}
+
+fn account_stats(conn: &Connection, account: &Account, from: Option<&str>, to: Option<&str>) -> ApiResult<AccountStats> {
+    let tz: chrono_tz::Tz = account
+        .time_zone
+        .parse()
+        .map_err(|_| ApiError::new(ErrorCode::Corrupt, "account time zone"))?;
+    let from_d = from.map(|d| parse::date("from", d)).transpose()?;
+    let to_d = to.map(|d| parse::date("to", d)).transpose()?;
+    if let (Some(f), Some(t)) = (from_d, to_d) {
+        if f > t {
+            return Err(ApiError::invalid("to", format!("{t} is before --from {f}")));
+        }
+    }
+    let from_t = from_d.map(|d| parse::start_of_day(d, tz));
+    let to_t = to_d.map(|d| parse::start_of_day(d + Duration::days(1), tz));
+    let mut starting_equity = account.starting_balance;
+    if let Some(f) = from_t {
+        for t in trade_repo::closed_trades(conn, account.id, None, Some(f))? {
+            starting_equity = starting_equity
+                .checked_add(t.net_pnl)
+                .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, "equity overflows"))?;
+        }
+    }
+    let rows = trade_repo::closed_trades(conn, account.id, from_t, to_t)?;
+    let closed: Vec<ClosedTrade> = rows
+        .into_iter()
+        .map(|r| ClosedTrade {
+            trade_id: r.id,
+            closed_at: r.closed_at,
+            net_pnl: r.net_pnl,
+            fees: r.fees,
+            initial_risk: r.initial_risk,
+            exit_days: r.exit_days,
+        })
+        .collect();
+    let opts = StatsOptions { starting_balance: starting_equity, breakeven_tolerance: account.breakeven_tolerance };
+    Ok(AccountStats {
+        account_id: account.id,
+        account: account.name.clone(),
+        currency: account.currency.clone(),
+        time_zone: account.time_zone.clone(),
+        from: from_d.map(|d| d.to_string()),
+        to: to_d.map(|d| d.to_string()),
+        starting_equity,
+        stats: stats::compute(&closed, &opts)?,
+    })
+}
+
+impl Journal {
+    /// Statistics for one account (`--account`), or for each account when none is given.
+    pub fn stats(&self, account: Option<&str>, from: Option<&str>, to: Option<&str>) -> ApiResult<Vec<AccountStats>> {
+        let user_id = self.user()?.id;
+        self.store.read_snapshot(|c| {
+            let accounts = match account {
+                Some(a) => vec![account_repo::resolve(c, user_id, a)?],
+                None => account_repo::list(c, user_id)?,
+            };
+            accounts.iter().map(|a| account_stats(c, a, from, to)).collect()
+        })
+    }
+}

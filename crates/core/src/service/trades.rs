@@ -1,0 +1,566 @@
+//! The trade lifecycle: open (with the pre-trade risk check), add executions, close, edit, delete,
+//! list and show. Every change recomputes the trade from its executions in the same transaction.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use trenddojo_domain::money::{Fee, Price, Quantity};
+use trenddojo_domain::risk::{self, ProposedTrade, RiskAssessment, RiskContext};
+use trenddojo_domain::trade::{self as dtrade, Direction, Fill, Side, TradeStatus};
+use trenddojo_store::accounts::{self as account_repo, Account};
+use trenddojo_store::journal::{self as journal_repo, ChecklistResponse, Note};
+use trenddojo_store::trades::{self as trade_repo, Execution, NewExecution, NewTrade, StopAdjustment, Target, Trade};
+use trenddojo_store::users as user_repo;
+use trenddojo_store::{Connection, Tx};
+
+use super::Journal;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::parse;
+
+/// Input for `trade open`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OpenTradeInput {
+    pub account: String,
+    pub symbol: String,
+    /// long or short
+    pub side: String,
+    pub quantity: String,
+    pub price: String,
+    pub stop: Option<String>,
+    pub target: Option<String>,
+    pub fees: Option<String>,
+    pub at: Option<String>,
+    pub multiplier: Option<String>,
+    pub setup: Option<String>,
+    pub group: Option<String>,
+}
+
+/// Input for `trade add-execution` (and `trade close`, which fills in the side and quantity).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExecutionInput {
+    /// buy or sell
+    pub side: String,
+    pub quantity: String,
+    pub price: String,
+    pub fees: Option<String>,
+    pub at: Option<String>,
+}
+
+/// Input for `trade close`: the whole open quantity unless `quantity` is given.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CloseInput {
+    pub price: String,
+    pub quantity: Option<String>,
+    pub fees: Option<String>,
+    pub at: Option<String>,
+}
+
+/// Input for `trade edit`: only given fields change. A new stop is appended to the stop history.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EditTradeInput {
+    pub stop: Option<String>,
+    pub stop_reason: Option<String>,
+    /// Replaces all targets.
+    pub targets: Option<Vec<String>>,
+    pub symbol: Option<String>,
+    pub setup: Option<String>,
+    pub group: Option<String>,
+    /// Cancel a planned trade.
+    pub cancel: bool,
+}
+
+/// Filters for `trade list`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TradeListInput {
+    pub account: Option<String>,
+    pub status: Option<String>,
+    pub symbol: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// newest (default), oldest, pnl, -pnl (worst first), symbol
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// A trade with everything recorded about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeDetail {
+    #[serde(flatten)]
+    pub trade: Trade,
+    pub executions: Vec<Execution>,
+    pub stops: Vec<StopAdjustment>,
+    pub targets: Vec<Target>,
+    pub notes: Vec<Note>,
+    pub checklist: Vec<ChecklistResponse>,
+    /// Risk rules that were broken but only warned about (enforcement `warn`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A full trade for bulk import: entry/exit fills already known (broker imports, seeds, benchmarks).
+#[derive(Debug, Clone)]
+pub struct ImportTrade {
+    pub symbol: String,
+    pub direction: Direction,
+    pub multiplier: Decimal,
+    pub initial_stop: Option<Price>,
+    pub target: Option<Price>,
+    pub setup: Option<String>,
+    pub correlation_group: Option<String>,
+    pub fills: Vec<ImportFill>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportFill {
+    pub side: Side,
+    pub quantity: Quantity,
+    pub price: Price,
+    pub fees: Fee,
+    pub at: DateTime<Utc>,
+}
+
+fn tz_of(account: &Account) -> ApiResult<Tz> {
+    account
+        .time_zone
+        .parse::<Tz>()
+        .map_err(|_| ApiError::new(ErrorCode::Corrupt, format!("account {} has an unknown time zone", account.name)))
+}
+
+/// Recompute a trade from its executions and store the result.
+pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> ApiResult<Trade> {
+    let trade = trade_repo::get(tx, account.user_id, trade_id)?;
+    let fills: Vec<Fill> = trade_repo::executions(tx, trade_id)?.iter().map(Execution::to_fill).collect();
+    let summary = dtrade::summarize(trade.direction, trade.multiplier, account.matching_method, &fills)?;
+    let initial_risk = trade.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), trade.multiplier));
+    let r = if summary.status == TradeStatus::Closed { dtrade::r_multiple(summary.net_realized, initial_risk) } else { None };
+    trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz_of(account)?)?;
+    Ok(trade_repo::get(tx, account.user_id, trade_id)?)
+}
+
+fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
+    let user = user_repo::get(tx, user_id)?;
+    let limits = user_repo::limits(tx, user.subscription_tier)?;
+    let now = tx.at;
+    let month_start = Utc
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "month start"))?;
+    let next_month = if now.month() == 12 {
+        Utc.with_ymd_and_hms(now.year() + 1, 1, 1, 0, 0, 0)
+    } else {
+        Utc.with_ymd_and_hms(now.year(), now.month() + 1, 1, 0, 0, 0)
+    }
+    .single()
+    .ok_or_else(|| ApiError::new(ErrorCode::Internal, "month end"))?;
+    let used = trade_repo::count_created_between(tx, user_id, month_start, next_month)?;
+    if used + extra > limits.max_trades_per_month {
+        return Err(ApiError::new(
+            ErrorCode::LimitReached,
+            format!(
+                "trade: the {} tier allows {} trades a month and {used} are recorded this month; upgrade to add more",
+                user.subscription_tier.as_str(),
+                limits.max_trades_per_month
+            ),
+        ));
+    }
+    Ok(())
+}
+use chrono::TimeZone;
+
+/// Everything the risk rules need to know about an account right now.
+pub(crate) fn risk_context(conn: &Connection, account: &Account, group: &str, now: DateTime<Utc>) -> ApiResult<RiskContext> {
+    let tz = tz_of(account)?;
+    let today = now.with_timezone(&tz).date_naive();
+    let day_start = parse::start_of_day(today, tz);
+    let week_start = parse::start_of_day(today - Duration::days(i64::from(today.weekday().num_days_from_monday())), tz);
+    let far = DateTime::<Utc>::MAX_UTC;
+    let total = trade_repo::realized_between(conn, account.id, DateTime::<Utc>::MIN_UTC, far)?;
+    let open = trade_repo::open_positions(conn, account.id)?;
+    let correlated = open.iter().filter(|(sym, g)| g.as_deref().unwrap_or(sym.as_str()) == group).count();
+    Ok(RiskContext {
+        balance: account
+            .starting_balance
+            .checked_add(total)
+            .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, "balance overflows"))?,
+        open_positions: u32::try_from(open.len()).unwrap_or(u32::MAX),
+        correlated_open_positions: u32::try_from(correlated).unwrap_or(u32::MAX),
+        realized_today: trade_repo::realized_between(conn, account.id, day_start, far)?,
+        realized_this_week: trade_repo::realized_between(conn, account.id, week_start, far)?,
+    })
+}
+
+fn format_violations(a: &RiskAssessment) -> Vec<String> {
+    a.violations.iter().map(|v| format!("{}: {}", v.rule.as_str(), v.message)).collect()
+}
+
+fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<TradeDetail> {
+    Ok(TradeDetail {
+        executions: trade_repo::executions(conn, trade.id)?,
+        stops: trade_repo::stop_history(conn, trade.id)?,
+        targets: trade_repo::targets(conn, trade.id)?,
+        notes: journal_repo::list_notes(conn, trade.user_id, Some(trade.id), 1000)?,
+        checklist: journal_repo::responses(conn, trade.id)?,
+        trade,
+        warnings,
+    })
+}
+
+fn validate_target(direction: Direction, entry: Price, target: Price) -> ApiResult<()> {
+    let ok = match direction {
+        Direction::Long => target.value() > entry.value(),
+        Direction::Short => target.value() < entry.value(),
+    };
+    if !ok {
+        return Err(ApiError::invalid(
+            "target",
+            format!(
+                "a {} target must be {} the entry {entry}, got {target}",
+                direction.as_str(),
+                if direction == Direction::Long { "above" } else { "below" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Insert a complete trade and its fills, computing the summary once in memory: the fast path for bulk
+/// imports (no per-fill recomputation). Runs no risk checks: imported trades already happened.
+pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResult<Uuid> {
+    let tz = tz_of(account)?;
+    let trade_id = trade_repo::insert_trade(
+        tx,
+        &NewTrade {
+            user_id: account.user_id,
+            account_id: account.id,
+            symbol: t.symbol.clone(),
+            direction: t.direction,
+            multiplier: t.multiplier,
+            planned_entry: t.fills.first().map(|f| f.price),
+            planned_quantity: None,
+            initial_stop: t.initial_stop,
+            setup: t.setup.clone(),
+            correlation_group: t.correlation_group.clone(),
+        },
+    )?;
+    if let Some(target) = t.target {
+        let shell = trade_repo::get(tx, account.user_id, trade_id)?;
+        trade_repo::add_target(tx, &shell, target, None, None)?;
+    }
+    let mut fills = Vec::with_capacity(t.fills.len());
+    for f in &t.fills {
+        let id = trade_repo::insert_execution(
+            tx,
+            &NewExecution {
+                user_id: account.user_id,
+                account_id: account.id,
+                trade_id,
+                side: f.side,
+                quantity: f.quantity,
+                price: f.price,
+                fees: f.fees,
+                executed_at: f.at,
+                time_zone: account.time_zone.clone(),
+            },
+        )?;
+        fills.push(Fill { id, side: f.side, quantity: f.quantity, price: f.price, fees: f.fees, executed_at: f.at });
+    }
+    let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
+    let initial_risk = t.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), t.multiplier));
+    let r = if summary.status == TradeStatus::Closed { dtrade::r_multiple(summary.net_realized, initial_risk) } else { None };
+    trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz)?;
+    Ok(trade_id)
+}
+
+impl Journal {
+    /// Open a trade with its first fill, after checking the account's risk rules.
+    pub fn open_trade(&self, input: &OpenTradeInput) -> ApiResult<TradeDetail> {
+        let user_id = self.user()?.id;
+        let symbol = parse::symbol("symbol", &input.symbol)?;
+        let direction: Direction = parse::choice("side", &input.side)?;
+        let quantity = parse::quantity("quantity", &input.quantity)?;
+        let price = parse::price("price", &input.price)?;
+        let stop = parse::opt("stop", input.stop.as_deref(), parse::price)?;
+        let target = parse::opt("target", input.target.as_deref(), parse::price)?;
+        let fees = parse::opt("fees", input.fees.as_deref(), parse::fee)?.unwrap_or(Fee::parse("fees", "0")?);
+        let multiplier = match &input.multiplier {
+            Some(m) => parse::positive_decimal("multiplier", m)?,
+            None => Decimal::ONE,
+        };
+        if let Some(stop) = stop {
+            dtrade::validate_stop(direction, price, stop)?;
+        }
+        if let Some(target) = target {
+            validate_target(direction, price, target)?;
+        }
+        let setup = input.setup.as_deref().map(|s| parse::text("setup", s, 100)).transpose()?;
+        let group = input.group.as_deref().map(|g| parse::text("group", g, 60)).transpose()?;
+        self.store.write(|tx| {
+            let account = account_repo::resolve(tx, user_id, &input.account)?;
+            let tz = tz_of(&account)?;
+            let at = match &input.at {
+                Some(s) => parse::instant("at", s, tz, tx.at)?,
+                None => tx.at,
+            };
+            check_trade_limit(tx, user_id, 1)?;
+            let settings = account_repo::risk_settings(tx, account.id)?;
+            let group_key = group.clone().unwrap_or_else(|| symbol.clone());
+            let ctx = risk_context(tx, &account, &group_key, tx.at)?;
+            let assessment = risk::check_new_trade(
+                &settings,
+                &ctx,
+                &ProposedTrade {
+                    direction,
+                    entry: price,
+                    stop,
+                    quantity,
+                    multiplier,
+                    symbol: symbol.clone(),
+                    correlation_group: group.clone(),
+                },
+            );
+            let violations = format_violations(&assessment);
+            if assessment.blocks(settings.enforcement) {
+                return Err(ApiError::new(
+                    ErrorCode::RiskBlocked,
+                    format!("risk: trade refused by the account's risk rules: {}", violations.join("; ")),
+                ));
+            }
+            let trade_id = trade_repo::insert_trade(
+                tx,
+                &NewTrade {
+                    user_id,
+                    account_id: account.id,
+                    symbol: symbol.clone(),
+                    direction,
+                    multiplier,
+                    planned_entry: Some(price),
+                    planned_quantity: Some(quantity),
+                    initial_stop: stop,
+                    setup: setup.clone(),
+                    correlation_group: group.clone(),
+                },
+            )?;
+            if let Some(target) = target {
+                let shell = trade_repo::get(tx, user_id, trade_id)?;
+                trade_repo::add_target(tx, &shell, target, None, None)?;
+            }
+            trade_repo::insert_execution(
+                tx,
+                &NewExecution {
+                    user_id,
+                    account_id: account.id,
+                    trade_id,
+                    side: direction.entry_side(),
+                    quantity,
+                    price,
+                    fees,
+                    executed_at: at,
+                    time_zone: account.time_zone.clone(),
+                },
+            )?;
+            let trade = refresh_trade(tx, &account, trade_id)?;
+            detail(tx, trade, violations)
+        })
+    }
+
+    /// Record another fill: scaling in (entry side) or out (exit side).
+    pub fn add_execution(&self, trade: &str, input: &ExecutionInput) -> ApiResult<TradeDetail> {
+        let user_id = self.user()?.id;
+        let side: Side = parse::choice("side", &input.side)?;
+        let quantity = parse::quantity("quantity", &input.quantity)?;
+        let price = parse::price("price", &input.price)?;
+        let fees = parse::opt("fees", input.fees.as_deref(), parse::fee)?.unwrap_or(Fee::parse("fees", "0")?);
+        self.store.write(|tx| {
+            let t = trade_repo::resolve(tx, user_id, trade)?;
+            let account = account_repo::get(tx, user_id, t.account_id)?;
+            match t.status {
+                TradeStatus::Cancelled => {
+                    return Err(ApiError::conflict("trade", "the trade is cancelled; open a new trade"))
+                }
+                TradeStatus::Closed if side == t.direction.entry_side() => {
+                    return Err(ApiError::conflict("side", "the trade is closed; open a new trade to re-enter"))
+                }
+                _ => {}
+            }
+            let at = match &input.at {
+                Some(s) => parse::instant("at", s, tz_of(&account)?, tx.at)?,
+                None => tx.at,
+            };
+            trade_repo::insert_execution(
+                tx,
+                &NewExecution {
+                    user_id,
+                    account_id: account.id,
+                    trade_id: t.id,
+                    side,
+                    quantity,
+                    price,
+                    fees,
+                    executed_at: at,
+                    time_zone: account.time_zone.clone(),
+                },
+            )?;
+            let trade = refresh_trade(tx, &account, t.id)?;
+            detail(tx, trade, Vec::new())
+        })
+    }
+
+    /// Exit the whole open quantity (or `quantity` of it) at `price`.
+    pub fn close_trade(&self, trade: &str, input: &CloseInput) -> ApiResult<TradeDetail> {
+        let user_id = self.user()?.id;
+        let t = self.store.read(|c| Ok::<_, ApiError>(trade_repo::resolve(c, user_id, trade)?))?;
+        if !matches!(t.status, TradeStatus::Open | TradeStatus::PartiallyClosed) {
+            return Err(ApiError::conflict("trade", format!("the trade is {}, not open", t.status.as_str())));
+        }
+        let quantity = match &input.quantity {
+            Some(q) => q.clone(),
+            None => trenddojo_store::sql::dec_text(t.open_quantity),
+        };
+        self.add_execution(
+            &t.id.to_string(),
+            &ExecutionInput {
+                side: t.direction.exit_side().as_str().to_string(),
+                quantity,
+                price: input.price.clone(),
+                fees: input.fees.clone(),
+                at: input.at.clone(),
+            },
+        )
+    }
+
+    pub fn edit_trade(&self, trade: &str, input: &EditTradeInput) -> ApiResult<TradeDetail> {
+        let user_id = self.user()?.id;
+        let stop = parse::opt("stop", input.stop.as_deref(), parse::price)?;
+        let targets = input
+            .targets
+            .as_ref()
+            .map(|ts| ts.iter().map(|t| parse::price("target", t)).collect::<ApiResult<Vec<_>>>())
+            .transpose()?;
+        let symbol = input.symbol.as_deref().map(|s| parse::symbol("symbol", s)).transpose()?;
+        let setup = input.setup.as_deref().map(|s| parse::text("setup", s, 100)).transpose()?;
+        let group = input.group.as_deref().map(|g| parse::text("group", g, 60)).transpose()?;
+        self.store.write(|tx| {
+            let t = trade_repo::resolve(tx, user_id, trade)?;
+            let account = account_repo::get(tx, user_id, t.account_id)?;
+            if input.cancel {
+                if t.status != TradeStatus::Planned {
+                    return Err(ApiError::conflict(
+                        "cancel",
+                        format!("only a planned trade can be cancelled; this one is {}", t.status.as_str()),
+                    ));
+                }
+                trade_repo::cancel(tx, t.id)?;
+            }
+            let reference = t.avg_entry_price.or(t.planned_entry.map(|p| p.value()));
+            if let Some(stop) = stop {
+                if let Some(entry) = reference {
+                    dtrade::validate_stop(t.direction, Price::new("price", entry)?, stop)?;
+                }
+                trade_repo::set_stop(tx, &t, stop, input.stop_reason.as_deref())?;
+            }
+            if let Some(targets) = &targets {
+                if let Some(entry) = reference {
+                    for target in targets {
+                        validate_target(t.direction, Price::new("price", entry)?, *target)?;
+                    }
+                }
+                trade_repo::clear_targets(tx, t.id)?;
+                for target in targets {
+                    trade_repo::add_target(tx, &t, *target, None, None)?;
+                }
+            }
+            if symbol.is_some() || setup.is_some() || group.is_some() {
+                trade_repo::update_details(tx, t.id, symbol.as_deref(), setup.as_deref(), group.as_deref())?;
+            }
+            let trade = if t.status == TradeStatus::Cancelled || input.cancel {
+                trade_repo::get(tx, user_id, t.id)?
+            } else {
+                refresh_trade(tx, &account, t.id)?
+            };
+            detail(tx, trade, Vec::new())
+        })
+    }
+
+    /// Delete a trade (tombstoned with its executions, stops, targets, notes and answers).
+    pub fn delete_trade(&self, trade: &str) -> ApiResult<Uuid> {
+        let user_id = self.user()?.id;
+        self.store.write(|tx| {
+            let t = trade_repo::resolve(tx, user_id, trade)?;
+            trade_repo::soft_delete(tx, t.id)?;
+            Ok(t.id)
+        })
+    }
+
+    pub fn show_trade(&self, trade: &str) -> ApiResult<TradeDetail> {
+        let user_id = self.user()?.id;
+        self.store.read_snapshot(|c| {
+            let t = trade_repo::resolve(c, user_id, trade)?;
+            detail(c, t, Vec::new())
+        })
+    }
+
+    pub fn list_trades(&self, input: &TradeListInput) -> ApiResult<Vec<Trade>> {
+        let user_id = self.user()?.id;
+        let status: Option<TradeStatus> = input.status.as_deref().map(|s| parse::choice("status", s)).transpose()?;
+        let symbol = input.symbol.as_deref().map(|s| parse::symbol("symbol", s)).transpose()?;
+        let sort = match input.sort.as_deref().unwrap_or("newest") {
+            "newest" => trade_repo::TradeSort::Newest,
+            "oldest" => trade_repo::TradeSort::Oldest,
+            "pnl" => trade_repo::TradeSort::PnlDesc,
+            "-pnl" => trade_repo::TradeSort::PnlAsc,
+            "symbol" => trade_repo::TradeSort::Symbol,
+            other => {
+                return Err(ApiError::invalid(
+                    "sort",
+                    format!("expected one of newest, oldest, pnl, -pnl, symbol, got {other:?}"),
+                ))
+            }
+        };
+        let limit = input.limit.unwrap_or(50);
+        if limit == 0 || limit > 1000 {
+            return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+        }
+        self.store.read(|c| {
+            let account = input.account.as_deref().map(|a| account_repo::resolve(c, user_id, a)).transpose()?;
+            let tz = match &account {
+                Some(a) => tz_of(a)?,
+                None => Tz::UTC,
+            };
+            let from = input.from.as_deref().map(|d| parse::date("from", d)).transpose()?;
+            let to = input.to.as_deref().map(|d| parse::date("to", d)).transpose()?;
+            if let (Some(f), Some(t)) = (from, to) {
+                if f > t {
+                    return Err(ApiError::invalid("to", format!("{t} is before --from {f}")));
+                }
+            }
+            let q = trade_repo::TradeQuery {
+                account_id: account.map(|a| a.id),
+                status,
+                symbol,
+                from: from.map(|d| parse::start_of_day(d, tz)),
+                to: to.map(|d| parse::start_of_day(d + Duration::days(1), tz)),
+                sort,
+                limit,
+                offset: input.offset.unwrap_or(0),
+            };
+            Ok(trade_repo::list(c, user_id, &q)?)
+        })
+    }
+
+    /// Bulk-import complete trades into one account in a single transaction.
+    pub fn import_trades(&self, account: &str, trades: &[ImportTrade]) -> ApiResult<usize> {
+        let user_id = self.user()?.id;
+        self.store.write(|tx| {
+            let account = account_repo::resolve(tx, user_id, account)?;
+            check_trade_limit(tx, user_id, u32::try_from(trades.len()).unwrap_or(u32::MAX))?;
+            for t in trades {
+                import_trade(tx, &account, t)?;
+            }
+            Ok(trades.len())
+        })
+    }
+}

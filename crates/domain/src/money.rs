@@ -1,0 +1,286 @@
+//! Exact money, prices, quantities, fees and percentages.
+//!
+//! A float cannot represent 0.1, and a journal that shows `6.359999999999999` loses its users' trust, so
+//! every amount here is a `rust_decimal::Decimal` wrapped in a type that states what it may hold: a
+//! `Price` or `Quantity` is strictly positive, a `Fee` is never negative, a `Percent` lies in 0..=100.
+//! Text is the only way in and out: `parse` accepts plain decimal notation only (no exponents, no
+//! separators, no NaN), `to_canonical` gives one spelling per value (no trailing zeros, never `-0`), which is
+//! what the store keeps in SQLite TEXT columns, and serde writes and reads JSON strings, refusing JSON
+//! numbers so that no float ever sits between a user and their balance.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::DomainError;
+
+/// Largest number of decimal places accepted (covers crypto quantities and sub-penny prices).
+pub const MAX_SCALE: u32 = 12;
+/// Largest number of significant digits accepted (what `Decimal` holds exactly).
+pub const MAX_DIGITS: usize = 28;
+
+/// Parse plain decimal text: optional `-` (when `allow_negative`), digits, optional `.` and digits.
+pub(crate) fn parse_plain(field: &'static str, s: &str, allow_negative: bool, expected: &'static str) -> Result<Decimal, DomainError> {
+    let bad = || DomainError::InvalidDecimal { field, input: s.to_string(), expected };
+    let body = match s.strip_prefix('-') {
+        Some(rest) if allow_negative => rest,
+        Some(_) => return Err(bad()),
+        None => s,
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if body.ends_with('.') {
+        return Err(bad());
+    }
+    let scale = frac.len();
+    if scale > MAX_SCALE as usize {
+        return Err(DomainError::OutOfRange {
+            field,
+            reason: format!("{s:?} has {scale} decimal places; at most {MAX_SCALE} are kept"),
+        });
+    }
+    let significant = format!("{int}{frac}").trim_start_matches('0').len();
+    if significant > MAX_DIGITS {
+        return Err(DomainError::OutOfRange { field, reason: format!("{s:?} has more than {MAX_DIGITS} significant digits") });
+    }
+    Decimal::from_str_exact(s).map_err(|_| bad())
+}
+
+/// One spelling per value: normalized, no exponent, `0` for zero.
+pub(crate) fn canonical(d: Decimal) -> String {
+    let n = d.normalize();
+    if n.is_zero() {
+        "0".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+fn check_scale(field: &'static str, d: Decimal) -> Result<Decimal, DomainError> {
+    let n = d.normalize();
+    if n.scale() > MAX_SCALE {
+        return Err(DomainError::OutOfRange { field, reason: format!("{d} has more than {MAX_SCALE} decimal places") });
+    }
+    Ok(n)
+}
+
+macro_rules! decimal_type {
+    ($(#[$doc:meta])* $name:ident, negative: $neg:expr, expected: $expected:literal, check: $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Decimal);
+
+        impl $name {
+            /// Parse user or stored text; the error names `field`.
+            pub fn parse(field: &'static str, s: &str) -> Result<Self, DomainError> {
+                let d = parse_plain(field, s, $neg, $expected)?;
+                Self::new(field, d).map_err(|e| match e {
+                    DomainError::OutOfRange { .. } | DomainError::Overflow { .. } => e,
+                    _ => DomainError::InvalidDecimal { field, input: s.to_string(), expected: $expected },
+                })
+            }
+
+            /// Validate a computed value.
+            pub fn new(field: &'static str, d: Decimal) -> Result<Self, DomainError> {
+                let d = check_scale(field, d)?;
+                let check: fn(Decimal) -> bool = $check;
+                if !check(d) {
+                    return Err(DomainError::InvalidDecimal { field, input: canonical(d), expected: $expected });
+                }
+                Ok($name(d))
+            }
+
+            pub fn value(self) -> Decimal {
+                self.0
+            }
+
+            /// The canonical text stored in SQLite and shown to users.
+            pub fn to_canonical(&self) -> String {
+                canonical(self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_canonical())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, DomainError> {
+                Self::parse("value", s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_canonical())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        write!(f, "{} as a decimal string (JSON numbers are refused: they may be floats)", $expected)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
+                        $name::parse(stringify!($name), v).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+decimal_type!(
+    /// A signed amount of money in the account's currency.
+    Money, negative: true, expected: "a decimal amount such as 1250.50 or -30", check: |_| true
+);
+decimal_type!(
+    /// A price: strictly positive.
+    Price, negative: false, expected: "a positive decimal price such as 187.25", check: |d| d > Decimal::ZERO
+);
+decimal_type!(
+    /// A quantity of shares, contracts or coins: strictly positive.
+    Quantity, negative: false, expected: "a positive decimal such as 100 or 0.5", check: |d| d > Decimal::ZERO
+);
+decimal_type!(
+    /// Commission and fees: zero or positive.
+    Fee, negative: false, expected: "a decimal amount of zero or more such as 1.25", check: |d| d >= Decimal::ZERO
+);
+decimal_type!(
+    /// A percentage between 0 and 100.
+    Percent, negative: false, expected: "a percentage from 0 to 100 such as 1.5", check: |d| d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED
+);
+
+impl Money {
+    pub fn zero() -> Money {
+        Money(Decimal::ZERO)
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < Decimal::ZERO
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn abs(self) -> Money {
+        Money(self.0.abs())
+    }
+
+    pub fn checked_add(self, o: Money) -> Option<Money> {
+        self.0.checked_add(o.0).map(|d| Money(d.normalize()))
+    }
+
+    pub fn checked_sub(self, o: Money) -> Option<Money> {
+        self.0.checked_sub(o.0).map(|d| Money(d.normalize()))
+    }
+
+    pub fn checked_mul(self, by: Decimal) -> Option<Money> {
+        self.0.checked_mul(by).map(|d| Money(d.normalize()))
+    }
+
+    pub fn checked_neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl Fee {
+    pub fn zero() -> Fee {
+        Fee(Decimal::ZERO)
+    }
+
+    pub fn as_money(self) -> Money {
+        Money(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn canonical_text_has_one_spelling_per_value() {
+        let cases = [("1.50", "1.5"), ("100", "100"), ("-0", "0"), ("0.000", "0"), ("-12.3400", "-12.34"), ("007", "7")];
+        for (input, want) in cases {
+            assert_eq!(Money::parse("amount", input).unwrap().to_canonical(), want, "canonical form of {input}");
+        }
+    }
+
+    #[test]
+    fn malformed_text_is_refused_with_the_field_name() {
+        for bad in ["", " 1", "1 ", "+1", "1e5", "1E5", "NaN", "inf", "1,000", "1.", ".5", "--1", "1.2.3", "0x10"] {
+            let err = Money::parse("balance", bad).unwrap_err().to_string();
+            assert!(err.starts_with("balance:"), "{bad:?} must be refused naming the field: {err}");
+        }
+        assert!(Price::parse("price", "0").unwrap_err().to_string().starts_with("price:"), "zero price refused");
+        assert!(Quantity::parse("quantity", "-3").unwrap_err().to_string().contains("positive"), "negative quantity refused");
+        assert!(Fee::parse("fees", "-0.01").is_err(), "negative fee refused");
+        assert!(Fee::parse("fees", "0").is_ok(), "zero fee allowed");
+        assert!(Percent::parse("pct", "100.01").is_err(), "over 100% refused");
+        let long = Price::parse("price", "1.0000000000001").unwrap_err().to_string();
+        assert!(long.contains("decimal places"), "too many places explained: {long}");
+        let huge = Money::parse("amount", "12345678901234567890123456789").unwrap_err().to_string();
+        assert!(huge.contains("significant digits"), "too many digits explained: {huge}");
+    }
+
+    #[test]
+    fn json_is_a_string_and_numbers_are_refused() {
+        let m = Money::parse("x", "-1234.5").unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"-1234.5\"", "money serializes as a JSON string");
+        let back: Money = serde_json::from_str("\"-1234.50\"").unwrap();
+        assert_eq!(back, m, "a string deserializes to the same value");
+        let err = serde_json::from_str::<Money>("1234.5").unwrap_err().to_string();
+        assert!(err.contains("string"), "a JSON number is refused: {err}");
+        assert!(serde_json::from_str::<Price>("\"0\"").is_err(), "validation applies to JSON too");
+    }
+
+    fn accepted() -> impl Strategy<Value = Decimal> {
+        (any::<i64>(), 0u32..=MAX_SCALE).prop_map(|(m, s)| Decimal::new(m, s))
+    }
+
+    proptest! {
+        #[test]
+        fn money_round_trips_exactly(d in accepted()) {
+            let m = Money::new("x", d).unwrap();
+            let text = m.to_canonical();
+            let back = Money::parse("x", &text).unwrap();
+            prop_assert_eq!(back.value(), d, "text round trip keeps the value");
+            prop_assert_eq!(back.to_canonical(), text.clone(), "and the spelling");
+            let json = serde_json::to_string(&m).unwrap();
+            let from_json: Money = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(from_json, m, "JSON round trip keeps the value");
+        }
+
+        #[test]
+        fn positive_types_round_trip(d in accepted()) {
+            let d = d.abs();
+            prop_assume!(!d.is_zero());
+            let p = Price::new("price", d).unwrap();
+            prop_assert_eq!(Price::parse("price", &p.to_canonical()).unwrap(), p, "price round trip");
+            let q = Quantity::new("quantity", d).unwrap();
+            prop_assert_eq!(Quantity::parse("quantity", &q.to_canonical()).unwrap(), q, "quantity round trip");
+            prop_assert!(Price::parse("price", &format!("-{}", p.to_canonical())).is_err(), "negative price refused");
+        }
+
+        #[test]
+        fn garbage_is_refused_naming_the_field(s in "[^0-9]{1,8}|[0-9]{0,4}[eE+, ][0-9]{0,4}") {
+            let r = Money::parse("amount", &s);
+            prop_assert!(r.is_err(), "{:?} must be refused", s);
+            prop_assert!(r.unwrap_err().to_string().starts_with("amount:"), "the message names the field");
+        }
+    }
+}

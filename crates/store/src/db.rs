@@ -1,0 +1,382 @@
+//! Opening, unlocking and transacting on the encrypted store.
+//!
+//! One writer connection behind a mutex (SQLite allows one writer at a time anyway, and serialising in
+//! process avoids SQLITE_BUSY) and a small pool of read-only connections; WAL lets readers proceed while
+//! the writer commits. Every connection gets the raw key first, then `foreign_keys`, a busy timeout and
+//! in-memory temp storage (temp files would otherwise hold plaintext).
+//!
+//! Writes go through [`Store::write`]: an IMMEDIATE transaction plus one clock reading, committed only if
+//! the closure succeeds, so a failed command leaves the store exactly as it was.
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::cell::RefCell;
+use uuid::Uuid;
+
+use crate::clock::{fmt_ts, Hlc};
+use crate::error::{Result, StoreError};
+use crate::key::{self, KeyInfo, KeySource, StoreKey};
+use crate::migrations;
+
+const DB_FILE: &str = "trenddojo.db";
+const KEYINFO_FILE: &str = "keyinfo.json";
+const MAX_IDLE_READERS: usize = 4;
+
+/// Where a store's files live inside its home folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorePaths {
+    pub home: PathBuf,
+    pub db: PathBuf,
+    pub keyinfo: PathBuf,
+    pub backups: PathBuf,
+}
+
+impl StorePaths {
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        let home = home.into();
+        StorePaths {
+            db: home.join(DB_FILE),
+            keyinfo: home.join(KEYINFO_FILE),
+            backups: home.join("backups"),
+            home,
+        }
+    }
+
+    /// True when a store has been initialised here.
+    pub fn exists(&self) -> bool {
+        self.keyinfo.exists() || self.db.exists()
+    }
+}
+
+/// Whether [`Store::open`] applies pending migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateOnOpen {
+    /// Bring the schema up to date (backing up first); the normal mode for commands.
+    Yes,
+    /// Leave the schema as found (for `db status`, `db migrate`, `db rollback`).
+    No,
+}
+
+/// An open, unlocked store.
+#[derive(Debug)]
+pub struct Store {
+    paths: StorePaths,
+    info: KeyInfo,
+    key: StoreKey,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    hlc: Hlc,
+    device_id: String,
+}
+
+/// A write transaction with the instant and clock value every row it touches is stamped with.
+#[derive(Debug)]
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    /// The transaction's instant as stored text.
+    pub now: String,
+    /// The same instant as a value.
+    pub at: DateTime<Utc>,
+    /// The hybrid logical clock value for every row this transaction writes.
+    pub hlc: String,
+    ids: RefCell<Option<StdRng>>,
+}
+
+impl Tx<'_> {
+    /// A new UUIDv7 row id: random normally, from a seeded generator in [`Store::write_seeded`] so that
+    /// seed states produce the same ids on every run.
+    pub fn new_id(&self) -> Uuid {
+        match self.ids.borrow_mut().as_mut() {
+            Some(rng) => {
+                let mut bytes = [0u8; 10];
+                rng.fill_bytes(&mut bytes);
+                let ms = u64::try_from(self.at.timestamp_millis()).unwrap_or(0);
+                uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid()
+            }
+            None => Uuid::now_v7(),
+        }
+    }
+}
+
+impl Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    flags |= if read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::CannotOpen => {
+            StoreError::NotInitialized(path.parent().unwrap_or(path).to_path_buf())
+        }
+        other => StoreError::Sqlite(other),
+    })?;
+    conn.execute_batch(&key.pragma())?;
+    crate::sql::register(&conn)?;
+    // The first read is where a wrong key shows: the page does not decrypt.
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::NotADatabase => {
+            return Err(StoreError::WrongKey(path.parent().unwrap_or(path).to_path_buf()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;")?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    } else {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::corrupt(format!("could not switch to WAL (got {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+    }
+    Ok(conn)
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| StoreError::io(path, e))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Create a new encrypted store in `home`, migrated to the latest schema.
+    pub fn init(home: &Path, source: &KeySource) -> Result<Store> {
+        let paths = StorePaths::new(home);
+        if paths.exists() {
+            return Err(StoreError::AlreadyExists(paths.home));
+        }
+        std::fs::create_dir_all(&paths.home).map_err(|e| StoreError::io(&paths.home, e))?;
+        restrict_permissions(&paths.home, 0o700)?;
+        let (key, info) = key::create_key(source)?;
+        let result = (|| {
+            let mut conn = connect(&paths.db, &key, true, false)?;
+            restrict_permissions(&paths.db, 0o600)?;
+            migrations::migrate(&mut conn, None)?;
+            let device_id = uuid::Uuid::now_v7().simple().to_string();
+            meta_set(&conn, "store_id", &info.store_id.to_string())?;
+            meta_set(&conn, "device_id", &device_id)?;
+            meta_set(&conn, "sealing_key", &hex::encode(StoreKey::random().bytes()))?;
+            meta_set(&conn, "created_at", &fmt_ts(Utc::now()))?;
+            info.save(&paths.keyinfo)?;
+            Ok::<_, StoreError>(conn)
+        })();
+        match result {
+            Ok(conn) => {
+                drop(conn);
+                Store::open(home, source, MigrateOnOpen::No)
+            }
+            Err(e) => {
+                // Leave nothing half-made behind.
+                let _ = key::forget_key(&info);
+                for f in [&paths.db, &paths.keyinfo] {
+                    let _ = std::fs::remove_file(f);
+                }
+                let _ = std::fs::remove_file(paths.db.with_extension("db-wal"));
+                let _ = std::fs::remove_file(paths.db.with_extension("db-shm"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Open and unlock an existing store.
+    pub fn open(home: &Path, source: &KeySource, migrate: MigrateOnOpen) -> Result<Store> {
+        let paths = StorePaths::new(home);
+        if !paths.keyinfo.exists() || !paths.db.exists() {
+            return Err(StoreError::NotInitialized(paths.home));
+        }
+        let info = KeyInfo::load(&paths.keyinfo)?;
+        let key = key::load_key(&info, source)?;
+        Self::open_with_key(paths, info, key, migrate)
+    }
+
+    fn open_with_key(paths: StorePaths, info: KeyInfo, key: StoreKey, migrate: MigrateOnOpen) -> Result<Store> {
+        let mut writer = connect(&paths.db, &key, false, false)?;
+        let version = migrations::ensure_not_newer(&writer)?;
+        let store_id = if version > 0 { meta_get(&writer, "store_id")? } else { None };
+        if let Some(id) = &store_id {
+            if *id != info.store_id.to_string() {
+                return Err(StoreError::corrupt("keyinfo.json belongs to a different store"));
+            }
+        }
+        if migrate == MigrateOnOpen::Yes && version < migrations::latest_version() {
+            if version > 0 {
+                let store = Store::assemble(paths.clone(), info.clone(), key.clone(), writer)?;
+                store.backup_before("migrate", version)?;
+                drop(store);
+                writer = connect(&paths.db, &key, false, false)?;
+            }
+            migrations::migrate(&mut writer, None)?;
+        }
+        Store::assemble(paths, info, key, writer)
+    }
+
+    fn assemble(paths: StorePaths, info: KeyInfo, key: StoreKey, writer: Connection) -> Result<Store> {
+        let has_meta = migrations::current_version(&writer)? > 0;
+        let device_id = if has_meta { meta_get(&writer, "device_id")? } else { None }
+            .unwrap_or_else(|| "unmigrated".to_string());
+        let last_hlc = if has_meta { meta_get(&writer, "hlc")? } else { None };
+        let hlc = Hlc::new(&device_id, last_hlc.as_deref());
+        Ok(Store {
+            paths,
+            info,
+            key,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            hlc,
+            device_id,
+        })
+    }
+
+    pub fn paths(&self) -> &StorePaths {
+        &self.paths
+    }
+
+    pub fn key_info(&self) -> &KeyInfo {
+        &self.info
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub(crate) fn key(&self) -> &StoreKey {
+        &self.key
+    }
+
+    /// Run `f` in one write transaction stamped with the current time.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+        self.write_at(Utc::now(), f)
+    }
+
+    /// Run `f` in one write transaction stamped with `at` (seeds use a fixed instant to be deterministic).
+    pub fn write_at<T, E: From<StoreError>>(
+        &self,
+        at: DateTime<Utc>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_inner(at, None, f)
+    }
+
+    /// A write transaction at a fixed instant whose new ids come from `seed`: the same calls give the same
+    /// rows on every run (seed states).
+    pub fn write_seeded<T, E: From<StoreError>>(
+        &self,
+        at: DateTime<Utc>,
+        seed: u64,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_inner(at, Some(StdRng::seed_from_u64(seed)), f)
+    }
+
+    fn write_inner<T, E: From<StoreError>>(
+        &self,
+        at: DateTime<Utc>,
+        ids: Option<StdRng>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(StoreError::from(e)))?;
+        let hlc = self.hlc.tick(at);
+        let tx = Tx { tx, now: fmt_ts(at), at, hlc, ids: RefCell::new(ids) };
+        let out = f(&tx)?;
+        meta_set(&tx, "hlc", &tx.hlc).map_err(E::from)?;
+        tx.tx.commit().map_err(|e| E::from(StoreError::from(e)))?;
+        Ok(out)
+    }
+
+    /// Run `f` on a read-only connection (a consistent snapshot for the duration of each statement;
+    /// wrap multi-statement reads in `BEGIN`/`COMMIT` via [`Store::read_snapshot`] when they must agree).
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let conn = {
+            let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+            pool.pop()
+        };
+        let conn = match conn {
+            Some(c) => c,
+            None => connect(&self.paths.db, &self.key, false, true).map_err(E::from)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Like [`Store::read`], inside one read transaction so every statement sees the same snapshot.
+    pub fn read_snapshot<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.read(|c| {
+            c.execute_batch("BEGIN").map_err(|e| E::from(e.into()))?;
+            let out = f(c);
+            c.execute_batch("COMMIT").map_err(|e| E::from(e.into()))?;
+            out
+        })
+    }
+
+    /// Direct access to the writer connection for schema work (migrate, rollback, restore).
+    pub fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // Readers may hold schema caches from before the change: drop them.
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        f(&mut conn)
+    }
+
+    /// Size of the database file and its WAL, in bytes.
+    pub fn file_size(&self) -> u64 {
+        let wal = self.paths.db.with_extension("db-wal");
+        [&self.paths.db, &wal].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    }
+
+    /// Delete this store's files and its keyring entry. Used by `db reset`-style tooling and tests.
+    pub fn destroy(self) -> Result<()> {
+        let paths = self.paths.clone();
+        let info = self.info.clone();
+        drop(self);
+        key::forget_key(&info)?;
+        for p in [paths.db.clone(), paths.db.with_extension("db-wal"), paths.db.with_extension("db-shm"), paths.keyinfo]
+        {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(p, e)),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! The store's error type. Messages are one line, name what went wrong and never contain key material.
+
+use std::path::PathBuf;
+
+use trenddojo_domain::DomainError;
+
+/// Everything the local store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no TrendDojo store in {0}; run `trenddojo init` first")]
+    NotInitialized(PathBuf),
+    #[error("a TrendDojo store already exists in {0}")]
+    AlreadyExists(PathBuf),
+    #[error("wrong key or passphrase for the store in {0}")]
+    WrongKey(PathBuf),
+    #[error("no key to unlock the store: {0}")]
+    KeyUnavailable(String),
+    #[error("the OS keyring failed: {0}")]
+    Keyring(String),
+    #[error("this store has schema version {found}, newer than this TrendDojo knows ({known}); install a newer TrendDojo")]
+    NewerSchema { found: u32, known: u32 },
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{what} not found: {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("{what} `{id}` is ambiguous: it matches {count} rows; give more characters")]
+    Ambiguous { what: &'static str, id: String, count: usize },
+    #[error("{0}")]
+    LimitReached(String),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("could not seal or open a secret: {0}")]
+    Crypto(&'static str),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt(what.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

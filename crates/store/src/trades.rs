@@ -1,0 +1,654 @@
+//! Trades, executions, stop history and targets.
+//!
+//! A trade's summary columns are derived from its executions: after every execution change the caller
+//! recomputes [`trenddojo_domain::trade::summarize`] and hands the result to [`apply_summary`] in the same
+//! transaction, which also records each exit's realized P&L on the execution row and the per-day split.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rusqlite::{params, Connection, OptionalExtension};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use uuid::Uuid;
+
+use trenddojo_domain::money::{Fee, Money, Price, Quantity};
+use trenddojo_domain::trade::{Direction, Fill, PositionSummary, Side, TradeStatus};
+
+use crate::clock::fmt_ts;
+use crate::db::Tx;
+use crate::error::{Result, StoreError};
+use crate::sql::{col, col_dec, col_dec_opt, col_enum, col_opt, col_ts, col_ts_opt, col_uuid, dec_text};
+
+/// A trade with its derived summary.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Trade {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub account_id: Uuid,
+    pub symbol: String,
+    pub direction: Direction,
+    pub status: TradeStatus,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub multiplier: Decimal,
+    pub planned_entry: Option<Price>,
+    pub planned_quantity: Option<Quantity>,
+    pub initial_stop: Option<Price>,
+    pub current_stop: Option<Price>,
+    pub setup: Option<String>,
+    pub correlation_group: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub entered_quantity: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub open_quantity: Decimal,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub avg_entry_price: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub avg_exit_price: Option<Decimal>,
+    pub gross_pnl: Money,
+    pub fees: Money,
+    pub net_pnl: Money,
+    pub initial_risk: Option<Money>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub r_multiple: Option<Decimal>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One execution (fill) of a trade.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Execution {
+    pub id: Uuid,
+    pub trade_id: Uuid,
+    pub side: Side,
+    pub quantity: Quantity,
+    pub price: Price,
+    pub fees: Fee,
+    pub executed_at: DateTime<Utc>,
+    pub time_zone: String,
+    pub realized_gross: Option<Money>,
+    pub realized_net: Option<Money>,
+}
+
+impl Execution {
+    pub fn to_fill(&self) -> Fill {
+        Fill {
+            id: self.id,
+            side: self.side,
+            quantity: self.quantity,
+            price: self.price,
+            fees: self.fees,
+            executed_at: self.executed_at,
+        }
+    }
+}
+
+/// A stop level set on a trade; the first is the initial stop.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StopAdjustment {
+    pub id: Uuid,
+    pub price: Price,
+    pub adjusted_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// A profit target.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Target {
+    pub id: Uuid,
+    pub price: Price,
+    pub quantity: Option<Quantity>,
+    pub label: Option<String>,
+}
+
+/// A validated new trade (starts `planned`; executions move it along).
+#[derive(Debug, Clone)]
+pub struct NewTrade {
+    pub user_id: Uuid,
+    pub account_id: Uuid,
+    pub symbol: String,
+    pub direction: Direction,
+    pub multiplier: Decimal,
+    pub planned_entry: Option<Price>,
+    pub planned_quantity: Option<Quantity>,
+    pub initial_stop: Option<Price>,
+    pub setup: Option<String>,
+    pub correlation_group: Option<String>,
+}
+
+/// A validated new execution.
+#[derive(Debug, Clone)]
+pub struct NewExecution {
+    pub user_id: Uuid,
+    pub account_id: Uuid,
+    pub trade_id: Uuid,
+    pub side: Side,
+    pub quantity: Quantity,
+    pub price: Price,
+    pub fees: Fee,
+    pub executed_at: DateTime<Utc>,
+    pub time_zone: String,
+}
+
+const TRADE_COLS: &str = "id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
+    planned_quantity, initial_stop, current_stop, setup, correlation_group, entered_quantity, open_quantity, \
+    avg_entry_price, avg_exit_price, gross_pnl, fees, net_pnl, initial_risk, r_multiple, opened_at, closed_at, \
+    cancelled_at, created_at, updated_at";
+
+fn map_trade(r: &rusqlite::Row<'_>) -> rusqlite::Result<Trade> {
+    Ok(Trade {
+        id: col_uuid(r, 0)?,
+        user_id: col_uuid(r, 1)?,
+        account_id: col_uuid(r, 2)?,
+        symbol: r.get(3)?,
+        direction: col_enum(r, 4)?,
+        status: col_enum(r, 5)?,
+        multiplier: col_dec(r, 6)?,
+        planned_entry: col_opt(r, 7, Price::parse)?,
+        planned_quantity: col_opt(r, 8, Quantity::parse)?,
+        initial_stop: col_opt(r, 9, Price::parse)?,
+        current_stop: col_opt(r, 10, Price::parse)?,
+        setup: r.get(11)?,
+        correlation_group: r.get(12)?,
+        entered_quantity: col_dec(r, 13)?,
+        open_quantity: col_dec(r, 14)?,
+        avg_entry_price: col_dec_opt(r, 15)?,
+        avg_exit_price: col_dec_opt(r, 16)?,
+        gross_pnl: col(r, 17, Money::parse)?,
+        fees: col(r, 18, Money::parse)?,
+        net_pnl: col(r, 19, Money::parse)?,
+        initial_risk: col_opt(r, 20, Money::parse)?,
+        r_multiple: col_dec_opt(r, 21)?,
+        opened_at: col_ts_opt(r, 22)?,
+        closed_at: col_ts_opt(r, 23)?,
+        cancelled_at: col_ts_opt(r, 24)?,
+        created_at: r.get(25)?,
+        updated_at: r.get(26)?,
+    })
+}
+
+pub fn insert_trade(tx: &Tx<'_>, t: &NewTrade) -> Result<Uuid> {
+    let id = tx.new_id();
+    tx.prepare_cached(
+        "INSERT INTO trades (id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
+         planned_quantity, initial_stop, current_stop, setup, correlation_group, created_at, updated_at, updated_hlc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'planned', ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, ?13)",
+    )?
+    .execute(params![
+        id.to_string(),
+        t.user_id.to_string(),
+        t.account_id.to_string(),
+        t.symbol,
+        t.direction.as_str(),
+        dec_text(t.multiplier),
+        t.planned_entry.map(|p| p.to_canonical()),
+        t.planned_quantity.map(|q| q.to_canonical()),
+        t.initial_stop.map(|p| p.to_canonical()),
+        t.setup,
+        t.correlation_group,
+        tx.now,
+        tx.hlc
+    ])?;
+    if let Some(stop) = t.initial_stop {
+        insert_stop_row(tx, t.user_id, id, stop, tx.at, Some("initial stop"))?;
+    }
+    Ok(id)
+}
+
+pub fn insert_execution(tx: &Tx<'_>, e: &NewExecution) -> Result<Uuid> {
+    let id = tx.new_id();
+    tx.prepare_cached(
+        "INSERT INTO executions (id, user_id, account_id, trade_id, side, quantity, price, fees, executed_at, time_zone, \
+         created_at, updated_at, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
+    )?
+    .execute(params![
+        id.to_string(),
+        e.user_id.to_string(),
+        e.account_id.to_string(),
+        e.trade_id.to_string(),
+        e.side.as_str(),
+        e.quantity.to_canonical(),
+        e.price.to_canonical(),
+        e.fees.to_canonical(),
+        fmt_ts(e.executed_at),
+        e.time_zone,
+        tx.now,
+        tx.hlc
+    ])?;
+    Ok(id)
+}
+
+/// A trade's live executions in execution order (ties keep insertion order).
+pub fn executions(conn: &Connection, trade_id: Uuid) -> Result<Vec<Execution>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, trade_id, side, quantity, price, fees, executed_at, time_zone, realized_gross, realized_net \
+         FROM executions WHERE trade_id = ?1 AND deleted = 0 ORDER BY executed_at, rowid",
+    )?;
+    let rows = stmt.query_map([trade_id.to_string()], |r| {
+        Ok(Execution {
+            id: col_uuid(r, 0)?,
+            trade_id: col_uuid(r, 1)?,
+            side: col_enum(r, 2)?,
+            quantity: col(r, 3, Quantity::parse)?,
+            price: col(r, 4, Price::parse)?,
+            fees: col(r, 5, Fee::parse)?,
+            executed_at: col_ts(r, 6)?,
+            time_zone: r.get(7)?,
+            realized_gross: col_opt(r, 8, Money::parse)?,
+            realized_net: col_opt(r, 9, Money::parse)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Encode per-day net P&L as `YYYY-MM-DD=amount;...` (ascending days).
+pub fn encode_exit_days(days: &BTreeMap<NaiveDate, Money>) -> String {
+    let mut out = String::new();
+    for (i, (d, m)) in days.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        let _ = write!(out, "{}={}", d.format("%Y-%m-%d"), m.to_canonical());
+    }
+    out
+}
+
+/// Decode [`encode_exit_days`] output.
+pub fn decode_exit_days(s: &str) -> Result<Vec<(NaiveDate, Money)>> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(';')
+        .map(|part| {
+            let (d, m) = part.split_once('=').ok_or_else(|| StoreError::corrupt(format!("bad exit_days {s:?}")))?;
+            let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| StoreError::corrupt(format!("bad exit_days {s:?}")))?;
+            Ok((d, Money::parse("exit_days", m)?))
+        })
+        .collect()
+}
+
+/// Write a recomputed summary onto the trade and each exit's realization onto its execution.
+pub fn apply_summary(
+    tx: &Tx<'_>,
+    trade_id: Uuid,
+    summary: &PositionSummary,
+    initial_risk: Option<Money>,
+    r_multiple: Option<Decimal>,
+    tz: Tz,
+) -> Result<()> {
+    let mut days: BTreeMap<NaiveDate, Money> = BTreeMap::new();
+    for x in &summary.exits {
+        let day = x.executed_at.with_timezone(&tz).date_naive();
+        let slot = days.entry(day).or_insert_with(Money::zero);
+        *slot = slot.checked_add(x.net).ok_or(StoreError::Invalid { field: "fees", message: "overflow".into() })?;
+    }
+    let closed = summary.status == TradeStatus::Closed;
+    tx.prepare_cached(
+        "UPDATE trades SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?2 END, entered_quantity = ?3, \
+         open_quantity = ?4, avg_entry_price = ?5, avg_exit_price = ?6, gross_pnl = ?7, fees = ?8, net_pnl = ?9, \
+         initial_risk = ?10, r_multiple = ?11, opened_at = ?12, closed_at = ?13, exit_days = ?14, updated_at = ?15, \
+         updated_hlc = ?16 WHERE id = ?1",
+    )?
+    .execute(params![
+        trade_id.to_string(),
+        summary.status.as_str(),
+        dec_text(summary.entered_quantity),
+        dec_text(summary.open_quantity),
+        summary.avg_entry_price.map(dec_text),
+        summary.avg_exit_price.map(dec_text),
+        summary.gross_realized.to_canonical(),
+        summary.fees.to_canonical(),
+        summary.net_realized.to_canonical(),
+        initial_risk.map(|m| m.to_canonical()),
+        r_multiple.map(dec_text),
+        summary.opened_at.map(fmt_ts),
+        summary.closed_at.filter(|_| closed).map(fmt_ts),
+        if closed { Some(encode_exit_days(&days)) } else { None },
+        tx.now,
+        tx.hlc
+    ])?;
+    // Realized amounts on executions: only touch rows whose values change (each write is audited).
+    let current = executions(tx, trade_id)?;
+    let mut update = tx.prepare_cached(
+        "UPDATE executions SET realized_gross = ?2, realized_net = ?3, updated_at = ?4, updated_hlc = ?5 WHERE id = ?1",
+    )?;
+    for e in current {
+        let x = summary.exits.iter().find(|x| x.fill_id == e.id);
+        let (gross, net) = (x.map(|x| x.gross), x.map(|x| x.net));
+        if gross != e.realized_gross || net != e.realized_net {
+            update.execute(params![
+                e.id.to_string(),
+                gross.map(|m| m.to_canonical()),
+                net.map(|m| m.to_canonical()),
+                tx.now,
+                tx.hlc
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_stop_row(
+    tx: &Tx<'_>,
+    user_id: Uuid,
+    trade_id: Uuid,
+    price: Price,
+    at: DateTime<Utc>,
+    reason: Option<&str>,
+) -> Result<Uuid> {
+    let id = tx.new_id();
+    tx.prepare_cached(
+        "INSERT INTO trade_stop_adjustments (id, user_id, trade_id, price, adjusted_at, reason, created_at, updated_at, \
+         updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+    )?
+    .execute(params![
+        id.to_string(),
+        user_id.to_string(),
+        trade_id.to_string(),
+        price.to_canonical(),
+        fmt_ts(at),
+        reason,
+        tx.now,
+        tx.hlc
+    ])?;
+    Ok(id)
+}
+
+/// Move a trade's stop, keeping the history. The first stop ever set becomes the initial stop.
+pub fn set_stop(tx: &Tx<'_>, trade: &Trade, price: Price, reason: Option<&str>) -> Result<()> {
+    insert_stop_row(tx, trade.user_id, trade.id, price, tx.at, reason)?;
+    tx.execute(
+        "UPDATE trades SET current_stop = ?2, initial_stop = coalesce(initial_stop, ?2), updated_at = ?3, \
+         updated_hlc = ?4 WHERE id = ?1",
+        params![trade.id.to_string(), price.to_canonical(), tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+pub fn stop_history(conn: &Connection, trade_id: Uuid) -> Result<Vec<StopAdjustment>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, price, adjusted_at, reason FROM trade_stop_adjustments WHERE trade_id = ?1 AND deleted = 0 \
+         ORDER BY adjusted_at, rowid",
+    )?;
+    let rows = stmt.query_map([trade_id.to_string()], |r| {
+        Ok(StopAdjustment {
+            id: col_uuid(r, 0)?,
+            price: col(r, 1, Price::parse)?,
+            adjusted_at: col_ts(r, 2)?,
+            reason: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn add_target(
+    tx: &Tx<'_>,
+    trade: &Trade,
+    price: Price,
+    quantity: Option<Quantity>,
+    label: Option<&str>,
+) -> Result<Uuid> {
+    let id = tx.new_id();
+    tx.prepare_cached(
+        "INSERT INTO trade_targets (id, user_id, trade_id, price, quantity, label, created_at, updated_at, updated_hlc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+    )?
+    .execute(params![
+        id.to_string(),
+        trade.user_id.to_string(),
+        trade.id.to_string(),
+        price.to_canonical(),
+        quantity.map(|q| q.to_canonical()),
+        label,
+        tx.now,
+        tx.hlc
+    ])?;
+    Ok(id)
+}
+
+pub fn targets(conn: &Connection, trade_id: Uuid) -> Result<Vec<Target>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, price, quantity, label FROM trade_targets WHERE trade_id = ?1 AND deleted = 0 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([trade_id.to_string()], |r| {
+        Ok(Target {
+            id: col_uuid(r, 0)?,
+            price: col(r, 1, Price::parse)?,
+            quantity: col_opt(r, 2, Quantity::parse)?,
+            label: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Remove all targets of a trade (before setting a new list).
+pub fn clear_targets(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
+    tx.execute(
+        "UPDATE trade_targets SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE trade_id = ?1 AND deleted = 0",
+        params![trade_id.to_string(), tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+/// Change descriptive fields. `None` leaves a field as it is.
+pub fn update_details(
+    tx: &Tx<'_>,
+    trade_id: Uuid,
+    symbol: Option<&str>,
+    setup: Option<&str>,
+    correlation_group: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE trades SET symbol = coalesce(?2, symbol), setup = coalesce(?3, setup), \
+         correlation_group = coalesce(?4, correlation_group), updated_at = ?5, updated_hlc = ?6 WHERE id = ?1",
+        params![trade_id.to_string(), symbol, setup, correlation_group, tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+/// Cancel a planned trade.
+pub fn cancel(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
+    tx.execute(
+        "UPDATE trades SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
+        params![trade_id.to_string(), tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+/// Tombstone a trade and everything that hangs off it.
+pub fn soft_delete(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
+    let id = trade_id.to_string();
+    for table in ["executions", "trade_stop_adjustments", "trade_targets", "trade_notes", "trade_checklist_responses"] {
+        tx.execute(
+            &format!("UPDATE {table} SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE trade_id = ?1 AND deleted = 0"),
+            params![id, tx.now, tx.hlc],
+        )?;
+    }
+    tx.execute(
+        "UPDATE trades SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
+        params![id, tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, user_id: Uuid, id: Uuid) -> Result<Trade> {
+    conn.prepare_cached(&format!("SELECT {TRADE_COLS} FROM trades WHERE id = ?1 AND user_id = ?2 AND deleted = 0"))?
+        .query_row(params![id.to_string(), user_id.to_string()], map_trade)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound { what: "trade", id: id.to_string() })
+}
+
+/// Find a trade by full id or unique id prefix.
+pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Trade> {
+    let id = crate::resolve_id(conn, "trades", "trade", user_id, input)?;
+    get(conn, user_id, id)
+}
+
+/// Sort orders for the trade list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TradeSort {
+    /// Most recently opened first (planned trades, not yet opened, last).
+    #[default]
+    Newest,
+    Oldest,
+    /// Best net P&L first (exact decimal order).
+    PnlDesc,
+    PnlAsc,
+    Symbol,
+}
+
+/// A filtered, sorted page of trades.
+#[derive(Debug, Clone, Default)]
+pub struct TradeQuery {
+    pub account_id: Option<Uuid>,
+    pub status: Option<TradeStatus>,
+    pub symbol: Option<String>,
+    /// Opened at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub to: Option<DateTime<Utc>>,
+    pub sort: TradeSort,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+pub fn list(conn: &Connection, user_id: Uuid, q: &TradeQuery) -> Result<Vec<Trade>> {
+    let mut sql = format!("SELECT {TRADE_COLS} FROM trades WHERE user_id = ?1 AND deleted = 0");
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(user_id.to_string())];
+    if let Some(a) = q.account_id {
+        args.push(Box::new(a.to_string()));
+        let _ = write!(sql, " AND account_id = ?{}", args.len());
+    }
+    if let Some(s) = q.status {
+        args.push(Box::new(s.as_str()));
+        let _ = write!(sql, " AND status = ?{}", args.len());
+    }
+    if let Some(s) = &q.symbol {
+        args.push(Box::new(s.clone()));
+        let _ = write!(sql, " AND symbol = ?{}", args.len());
+    }
+    if let Some(t) = q.from {
+        args.push(Box::new(fmt_ts(t)));
+        let _ = write!(sql, " AND opened_at >= ?{}", args.len());
+    }
+    if let Some(t) = q.to {
+        args.push(Box::new(fmt_ts(t)));
+        let _ = write!(sql, " AND opened_at < ?{}", args.len());
+    }
+    sql.push_str(match q.sort {
+        TradeSort::Newest => " ORDER BY opened_at DESC, id DESC",
+        TradeSort::Oldest => " ORDER BY opened_at, id",
+        TradeSort::PnlDesc => " ORDER BY net_pnl COLLATE decimal DESC, id",
+        TradeSort::PnlAsc => " ORDER BY net_pnl COLLATE decimal, id",
+        TradeSort::Symbol => " ORDER BY symbol, opened_at DESC, id",
+    });
+    args.push(Box::new(q.limit));
+    let _ = write!(sql, " LIMIT ?{}", args.len());
+    args.push(Box::new(q.offset));
+    let _ = write!(sql, " OFFSET ?{}", args.len());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), map_trade)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Trades a user created in `[from, to)` (for the monthly tier limit).
+pub fn count_created_between(conn: &Connection, user_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u32> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM trades WHERE user_id = ?1 AND deleted = 0 AND created_at >= ?2 AND created_at < ?3",
+        params![user_id.to_string(), fmt_ts(from), fmt_ts(to)],
+        |r| r.get(0),
+    )?)
+}
+
+/// Open positions of an account as (symbol, correlation group).
+pub fn open_positions(conn: &Connection, account_id: Uuid) -> Result<Vec<(String, Option<String>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT symbol, correlation_group FROM trades WHERE account_id = ?1 AND deleted = 0 \
+         AND status IN ('open', 'partially_closed')",
+    )?;
+    let rows = stmt.query_map([account_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Sum of realized net P&L of an account's exits executed in `[from, to)`.
+pub fn realized_between(conn: &Connection, account_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Money> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT realized_net FROM executions WHERE account_id = ?1 AND deleted = 0 AND realized_net IS NOT NULL \
+         AND executed_at >= ?2 AND executed_at < ?3",
+    )?;
+    let rows = stmt.query_map(params![account_id.to_string(), fmt_ts(from), fmt_ts(to)], |r| col(r, 0, Money::parse))?;
+    let mut total = Money::zero();
+    for m in rows {
+        total = total.checked_add(m?).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;
+    }
+    Ok(total)
+}
+
+/// What the statistics need of one closed trade.
+#[derive(Debug, Clone)]
+pub struct ClosedTradeRow {
+    pub id: Uuid,
+    pub closed_at: DateTime<Utc>,
+    pub net_pnl: Money,
+    pub fees: Money,
+    pub initial_risk: Option<Money>,
+    pub exit_days: Vec<(NaiveDate, Money)>,
+}
+
+/// Closed trades of an account with `closed_at` in `[from, to)`, in close order.
+pub fn closed_trades(
+    conn: &Connection,
+    account_id: Uuid,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<ClosedTradeRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, closed_at, net_pnl, fees, initial_risk, exit_days FROM trades \
+         WHERE account_id = ?1 AND status = 'closed' AND deleted = 0 AND closed_at >= ?2 AND closed_at < ?3 \
+         ORDER BY closed_at, id",
+    )?;
+    let from = from.map(fmt_ts).unwrap_or_default();
+    let to = to.map(fmt_ts).unwrap_or_else(|| "9".to_string());
+    let rows = stmt.query_map(params![account_id.to_string(), from, to], |r| {
+        Ok((
+            ClosedTradeRow {
+                id: col_uuid(r, 0)?,
+                closed_at: col_ts(r, 1)?,
+                net_pnl: col(r, 2, Money::parse)?,
+                fees: col(r, 3, Money::parse)?,
+                initial_risk: col_opt(r, 4, Money::parse)?,
+                exit_days: Vec::new(),
+            },
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut t, days) = row?;
+        t.exit_days = decode_exit_days(days.as_deref().unwrap_or(""))?;
+        out.push(t);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_days_round_trip() {
+        let mut days = BTreeMap::new();
+        days.insert(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(), Money::parse("x", "-12.5").unwrap());
+        days.insert(NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(), Money::parse("x", "100").unwrap());
+        let s = encode_exit_days(&days);
+        assert_eq!(s, "2026-03-08=-12.5;2026-03-09=100", "compact, ascending, canonical amounts");
+        let back = decode_exit_days(&s).unwrap();
+        assert_eq!(back, days.into_iter().collect::<Vec<_>>(), "decoding gives the same pairs");
+    }
+}

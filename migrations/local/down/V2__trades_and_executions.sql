@@ -1,0 +1,4 @@
+DROP TABLE trade_targets;
+DROP TABLE trade_stop_adjustments;
+DROP TABLE executions;
+DROP TABLE trades;

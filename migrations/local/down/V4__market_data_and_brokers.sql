@@ -1,0 +1,3 @@
+DROP TABLE broker_connections;
+DROP TABLE stock_fundamentals;
+DROP TABLE market_data_cache;

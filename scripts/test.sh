@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one command that runs every check: installs what is missing, then rustfmt, clippy (-D warnings)
+# and every test, inside a private D-Bus session with an unlocked Secret Service so the OS-keyring path is
+# tested for real.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trenddojo/target}"
+export CARGO_TERM_COLOR=never
+
+echo "== rustfmt" >&2
+cargo fmt --all -- --check
+echo "== clippy" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== build" >&2
+cargo build --workspace --all-targets --locked
+
+# A throwaway HOME so the Secret Service keyring files and any default data folder stay out of the user's.
+sandbox="$(mktemp -d)"
+trap 'rm -rf "$sandbox"' EXIT
+mkdir -p "$sandbox/data" "$sandbox/config" "$sandbox/cache"
+echo "== tests (with a Secret Service for the keyring tests)" >&2
+env HOME="$sandbox" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" XDG_CACHE_HOME="$sandbox/cache" \
+  CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" \
+  TRENDDOJO_TEST_KEYRING=1 \
+  dbus-run-session -- sh -c '
+    printf "%s" test-keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    cargo test --workspace --locked --no-fail-fast
+  '
