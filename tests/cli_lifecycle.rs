@@ -12,27 +12,84 @@ fn s(v: &Value) -> &str {
 #[test]
 fn scale_in_scale_out_fifo_with_fees_and_stop_history() {
     let h = Home::init();
-    let acct = h.json(&["account", "add", "--name", "Main", "--currency", "usd", "--balance", "10000", "--timezone", "America/New_York"]);
+    let acct = h.json(&[
+        "account",
+        "add",
+        "--name",
+        "Main",
+        "--currency",
+        "usd",
+        "--balance",
+        "10000",
+        "--timezone",
+        "America/New_York",
+    ]);
     assert_eq!(s(&acct["currency"]), "USD", "currency is upper-cased");
     assert_eq!(s(&acct["starting_balance"]), "10000", "money is a JSON string");
 
     // Risk 1 x 100 = 100 = exactly 1% of 10000: allowed (the limit is not exceeded).
     let t = h.json(&[
-        "trade", "open", "--account", "Main", "--symbol", "aapl", "--side", "long", "--quantity", "100", "--price", "50",
-        "--stop", "49", "--target", "56", "--fees", "1", "--at", "2026-03-02 10:00",
+        "trade",
+        "open",
+        "--account",
+        "Main",
+        "--symbol",
+        "aapl",
+        "--side",
+        "long",
+        "--quantity",
+        "100",
+        "--price",
+        "50",
+        "--stop",
+        "49",
+        "--target",
+        "56",
+        "--fees",
+        "1",
+        "--at",
+        "2026-03-02 10:00",
     ]);
     let id = s(&t["id"]).to_string();
     assert_eq!(s(&t["status"]), "open", "a first fill opens the trade");
     assert_eq!(s(&t["symbol"]), "AAPL", "symbols are upper-cased");
     assert_eq!(s(&t["executions"][0]["executed_at"]), "2026-03-02T15:00:00Z", "10:00 EST is 15:00 UTC");
 
-    h.json(&["trade", "add-execution", &id, "--side", "buy", "--quantity", "50", "--price", "52", "--fees", "1", "--at", "2026-03-03 10:00"]);
+    h.json(&[
+        "trade",
+        "add-execution",
+        &id,
+        "--side",
+        "buy",
+        "--quantity",
+        "50",
+        "--price",
+        "52",
+        "--fees",
+        "1",
+        "--at",
+        "2026-03-03 10:00",
+    ]);
     let edited = h.json(&["trade", "edit", &id, "--stop", "49.5", "--reason", "tighten"]);
     assert_eq!(edited["stops"].as_array().map(Vec::len), Some(2), "both stops are kept");
     assert_eq!(s(&edited["initial_stop"]), "49", "the initial stop never changes");
     assert_eq!(s(&edited["current_stop"]), "49.5", "the current stop moved");
 
-    let partial = h.json(&["trade", "add-execution", &id, "--side", "sell", "--quantity", "75", "--price", "55", "--fees", "1", "--at", "2026-03-04 10:00"]);
+    let partial = h.json(&[
+        "trade",
+        "add-execution",
+        &id,
+        "--side",
+        "sell",
+        "--quantity",
+        "75",
+        "--price",
+        "55",
+        "--fees",
+        "1",
+        "--at",
+        "2026-03-04 10:00",
+    ]);
     assert_eq!(s(&partial["status"]), "partially_closed", "an exit smaller than the position");
     assert_eq!(s(&partial["open_quantity"]), "75", "150 - 75");
 
@@ -45,7 +102,8 @@ fn scale_in_scale_out_fifo_with_fees_and_stop_history() {
     // Initial risk: |7600 - 49 x 150| = 250 (entry notional against the initial stop); R = 496 / 250.
     assert_eq!(s(&closed["initial_risk"]), "250", "risk from the initial stop, not the moved one");
     assert_eq!(s(&closed["r_multiple"]), "1.984", "net over initial risk");
-    let nets: Vec<&str> = closed["executions"].as_array().unwrap().iter().filter_map(|e| e["realized_net"].as_str()).collect();
+    let nets: Vec<&str> =
+        closed["executions"].as_array().unwrap().iter().filter_map(|e| e["realized_net"].as_str()).collect();
     // Exit 1: 375 - 1 - 0.75 (75/100 of lot 1's fee) = 373.25; exit 2: 125 - 1 - 0.25 - 1 = 122.75.
     assert_eq!(nets, ["373.25", "122.75"], "per-exit net with exact fee allocation");
 
@@ -81,18 +139,64 @@ fn risk_rules_block_or_warn_by_setting() {
     let h = Home::init();
     h.json(&["account", "add", "--name", "Strict", "--currency", "USD", "--balance", "10000"]);
     // Risk 2 x 100 = 200 = 2% of 10000, above the default 1% limit.
-    let o = h.run(&["trade", "open", "--account", "Strict", "--symbol", "MSFT", "--side", "long", "--quantity", "100", "--price", "50", "--stop", "48"]);
+    let o = h.run(&[
+        "trade",
+        "open",
+        "--account",
+        "Strict",
+        "--symbol",
+        "MSFT",
+        "--side",
+        "long",
+        "--quantity",
+        "100",
+        "--price",
+        "50",
+        "--stop",
+        "48",
+    ]);
     assert_eq!(o.status.code(), Some(5), "risk refusal has its own exit code: {}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("max_risk_per_trade") && err.contains("2%"), "the message names the rule and the numbers: {err}");
+    assert!(
+        err.contains("max_risk_per_trade") && err.contains("2%"),
+        "the message names the rule and the numbers: {err}"
+    );
     assert_eq!(h.json(&["trade", "list"]).as_array().map(Vec::len), Some(0), "a refused trade leaves nothing behind");
 
     h.json(&["risk", "set", "--account", "Strict", "--enforcement", "warn"]);
-    let o = h.run(&["trade", "open", "--account", "Strict", "--symbol", "MSFT", "--side", "long", "--quantity", "100", "--price", "50", "--stop", "48"]);
+    let o = h.run(&[
+        "trade",
+        "open",
+        "--account",
+        "Strict",
+        "--symbol",
+        "MSFT",
+        "--side",
+        "long",
+        "--quantity",
+        "100",
+        "--price",
+        "50",
+        "--stop",
+        "48",
+    ]);
     assert!(o.status.success(), "warn mode lets the trade through: {}", stderr(&o));
     assert!(stderr(&o).contains("warning: max_risk_per_trade"), "but says why: {}", stderr(&o));
 
-    let no_stop = h.run(&["trade", "open", "--account", "Strict", "--symbol", "IBM", "--side", "short", "--quantity", "1", "--price", "100"]);
+    let no_stop = h.run(&[
+        "trade",
+        "open",
+        "--account",
+        "Strict",
+        "--symbol",
+        "IBM",
+        "--side",
+        "short",
+        "--quantity",
+        "1",
+        "--price",
+        "100",
+    ]);
     assert!(stderr(&no_stop).contains("no_stop"), "a trade without a stop is flagged: {}", stderr(&no_stop));
 
     let size = h.json(&["risk", "size", "--account", "Strict", "--side", "long", "--entry", "50", "--stop", "48.5"]);
@@ -107,7 +211,22 @@ fn checklists_notes_and_brokers() {
     h.json(&["account", "add", "--name", "A", "--currency", "USD", "--balance", "5000"]);
     let c = h.json(&["checklist", "add", "--name", "Pre", "--item", "Trend agrees", "--optional-item", "News checked"]);
     assert_eq!(c["items"].as_array().map(Vec::len), Some(2), "two items");
-    let t = h.json(&["trade", "open", "--account", "A", "--symbol", "X", "--side", "long", "--quantity", "1", "--price", "10", "--stop", "9.8"]);
+    let t = h.json(&[
+        "trade",
+        "open",
+        "--account",
+        "A",
+        "--symbol",
+        "X",
+        "--side",
+        "long",
+        "--quantity",
+        "1",
+        "--price",
+        "10",
+        "--stop",
+        "9.8",
+    ]);
     let id = s(&t["id"]);
     let r = h.json(&["checklist", "answer", id, "--checklist", "Pre", "--item", "1", "--comment", "daily uptrend"]);
     assert_eq!(r[0]["checked"], true, "answered");
@@ -129,7 +248,7 @@ fn checklists_notes_and_brokers() {
     assert!(!text.contains("SECRET"), "listing never shows the secret: {text}");
     let store = h.open_store();
     let id: uuid::Uuid = listed[0]["id"].as_str().unwrap().parse().unwrap();
-    let user = store.read(|c| trenddojo_store::users::active_user(c)).unwrap().unwrap();
+    let user = store.read(trenddojo_store::users::active_user).unwrap().unwrap();
     let secret = store.read(|c| trenddojo_store::brokers::reveal_secret(c, user.id, id)).unwrap();
     assert_eq!(secret.as_slice(), b"sk-live-SECRET-ABC123", "the sealed secret opens on this device");
     let audit = common::dump_store(&store, &[]);

@@ -5,7 +5,8 @@ mod common;
 
 use common::{files_under, stderr, Home};
 
-const MARKERS: [&str; 5] = ["ZQXJ", "secret-trader@example.org", "Unforgettable plan about ZQXJ", "Plainaccountname", "SQLite format 3"];
+const MARKERS: [&str; 5] =
+    ["ZQXJ", "secret-trader@example.org", "Unforgettable plan about ZQXJ", "Plainaccountname", "SQLite format 3"];
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -16,7 +17,22 @@ fn no_plaintext_on_disk_anywhere() {
     let h = Home::init();
     h.json(&["user", "add", "--email", "secret-trader@example.org", "--tier", "pro"]);
     h.json(&["account", "add", "--name", "Plainaccountname", "--currency", "USD", "--balance", "1000"]);
-    let t = h.json(&["trade", "open", "--account", "Plainaccountname", "--symbol", "ZQXJ", "--side", "long", "--quantity", "1", "--price", "10", "--stop", "9.95"]);
+    let t = h.json(&[
+        "trade",
+        "open",
+        "--account",
+        "Plainaccountname",
+        "--symbol",
+        "ZQXJ",
+        "--side",
+        "long",
+        "--quantity",
+        "1",
+        "--price",
+        "10",
+        "--stop",
+        "9.95",
+    ]);
     h.json(&["note", "add", "Unforgettable plan about ZQXJ", "--trade", t["id"].as_str().unwrap()]);
     h.json(&["db", "backup", h.dir.path().join("backup.db").to_str().unwrap()]);
     // Keep a connection open so the WAL file exists while we look.
@@ -43,7 +59,13 @@ fn wrong_passphrase_is_an_error_not_a_new_store() {
     let h = Home::init();
     let o = h.cmd().env("TRENDDOJO_PASSPHRASE", "not it").args(["db", "status"]).output().unwrap();
     assert_eq!(o.status.code(), Some(8), "wrong key: {}", stderr(&o));
-    let o = h.cmd().env_remove("TRENDDOJO_PASSPHRASE").env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent").args(["db", "status"]).output().unwrap();
+    let o = h
+        .cmd()
+        .env_remove("TRENDDOJO_PASSPHRASE")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .args(["db", "status"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(8), "no passphrase for a passphrase store: {}", stderr(&o));
     assert!(stderr(&o).contains("TRENDDOJO_PASSPHRASE"), "tells how to unlock: {}", stderr(&o));
     let status = h.json(&["db", "status"]);
@@ -71,7 +93,9 @@ fn passphrase_from_stdin_works() {
 #[test]
 fn keyring_store_round_trip() {
     if std::env::var("TRENDDOJO_TEST_KEYRING").as_deref() != Ok("1") {
-        eprintln!("keyring test not requested (TRENDDOJO_TEST_KEYRING != 1); scripts/test.sh runs it under a Secret Service");
+        eprintln!(
+            "keyring test not requested (TRENDDOJO_TEST_KEYRING != 1); scripts/test.sh runs it under a Secret Service"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -38,11 +38,12 @@ fn each_migration_rolls_back_to_the_previous_schema() {
         assert_eq!(after_down, direct, "V{n} {} down must restore the schema of V{}", m.name, n - 1);
         assert_ne!(at_n, direct, "V{n} {} must change the schema", m.name);
         // And back up again: the round trip is repeatable.
-        let again = a.with_writer(|c| {
-            migrations::migrate(c, Some(n))?;
-            schema_fingerprint(c)
-        })
-        .unwrap();
+        let again = a
+            .with_writer(|c| {
+                migrations::migrate(c, Some(n))?;
+                schema_fingerprint(c)
+            })
+            .unwrap();
         assert_eq!(again, at_n, "V{n} re-applied after its rollback gives the same schema");
     }
 }

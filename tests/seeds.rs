@@ -22,8 +22,11 @@ fn every_state_is_deterministic() {
         let a = Home::seeded(state);
         let b = Home::seeded(state);
         let (da, db) = (dump(&a), dump(&b));
-        assert!(da == db, "seed state {state} must give identical rows on every run (first difference near: {:?})",
-            da.lines().zip(db.lines()).find(|(x, y)| x != y));
+        assert!(
+            da == db,
+            "seed state {state} must give identical rows on every run (first difference near: {:?})",
+            da.lines().zip(db.lines()).find(|(x, y)| x != y)
+        );
     }
 }
 
@@ -45,7 +48,13 @@ fn dev_state_has_tiers_accounts_trades_and_market_data() {
     let h = Home::seeded("dev");
     let status = h.json(&["db", "status"]);
     let count = |t: &str| {
-        status["row_counts"].as_array().unwrap().iter().find(|c| c["table"] == t).map(|c| c["rows"].as_u64().unwrap()).unwrap()
+        status["row_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["table"] == t)
+            .map(|c| c["rows"].as_u64().unwrap())
+            .unwrap()
     };
     assert_eq!(count("users"), 4, "the four standard users (free, basic, pro, demo)");
     assert_eq!(count("accounts"), 5, "five accounts");
@@ -54,7 +63,13 @@ fn dev_state_has_tiers_accounts_trades_and_market_data() {
     assert!(count("market_data_cache") > 1000, "a realistic market data cache");
     assert_eq!(count("stock_fundamentals"), 8, "fundamentals per symbol");
     assert_eq!(count("subscription_limits"), 3, "limits for each tier");
-    let tiers: Vec<String> = h.json(&["user", "list"]).as_array().unwrap().iter().map(|u| u["subscription_tier"].as_str().unwrap().to_string()).collect();
+    let tiers: Vec<String> = h
+        .json(&["user", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["subscription_tier"].as_str().unwrap().to_string())
+        .collect();
     for t in ["free", "basic", "pro"] {
         assert!(tiers.iter().any(|x| x == t), "a {t} user exists: {tiers:?}");
     }
@@ -92,11 +107,15 @@ fn test_state_edge_cases_compute_exactly() {
     // FEES: gross +5, fees 9.98: a gross winner, a net loser.
     assert_eq!(one("FEES")["net_pnl"], "-4.98", "fees larger than the gain");
     let shorts: Vec<String> = by_symbol("SHRT").iter().map(|t| t["net_pnl"].as_str().unwrap().to_string()).collect();
-    assert!(shorts.contains(&"498".to_string()) && shorts.contains(&"-502".to_string()), "short winner and loser: {shorts:?}");
+    assert!(
+        shorts.contains(&"498".to_string()) && shorts.contains(&"-502".to_string()),
+        "short winner and loser: {shorts:?}"
+    );
     assert!(one("NOSTP")["r_multiple"].is_null(), "no stop, no R");
     assert_eq!(one("BRK.A")["net_pnl"], "7530.87", "huge price");
-    // BTC: 0.00012345 x (101234.5678 - 98765.4321) = 0.304812... minus 0.02 fees.
-    assert_eq!(one("BTC-USD")["gross_pnl"], "0.30481178265", "tiny quantity, exact to the last digit");
+    // BTC: 0.00012345 x (101234.5678 - 98765.4321) = 0.00012345 x 2469.1357 = 0.304814802165.
+    assert_eq!(one("BTC-USD")["gross_pnl"], "0.304814802165", "tiny quantity, exact to the last digit");
+    assert_eq!(one("BTC-USD")["net_pnl"], "0.284814802165", "minus 0.02 fees");
     assert_eq!(one("PENNY")["net_pnl"], "296", "10,000,000 x 0.00003 - 4");
     assert_eq!(one("EVEN")["net_pnl"], "0", "breakeven");
     assert_eq!(one("OPEN")["status"], "open", "open trade");
@@ -110,7 +129,8 @@ fn test_state_edge_cases_compute_exactly() {
     assert_eq!(days[0]["net_pnl"], "10", "TZB: 10 x (46 - 45)");
 
     let tokyo = h.json(&["stats", "--account", "Tokyo"]);
-    let days: Vec<&str> = tokyo[0]["stats"]["pnl_by_day"].as_array().unwrap().iter().map(|d| d["date"].as_str().unwrap()).collect();
+    let days: Vec<&str> =
+        tokyo[0]["stats"]["pnl_by_day"].as_array().unwrap().iter().map(|d| d["date"].as_str().unwrap()).collect();
     assert_eq!(days, ["2026-04-01", "2026-04-02"], "exits either side of Tokyo midnight fall on their own days");
 
     let es = h.json(&["trade", "list", "--account", "Futures"]);

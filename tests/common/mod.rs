@@ -53,12 +53,7 @@ impl Home {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let o = self.run(&all);
-        assert!(
-            o.status.success(),
-            "`trenddojo {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "`trenddojo {}` failed: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout of {args:?} is not JSON ({e})"))
     }
 
@@ -88,7 +83,9 @@ pub fn dump_store(store: &Store, skip: &[&str]) -> String {
         .read(|c| {
             let mut out = String::new();
             let tables: Vec<String> = c
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for t in tables {

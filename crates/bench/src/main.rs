@@ -12,7 +12,9 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
 use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
-use trenddojo_core::{AccountInput, ImportFill, ImportTrade, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput};
+use trenddojo_core::{
+    AccountInput, ImportFill, ImportTrade, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput,
+};
 use trenddojo_store::key::{derive_key, KdfParams};
 
 fn percentile(samples: &mut [Duration], p: usize) -> Duration {
@@ -52,10 +54,34 @@ fn generate(rng: &mut StdRng, n: usize, start_day: i64) -> Vec<ImportTrade> {
             let (es, xs) = (direction.entry_side(), direction.exit_side());
             let fills = vec![
                 ImportFill { side: es, quantity: q(60), price: px(entry), fees: fee, at },
-                ImportFill { side: es, quantity: q(40), price: px(entry + sign * Decimal::new(5, 2)), fees: fee, at: at + CDuration::minutes(5) },
-                ImportFill { side: xs, quantity: q(30), price: px(entry + sign * move_), fees: fee, at: at + CDuration::minutes(30) },
-                ImportFill { side: xs, quantity: q(30), price: px(entry + sign * move_ * Decimal::TWO), fees: fee, at: at + CDuration::minutes(60) },
-                ImportFill { side: xs, quantity: q(40), price: px(entry + sign * move_), fees: fee, at: at + CDuration::minutes(90) },
+                ImportFill {
+                    side: es,
+                    quantity: q(40),
+                    price: px(entry + sign * Decimal::new(5, 2)),
+                    fees: fee,
+                    at: at + CDuration::minutes(5),
+                },
+                ImportFill {
+                    side: xs,
+                    quantity: q(30),
+                    price: px(entry + sign * move_),
+                    fees: fee,
+                    at: at + CDuration::minutes(30),
+                },
+                ImportFill {
+                    side: xs,
+                    quantity: q(30),
+                    price: px(entry + sign * move_ * Decimal::TWO),
+                    fees: fee,
+                    at: at + CDuration::minutes(60),
+                },
+                ImportFill {
+                    side: xs,
+                    quantity: q(40),
+                    price: px(entry + sign * move_),
+                    fees: fee,
+                    at: at + CDuration::minutes(90),
+                },
             ];
             let _ = Side::Buy;
             ImportTrade {
@@ -80,14 +106,27 @@ fn main() {
     let home = dir.path().join("bench");
     let pass = Passphrase::new("benchmark passphrase").expect("passphrase");
     let key = KeySource::Passphrase(pass.clone());
-    println!("TrendDojo benchmark: {trades} trades x 5 executions in {accounts} accounts, SQLCipher store in {}", home.display());
+    println!(
+        "TrendDojo benchmark: {trades} trades x 5 executions in {accounts} accounts, SQLCipher store in {}",
+        home.display()
+    );
 
-    let j = Journal::init(&home, &key, &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() })
-        .expect("init");
+    let j = Journal::init(
+        &home,
+        &key,
+        &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() },
+    )
+    .expect("init");
     let names: Vec<String> = (0..accounts).map(|i| format!("Account {i}")).collect();
     for n in &names {
-        j.add_account(&AccountInput { name: n.clone(), currency: "USD".into(), balance: "100000".into(), timezone: Some("America/New_York".into()), ..Default::default() })
-            .expect("account");
+        j.add_account(&AccountInput {
+            name: n.clone(),
+            currency: "USD".into(),
+            balance: "100000".into(),
+            timezone: Some("America/New_York".into()),
+            ..Default::default()
+        })
+        .expect("account");
     }
     let mut rng = StdRng::seed_from_u64(7);
     let per = trades / accounts;
@@ -109,11 +148,17 @@ fn main() {
         .expect("bulk insert");
     let bulk = t0.elapsed();
     let total = per * accounts;
-    println!("bulk insert (one transaction, 5 fills + audit + outbox each): {} trades in {} = {} trades/s, {} executions/s",
-        total, ms(bulk), rate(total, bulk), rate(total * 5, bulk));
+    println!(
+        "bulk insert (one transaction, 5 fills + audit + outbox each): {} trades in {} = {} trades/s, {} executions/s",
+        total,
+        ms(bulk),
+        rate(total, bulk),
+        rate(total * 5, bulk)
+    );
 
     // Bulk insert of trade rows alone (planned trades: no executions), for the raw row rate.
-    let plain: Vec<ImportTrade> = batches[0].iter().take(100_000.min(per)).map(|t| ImportTrade { fills: Vec::new(), ..t.clone() }).collect();
+    let plain: Vec<ImportTrade> =
+        batches[0].iter().take(100_000.min(per)).map(|t| ImportTrade { fills: Vec::new(), ..t.clone() }).collect();
     let t0 = Instant::now();
     store
         .write(|tx| {
@@ -125,13 +170,19 @@ fn main() {
         })
         .expect("plain insert");
     let d = t0.elapsed();
-    println!("bulk insert of trade rows without executions: {} trades in {} = {} trades/s", plain.len(), ms(d), rate(plain.len(), d));
+    println!(
+        "bulk insert of trade rows without executions: {} trades in {} = {} trades/s",
+        plain.len(),
+        ms(d),
+        rate(plain.len(), d)
+    );
     let size = store.file_size();
     println!("store size: {} MiB", size / (1024 * 1024));
     drop(j);
 
     // Open and unlock.
-    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.join("keyinfo.json")).expect("keyinfo")).expect("json");
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join("keyinfo.json")).expect("keyinfo")).expect("json");
     let kdf: KdfParams = serde_json::from_value(info["kdf"].clone()).expect("kdf");
     let mut kdf_samples = Vec::new();
     for _ in 0..10 {
@@ -166,9 +217,24 @@ fn main() {
     report(&format!("stats of one account ({} trades)", per), stats_samples);
 
     let pages: [(&str, TradeListInput); 3] = [
-        ("page of 50: account, newest first", TradeListInput { account: Some(names[0].clone()), limit: Some(50), ..Default::default() }),
-        ("page of 50: account, closed, best P&L first", TradeListInput { account: Some(names[0].clone()), status: Some("closed".into()), sort: Some("pnl".into()), limit: Some(50), ..Default::default() }),
-        ("page of 50: all accounts, symbol SYM7, newest", TradeListInput { symbol: Some("SYM7".into()), limit: Some(50), ..Default::default() }),
+        (
+            "page of 50: account, newest first",
+            TradeListInput { account: Some(names[0].clone()), limit: Some(50), ..Default::default() },
+        ),
+        (
+            "page of 50: account, closed, best P&L first",
+            TradeListInput {
+                account: Some(names[0].clone()),
+                status: Some("closed".into()),
+                sort: Some("pnl".into()),
+                limit: Some(50),
+                ..Default::default()
+            },
+        ),
+        (
+            "page of 50: all accounts, symbol SYM7, newest",
+            TradeListInput { symbol: Some("SYM7".into()), limit: Some(50), ..Default::default() },
+        ),
     ];
     for (name, q) in pages {
         let mut samples = Vec::new();

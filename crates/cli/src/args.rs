@@ -79,7 +79,9 @@ pub enum UserCmd {
     },
     List,
     /// Make a user the store's active user.
-    Use { email: String },
+    Use {
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +139,9 @@ pub enum AccountCmd {
         breakeven_tolerance: Option<String>,
     },
     List,
-    Show { account: String },
+    Show {
+        account: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,7 +223,9 @@ pub enum TradeCmd {
         #[arg(long)]
         cancel: bool,
     },
-    Delete { trade: String },
+    Delete {
+        trade: String,
+    },
     List {
         #[arg(long)]
         account: Option<String>,
@@ -242,7 +248,9 @@ pub enum TradeCmd {
         #[arg(long)]
         offset: Option<u32>,
     },
-    Show { trade: String },
+    Show {
+        trade: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,7 +303,9 @@ pub enum ChecklistCmd {
         comment: Option<String>,
     },
     /// A trade's checklist answers.
-    Show { trade: String },
+    Show {
+        trade: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

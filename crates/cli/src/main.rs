@@ -257,8 +257,20 @@ fn run(cli: Cli) -> ApiResult<Output> {
                         None => Stdin::read()?,
                     };
                     let secret = input.lines.join("\n");
-                    let b = j.add_broker_connection(broker, label, account.as_deref(), key_hint.as_deref(), secret.trim().as_bytes())?;
-                    out(&b, format!("Added broker connection {} ({}); its secret is sealed on this device.\n", b.label, b.id))
+                    let b = j.add_broker_connection(
+                        broker,
+                        label,
+                        account.as_deref(),
+                        key_hint.as_deref(),
+                        secret.trim().as_bytes(),
+                    )?;
+                    out(
+                        &b,
+                        format!(
+                            "Added broker connection {} ({}); its secret is sealed on this device.\n",
+                            b.label, b.id
+                        ),
+                    )
                 }
                 BrokerCmd::List => {
                     let all = j.list_broker_connections()?;
@@ -316,9 +328,21 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
         DbCmd::Check => {
             let r = m.check()?;
             if !r.ok {
-                return Err(ApiError::new(ErrorCode::Corrupt, format!("check: the store failed its integrity checks: {}", serde_json::to_string(&r).unwrap_or_default())));
+                return Err(ApiError::new(
+                    ErrorCode::Corrupt,
+                    format!(
+                        "check: the store failed its integrity checks: {}",
+                        serde_json::to_string(&r).unwrap_or_default()
+                    ),
+                ));
             }
-            out(&r, format!("OK: integrity, page authentication and foreign keys pass; {} trades match their executions.\n", r.trades_checked))
+            out(
+                &r,
+                format!(
+                    "OK: integrity, page authentication and foreign keys pass; {} trades match their executions.\n",
+                    r.trades_checked
+                ),
+            )
         }
     }
 }
@@ -349,7 +373,13 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
         TradeCmd::AddExecution { trade, side, quantity, price, fees, at } => {
             let d = j.add_execution(
                 trade,
-                &ExecutionInput { side: side.clone(), quantity: quantity.clone(), price: price.clone(), fees: fees.clone(), at: at.clone() },
+                &ExecutionInput {
+                    side: side.clone(),
+                    quantity: quantity.clone(),
+                    price: price.clone(),
+                    fees: fees.clone(),
+                    at: at.clone(),
+                },
             )?;
             let text = render::trade_detail(&d);
             out(&d, text)

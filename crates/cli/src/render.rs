@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 
-use trenddojo_core::{AccountStats, AccountView, MigrationOutcome, TradeDetail};
-use trenddojo_core::store_types::{BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User};
 use trenddojo_core::domain_types::{PositionSize, ProfitFactor, RiskSettings};
+use trenddojo_core::store_types::{
+    BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User,
+};
+use trenddojo_core::{AccountStats, AccountView, MigrationOutcome, TradeDetail};
 
 /// Render rows as a table with a header, columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -37,7 +39,10 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 pub fn users(users: &[User]) -> String {
     table(
         &["EMAIL", "NAME", "TIER"],
-        &users.iter().map(|u| vec![u.email.clone(), u.display_name.clone(), u.subscription_tier.as_str().into()]).collect::<Vec<_>>(),
+        &users
+            .iter()
+            .map(|u| vec![u.email.clone(), u.display_name.clone(), u.subscription_tier.as_str().into()])
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -131,11 +136,18 @@ pub fn trade_detail(d: &TradeDetail) -> String {
     if d.stops.len() > 1 {
         s.push_str("Stop history:\n");
         for st in &d.stops {
-            let _ = writeln!(s, "  {}  {}  {}", st.adjusted_at.format("%Y-%m-%d %H:%M"), st.price, st.reason.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                s,
+                "  {}  {}  {}",
+                st.adjusted_at.format("%Y-%m-%d %H:%M"),
+                st.price,
+                st.reason.as_deref().unwrap_or("")
+            );
         }
     }
     if !d.targets.is_empty() {
-        let _ = writeln!(s, "Targets: {}", d.targets.iter().map(|t| t.price.to_string()).collect::<Vec<_>>().join(", "));
+        let _ =
+            writeln!(s, "Targets: {}", d.targets.iter().map(|t| t.price.to_string()).collect::<Vec<_>>().join(", "));
     }
     for n in &d.notes {
         let _ = writeln!(s, "Note ({}): {}", n.kind, n.body);
@@ -171,7 +183,13 @@ pub fn checklists(all: &[ChecklistTemplate]) -> String {
 pub fn responses(all: &[ChecklistResponse]) -> String {
     let mut s = String::new();
     for r in all {
-        let _ = writeln!(s, "[{}] {}{}", if r.checked { "x" } else { " " }, r.prompt, r.comment.as_deref().map(|c| format!("  ({c})")).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "[{}] {}{}",
+            if r.checked { "x" } else { " " },
+            r.prompt,
+            r.comment.as_deref().map(|c| format!("  ({c})")).unwrap_or_default()
+        );
     }
     if s.is_empty() {
         s.push_str("No checklist answers.\n");
@@ -209,14 +227,22 @@ pub fn stats(all: &[AccountStats]) -> String {
             ProfitFactor::NoTrades => "no trades".into(),
         };
         let _ = writeln!(s, "{} ({}, {})", a.account, a.currency, a.time_zone);
-        let _ = writeln!(s, "  closed trades   {} ({} wins, {} losses, {} breakeven)", st.trades, st.wins, st.losses, st.breakevens);
+        let _ = writeln!(
+            s,
+            "  closed trades   {} ({} wins, {} losses, {} breakeven)",
+            st.trades, st.wins, st.losses, st.breakevens
+        );
         let _ = writeln!(s, "  win rate        {}", st.win_rate.map_or("-".into(), |w| format!("{w}%")));
         let _ = writeln!(s, "  net P&L         {}  (fees {})", st.net_pnl, st.total_fees);
         let _ = writeln!(s, "  avg win / loss  {} / {}", opt(&st.avg_win), opt(&st.avg_loss));
         let _ = writeln!(s, "  profit factor   {pf}");
         let _ = writeln!(s, "  expectancy      {} per trade, {} R", opt(&st.expectancy), opt(&st.expectancy_r));
         let _ = writeln!(s, "  max drawdown    {} ({}%)", st.max_drawdown, st.max_drawdown_pct);
-        let _ = writeln!(s, "  streaks         best {} wins, worst {} losses, current {}", st.longest_win_streak, st.longest_loss_streak, st.current_streak);
+        let _ = writeln!(
+            s,
+            "  streaks         best {} wins, worst {} losses, current {}",
+            st.longest_win_streak, st.longest_loss_streak, st.current_streak
+        );
         if let (Some(b), Some(w)) = (&st.best_day, &st.worst_day) {
             let _ = writeln!(s, "  best / worst day {} {} / {} {}", b.date, b.net_pnl, w.date, w.net_pnl);
         }
@@ -242,7 +268,10 @@ pub fn status(s: &DbStatus) -> String {
     for p in &s.pending {
         let _ = writeln!(out, "  pending V{} {}", p.version, p.name);
     }
-    out.push_str(&table(&["  TABLE", "ROWS"], &s.row_counts.iter().map(|c| vec![format!("  {}", c.table), c.rows.to_string()]).collect::<Vec<_>>()));
+    out.push_str(&table(
+        &["  TABLE", "ROWS"],
+        &s.row_counts.iter().map(|c| vec![format!("  {}", c.table), c.rows.to_string()]).collect::<Vec<_>>(),
+    ));
     out
 }
 
@@ -269,4 +298,3 @@ pub fn brokers(all: &[BrokerConnection]) -> String {
             .collect::<Vec<_>>(),
     )
 }
-

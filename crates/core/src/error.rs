@@ -65,7 +65,11 @@ impl ApiError {
 
     /// An invalid-input error whose message starts with the field's name.
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        ApiError { code: ErrorCode::InvalidInput, message: format!("{field}: {message}"), field: Some(field.to_string()) }
+        ApiError {
+            code: ErrorCode::InvalidInput,
+            message: format!("{field}: {message}"),
+            field: Some(field.to_string()),
+        }
     }
 
     pub fn conflict(field: &str, message: impl std::fmt::Display) -> Self {

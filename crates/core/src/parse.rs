@@ -33,11 +33,7 @@ pub fn percent(field: &'static str, s: &str) -> ApiResult<Percent> {
     Ok(Percent::parse(field, s)?)
 }
 
-pub fn opt<T>(
-    field: &'static str,
-    s: Option<&str>,
-    f: fn(&'static str, &str) -> ApiResult<T>,
-) -> ApiResult<Option<T>> {
+pub fn opt<T>(field: &'static str, s: Option<&str>, f: fn(&'static str, &str) -> ApiResult<T>) -> ApiResult<Option<T>> {
     s.map(|s| f(field, s)).transpose()
 }
 
@@ -84,8 +80,9 @@ pub fn currency(field: &'static str, s: &str) -> ApiResult<String> {
 
 /// An IANA time zone name such as `America/New_York`.
 pub fn time_zone(field: &'static str, s: &str) -> ApiResult<Tz> {
-    Tz::from_str(s.trim())
-        .map_err(|_| ApiError::invalid(field, format!("unknown time zone {s:?}; use an IANA name such as America/New_York")))
+    Tz::from_str(s.trim()).map_err(|_| {
+        ApiError::invalid(field, format!("unknown time zone {s:?}; use an IANA name such as America/New_York"))
+    })
 }
 
 /// A non-empty text of at most `max` characters, trimmed.
@@ -123,7 +120,10 @@ pub fn instant(field: &'static str, s: &str, tz: Tz, now: DateTime<Utc>) -> ApiR
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
         .ok_or_else(|| {
-            ApiError::invalid(field, format!("expected a time like 2026-03-09T14:30:00Z or 2026-03-09 09:30, got {s:?}"))
+            ApiError::invalid(
+                field,
+                format!("expected a time like 2026-03-09T14:30:00Z or 2026-03-09 09:30, got {s:?}"),
+            )
         })?;
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => check_range(field, t.with_timezone(&Utc), now),

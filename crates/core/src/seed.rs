@@ -161,7 +161,15 @@ fn standard_users(tx: &Tx<'_>) -> ApiResult<Vec<User>> {
         .collect()
 }
 
-fn account(tx: &Tx<'_>, user: &User, name: &str, ccy: &str, balance: &str, tz: &str, matching: &str) -> ApiResult<Account> {
+fn account(
+    tx: &Tx<'_>,
+    user: &User,
+    name: &str,
+    ccy: &str,
+    balance: &str,
+    tz: &str,
+    matching: &str,
+) -> ApiResult<Account> {
     new_account(
         tx,
         user.id,
@@ -210,7 +218,8 @@ fn generate(rng: &mut StdRng, tz: Tz, start: NaiveDate, n: usize, win_pct: u32, 
         let direction = if rng.gen_range(0..100) < 75 { Direction::Long } else { Direction::Short };
         let drift = Decimal::new(rng.gen_range(-1500..1500), 4); // ±15%
         let entry = (dec(sym.start) * (Decimal::ONE + drift)).round_dp(2);
-        let stop_dist = (entry * Decimal::new(rng.gen_range(15..50), 3) / Decimal::from(10)).round_dp(2).max(dec("0.05"));
+        let stop_dist =
+            (entry * Decimal::new(rng.gen_range(15..50), 3) / Decimal::from(10)).round_dp(2).max(dec("0.05"));
         let sign = if direction == Direction::Long { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
         let stop = entry - sign * stop_dist;
         let quantity = Decimal::from(rng.gen_range(1..=20) * 10);
@@ -239,7 +248,13 @@ fn generate(rng: &mut StdRng, tz: Tz, start: NaiveDate, n: usize, win_pct: u32, 
                 let half = (quantity / Decimal::TWO).round_dp_with_strategy(0, RoundingStrategy::ToZero);
                 let first = (entry + sign * stop_dist).round_dp(2).max(dec("0.01"));
                 let exit_side = direction.exit_side();
-                fills.push(ImportFill { side: exit_side, quantity: qty(half), price: price(first), fees, at: local(tz, exit_day, 11, 0) });
+                fills.push(ImportFill {
+                    side: exit_side,
+                    quantity: qty(half),
+                    price: price(first),
+                    fees,
+                    at: local(tz, exit_day, 11, 0),
+                });
                 fills.push(ImportFill {
                     side: exit_side,
                     quantity: qty(quantity - half),
@@ -258,7 +273,13 @@ fn generate(rng: &mut StdRng, tz: Tz, start: NaiveDate, n: usize, win_pct: u32, 
             }
         } else if n - i == open && quantity >= Decimal::from(20) {
             let half = (quantity / Decimal::TWO).round_dp_with_strategy(0, RoundingStrategy::ToZero);
-            fills.push(ImportFill { side: direction.exit_side(), quantity: qty(half), price: price(exit), fees, at: local(tz, exit_day, 12, 0) });
+            fills.push(ImportFill {
+                side: direction.exit_side(),
+                quantity: qty(half),
+                price: price(exit),
+                fees,
+                at: local(tz, exit_day, 12, 0),
+            });
         }
         out.push(ImportTrade {
             symbol: sym.ticker.to_string(),
@@ -304,7 +325,10 @@ fn market_data(tx: &Tx<'_>, rng: &mut StdRng) -> ApiResult<()> {
             &Fundamentals {
                 symbol: sym.ticker.to_string(),
                 name: sym.name.to_string(),
-                exchange: Some(if sym.ticker == "JPM" || sym.ticker == "XOM" || sym.ticker == "UNH" { "NYSE" } else { "NASDAQ" }.into()),
+                exchange: Some(
+                    if sym.ticker == "JPM" || sym.ticker == "XOM" || sym.ticker == "UNH" { "NYSE" } else { "NASDAQ" }
+                        .into(),
+                ),
                 sector: Some(sym.sector.to_string()),
                 industry: None,
                 market_cap: Some(Decimal::from(rng.gen_range(100u64..3_500) * 1_000_000_000)),
@@ -358,7 +382,13 @@ fn seed_dev(tx: &Tx<'_>, rng: &mut StdRng, basic: &User, pro: &User) -> ApiResul
     checklist(tx, basic)?;
     journal_repo::insert_note(
         tx,
-        &NewNote { user_id: pro.id, trade_id: None, account_id: Some(p1.id), kind: "lesson".into(), body: "Cut losers at the stop, no exceptions.".into() },
+        &NewNote {
+            user_id: pro.id,
+            trade_id: None,
+            account_id: Some(p1.id),
+            kind: "lesson".into(),
+            body: "Cut losers at the stop, no exceptions.".into(),
+        },
     )?;
     market_data(tx, rng)
 }
@@ -382,7 +412,11 @@ fn seed_demo(tx: &Tx<'_>, rng: &mut StdRng, demo: &User) -> ApiResult<()> {
         &RiskSettings { enforcement: Enforcement::Warn, ..RiskSettings::default() },
     )?;
     checklist(tx, demo)?;
-    let first = trade_repo::list(tx, demo.id, &trade_repo::TradeQuery { account_id: Some(swing.id), limit: 3, ..Default::default() })?;
+    let first = trade_repo::list(
+        tx,
+        demo.id,
+        &trade_repo::TradeQuery { account_id: Some(swing.id), limit: 3, ..Default::default() },
+    )?;
     for (t, body) in first.iter().zip([
         "Clean breakout on volume; followed the plan.",
         "Moved the stop to breakeven after +1R.",
@@ -390,7 +424,13 @@ fn seed_demo(tx: &Tx<'_>, rng: &mut StdRng, demo: &User) -> ApiResult<()> {
     ]) {
         journal_repo::insert_note(
             tx,
-            &NewNote { user_id: demo.id, trade_id: Some(t.id), account_id: Some(swing.id), kind: "review".into(), body: body.into() },
+            &NewNote {
+                user_id: demo.id,
+                trade_id: Some(t.id),
+                account_id: Some(swing.id),
+                kind: "review".into(),
+                body: body.into(),
+            },
         )?;
     }
     market_data(tx, rng)
@@ -423,75 +463,145 @@ fn seed_test(tx: &Tx<'_>, pro: &User) -> ApiResult<()> {
     let d = |m, day| date(2026, m, day);
     let trades = vec![
         // Partial fills in and out: 30 + 30 + 40 in, 50 + 50 out.
-        trade("PART", Long, Some("95"), vec![
-            fill(Buy, "30", "100", "1", local(ny, d(3, 2), 9, 31)),
-            fill(Buy, "30", "100.5", "1", local(ny, d(3, 2), 9, 32)),
-            fill(Buy, "40", "101", "1", local(ny, d(3, 2), 9, 35)),
-            fill(Sell, "50", "105", "1", local(ny, d(3, 3), 10, 0)),
-            fill(Sell, "50", "107", "1", local(ny, d(3, 4), 15, 55)),
-        ]),
+        trade(
+            "PART",
+            Long,
+            Some("95"),
+            vec![
+                fill(Buy, "30", "100", "1", local(ny, d(3, 2), 9, 31)),
+                fill(Buy, "30", "100.5", "1", local(ny, d(3, 2), 9, 32)),
+                fill(Buy, "40", "101", "1", local(ny, d(3, 2), 9, 35)),
+                fill(Sell, "50", "105", "1", local(ny, d(3, 3), 10, 0)),
+                fill(Sell, "50", "107", "1", local(ny, d(3, 4), 15, 55)),
+            ],
+        ),
         // A flip: the long is closed and a short opened at the same instant and price.
-        trade("FLIP", Long, Some("48"), vec![
-            fill(Buy, "100", "50", "0.5", local(ny, d(3, 5), 10, 0)),
-            fill(Sell, "100", "52", "0.5", local(ny, d(3, 5), 14, 0)),
-        ]),
-        trade("FLIP", Short, Some("54"), vec![
-            fill(Sell, "100", "52", "0.5", local(ny, d(3, 5), 14, 0)),
-            fill(Buy, "100", "51", "0.5", local(ny, d(3, 6), 11, 0)),
-        ]),
+        trade(
+            "FLIP",
+            Long,
+            Some("48"),
+            vec![
+                fill(Buy, "100", "50", "0.5", local(ny, d(3, 5), 10, 0)),
+                fill(Sell, "100", "52", "0.5", local(ny, d(3, 5), 14, 0)),
+            ],
+        ),
+        trade(
+            "FLIP",
+            Short,
+            Some("54"),
+            vec![
+                fill(Sell, "100", "52", "0.5", local(ny, d(3, 5), 14, 0)),
+                fill(Buy, "100", "51", "0.5", local(ny, d(3, 6), 11, 0)),
+            ],
+        ),
         // Zero fees.
-        trade("ZERO", Long, Some("19"), vec![
-            fill(Buy, "10", "20", "0", local(ny, d(3, 9), 10, 0)),
-            fill(Sell, "10", "22", "0", local(ny, d(3, 9), 15, 0)),
-        ]),
+        trade(
+            "ZERO",
+            Long,
+            Some("19"),
+            vec![
+                fill(Buy, "10", "20", "0", local(ny, d(3, 9), 10, 0)),
+                fill(Sell, "10", "22", "0", local(ny, d(3, 9), 15, 0)),
+            ],
+        ),
         // Fees larger than the gross gain: a gross winner that is a net loser.
-        trade("FEES", Long, Some("9.5"), vec![
-            fill(Buy, "10", "10", "4.99", local(ny, d(3, 10), 10, 0)),
-            fill(Sell, "10", "10.5", "4.99", local(ny, d(3, 10), 15, 0)),
-        ]),
+        trade(
+            "FEES",
+            Long,
+            Some("9.5"),
+            vec![
+                fill(Buy, "10", "10", "4.99", local(ny, d(3, 10), 10, 0)),
+                fill(Sell, "10", "10.5", "4.99", local(ny, d(3, 10), 15, 0)),
+            ],
+        ),
         // Shorts: a winner and a loser.
-        trade("SHRT", Short, Some("110"), vec![
-            fill(Sell, "50", "100", "1", local(ny, d(3, 11), 10, 0)),
-            fill(Buy, "50", "90", "1", local(ny, d(3, 12), 10, 0)),
-        ]),
-        trade("SHRT", Short, Some("110"), vec![
-            fill(Sell, "50", "100", "1", local(ny, d(3, 13), 10, 0)),
-            fill(Buy, "50", "110", "1", local(ny, d(3, 13), 14, 0)),
-        ]),
+        trade(
+            "SHRT",
+            Short,
+            Some("110"),
+            vec![
+                fill(Sell, "50", "100", "1", local(ny, d(3, 11), 10, 0)),
+                fill(Buy, "50", "90", "1", local(ny, d(3, 12), 10, 0)),
+            ],
+        ),
+        trade(
+            "SHRT",
+            Short,
+            Some("110"),
+            vec![
+                fill(Sell, "50", "100", "1", local(ny, d(3, 13), 10, 0)),
+                fill(Buy, "50", "110", "1", local(ny, d(3, 13), 14, 0)),
+            ],
+        ),
         // No stop: no initial risk, no R.
-        trade("NOSTP", Long, None, vec![
-            fill(Buy, "5", "300", "1", local(ny, d(3, 16), 10, 0)),
-            fill(Sell, "5", "290", "1", local(ny, d(3, 16), 15, 0)),
-        ]),
+        trade(
+            "NOSTP",
+            Long,
+            None,
+            vec![
+                fill(Buy, "5", "300", "1", local(ny, d(3, 16), 10, 0)),
+                fill(Sell, "5", "290", "1", local(ny, d(3, 16), 15, 0)),
+            ],
+        ),
         // Exit at 23:30 New York on the day clocks change: 03:30 UTC the next day, attributed to 03-08.
-        trade("TZB", Long, Some("40"), vec![
-            fill(Buy, "10", "45", "0", local(ny, d(3, 6), 16, 0)),
-            fill(Sell, "10", "46", "0", local(ny, d(3, 8), 23, 30)),
-        ]),
+        trade(
+            "TZB",
+            Long,
+            Some("40"),
+            vec![
+                fill(Buy, "10", "45", "0", local(ny, d(3, 6), 16, 0)),
+                fill(Sell, "10", "46", "0", local(ny, d(3, 8), 23, 30)),
+            ],
+        ),
         // Breakeven.
-        trade("EVEN", Long, Some("70"), vec![
-            fill(Buy, "10", "75", "0", local(ny, d(3, 17), 10, 0)),
-            fill(Sell, "10", "75", "0", local(ny, d(3, 17), 11, 0)),
-        ]),
+        trade(
+            "EVEN",
+            Long,
+            Some("70"),
+            vec![
+                fill(Buy, "10", "75", "0", local(ny, d(3, 17), 10, 0)),
+                fill(Sell, "10", "75", "0", local(ny, d(3, 17), 11, 0)),
+            ],
+        ),
         // Huge and tiny prices.
-        trade("BRK.A", Long, Some("700000"), vec![
-            fill(Buy, "1", "712345.67", "0", local(ny, d(3, 18), 10, 0)),
-            fill(Sell, "1", "719876.54", "0", local(ny, d(3, 19), 10, 0)),
-        ]),
-        trade("BTC-USD", Long, Some("95000"), vec![
-            fill(Buy, "0.00012345", "98765.4321", "0.01", local(ny, d(3, 18), 11, 0)),
-            fill(Sell, "0.00012345", "101234.5678", "0.01", local(ny, d(3, 20), 11, 0)),
-        ]),
-        trade("PENNY", Long, Some("0.00005"), vec![
-            fill(Buy, "10000000", "0.0001", "2", local(ny, d(3, 19), 10, 0)),
-            fill(Sell, "10000000", "0.00013", "2", local(ny, d(3, 20), 10, 0)),
-        ]),
+        trade(
+            "BRK.A",
+            Long,
+            Some("700000"),
+            vec![
+                fill(Buy, "1", "712345.67", "0", local(ny, d(3, 18), 10, 0)),
+                fill(Sell, "1", "719876.54", "0", local(ny, d(3, 19), 10, 0)),
+            ],
+        ),
+        trade(
+            "BTC-USD",
+            Long,
+            Some("95000"),
+            vec![
+                fill(Buy, "0.00012345", "98765.4321", "0.01", local(ny, d(3, 18), 11, 0)),
+                fill(Sell, "0.00012345", "101234.5678", "0.01", local(ny, d(3, 20), 11, 0)),
+            ],
+        ),
+        trade(
+            "PENNY",
+            Long,
+            Some("0.00005"),
+            vec![
+                fill(Buy, "10000000", "0.0001", "2", local(ny, d(3, 19), 10, 0)),
+                fill(Sell, "10000000", "0.00013", "2", local(ny, d(3, 20), 10, 0)),
+            ],
+        ),
         // Still open, and partially closed.
         trade("OPEN", Long, Some("180"), vec![fill(Buy, "20", "190", "1", local(ny, d(6, 1), 10, 0))]),
-        trade("HALF", Short, Some("60"), vec![
-            fill(Sell, "40", "55", "1", local(ny, d(6, 2), 10, 0)),
-            fill(Buy, "20", "52", "1", local(ny, d(6, 3), 10, 0)),
-        ]),
+        trade(
+            "HALF",
+            Short,
+            Some("60"),
+            vec![
+                fill(Sell, "40", "55", "1", local(ny, d(6, 2), 10, 0)),
+                fill(Buy, "20", "52", "1", local(ny, d(6, 3), 10, 0)),
+            ],
+        ),
     ];
     import_all(tx, &edge, &trades)?;
     // Planned and cancelled trades have no fills.
@@ -501,19 +611,31 @@ fn seed_test(tx: &Tx<'_>, pro: &User) -> ApiResult<()> {
     let _ = planned;
     // Tokyo: exits either side of local midnight belong to different days.
     let tk = chrono_tz::Asia::Tokyo;
-    import_all(tx, &tokyo, &[
-        trade("7203.T", Long, Some("2900"), vec![
-            fill(Buy, "100", "3000", "0", local(tk, d(4, 1), 9, 5)),
-            fill(Sell, "50", "3050", "0", local(tk, d(4, 1), 23, 59)),
-            fill(Sell, "50", "3100", "0", local(tk, d(4, 2), 0, 1)),
-        ]),
-    ])?;
+    import_all(
+        tx,
+        &tokyo,
+        &[trade(
+            "7203.T",
+            Long,
+            Some("2900"),
+            vec![
+                fill(Buy, "100", "3000", "0", local(tk, d(4, 1), 9, 5)),
+                fill(Sell, "50", "3050", "0", local(tk, d(4, 1), 23, 59)),
+                fill(Sell, "50", "3100", "0", local(tk, d(4, 2), 0, 1)),
+            ],
+        )],
+    )?;
     // Futures with a contract multiplier of 50.
     let ch = chrono_tz::America::Chicago;
-    let mut es = trade("ES", Long, Some("5990"), vec![
-        fill(Buy, "2", "6000.25", "4.5", local(ch, d(4, 6), 8, 30)),
-        fill(Sell, "2", "6012.75", "4.5", local(ch, d(4, 6), 14, 0)),
-    ]);
+    let mut es = trade(
+        "ES",
+        Long,
+        Some("5990"),
+        vec![
+            fill(Buy, "2", "6000.25", "4.5", local(ch, d(4, 6), 8, 30)),
+            fill(Sell, "2", "6012.75", "4.5", local(ch, d(4, 6), 14, 0)),
+        ],
+    );
     es.multiplier = Decimal::from(50);
     import_all(tx, &futures, &[es])?;
     Ok(())

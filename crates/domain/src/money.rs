@@ -23,7 +23,12 @@ pub const MAX_SCALE: u32 = 12;
 pub const MAX_DIGITS: usize = 28;
 
 /// Parse plain decimal text: optional `-` (when `allow_negative`), digits, optional `.` and digits.
-pub(crate) fn parse_plain(field: &'static str, s: &str, allow_negative: bool, expected: &'static str) -> Result<Decimal, DomainError> {
+pub(crate) fn parse_plain(
+    field: &'static str,
+    s: &str,
+    allow_negative: bool,
+    expected: &'static str,
+) -> Result<Decimal, DomainError> {
     let bad = || DomainError::InvalidDecimal { field, input: s.to_string(), expected };
     let body = match s.strip_prefix('-') {
         Some(rest) if allow_negative => rest,
@@ -46,7 +51,10 @@ pub(crate) fn parse_plain(field: &'static str, s: &str, allow_negative: bool, ex
     }
     let significant = format!("{int}{frac}").trim_start_matches('0').len();
     if significant > MAX_DIGITS {
-        return Err(DomainError::OutOfRange { field, reason: format!("{s:?} has more than {MAX_DIGITS} significant digits") });
+        return Err(DomainError::OutOfRange {
+            field,
+            reason: format!("{s:?} has more than {MAX_DIGITS} significant digits"),
+        });
     }
     Decimal::from_str_exact(s).map_err(|_| bad())
 }
@@ -214,7 +222,8 @@ mod tests {
 
     #[test]
     fn canonical_text_has_one_spelling_per_value() {
-        let cases = [("1.50", "1.5"), ("100", "100"), ("-0", "0"), ("0.000", "0"), ("-12.3400", "-12.34"), ("007", "7")];
+        let cases =
+            [("1.50", "1.5"), ("100", "100"), ("-0", "0"), ("0.000", "0"), ("-12.3400", "-12.34"), ("007", "7")];
         for (input, want) in cases {
             assert_eq!(Money::parse("amount", input).unwrap().to_canonical(), want, "canonical form of {input}");
         }
@@ -227,7 +236,10 @@ mod tests {
             assert!(err.starts_with("balance:"), "{bad:?} must be refused naming the field: {err}");
         }
         assert!(Price::parse("price", "0").unwrap_err().to_string().starts_with("price:"), "zero price refused");
-        assert!(Quantity::parse("quantity", "-3").unwrap_err().to_string().contains("positive"), "negative quantity refused");
+        assert!(
+            Quantity::parse("quantity", "-3").unwrap_err().to_string().contains("positive"),
+            "negative quantity refused"
+        );
         assert!(Fee::parse("fees", "-0.01").is_err(), "negative fee refused");
         assert!(Fee::parse("fees", "0").is_ok(), "zero fee allowed");
         assert!(Percent::parse("pct", "100.01").is_err(), "over 100% refused");

@@ -109,17 +109,26 @@ pub fn position_size(
 ) -> Result<PositionSize, DomainError> {
     crate::trade::validate_stop(direction, entry, stop)?;
     if balance.value() <= Decimal::ZERO {
-        return Err(DomainError::Rule { field: "balance", reason: format!("the account balance {balance} leaves nothing to risk") });
+        return Err(DomainError::Rule {
+            field: "balance",
+            reason: format!("the account balance {balance} leaves nothing to risk"),
+        });
     }
     if multiplier <= Decimal::ZERO || quantity_step <= Decimal::ZERO {
-        return Err(DomainError::OutOfRange { field: "step", reason: "multiplier and quantity step must be positive".into() });
+        return Err(DomainError::OutOfRange {
+            field: "step",
+            reason: "multiplier and quantity step must be positive".into(),
+        });
     }
     let per_unit = ((entry.value() - stop.value()).abs()).checked_mul(multiplier).ok_or_else(|| overflow("price"))?;
     let (budget, quantity) = match settings.sizing_method {
         SizingMethod::FixedQuantity => {
             let q = settings
                 .fixed_quantity
-                .ok_or_else(|| DomainError::Rule { field: "fixed-quantity", reason: "no fixed quantity is set".into() })?
+                .ok_or_else(|| DomainError::Rule {
+                    field: "fixed-quantity",
+                    reason: "no fixed quantity is set".into(),
+                })?
                 .value();
             (q.checked_mul(per_unit).ok_or_else(|| overflow("quantity"))?, q)
         }
@@ -127,10 +136,18 @@ pub fn position_size(
             let budget = match method {
                 SizingMethod::FixedAmount => settings
                     .fixed_amount
-                    .ok_or_else(|| DomainError::Rule { field: "fixed-amount", reason: "no fixed amount is set".into() })?
+                    .ok_or_else(|| DomainError::Rule {
+                        field: "fixed-amount",
+                        reason: "no fixed amount is set".into(),
+                    })?
                     .value(),
-                _ => balance.value().checked_mul(settings.max_risk_per_trade_pct.value()).ok_or_else(|| overflow("balance"))?
-                    / Decimal::ONE_HUNDRED,
+                _ => {
+                    balance
+                        .value()
+                        .checked_mul(settings.max_risk_per_trade_pct.value())
+                        .ok_or_else(|| overflow("balance"))?
+                        / Decimal::ONE_HUNDRED
+                }
             };
             let units = (budget / per_unit / quantity_step).floor();
             (budget, units * quantity_step)
@@ -139,7 +156,11 @@ pub fn position_size(
     if quantity <= Decimal::ZERO {
         return Err(DomainError::Rule {
             field: "quantity",
-            reason: format!("the risk budget {} is smaller than the risk of one unit {}", budget.normalize(), per_unit.normalize()),
+            reason: format!(
+                "the risk budget {} is smaller than the risk of one unit {}",
+                budget.normalize(),
+                per_unit.normalize()
+            ),
         });
     }
     let risk = quantity.checked_mul(per_unit).ok_or_else(|| overflow("quantity"))?;
@@ -282,7 +303,13 @@ mod tests {
     }
 
     fn ctx() -> RiskContext {
-        RiskContext { balance: m("10000"), open_positions: 0, correlated_open_positions: 0, realized_today: m("0"), realized_this_week: m("0") }
+        RiskContext {
+            balance: m("10000"),
+            open_positions: 0,
+            correlated_open_positions: 0,
+            realized_today: m("0"),
+            realized_this_week: m("0"),
+        }
     }
 
     fn proposal(qty: &str, stop: Option<&str>) -> ProposedTrade {
@@ -304,7 +331,10 @@ mod tests {
     #[test]
     fn risk_per_trade_at_below_and_above_the_limit() {
         let s = RiskSettings::default(); // 1% of 10000 = 100
-        assert!(rules(&check_new_trade(&s, &ctx(), &proposal("100", Some("49")))).is_empty(), "risk 100 = limit: allowed");
+        assert!(
+            rules(&check_new_trade(&s, &ctx(), &proposal("100", Some("49")))).is_empty(),
+            "risk 100 = limit: allowed"
+        );
         assert!(rules(&check_new_trade(&s, &ctx(), &proposal("99", Some("49")))).is_empty(), "risk 99: allowed");
         let a = check_new_trade(&s, &ctx(), &proposal("101", Some("49")));
         assert_eq!(rules(&a), [RiskRule::MaxRiskPerTrade], "risk 101 > 100: refused");
@@ -317,7 +347,11 @@ mod tests {
     fn daily_and_weekly_loss_limits() {
         let s = RiskSettings::default(); // 3% = 300 a day, 6% = 600 a week
         let at = |today: &str, week: &str| {
-            rules(&check_new_trade(&s, &RiskContext { realized_today: m(today), realized_this_week: m(week), ..ctx() }, &proposal("1", Some("49"))))
+            rules(&check_new_trade(
+                &s,
+                &RiskContext { realized_today: m(today), realized_this_week: m(week), ..ctx() },
+                &proposal("1", Some("49")),
+            ))
         };
         assert!(at("-299.99", "-299.99").is_empty(), "below both limits");
         assert_eq!(at("-300", "-300"), [RiskRule::MaxDailyLoss], "daily limit reached");
@@ -328,7 +362,13 @@ mod tests {
     #[test]
     fn open_and_correlated_position_limits() {
         let s = RiskSettings::default(); // 10 open, 3 correlated
-        let with = |open, corr| rules(&check_new_trade(&s, &RiskContext { open_positions: open, correlated_open_positions: corr, ..ctx() }, &proposal("1", Some("49"))));
+        let with = |open, corr| {
+            rules(&check_new_trade(
+                &s,
+                &RiskContext { open_positions: open, correlated_open_positions: corr, ..ctx() },
+                &proposal("1", Some("49")),
+            ))
+        };
         assert!(with(9, 2).is_empty(), "below both");
         assert_eq!(with(10, 2), [RiskRule::MaxOpenPositions], "open limit reached");
         assert_eq!(with(3, 3), [RiskRule::MaxCorrelatedPositions], "correlated limit reached");
@@ -341,15 +381,24 @@ mod tests {
         assert_eq!(r.quantity, d("66"), "100 / 1.5 = 66.67, floored");
         assert_eq!(r.risk_amount, m("99"), "66 x 1.5");
         assert_eq!(r.risk_pct_of_balance, d("0.99"), "of 10000");
-        let c = position_size(&s, m("10000"), Direction::Short, p("30000"), p("30150"), Decimal::ONE, d("0.0001")).unwrap();
+        let c =
+            position_size(&s, m("10000"), Direction::Short, p("30000"), p("30150"), Decimal::ONE, d("0.0001")).unwrap();
         assert_eq!(c.quantity, d("0.6666"), "crypto step, never rounded up");
         let fut = position_size(&s, m("100000"), Direction::Long, p("6000"), p("5990"), d("50"), Decimal::ONE).unwrap();
         assert_eq!(fut.quantity, d("2"), "1000 budget / (10 x 50) per contract");
-        let tiny = position_size(&s, m("100"), Direction::Long, p("50"), p("40"), Decimal::ONE, Decimal::ONE).unwrap_err();
+        let tiny =
+            position_size(&s, m("100"), Direction::Long, p("50"), p("40"), Decimal::ONE, Decimal::ONE).unwrap_err();
         assert!(tiny.to_string().starts_with("quantity:"), "budget too small is explained: {tiny}");
-        let wrong = position_size(&s, m("100"), Direction::Long, p("50"), p("60"), Decimal::ONE, Decimal::ONE).unwrap_err();
+        let wrong =
+            position_size(&s, m("100"), Direction::Long, p("50"), p("60"), Decimal::ONE, Decimal::ONE).unwrap_err();
         assert!(wrong.to_string().starts_with("stop:"), "stop on the wrong side: {wrong}");
         let fixed = RiskSettings { sizing_method: SizingMethod::FixedAmount, fixed_amount: Some(m("250")), ..s };
-        assert_eq!(position_size(&fixed, m("10000"), Direction::Long, p("10"), p("9"), Decimal::ONE, Decimal::ONE).unwrap().quantity, d("250"), "fixed amount");
+        assert_eq!(
+            position_size(&fixed, m("10000"), Direction::Long, p("10"), p("9"), Decimal::ONE, Decimal::ONE)
+                .unwrap()
+                .quantity,
+            d("250"),
+            "fixed amount"
+        );
     }
 }

@@ -121,10 +121,11 @@ fn mean(total: Decimal, n: u32, dp: u32) -> Option<Decimal> {
 /// Compute the statistics. Trades are ordered by (close time, id) here; callers need not sort.
 pub fn compute(trades: &[ClosedTrade], opts: &StatsOptions) -> Result<Stats, DomainError> {
     let mut order: Vec<&ClosedTrade> = trades.iter().collect();
-    order.sort_by(|a, b| (a.closed_at, a.trade_id).cmp(&(b.closed_at, b.trade_id)));
+    order.sort_by_key(|t| (t.closed_at, t.trade_id));
     let tol = opts.breakeven_tolerance.value().abs();
     let (mut wins, mut losses, mut breakevens) = (0u32, 0u32, 0u32);
-    let (mut gross_profit, mut gross_loss, mut net, mut fees) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let (mut gross_profit, mut gross_loss, mut net, mut fees) =
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     let (mut largest_win, mut largest_loss): (Option<Decimal>, Option<Decimal>) = (None, None);
     let (mut r_trades, mut total_r) = (0u32, Decimal::ZERO);
     let mut equity = opts.starting_balance.value();
@@ -167,7 +168,11 @@ pub fn compute(trades: &[ClosedTrade], opts: &StatsOptions) -> Result<Stats, Dom
         let dd = peak - equity;
         if dd > max_dd {
             max_dd = dd;
-            max_dd_pct = if peak > Decimal::ZERO { (dd * Decimal::ONE_HUNDRED / peak).round_dp(2).normalize() } else { Decimal::ZERO };
+            max_dd_pct = if peak > Decimal::ZERO {
+                (dd * Decimal::ONE_HUNDRED / peak).round_dp(2).normalize()
+            } else {
+                Decimal::ZERO
+            };
         }
         for (day, amount) in &t.exit_days {
             let slot = days.entry(*day).or_insert((Decimal::ZERO, 0));
@@ -193,8 +198,9 @@ pub fn compute(trades: &[ClosedTrade], opts: &StatsOptions) -> Result<Stats, Dom
         wins,
         losses,
         breakevens,
-        win_rate: (wins + losses > 0)
-            .then(|| (Decimal::from(wins) * Decimal::ONE_HUNDRED / Decimal::from(wins + losses)).round_dp(2).normalize()),
+        win_rate: (wins + losses > 0).then(|| {
+            (Decimal::from(wins) * Decimal::ONE_HUNDRED / Decimal::from(wins + losses)).round_dp(2).normalize()
+        }),
         net_pnl: money(net)?,
         gross_profit: money(gross_profit)?,
         gross_loss: money(gross_loss)?,
@@ -277,7 +283,11 @@ mod tests {
         assert_eq!(s.max_drawdown, m("200"), "peak 10300 to 10100");
         assert_eq!(s.max_drawdown_pct, d("1.94"), "200 / 10300 = 1.9417%");
         assert_eq!((s.peak_equity, s.ending_equity), (m("10300"), m("10100")), "equity curve ends");
-        assert_eq!((s.longest_win_streak, s.longest_loss_streak, s.current_streak), (1, 2, -1), "streaks; the breakeven broke none here but resets both");
+        assert_eq!(
+            (s.longest_win_streak, s.longest_loss_streak, s.current_streak),
+            (1, 2, -1),
+            "streaks; the breakeven broke none here but resets both"
+        );
         assert_eq!(s.pnl_by_day.len(), 5, "five distinct days");
         assert_eq!(s.pnl_by_day[4].net_pnl, m("-50"), "March 6: 150 - 200");
         assert_eq!(s.pnl_by_day[4].trades, 2, "two trades that day");
@@ -309,7 +319,8 @@ mod tests {
     fn largest_percent_drop_may_differ_from_largest_money_drop() {
         // 1000 -> 500 (-50%, 500), -> 10500 -> 9900 (-600, 5.7%). The money drop (600) is reported with its
         // own percentage, not the 50% of the earlier, smaller drop.
-        let s = compute(&[t(1, 2, "-500", None), t(2, 3, "10000", None), t(3, 4, "-600", None)], &opts("1000")).unwrap();
+        let s =
+            compute(&[t(1, 2, "-500", None), t(2, 3, "10000", None), t(3, 4, "-600", None)], &opts("1000")).unwrap();
         assert_eq!(s.max_drawdown, m("600"), "largest money drop");
         assert_eq!(s.max_drawdown_pct, d("5.71"), "600 / 10500, from the same peak");
     }
@@ -319,6 +330,10 @@ mod tests {
         let a = [t(1, 2, "-500", None), t(2, 3, "10000", None), t(3, 4, "-600", None)];
         let mut b = a.clone();
         b.reverse();
-        assert_eq!(compute(&a, &opts("1000")).unwrap(), compute(&b, &opts("1000")).unwrap(), "sorted by close time inside");
+        assert_eq!(
+            compute(&a, &opts("1000")).unwrap(),
+            compute(&b, &opts("1000")).unwrap(),
+            "sorted by close time inside"
+        );
     }
 }

@@ -67,7 +67,10 @@ pub fn insert(tx: &Tx<'_>, a: &NewAccount) -> Result<Account> {
         )
         .optional()?;
     if clash.is_some() {
-        return Err(StoreError::Invalid { field: "name", message: format!("an account named {:?} already exists", a.name) });
+        return Err(StoreError::Invalid {
+            field: "name",
+            message: format!("an account named {:?} already exists", a.name),
+        });
     }
     let id = tx.new_id();
     tx.execute(
@@ -120,9 +123,8 @@ pub fn count(conn: &Connection, user_id: Uuid) -> Result<u32> {
 /// Find an account by full id, unique id prefix, or exact name.
 pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Account> {
     let by_name: Vec<Account> = {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLS} FROM accounts WHERE user_id = ?1 AND deleted = 0 AND name = ?2"
-        ))?;
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {COLS} FROM accounts WHERE user_id = ?1 AND deleted = 0 AND name = ?2"))?;
         let rows = stmt.query_map(params![user_id.to_string(), input], map)?;
         rows.collect::<Result<_, _>>()?
     };

@@ -110,7 +110,10 @@ impl Store {
         let backup = connect(src, self.key(), false, true).map_err(|e| match e {
             StoreError::WrongKey(_) => StoreError::Invalid {
                 field: "file",
-                message: format!("{} is not a backup of this store (it does not open with this store's key)", src.display()),
+                message: format!(
+                    "{} is not a backup of this store (it does not open with this store's key)",
+                    src.display()
+                ),
             },
             other => other,
         })?;

@@ -36,7 +36,8 @@ fn sealing_key(conn: &Connection) -> Result<Zeroizing<Vec<u8>>> {
             .optional()?
             .ok_or_else(|| StoreError::corrupt("the store has no sealing key"))?,
     );
-    let bytes = Zeroizing::new(hex::decode(hex_key.as_str()).map_err(|_| StoreError::corrupt("sealing key is not hex"))?);
+    let bytes =
+        Zeroizing::new(hex::decode(hex_key.as_str()).map_err(|_| StoreError::corrupt("sealing key is not hex"))?);
     if bytes.len() != 32 {
         return Err(StoreError::corrupt("sealing key has the wrong length"));
     }

@@ -40,12 +40,7 @@ pub struct StorePaths {
 impl StorePaths {
     pub fn new(home: impl Into<PathBuf>) -> Self {
         let home = home.into();
-        StorePaths {
-            db: home.join(DB_FILE),
-            keyinfo: home.join(KEYINFO_FILE),
-            backups: home.join("backups"),
-            home,
-        }
+        StorePaths { db: home.join(DB_FILE), keyinfo: home.join(KEYINFO_FILE), backups: home.join("backups"), home }
     }
 
     /// True when a store has been initialised here.
@@ -69,8 +64,10 @@ pub struct Store {
     paths: StorePaths,
     info: KeyInfo,
     key: StoreKey,
-    writer: Mutex<Connection>,
+    // Readers are declared (and so dropped) before the writer: the last connection to close checkpoints
+    // the WAL into the database file, and only the read-write one can.
     readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
     hlc: Hlc,
     device_id: String,
 }
@@ -123,6 +120,8 @@ pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool
         }
         other => StoreError::Sqlite(other),
     })?;
+    // SQLCipher logs decryption failures to stderr by default; a wrong key is reported by us instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&key.pragma())?;
     crate::sql::register(&conn)?;
     // The first read is where a wrong key shows: the page does not decrypt.
@@ -243,19 +242,11 @@ impl Store {
 
     fn assemble(paths: StorePaths, info: KeyInfo, key: StoreKey, writer: Connection) -> Result<Store> {
         let has_meta = migrations::current_version(&writer)? > 0;
-        let device_id = if has_meta { meta_get(&writer, "device_id")? } else { None }
-            .unwrap_or_else(|| "unmigrated".to_string());
+        let device_id =
+            if has_meta { meta_get(&writer, "device_id")? } else { None }.unwrap_or_else(|| "unmigrated".to_string());
         let last_hlc = if has_meta { meta_get(&writer, "hlc")? } else { None };
         let hlc = Hlc::new(&device_id, last_hlc.as_deref());
-        Ok(Store {
-            paths,
-            info,
-            key,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-            hlc,
-            device_id,
-        })
+        Ok(Store { paths, info, key, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), hlc, device_id })
     }
 
     pub fn paths(&self) -> &StorePaths {
@@ -306,13 +297,17 @@ impl Store {
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(StoreError::from(e)))?;
-        let hlc = self.hlc.tick(at);
+        let tx =
+            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(StoreError::from(e)))?;
+        // Seeded writes are authored by a fixed virtual device at a fixed instant, so seed states are the
+        // same on every machine; they do not move this device's clock.
+        let seeded = ids.is_some();
+        let hlc = if seeded { format!("{:013}.{:05}.seed", at.timestamp_millis(), 0) } else { self.hlc.tick(at) };
         let tx = Tx { tx, now: fmt_ts(at), at, hlc, ids: RefCell::new(ids) };
         let out = f(&tx)?;
-        meta_set(&tx, "hlc", &tx.hlc).map_err(E::from)?;
+        if !seeded {
+            meta_set(&tx, "hlc", &tx.hlc).map_err(E::from)?;
+        }
         tx.tx.commit().map_err(|e| E::from(StoreError::from(e)))?;
         Ok(out)
     }
@@ -337,10 +332,7 @@ impl Store {
     }
 
     /// Like [`Store::read`], inside one read transaction so every statement sees the same snapshot.
-    pub fn read_snapshot<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn read_snapshot<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         self.read(|c| {
             c.execute_batch("BEGIN").map_err(|e| E::from(e.into()))?;
             let out = f(c);

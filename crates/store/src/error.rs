@@ -17,15 +17,17 @@ pub enum StoreError {
     KeyUnavailable(String),
     #[error("the OS keyring failed: {0}")]
     Keyring(String),
-    #[error("this store has schema version {found}, newer than this TrendDojo knows ({known}); install a newer TrendDojo")]
+    #[error(
+        "this store has schema version {found}, newer than this TrendDojo knows ({known}); install a newer TrendDojo"
+    )]
     NewerSchema { found: u32, known: u32 },
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
-    #[error("{what} not found: {id}")]
+    #[error("{what}: no {what} matches {id:?}")]
     NotFound { what: &'static str, id: String },
-    #[error("{what} `{id}` is ambiguous: it matches {count} rows; give more characters")]
+    #[error("{what}: {id:?} matches {count} rows; give more characters")]
     Ambiguous { what: &'static str, id: String, count: usize },
     #[error("{0}")]
     LimitReached(String),

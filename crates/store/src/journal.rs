@@ -129,7 +129,10 @@ pub fn insert_template(
         )
         .optional()?;
     if clash.is_some() {
-        return Err(StoreError::Invalid { field: "name", message: format!("a checklist named {name:?} already exists") });
+        return Err(StoreError::Invalid {
+            field: "name",
+            message: format!("a checklist named {name:?} already exists"),
+        });
     }
     let id = tx.new_id();
     tx.execute(
@@ -181,7 +184,12 @@ pub fn list_templates(conn: &Connection, user_id: Uuid) -> Result<Vec<ChecklistT
         .map(|mut t| {
             t.items = items
                 .query_map([t.id.to_string()], |r| {
-                    Ok(ChecklistItem { id: col_uuid(r, 0)?, position: r.get(1)?, prompt: r.get(2)?, required: r.get(3)? })
+                    Ok(ChecklistItem {
+                        id: col_uuid(r, 0)?,
+                        position: r.get(1)?,
+                        prompt: r.get(2)?,
+                        required: r.get(3)?,
+                    })
                 })?
                 .collect::<Result<_, _>>()?;
             Ok(t)

@@ -36,7 +36,13 @@ pub use rusqlite::Connection;
 use uuid::Uuid;
 
 /// Resolve a full id or a unique id prefix (at least 4 characters) of a user's row in `table`.
-pub(crate) fn resolve_id(conn: &Connection, table: &str, what: &'static str, user_id: Uuid, input: &str) -> Result<Uuid> {
+pub(crate) fn resolve_id(
+    conn: &Connection,
+    table: &str,
+    what: &'static str,
+    user_id: Uuid,
+    input: &str,
+) -> Result<Uuid> {
     let input = input.trim().to_ascii_lowercase();
     if let Ok(id) = Uuid::parse_str(&input) {
         return Ok(id);

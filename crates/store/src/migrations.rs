@@ -62,11 +62,9 @@ pub struct PendingMigration {
 
 fn has_history(conn: &Connection) -> Result<bool> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
-            [],
-            |_| Ok(()),
-        )
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'", [], |_| {
+            Ok(())
+        })
         .optional()?
         .is_some())
 }
@@ -132,7 +130,9 @@ pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>> {
     if target <= current {
         return Ok(Vec::new());
     }
-    let runner = refinery::Runner::new(&refinery_set()?).set_target(refinery::Target::Version(i32::try_from(target).map_err(|_| StoreError::Migration("version out of range".into()))?));
+    let runner = refinery::Runner::new(&refinery_set()?).set_target(refinery::Target::Version(
+        i32::try_from(target).map_err(|_| StoreError::Migration("version out of range".into()))?,
+    ));
     let report = runner.run(conn).map_err(|e| StoreError::Migration(e.to_string()))?;
     Ok(report.applied_migrations().iter().map(|m| m.version() as u32).collect())
 }

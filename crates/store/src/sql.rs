@@ -9,8 +9,8 @@ use std::cmp::Ordering;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-pub use rusqlite::types::Value;
 use rusqlite::types::Type;
+pub use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
 use rust_decimal::Decimal;
 use uuid::Uuid;

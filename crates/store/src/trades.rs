@@ -466,7 +466,9 @@ pub fn soft_delete(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
     let id = trade_id.to_string();
     for table in ["executions", "trade_stop_adjustments", "trade_targets", "trade_notes", "trade_checklist_responses"] {
         tx.execute(
-            &format!("UPDATE {table} SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE trade_id = ?1 AND deleted = 0"),
+            &format!(
+                "UPDATE {table} SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE trade_id = ?1 AND deleted = 0"
+            ),
             params![id, tx.now, tx.hlc],
         )?;
     }
@@ -582,7 +584,8 @@ pub fn realized_between(conn: &Connection, account_id: Uuid, from: DateTime<Utc>
         "SELECT realized_net FROM executions WHERE account_id = ?1 AND deleted = 0 AND realized_net IS NOT NULL \
          AND executed_at >= ?2 AND executed_at < ?3",
     )?;
-    let rows = stmt.query_map(params![account_id.to_string(), fmt_ts(from), fmt_ts(to)], |r| col(r, 0, Money::parse))?;
+    let rows =
+        stmt.query_map(params![account_id.to_string(), fmt_ts(from), fmt_ts(to)], |r| col(r, 0, Money::parse))?;
     let mut total = Money::zero();
     for m in rows {
         total = total.checked_add(m?).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;

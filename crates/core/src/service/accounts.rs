@@ -90,7 +90,12 @@ pub(crate) fn new_account(tx: &Tx<'_>, user_id: Uuid, input: &AccountInput) -> A
 }
 
 pub(crate) fn account_view(conn: &Connection, account: Account) -> ApiResult<AccountView> {
-    let realized = trade_repo::realized_between(conn, account.id, chrono::DateTime::<Utc>::MIN_UTC, chrono::DateTime::<Utc>::MAX_UTC)?;
+    let realized = trade_repo::realized_between(
+        conn,
+        account.id,
+        chrono::DateTime::<Utc>::MIN_UTC,
+        chrono::DateTime::<Utc>::MAX_UTC,
+    )?;
     let equity = account
         .starting_balance
         .checked_add(realized)
@@ -147,9 +152,7 @@ impl Journal {
 
     pub fn list_accounts(&self) -> ApiResult<Vec<AccountView>> {
         let user_id = self.user()?.id;
-        self.store.read_snapshot(|c| {
-            account_repo::list(c, user_id)?.into_iter().map(|a| account_view(c, a)).collect()
-        })
+        self.store.read_snapshot(|c| account_repo::list(c, user_id)?.into_iter().map(|a| account_view(c, a)).collect())
     }
 
     pub fn show_account(&self, account: &str) -> ApiResult<AccountView> {
@@ -169,7 +172,10 @@ impl Journal {
                 let mut all = account_repo::list(conn, user_id)?;
                 match all.len() {
                     1 => Ok(all.remove(0)),
-                    0 => Err(ApiError::new(ErrorCode::NotFound, "account: there are no accounts; run `trenddojo account add`")),
+                    0 => Err(ApiError::new(
+                        ErrorCode::NotFound,
+                        "account: there are no accounts; run `trenddojo account add`",
+                    )),
                     _ => Err(ApiError::invalid(
                         "account",
                         format!(
@@ -344,12 +350,9 @@ impl Journal {
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
             let template = journal_repo::resolve_template(tx, user_id, checklist)?;
-            let it = item
-                .checked_sub(1)
-                .and_then(|i| template.items.get(i as usize))
-                .ok_or_else(|| {
-                    ApiError::invalid("item", format!("{:?} has items 1 to {}", template.name, template.items.len()))
-                })?;
+            let it = item.checked_sub(1).and_then(|i| template.items.get(i as usize)).ok_or_else(|| {
+                ApiError::invalid("item", format!("{:?} has items 1 to {}", template.name, template.items.len()))
+            })?;
             journal_repo::answer(tx, user_id, t.id, it.id, checked, comment)?;
             Ok(journal_repo::responses(tx, t.id)?)
         })

@@ -73,10 +73,16 @@ impl Maintenance {
         let from_version = self.version()?;
         let target = to.unwrap_or_else(migrations::latest_version);
         if target > migrations::latest_version() {
-            return Err(ApiError::invalid("to", format!("no migration {target}; the newest is {}", migrations::latest_version())));
+            return Err(ApiError::invalid(
+                "to",
+                format!("no migration {target}; the newest is {}", migrations::latest_version()),
+            ));
         }
         if target < from_version {
-            return Err(ApiError::invalid("to", format!("the store is at {from_version}; use `db rollback --to {target}`")));
+            return Err(ApiError::invalid(
+                "to",
+                format!("the store is at {from_version}; use `db rollback --to {target}`"),
+            ));
         }
         let backup = if target > from_version { self.backup_if_needed("migrate", from_version)? } else { None };
         let applied = self.store.with_writer(|c| migrations::migrate(c, Some(target)))?;
@@ -91,7 +97,10 @@ impl Maintenance {
             None => from_version.checked_sub(1).ok_or_else(|| ApiError::invalid("to", "nothing to roll back"))?,
         };
         if target > from_version {
-            return Err(ApiError::invalid("to", format!("the store is at {from_version}; use `db migrate --to {target}`")));
+            return Err(ApiError::invalid(
+                "to",
+                format!("the store is at {from_version}; use `db migrate --to {target}`"),
+            ));
         }
         let backup = if target < from_version { self.backup_if_needed("rollback", from_version)? } else { None };
         let rolled_back = self.store.with_writer(|c| migrations::rollback(c, target))?;
@@ -134,17 +143,24 @@ impl Maintenance {
     /// Load a seed state into a store that holds no accounts or trades yet.
     pub fn seed(&self, state: SeedState) -> ApiResult<()> {
         if self.version()? < migrations::latest_version() {
-            return Err(ApiError::new(ErrorCode::Conflict, "seed: the store has pending migrations; run `trenddojo db migrate`"));
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "seed: the store has pending migrations; run `trenddojo db migrate`",
+            ));
         }
         let busy = self.store.read(|c| {
-            let n: i64 = c.query_row("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM trades)", [], |r| r.get(0))
+            let n: i64 = c
+                .query_row("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM trades)", [], |r| r.get(0))
                 .map_err(trenddojo_store::StoreError::from)?;
             Ok::<_, ApiError>(n)
         })?;
         if busy > 0 {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
-                format!("state: the store already holds data; use `trenddojo db reset --state {}` to replace it", state.as_str()),
+                format!(
+                    "state: the store already holds data; use `trenddojo db reset --state {}` to replace it",
+                    state.as_str()
+                ),
             ));
         }
         seed::seed(&self.store, state)
@@ -192,7 +208,10 @@ impl Maintenance {
                                     let status_ok = t.status == s.status
                                         || t.status == trenddojo_domain::trade::TradeStatus::Cancelled;
                                     if !status_ok || s.net_realized != t.net_pnl || s.open_quantity != t.open_quantity {
-                                        bad.push(format!("{} ({}): stored summary differs from its executions", t.id, t.symbol));
+                                        bad.push(format!(
+                                            "{} ({}): stored summary differs from its executions",
+                                            t.id, t.symbol
+                                        ));
                                     }
                                 }
                                 Err(e) => bad.push(format!("{} ({}): {e}", t.id, t.symbol)),
@@ -203,6 +222,11 @@ impl Maintenance {
             }
             Ok::<_, ApiError>((bad, n))
         })?;
-        Ok(CheckReport { ok: sqlite.is_ok() && inconsistent_trades.is_empty(), sqlite, inconsistent_trades, trades_checked })
+        Ok(CheckReport {
+            ok: sqlite.is_ok() && inconsistent_trades.is_empty(),
+            sqlite,
+            inconsistent_trades,
+            trades_checked,
+        })
     }
 }

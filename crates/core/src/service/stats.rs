@@ -30,11 +30,14 @@ pub struct AccountStats {
     pub stats: Stats,
 }
 
-fn account_stats(conn: &Connection, account: &Account, from: Option<&str>, to: Option<&str>) -> ApiResult<AccountStats> {
-    let tz: chrono_tz::Tz = account
-        .time_zone
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::Corrupt, "account time zone"))?;
+fn account_stats(
+    conn: &Connection,
+    account: &Account,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> ApiResult<AccountStats> {
+    let tz: chrono_tz::Tz =
+        account.time_zone.parse().map_err(|_| ApiError::new(ErrorCode::Corrupt, "account time zone"))?;
     let from_d = from.map(|d| parse::date("from", d)).transpose()?;
     let to_d = to.map(|d| parse::date("to", d)).transpose()?;
     if let (Some(f), Some(t)) = (from_d, to_d) {

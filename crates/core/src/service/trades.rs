@@ -135,8 +135,13 @@ pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> A
     let trade = trade_repo::get(tx, account.user_id, trade_id)?;
     let fills: Vec<Fill> = trade_repo::executions(tx, trade_id)?.iter().map(Execution::to_fill).collect();
     let summary = dtrade::summarize(trade.direction, trade.multiplier, account.matching_method, &fills)?;
-    let initial_risk = trade.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), trade.multiplier));
-    let r = if summary.status == TradeStatus::Closed { dtrade::r_multiple(summary.net_realized, initial_risk) } else { None };
+    let initial_risk =
+        trade.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), trade.multiplier));
+    let r = if summary.status == TradeStatus::Closed {
+        dtrade::r_multiple(summary.net_realized, initial_risk)
+    } else {
+        None
+    };
     trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz_of(account)?)?;
     Ok(trade_repo::get(tx, account.user_id, trade_id)?)
 }
@@ -172,7 +177,12 @@ fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
 use chrono::TimeZone;
 
 /// Everything the risk rules need to know about an account right now.
-pub(crate) fn risk_context(conn: &Connection, account: &Account, group: &str, now: DateTime<Utc>) -> ApiResult<RiskContext> {
+pub(crate) fn risk_context(
+    conn: &Connection,
+    account: &Account,
+    group: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<RiskContext> {
     let tz = tz_of(account)?;
     let today = now.with_timezone(&tz).date_naive();
     let day_start = parse::start_of_day(today, tz);
@@ -270,7 +280,11 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
     }
     let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
     let initial_risk = t.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), t.multiplier));
-    let r = if summary.status == TradeStatus::Closed { dtrade::r_multiple(summary.net_realized, initial_risk) } else { None };
+    let r = if summary.status == TradeStatus::Closed {
+        dtrade::r_multiple(summary.net_realized, initial_risk)
+    } else {
+        None
+    };
     trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz)?;
     Ok(trade_id)
 }

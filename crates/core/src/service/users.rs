@@ -88,7 +88,7 @@ impl Journal {
     }
 
     pub fn list_users(&self) -> ApiResult<Vec<User>> {
-        Ok(self.store.read(|c| user_repo::list(c))?)
+        Ok(self.store.read(user_repo::list)?)
     }
 
     /// Make `email` the store's active user.
@@ -108,7 +108,8 @@ impl Journal {
         self.store.read(|c| {
             let Some(u) = user_repo::find_by_email(c, email)? else { return Ok(false) };
             let Some(hash) = user_repo::password_hash(c, u.id)? else { return Ok(false) };
-            let parsed = PasswordHash::new(&hash).map_err(|_| ApiError::new(ErrorCode::Corrupt, "stored password hash"))?;
+            let parsed =
+                PasswordHash::new(&hash).map_err(|_| ApiError::new(ErrorCode::Corrupt, "stored password hash"))?;
             Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         })
     }
