@@ -49,7 +49,8 @@ pub(crate) fn parse_plain(
             reason: format!("{s:?} has {scale} decimal places; at most {MAX_SCALE} are kept"),
         });
     }
-    let significant = format!("{int}{frac}").trim_start_matches('0').len();
+    let int_digits = int.trim_start_matches('0').len();
+    let significant = if int_digits > 0 { int_digits + frac.len() } else { frac.trim_start_matches('0').len() };
     if significant > MAX_DIGITS {
         return Err(DomainError::OutOfRange {
             field,

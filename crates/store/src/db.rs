@@ -132,7 +132,10 @@ pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool
         }
         Err(e) => return Err(e.into()),
     }
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;")?;
+    // A page cache large enough that a big transaction does not spill (and re-spill) pages into the WAL.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+    )?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")?;
     } else {
@@ -140,7 +143,8 @@ pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::corrupt(format!("could not switch to WAL (got {mode})")));
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        // The WAL is truncated back to 64 MiB after checkpoints instead of keeping its largest size.
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;")?;
     }
     Ok(conn)
 }

@@ -282,12 +282,13 @@ pub fn apply_summary(
     r_multiple: Option<Decimal>,
     tz: Tz,
 ) -> Result<()> {
-    let mut days: BTreeMap<NaiveDate, Money> = BTreeMap::new();
-    for x in &summary.exits {
-        let day = x.executed_at.with_timezone(&tz).date_naive();
-        let slot = days.entry(day).or_insert_with(Money::zero);
-        *slot = slot.checked_add(x.net).ok_or(StoreError::Invalid { field: "fees", message: "overflow".into() })?;
-    }
+    let days = trenddojo_domain::trade::exit_days(&summary.exits, tz)?;
+    let (account_id, old_net): (String, String) = tx
+        .prepare_cached("SELECT account_id, net_pnl FROM trades WHERE id = ?1")?
+        .query_row([trade_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let old_net = Money::parse("net_pnl", &old_net)?;
+    let delta = summary.net_realized.checked_sub(old_net).ok_or_else(|| StoreError::corrupt("P&L overflows"))?;
+    adjust_realized(tx, &account_id, delta)?;
     let closed = summary.status == TradeStatus::Closed;
     tx.prepare_cached(
         "UPDATE trades SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?2 END, entered_quantity = ?3, \
@@ -332,6 +333,137 @@ pub fn apply_summary(
         }
     }
     Ok(())
+}
+
+/// Add `delta` to an account's running realized net P&L (the `account_summaries` row).
+fn adjust_realized(tx: &Tx<'_>, account_id: &str, delta: Money) -> Result<()> {
+    if delta.is_zero() {
+        return Ok(());
+    }
+    let current: Option<String> = tx
+        .prepare_cached("SELECT realized_net FROM account_summaries WHERE account_id = ?1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?;
+    let current = match current {
+        Some(c) => Money::parse("realized_net", &c)?,
+        None => Money::zero(),
+    };
+    let next = current.checked_add(delta).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;
+    tx.prepare_cached(
+        "INSERT INTO account_summaries (account_id, realized_net, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (account_id) DO UPDATE SET realized_net = excluded.realized_net, updated_at = excluded.updated_at",
+    )?
+    .execute(params![account_id, next.to_canonical(), tx.now])?;
+    Ok(())
+}
+
+/// An account's realized net P&L over all its live trades (entries' and exits' fees included).
+pub fn account_realized(conn: &Connection, account_id: Uuid) -> Result<Money> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT realized_net FROM account_summaries WHERE account_id = ?1")?
+        .query_row([account_id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(match v {
+        Some(v) => Money::parse("realized_net", &v)?,
+        None => Money::zero(),
+    })
+}
+
+/// Recompute an account's realized net P&L from its trades (what `account_summaries` must hold).
+pub fn recompute_account_realized(conn: &Connection, account_id: Uuid) -> Result<Money> {
+    let mut stmt = conn.prepare_cached("SELECT net_pnl FROM trades WHERE account_id = ?1 AND deleted = 0")?;
+    let rows = stmt.query_map([account_id.to_string()], |r| col(r, 0, Money::parse))?;
+    let mut total = Money::zero();
+    for m in rows {
+        total = total.checked_add(m?).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;
+    }
+    Ok(total)
+}
+
+/// A complete trade whose fills are all known (imports): the summary is computed once by the caller and
+/// every row is inserted in its final form, with no updates afterwards.
+#[derive(Debug, Clone)]
+pub struct ImportedTrade<'a> {
+    pub trade: &'a NewTrade,
+    /// Fills with the ids the summary was computed with.
+    pub fills: &'a [Fill],
+    pub summary: &'a PositionSummary,
+    pub initial_risk: Option<Money>,
+    pub r_multiple: Option<Decimal>,
+    pub time_zone: &'a str,
+}
+
+/// Insert a trade, its initial stop and its executions in final form. Returns the trade id.
+pub fn insert_imported(tx: &Tx<'_>, t: &ImportedTrade<'_>, tz: Tz) -> Result<Uuid> {
+    let id = tx.new_id();
+    let s = t.summary;
+    let closed = s.status == TradeStatus::Closed;
+    let days = trenddojo_domain::trade::exit_days(&s.exits, tz)?;
+    tx.prepare_cached(
+        "INSERT INTO trades (id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
+         planned_quantity, initial_stop, current_stop, setup, correlation_group, entered_quantity, open_quantity, \
+         avg_entry_price, avg_exit_price, gross_pnl, fees, net_pnl, initial_risk, r_multiple, opened_at, closed_at, \
+         exit_days, created_at, updated_at, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, \
+         ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26)",
+    )?
+    .execute(params![
+        id.to_string(),
+        t.trade.user_id.to_string(),
+        t.trade.account_id.to_string(),
+        t.trade.symbol,
+        t.trade.direction.as_str(),
+        s.status.as_str(),
+        dec_text(t.trade.multiplier),
+        t.trade.planned_entry.map(|p| p.to_canonical()),
+        t.trade.planned_quantity.map(|q| q.to_canonical()),
+        t.trade.initial_stop.map(|p| p.to_canonical()),
+        t.trade.setup,
+        t.trade.correlation_group,
+        dec_text(s.entered_quantity),
+        dec_text(s.open_quantity),
+        s.avg_entry_price.map(dec_text),
+        s.avg_exit_price.map(dec_text),
+        s.gross_realized.to_canonical(),
+        s.fees.to_canonical(),
+        s.net_realized.to_canonical(),
+        t.initial_risk.map(|m| m.to_canonical()),
+        t.r_multiple.map(dec_text),
+        s.opened_at.map(fmt_ts),
+        s.closed_at.filter(|_| closed).map(fmt_ts),
+        if closed { Some(encode_exit_days(&days)) } else { None },
+        tx.now,
+        tx.hlc
+    ])?;
+    if let Some(stop) = t.trade.initial_stop {
+        insert_stop_row(tx, t.trade.user_id, id, stop, s.opened_at.unwrap_or(tx.at), Some("initial stop"))?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO executions (id, user_id, account_id, trade_id, side, quantity, price, fees, executed_at, time_zone, \
+         realized_gross, realized_net, created_at, updated_at, updated_hlc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
+    )?;
+    let (user, account, trade) = (t.trade.user_id.to_string(), t.trade.account_id.to_string(), id.to_string());
+    for f in t.fills {
+        let x = s.exits.iter().find(|x| x.fill_id == f.id);
+        stmt.execute(params![
+            f.id.to_string(),
+            user,
+            account,
+            trade,
+            f.side.as_str(),
+            f.quantity.to_canonical(),
+            f.price.to_canonical(),
+            f.fees.to_canonical(),
+            fmt_ts(f.executed_at),
+            t.time_zone,
+            x.map(|x| x.gross.to_canonical()),
+            x.map(|x| x.net.to_canonical()),
+            tx.now,
+            tx.hlc
+        ])?;
+    }
+    adjust_realized(tx, &account, s.net_realized)?;
+    Ok(id)
 }
 
 fn insert_stop_row(
@@ -464,6 +596,10 @@ pub fn cancel(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
 /// Tombstone a trade and everything that hangs off it.
 pub fn soft_delete(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
     let id = trade_id.to_string();
+    let (account_id, net): (String, String) = tx
+        .prepare_cached("SELECT account_id, net_pnl FROM trades WHERE id = ?1 AND deleted = 0")?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    adjust_realized(tx, &account_id, Money::parse("net_pnl", &net)?.checked_neg())?;
     for table in ["executions", "trade_stop_adjustments", "trade_targets", "trade_notes", "trade_checklist_responses"] {
         tx.execute(
             &format!(

@@ -39,7 +39,7 @@ CREATE TABLE trades (
     deleted           INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
 ) STRICT;
 CREATE INDEX trades_user_idx ON trades (user_id, deleted, opened_at);
-CREATE INDEX trades_symbol_idx ON trades (user_id, symbol);
+CREATE INDEX trades_symbol_idx ON trades (user_id, symbol, opened_at);
 CREATE INDEX trades_created_idx ON trades (account_id, created_at);
 -- The trade list: one account, newest first, optionally by status.
 CREATE INDEX trades_account_list_idx ON trades (account_id, deleted, opened_at DESC);
@@ -52,6 +52,15 @@ CREATE INDEX trades_account_closed_idx
 -- Risk checks: open positions of an account.
 CREATE INDEX trades_account_open_idx ON trades (account_id, correlation_group, symbol)
     WHERE status IN ('open', 'partially_closed') AND deleted = 0;
+
+-- Derived per-account totals, kept in step with every trade change in the same transaction so that an
+-- account's equity costs one row read instead of a sum over all its trades. Local only, not synced: it can
+-- be recomputed from `trades` at any time (`db check` verifies it).
+CREATE TABLE account_summaries (
+    account_id   TEXT PRIMARY KEY NOT NULL REFERENCES accounts (id),
+    realized_net TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+) STRICT;
 
 CREATE TABLE executions (
     id             TEXT PRIMARY KEY NOT NULL,

@@ -1,6 +1,5 @@
 //! Accounts, risk settings and position sizing, notes, checklists and broker connections.
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -90,12 +89,7 @@ pub(crate) fn new_account(tx: &Tx<'_>, user_id: Uuid, input: &AccountInput) -> A
 }
 
 pub(crate) fn account_view(conn: &Connection, account: Account) -> ApiResult<AccountView> {
-    let realized = trade_repo::realized_between(
-        conn,
-        account.id,
-        chrono::DateTime::<Utc>::MIN_UTC,
-        chrono::DateTime::<Utc>::MAX_UTC,
-    )?;
+    let realized = trade_repo::account_realized(conn, account.id)?;
     let equity = account
         .starting_balance
         .checked_add(realized)

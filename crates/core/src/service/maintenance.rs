@@ -183,6 +183,14 @@ impl Maintenance {
             let mut n = 0usize;
             for user in user_repo::list(c)? {
                 for account in account_repo::list(c, user.id)? {
+                    if trade_repo::account_realized(c, account.id)?
+                        != trade_repo::recompute_account_realized(c, account.id)?
+                    {
+                        bad.push(format!(
+                            "account {}: stored realized P&L differs from the sum of its trades",
+                            account.name
+                        ));
+                    }
                     let mut offset = 0;
                     loop {
                         let page = trade_repo::list(

@@ -188,7 +188,7 @@ pub(crate) fn risk_context(
     let day_start = parse::start_of_day(today, tz);
     let week_start = parse::start_of_day(today - Duration::days(i64::from(today.weekday().num_days_from_monday())), tz);
     let far = DateTime::<Utc>::MAX_UTC;
-    let total = trade_repo::realized_between(conn, account.id, DateTime::<Utc>::MIN_UTC, far)?;
+    let total = trade_repo::account_realized(conn, account.id)?;
     let open = trade_repo::open_positions(conn, account.id)?;
     let correlated = open.iter().filter(|(sym, g)| g.as_deref().unwrap_or(sym.as_str()) == group).count();
     Ok(RiskContext {
@@ -238,46 +238,21 @@ fn validate_target(direction: Direction, entry: Price, target: Price) -> ApiResu
 }
 
 /// Insert a complete trade and its fills, computing the summary once in memory: the fast path for bulk
-/// imports (no per-fill recomputation). Runs no risk checks: imported trades already happened.
+/// imports (every row is written once, in final form). Runs no risk checks: imported trades already happened.
 pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResult<Uuid> {
     let tz = tz_of(account)?;
-    let trade_id = trade_repo::insert_trade(
-        tx,
-        &NewTrade {
-            user_id: account.user_id,
-            account_id: account.id,
-            symbol: t.symbol.clone(),
-            direction: t.direction,
-            multiplier: t.multiplier,
-            planned_entry: t.fills.first().map(|f| f.price),
-            planned_quantity: None,
-            initial_stop: t.initial_stop,
-            setup: t.setup.clone(),
-            correlation_group: t.correlation_group.clone(),
-        },
-    )?;
-    if let Some(target) = t.target {
-        let shell = trade_repo::get(tx, account.user_id, trade_id)?;
-        trade_repo::add_target(tx, &shell, target, None, None)?;
-    }
-    let mut fills = Vec::with_capacity(t.fills.len());
-    for f in &t.fills {
-        let id = trade_repo::insert_execution(
-            tx,
-            &NewExecution {
-                user_id: account.user_id,
-                account_id: account.id,
-                trade_id,
-                side: f.side,
-                quantity: f.quantity,
-                price: f.price,
-                fees: f.fees,
-                executed_at: f.at,
-                time_zone: account.time_zone.clone(),
-            },
-        )?;
-        fills.push(Fill { id, side: f.side, quantity: f.quantity, price: f.price, fees: f.fees, executed_at: f.at });
-    }
+    let fills: Vec<Fill> = t
+        .fills
+        .iter()
+        .map(|f| Fill {
+            id: tx.new_id(),
+            side: f.side,
+            quantity: f.quantity,
+            price: f.price,
+            fees: f.fees,
+            executed_at: f.at,
+        })
+        .collect();
     let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
     let initial_risk = t.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), t.multiplier));
     let r = if summary.status == TradeStatus::Closed {
@@ -285,7 +260,34 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
     } else {
         None
     };
-    trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz)?;
+    let new = NewTrade {
+        user_id: account.user_id,
+        account_id: account.id,
+        symbol: t.symbol.clone(),
+        direction: t.direction,
+        multiplier: t.multiplier,
+        planned_entry: t.fills.first().map(|f| f.price),
+        planned_quantity: None,
+        initial_stop: t.initial_stop,
+        setup: t.setup.clone(),
+        correlation_group: t.correlation_group.clone(),
+    };
+    let trade_id = trade_repo::insert_imported(
+        tx,
+        &trade_repo::ImportedTrade {
+            trade: &new,
+            fills: &fills,
+            summary: &summary,
+            initial_risk,
+            r_multiple: r,
+            time_zone: &account.time_zone,
+        },
+        tz,
+    )?;
+    if let Some(target) = t.target {
+        let shell = trade_repo::get(tx, account.user_id, trade_id)?;
+        trade_repo::add_target(tx, &shell, target, None, None)?;
+    }
     Ok(trade_id)
 }
 
