@@ -75,6 +75,11 @@ fn dev_state_has_tiers_accounts_trades_and_market_data() {
     }
     let open = h.json(&["trade", "list", "--status", "open", "--limit", "1000"]);
     assert!(!open.as_array().unwrap().is_empty(), "some trades are open");
+    let by_pnl = h.json(&["trade", "list", "--sort", "pnl", "--limit", "1000", "--account", "Main"]);
+    let pnls: Vec<rust_decimal::Decimal> =
+        by_pnl.as_array().unwrap().iter().map(|t| t["net_pnl"].as_str().unwrap().parse().unwrap()).collect();
+    assert!(pnls.len() > 10, "the Main account has trades");
+    assert!(pnls.windows(2).all(|w| w[0] >= w[1]), "sorted by exact decimal value, best first: {pnls:?}");
     let check = h.json(&["db", "check"]);
     assert_eq!(check["ok"], true, "seeded data passes every integrity check: {check}");
 }

@@ -206,6 +206,23 @@ fn main() {
     report("open + unlock + user query, minus Argon2id (keyring path)", unlock);
 
     let j = Journal::open(&OpenOptions { home: home.clone(), key: key.clone(), user: None }).expect("open");
+    let plans = [
+        ("open positions", "SELECT symbol, correlation_group FROM trades WHERE account_id = 'x' AND deleted = 0 AND status IN ('open', 'partially_closed')"),
+        ("closed trades for stats", "SELECT id, closed_at, net_pnl, fees, initial_risk, exit_days FROM trades WHERE account_id = 'x' AND status = 'closed' AND deleted = 0 AND closed_at >= '' AND closed_at < '9' ORDER BY closed_at, id"),
+        ("page by symbol", "SELECT id FROM trades WHERE user_id = 'u' AND deleted = 0 AND symbol = 'S' ORDER BY opened_at DESC, id DESC LIMIT 50"),
+        ("page by account", "SELECT id FROM trades WHERE user_id = 'u' AND deleted = 0 AND account_id = 'a' ORDER BY opened_at DESC, id DESC LIMIT 50"),
+    ];
+    for (name, sql) in plans {
+        let plan: Vec<String> = j
+            .store()
+            .read(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?.collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, trenddojo_store::StoreError>(rows)
+            })
+            .expect("plan");
+        println!("plan {name:<24} {}", plan.join(" / "));
+    }
     let mut accounts_samples = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();

@@ -120,6 +120,9 @@ pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool
         }
         other => StoreError::Sqlite(other),
     })?;
+    // Every repository function uses cached statements; with triggers, re-preparing one costs far more
+    // than running it, so the cache must hold them all.
+    conn.set_prepared_statement_cache_capacity(256);
     // SQLCipher logs decryption failures to stderr by default; a wrong key is reported by us instead.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&key.pragma())?;
@@ -170,6 +173,16 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
         [key, value],
     )?;
     Ok(())
+}
+
+impl Drop for Store {
+    /// Let SQLite refresh its planner statistics where they are stale (bounded work), as its documentation
+    /// recommends before closing a connection.
+    fn drop(&mut self) {
+        if let Ok(conn) = self.writer.lock() {
+            let _ = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;");
+        }
+    }
 }
 
 impl Store {

@@ -246,8 +246,14 @@ pub fn executions(conn: &Connection, trade_id: Uuid) -> Result<Vec<Execution>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Encode per-day net P&L as `YYYY-MM-DD=amount;...` (ascending days).
+/// Encode per-day net P&L as `YYYY-MM-DD=amount;...` (ascending days), or just `YYYY-MM-DD` when all of
+/// it fell on one day (the common case; the amount is then the trade's net P&L).
 pub fn encode_exit_days(days: &BTreeMap<NaiveDate, Money>) -> String {
+    if days.len() == 1 {
+        if let Some(d) = days.keys().next() {
+            return d.format("%Y-%m-%d").to_string();
+        }
+    }
     let mut out = String::new();
     for (i, (d, m)) in days.iter().enumerate() {
         if i > 0 {
@@ -258,10 +264,15 @@ pub fn encode_exit_days(days: &BTreeMap<NaiveDate, Money>) -> String {
     out
 }
 
-/// Decode [`encode_exit_days`] output.
-pub fn decode_exit_days(s: &str) -> Result<Vec<(NaiveDate, Money)>> {
+/// Decode [`encode_exit_days`] output; `net` is the trade's net P&L (the amount of a single-day split).
+pub fn decode_exit_days(s: &str, net: Money) -> Result<Vec<(NaiveDate, Money)>> {
     if s.is_empty() {
         return Ok(Vec::new());
+    }
+    if !s.contains('=') {
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| StoreError::corrupt(format!("bad exit_days {s:?}")))?;
+        return Ok(vec![(d, net)]);
     }
     s.split(';')
         .map(|part| {
@@ -770,7 +781,7 @@ pub fn closed_trades(
     let mut out = Vec::new();
     for row in rows {
         let (mut t, days) = row?;
-        t.exit_days = decode_exit_days(days.as_deref().unwrap_or(""))?;
+        t.exit_days = decode_exit_days(days.as_deref().unwrap_or(""), t.net_pnl)?;
         out.push(t);
     }
     Ok(out)
@@ -787,7 +798,15 @@ mod tests {
         days.insert(NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(), Money::parse("x", "100").unwrap());
         let s = encode_exit_days(&days);
         assert_eq!(s, "2026-03-08=-12.5;2026-03-09=100", "compact, ascending, canonical amounts");
-        let back = decode_exit_days(&s).unwrap();
+        let back = decode_exit_days(&s, Money::parse("x", "87.5").unwrap()).unwrap();
         assert_eq!(back, days.into_iter().collect::<Vec<_>>(), "decoding gives the same pairs");
+        let mut one = BTreeMap::new();
+        one.insert(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(), Money::parse("x", "-3").unwrap());
+        assert_eq!(encode_exit_days(&one), "2026-03-08", "a single day needs no amount");
+        assert_eq!(
+            decode_exit_days("2026-03-08", Money::parse("x", "-3").unwrap()).unwrap(),
+            one.into_iter().collect::<Vec<_>>(),
+            "the single day's amount is the trade's net"
+        );
     }
 }

@@ -4,7 +4,8 @@
 -- executions by trenddojo-domain::trade::summarize and rewritten in the same transaction as every
 -- execution change, so statistics read one row per trade instead of re-matching every fill.
 -- `exit_days` is the trade's net P&L split by the calendar day (in the account's time zone) of each exit,
--- as `YYYY-MM-DD=amount` pairs joined by `;`, so daily P&L needs no join with executions either.
+-- as `YYYY-MM-DD=amount` pairs joined by `;` (just `YYYY-MM-DD` when every exit fell on one day), so daily
+-- P&L needs no join with executions either.
 
 CREATE TABLE trades (
     id                TEXT PRIMARY KEY NOT NULL,
@@ -38,20 +39,19 @@ CREATE TABLE trades (
     updated_hlc       TEXT NOT NULL,
     deleted           INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
 ) STRICT;
-CREATE INDEX trades_user_idx ON trades (user_id, deleted, opened_at);
-CREATE INDEX trades_symbol_idx ON trades (user_id, symbol, opened_at);
+CREATE INDEX trades_user_idx ON trades (user_id, deleted, opened_at, id);
+CREATE INDEX trades_symbol_idx ON trades (user_id, symbol, deleted, opened_at, id);
 CREATE INDEX trades_created_idx ON trades (account_id, created_at);
 -- The trade list: one account, newest first, optionally by status.
-CREATE INDEX trades_account_list_idx ON trades (account_id, deleted, opened_at DESC);
+CREATE INDEX trades_account_list_idx ON trades (account_id, deleted, opened_at, id);
 -- The trade list sorted by P&L: `decimal` is an exact collation for decimal text (see store::sql).
 CREATE INDEX trades_account_pnl_idx ON trades (account_id, net_pnl COLLATE decimal) WHERE deleted = 0;
 -- Statistics: closed trades of an account in close order, covering the columns stats read.
 CREATE INDEX trades_account_closed_idx
-    ON trades (account_id, closed_at, id, net_pnl, fees, initial_risk)
+    ON trades (account_id, closed_at, id, net_pnl, fees, initial_risk, exit_days)
     WHERE status = 'closed' AND deleted = 0;
 -- Risk checks: open positions of an account.
-CREATE INDEX trades_account_open_idx ON trades (account_id, correlation_group, symbol)
-    WHERE status IN ('open', 'partially_closed') AND deleted = 0;
+CREATE INDEX trades_account_open_idx ON trades (account_id, status, correlation_group, symbol) WHERE deleted = 0;
 
 -- Derived per-account totals, kept in step with every trade change in the same transaction so that an
 -- account's equity costs one row read instead of a sum over all its trades. Local only, not synced: it can
