@@ -14,4 +14,16 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# rust-toolchain.toml pins 1.95.0. These machines cannot download toolchains: if the pinned name is
+# missing but the installed stable toolchain is that version, register it under the pinned name.
+pinned="$(sed -n 's/^channel = "\(.*\)"/\1/p' "$(dirname "$0")/../rust-toolchain.toml")"
+if ! rustup toolchain list | grep -q "^$pinned"; then
+  stable_version="$(rustc +stable --version | awk '{print $2}')"
+  if [ "$stable_version" = "$pinned" ]; then
+    rustup toolchain link "$pinned" "$(rustc +stable --print sysroot)"
+  else
+    echo "setup: Rust $pinned is pinned but only $stable_version is installed" >&2
+    exit 1
+  fi
+fi
+rustup component add --toolchain "$pinned" rustfmt clippy >/dev/null 2>&1 || true

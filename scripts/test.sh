@@ -21,10 +21,17 @@ sandbox="$(mktemp -d)"
 trap 'rm -rf "$sandbox"' EXIT
 mkdir -p "$sandbox/data" "$sandbox/config" "$sandbox/cache"
 echo "== tests (with a Secret Service for the keyring tests)" >&2
+set +e
 env HOME="$sandbox" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" XDG_CACHE_HOME="$sandbox/cache" \
   CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" \
   TRENDDOJO_TEST_KEYRING=1 \
   dbus-run-session -- sh -c '
     printf "%s" test-keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     cargo test --workspace --locked --no-fail-fast
-  '
+  ' 2>&1 | tee "$sandbox/test.log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for the whole run (cargo prints one per test binary, the last often a doc-test "0 passed").
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$sandbox/test.log"
+exit "$status"
