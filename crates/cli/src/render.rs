@@ -72,7 +72,7 @@ pub fn trades(trades: &[Trade]) -> String {
         return "No trades.\n".into();
     }
     table(
-        &["ID", "SYMBOL", "SIDE", "STATUS", "QTY", "OPEN QTY", "AVG ENTRY", "NET P&L", "R", "OPENED"],
+        &["ID", "SYMBOL", "SIDE", "STATUS", "QTY", "OPEN QTY", "AVG ENTRY", "NET P&L", "R", "OPENED (UTC)"],
         &trades
             .iter()
             .map(|t| {

@@ -233,7 +233,10 @@ fn generate(rng: &mut StdRng, tz: Tz, start: NaiveDate, n: usize, win_pct: u32, 
             at: entry_at,
         }];
         let remaining_open = n - i <= open;
-        let exit_day = day + Duration::days(rng.gen_range(0..=6));
+        let mut exit_day = day + Duration::days(rng.gen_range(0..=6));
+        while matches!(chrono::Datelike::weekday(&exit_day), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+            exit_day += Duration::days(1);
+        }
         let r = if rng.gen_range(0..100) < win_pct {
             Decimal::new(rng.gen_range(12..=30), 1)
         } else if rng.gen_range(0..10) == 0 {
