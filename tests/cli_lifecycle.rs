@@ -254,3 +254,60 @@ fn checklists_notes_and_brokers() {
     let audit = common::dump_store(&store, &[]);
     assert!(!audit.contains("SECRET"), "neither the audit log nor any column holds the plaintext secret");
 }
+
+#[test]
+fn daily_loss_limit_stops_trading_for_the_day() {
+    let h = Home::init();
+    h.json(&[
+        "account",
+        "add",
+        "--name",
+        "Day",
+        "--currency",
+        "USD",
+        "--balance",
+        "10000",
+        "--timezone",
+        "America/New_York",
+    ]);
+    h.json(&["risk", "set", "--account", "Day", "--max-risk-pct", "5", "--max-daily-loss-pct", "3"]);
+    // Risk 3 x 100 = 300 (3% of 10000, within the 5% per-trade limit); stopped out today for -300.
+    let t = h.json(&[
+        "trade",
+        "open",
+        "--account",
+        "Day",
+        "--symbol",
+        "LOSS",
+        "--side",
+        "long",
+        "--quantity",
+        "100",
+        "--price",
+        "50",
+        "--stop",
+        "47",
+    ]);
+    h.json(&["trade", "close", t["id"].as_str().unwrap(), "--price", "47"]);
+    let acct = h.json(&["account", "show", "Day"]);
+    assert_eq!(acct["equity"], "9700", "equity after the loss: {acct}");
+    // Today's loss 300 >= 3% of equity 9700 (291): no new trades today.
+    let o = h.run(&[
+        "trade",
+        "open",
+        "--account",
+        "Day",
+        "--symbol",
+        "NEXT",
+        "--side",
+        "long",
+        "--quantity",
+        "1",
+        "--price",
+        "10",
+        "--stop",
+        "9",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "blocked by the daily loss rule: {}", stderr(&o));
+    assert!(stderr(&o).contains("max_daily_loss"), "names the rule: {}", stderr(&o));
+}

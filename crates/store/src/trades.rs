@@ -725,14 +725,20 @@ pub fn open_positions(conn: &Connection, account_id: Uuid) -> Result<Vec<(String
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Sum of realized net P&L of an account's exits executed in `[from, to)`.
-pub fn realized_between(conn: &Connection, account_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Money> {
+/// Sum of realized net P&L of an account's exits executed in `[from, to)` (`to: None` = no upper bound).
+pub fn realized_between(
+    conn: &Connection,
+    account_id: Uuid,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Money> {
     let mut stmt = conn.prepare_cached(
         "SELECT realized_net FROM executions WHERE account_id = ?1 AND deleted = 0 AND realized_net IS NOT NULL \
          AND executed_at >= ?2 AND executed_at < ?3",
     )?;
-    let rows =
-        stmt.query_map(params![account_id.to_string(), fmt_ts(from), fmt_ts(to)], |r| col(r, 0, Money::parse))?;
+    // Stored instants are fixed-width text starting with the year; "9" sorts after all of them.
+    let to = to.map_or_else(|| "9".to_string(), fmt_ts);
+    let rows = stmt.query_map(params![account_id.to_string(), fmt_ts(from), to], |r| col(r, 0, Money::parse))?;
     let mut total = Money::zero();
     for m in rows {
         total = total.checked_add(m?).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;

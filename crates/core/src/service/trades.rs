@@ -1,7 +1,7 @@
 //! The trade lifecycle: open (with the pre-trade risk check), add executions, close, edit, delete,
 //! list and show. Every change recomputes the trade from its executions in the same transaction.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -174,7 +174,6 @@ fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
     }
     Ok(())
 }
-use chrono::TimeZone;
 
 /// Everything the risk rules need to know about an account right now.
 pub(crate) fn risk_context(
@@ -187,7 +186,6 @@ pub(crate) fn risk_context(
     let today = now.with_timezone(&tz).date_naive();
     let day_start = parse::start_of_day(today, tz);
     let week_start = parse::start_of_day(today - Duration::days(i64::from(today.weekday().num_days_from_monday())), tz);
-    let far = DateTime::<Utc>::MAX_UTC;
     let total = trade_repo::account_realized(conn, account.id)?;
     let open = trade_repo::open_positions(conn, account.id)?;
     let correlated = open.iter().filter(|(sym, g)| g.as_deref().unwrap_or(sym.as_str()) == group).count();
@@ -198,8 +196,8 @@ pub(crate) fn risk_context(
             .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, "balance overflows"))?,
         open_positions: u32::try_from(open.len()).unwrap_or(u32::MAX),
         correlated_open_positions: u32::try_from(correlated).unwrap_or(u32::MAX),
-        realized_today: trade_repo::realized_between(conn, account.id, day_start, far)?,
-        realized_this_week: trade_repo::realized_between(conn, account.id, week_start, far)?,
+        realized_today: trade_repo::realized_between(conn, account.id, day_start, None)?,
+        realized_this_week: trade_repo::realized_between(conn, account.id, week_start, None)?,
     })
 }
 
