@@ -26,6 +26,8 @@ fn scale_in_scale_out_fifo_with_fees_and_stop_history() {
     ]);
     assert_eq!(s(&acct["currency"]), "USD", "currency is upper-cased");
     assert_eq!(s(&acct["starting_balance"]), "10000", "money is a JSON string");
+    // This test is about the arithmetic: the scale-in below breaks the 1% rule, so only warn.
+    h.json(&["risk", "set", "--account", "Main", "--enforcement", "warn"]);
 
     // Risk 1 x 100 = 100 = exactly 1% of 10000: allowed (the limit is not exceeded).
     let t = h.json(&[
@@ -310,4 +312,37 @@ fn daily_loss_limit_stops_trading_for_the_day() {
     ]);
     assert_eq!(o.status.code(), Some(5), "blocked by the daily loss rule: {}", stderr(&o));
     assert!(stderr(&o).contains("max_daily_loss"), "names the rule: {}", stderr(&o));
+}
+
+#[test]
+fn scaling_in_is_held_to_the_risk_limit() {
+    let h = Home::init();
+    h.json(&["account", "add", "--name", "S", "--currency", "USD", "--balance", "10000"]);
+    // 50 @ 50, stop 49: risk 50 (0.5%).
+    let t = h.json(&[
+        "trade",
+        "open",
+        "--account",
+        "S",
+        "--symbol",
+        "ADD",
+        "--side",
+        "long",
+        "--quantity",
+        "50",
+        "--price",
+        "50",
+        "--stop",
+        "49",
+    ]);
+    let id = t["id"].as_str().unwrap().to_string();
+    // Adding 50 @ 51 makes the risk at the stop 5050 - 4900 = 150 (1.5%): refused under `block`.
+    let before = h.dump();
+    let o = h.run(&["trade", "add-execution", &id, "--side", "buy", "--quantity", "50", "--price", "51"]);
+    assert_eq!(o.status.code(), Some(5), "scale-in over the limit is refused: {}", stderr(&o));
+    assert!(stderr(&o).contains("max_risk_per_trade") && stderr(&o).contains("1.5%"), "explained: {}", stderr(&o));
+    assert_eq!(before, h.dump(), "nothing written");
+    // Adding 20 @ 51: 3520 - 3430 = 90 (0.9%): allowed.
+    let ok = h.json(&["trade", "add-execution", &id, "--side", "buy", "--quantity", "20", "--price", "51"]);
+    assert_eq!(ok["entered_quantity"], "70", "the scale-in is recorded");
 }

@@ -381,6 +381,9 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
                     at: at.clone(),
                 },
             )?;
+            for w in &d.warnings {
+                eprintln!("warning: {w}");
+            }
             let text = render::trade_detail(&d);
             out(&d, text)
         }

@@ -288,6 +288,36 @@ pub fn check_new_trade(settings: &RiskSettings, ctx: &RiskContext, p: &ProposedT
     }
 }
 
+/// Scaling into an open trade: the position's risk at its current stop after the added fill must stay
+/// within the per-trade limit. `entry_notional` and `quantity` describe all entries including the new one.
+/// Without a stop the risk is unbounded and reported as [`RiskRule::NoStop`].
+pub fn check_scale_in(
+    settings: &RiskSettings,
+    balance: Money,
+    entry_notional: Decimal,
+    quantity: Decimal,
+    stop: Option<Price>,
+    multiplier: Decimal,
+) -> Option<RiskViolation> {
+    let Some(stop) = stop else {
+        return Some(RiskViolation {
+            rule: RiskRule::NoStop,
+            message: "the position has no stop, so its risk is unbounded".into(),
+        });
+    };
+    let risk = entry_notional.checked_sub(stop.value().checked_mul(quantity)?)?.abs().checked_mul(multiplier)?;
+    let allowed = limit_of(balance.value(), settings.max_risk_per_trade_pct);
+    (risk > allowed).then(|| RiskViolation {
+        rule: RiskRule::MaxRiskPerTrade,
+        message: format!(
+            "after scaling in, risk {} at the stop {stop} is {}% of balance {balance}, above the {}% limit",
+            risk.normalize(),
+            pct_of(risk, balance.value()),
+            settings.max_risk_per_trade_pct
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +402,25 @@ mod tests {
         assert!(with(9, 2).is_empty(), "below both");
         assert_eq!(with(10, 2), [RiskRule::MaxOpenPositions], "open limit reached");
         assert_eq!(with(3, 3), [RiskRule::MaxCorrelatedPositions], "correlated limit reached");
+    }
+
+    #[test]
+    fn scaling_in_is_held_to_the_per_trade_limit() {
+        let s = RiskSettings::default(); // 1% of 10000 = 100
+                                         // 50 @ 50 + 50 @ 51 = 5050 against a stop of 49 x 100 = 4900: risk 150.
+        let v =
+            check_scale_in(&s, m("10000"), d("5050"), d("100"), Some(p("49")), Decimal::ONE).expect("over the limit");
+        assert_eq!(v.rule, RiskRule::MaxRiskPerTrade, "risk 150 > 100");
+        assert!(v.message.contains("1.5%"), "numbers in the message: {}", v.message);
+        assert!(
+            check_scale_in(&s, m("10000"), d("5050"), d("100"), Some(p("50")), Decimal::ONE).is_none(),
+            "risk 50: fine"
+        );
+        assert_eq!(
+            check_scale_in(&s, m("10000"), d("1"), d("1"), None, Decimal::ONE).map(|v| v.rule),
+            Some(RiskRule::NoStop),
+            "no stop"
+        );
     }
 
     #[test]

@@ -404,6 +404,35 @@ impl Journal {
                 Some(s) => parse::instant("at", s, tz_of(&account)?, tx.at)?,
                 None => tx.at,
             };
+            let mut warnings = Vec::new();
+            if side == t.direction.entry_side() && t.status != TradeStatus::Planned {
+                // Scaling in: the whole position's risk at its current stop must stay within the limit.
+                let settings = account_repo::risk_settings(tx, account.id)?;
+                let ctx = risk_context(tx, &account, "", tx.at)?;
+                let fills: Vec<Fill> = trade_repo::executions(tx, t.id)?.iter().map(Execution::to_fill).collect();
+                let before = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
+                let add = price
+                    .value()
+                    .checked_mul(quantity.value())
+                    .ok_or_else(|| ApiError::invalid("quantity", "too large"))?;
+                if let Some(v) = risk::check_scale_in(
+                    &settings,
+                    ctx.balance,
+                    before.entry_notional + add,
+                    before.entered_quantity + quantity.value(),
+                    t.current_stop,
+                    t.multiplier,
+                ) {
+                    let line = format!("{}: {}", v.rule.as_str(), v.message);
+                    if settings.enforcement == trenddojo_domain::risk::Enforcement::Block {
+                        return Err(ApiError::new(
+                            ErrorCode::RiskBlocked,
+                            format!("risk: scale-in refused by the account's risk rules: {line}"),
+                        ));
+                    }
+                    warnings.push(line);
+                }
+            }
             trade_repo::insert_execution(
                 tx,
                 &NewExecution {
@@ -419,7 +448,7 @@ impl Journal {
                 },
             )?;
             let trade = refresh_trade(tx, &account, t.id)?;
-            detail(tx, trade, Vec::new())
+            detail(tx, trade, warnings)
         })
     }
 
