@@ -346,3 +346,14 @@ fn scaling_in_is_held_to_the_risk_limit() {
     let ok = h.json(&["trade", "add-execution", &id, "--side", "buy", "--quantity", "20", "--price", "51"]);
     assert_eq!(ok["entered_quantity"], "70", "the scale-in is recorded");
 }
+
+#[test]
+fn an_empty_store_gets_an_active_user_from_user_add() {
+    let h = Home::seeded("empty");
+    let o = h.run(&["account", "list"]);
+    assert_eq!(o.status.code(), Some(3), "no user yet: {}", stderr(&o));
+    assert!(stderr(&o).contains("user add"), "says what to do: {}", stderr(&o));
+    h.json(&["user", "add", "--email", "first@example.com", "--tier", "basic"]);
+    let accounts = h.json(&["account", "list"]);
+    assert_eq!(accounts.as_array().map(Vec::len), Some(0), "the new user is active and has no accounts yet");
+}

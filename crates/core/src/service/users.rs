@@ -83,8 +83,19 @@ impl Journal {
         Journal::with_store(store, None)
     }
 
+    /// Add a user; the first user of a store without an active user becomes the active one.
     pub fn add_user(&mut self, input: &UserInput) -> ApiResult<User> {
-        self.store.write(|tx| add_user(tx, input, None))
+        let user = self.store.write(|tx| {
+            let u = add_user(tx, input, None)?;
+            if user_repo::active_user(tx)?.is_none() {
+                user_repo::set_active_user(tx, u.id)?;
+            }
+            Ok::<_, ApiError>(u)
+        })?;
+        if self.user.is_none() {
+            self.user = Some(user.clone());
+        }
+        Ok(user)
     }
 
     pub fn list_users(&self) -> ApiResult<Vec<User>> {
