@@ -237,13 +237,7 @@ fn checklists_notes_and_brokers() {
 
     let mut cmd = h.cmd();
     cmd.args(["--json", "broker", "add", "--broker", "Alpaca", "--label", "live", "--key-hint", "...9f2a"]);
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(b"sk-live-SECRET-ABC123\n").unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
+    let o = h.run_with_stdin(cmd, "sk-live-SECRET-ABC123\n");
     assert!(o.status.success(), "broker add: {}", stderr(&o));
     let listed = h.json(&["broker", "list"]);
     let text = listed.to_string();

@@ -78,13 +78,7 @@ fn passphrase_from_stdin_works() {
     let h = Home::init();
     let mut cmd = h.cmd();
     cmd.env_remove("TRENDDOJO_PASSPHRASE").args(["--json", "--passphrase-stdin", "db", "status"]);
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(format!("{}\n", common::PASSPHRASE).as_bytes()).unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
+    let o = h.run_with_stdin(cmd, &format!("{}\n", common::PASSPHRASE));
     assert!(o.status.success(), "stdin passphrase unlocks: {}", stderr(&o));
 }
 

@@ -48,6 +48,15 @@ impl Home {
         self.cmd().args(args).output().expect("run trenddojo")
     }
 
+    /// Run with `input` on standard input.
+    pub fn run_with_stdin(&self, mut cmd: Command, input: &str) -> Output {
+        use std::io::Write;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn trenddojo");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait for trenddojo")
+    }
+
     /// Run with `--json`, assert success, and parse stdout.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = vec!["--json"];

@@ -341,6 +341,17 @@ pub fn initial_risk(summary: &PositionSummary, initial_stop: Decimal, multiplier
     Money::new("initial_risk", risk).ok()
 }
 
+/// A trade's initial risk (from its initial stop) and, once it is closed, its R-multiple.
+pub fn risk_and_r(
+    summary: &PositionSummary,
+    initial_stop: Option<Price>,
+    multiplier: Decimal,
+) -> (Option<Money>, Option<Decimal>) {
+    let risk = initial_stop.and_then(|stop| initial_risk(summary, stop.value(), multiplier));
+    let r = if summary.status == TradeStatus::Closed { r_multiple(summary.net_realized, risk) } else { None };
+    (risk, r)
+}
+
 /// A long's stop must be below its entry, a short's above.
 pub fn validate_stop(direction: Direction, entry: Price, stop: Price) -> Result<(), DomainError> {
     let ok = match direction {

@@ -135,13 +135,7 @@ pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> A
     let trade = trade_repo::get(tx, account.user_id, trade_id)?;
     let fills: Vec<Fill> = trade_repo::executions(tx, trade_id)?.iter().map(Execution::to_fill).collect();
     let summary = dtrade::summarize(trade.direction, trade.multiplier, account.matching_method, &fills)?;
-    let initial_risk =
-        trade.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), trade.multiplier));
-    let r = if summary.status == TradeStatus::Closed {
-        dtrade::r_multiple(summary.net_realized, initial_risk)
-    } else {
-        None
-    };
+    let (initial_risk, r) = dtrade::risk_and_r(&summary, trade.initial_stop, trade.multiplier);
     trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz_of(account)?)?;
     Ok(trade_repo::get(tx, account.user_id, trade_id)?)
 }
@@ -252,12 +246,7 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
         })
         .collect();
     let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
-    let initial_risk = t.initial_stop.and_then(|stop| dtrade::initial_risk(&summary, stop.value(), t.multiplier));
-    let r = if summary.status == TradeStatus::Closed {
-        dtrade::r_multiple(summary.net_realized, initial_risk)
-    } else {
-        None
-    };
+    let (initial_risk, r) = dtrade::risk_and_r(&summary, t.initial_stop, t.multiplier);
     let new = NewTrade {
         user_id: account.user_id,
         account_id: account.id,
