@@ -4,7 +4,8 @@
 set -euo pipefail
 
 need=()
-for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools; do
+# postgresql: the server binaries the server tests and `trenddojo server dev` run (a private cluster each).
+for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools postgresql; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

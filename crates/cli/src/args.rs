@@ -54,6 +54,93 @@ pub enum Command {
     /// Broker connections (API secrets are sealed on this device).
     #[command(subcommand)]
     Broker(BrokerCmd),
+    /// The PostgreSQL/Supabase server: development cluster, environments, users, audit.
+    #[command(subcommand)]
+    Server(ServerCmd),
+}
+
+/// Which server a `db` command acts on; without either it acts on the local store.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServerSel {
+    /// Act on the server schema at this service connection string instead of the local store.
+    #[arg(long, value_name = "URL", conflicts_with = "env")]
+    pub server: Option<String>,
+    /// Act on the server schema of this environment profile (development, staging, production, ...).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+/// The service connection for `server` commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AdminSel {
+    /// Service connection string (a role with CREATEROLE and BYPASSRLS).
+    #[arg(long, value_name = "URL", env = "TRENDDOJO_ADMIN_URL", conflicts_with = "env")]
+    pub admin_url: Option<String>,
+    /// Use this environment profile's service connection.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCmd {
+    /// Start (or reuse) a local development PostgreSQL in the data folder, migrate it, and print its URL.
+    Dev,
+    /// Stop the local development PostgreSQL.
+    Stop,
+    /// Environment profiles (connection secrets live in the OS keyring or TRENDDOJO_<ENV>_PASSWORD).
+    #[command(subcommand)]
+    Env(EnvCmd),
+    /// Create (or update) a server user with its own login role; prints the user's connection URL.
+    AddUser {
+        #[arg(long)]
+        email: String,
+        /// free, basic or pro
+        #[arg(long, default_value = "free")]
+        tier: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the user's password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        admin: AdminSel,
+    },
+    /// Drop a user's login role (ending its sessions) and mark the user deleted; its rows and audit stay.
+    RemoveUser {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        admin: AdminSel,
+    },
+    /// Verify the audit log's hash chains (every user's, or one).
+    VerifyAudit {
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        admin: AdminSel,
+    },
+    /// Create market-data partitions ahead (schedule it; pg_cron on Supabase).
+    Maintain {
+        #[command(flatten)]
+        admin: AdminSel,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCmd {
+    /// Save a profile. The connection string must not hold a password.
+    Set {
+        name: String,
+        #[arg(long, value_name = "URL")]
+        service: String,
+        /// Mark as production (always so for the name `production`).
+        #[arg(long)]
+        production: bool,
+        /// Read the service password from standard input and keep it in the OS keyring.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -90,11 +177,20 @@ pub enum DbCmd {
     Migrate {
         #[arg(long)]
         to: Option<u32>,
+        #[command(flatten)]
+        server: ServerSel,
+        /// Production changes apply only with `--confirm production`.
+        #[arg(long, value_name = "WORD")]
+        confirm: Option<String>,
     },
     /// Undo migrations down to version N (default: one step).
     Rollback {
         #[arg(long)]
         to: Option<u32>,
+        #[command(flatten)]
+        server: ServerSel,
+        #[arg(long, value_name = "WORD")]
+        confirm: Option<String>,
     },
     /// Drop all data (after a backup), rebuild the schema and load a seed state.
     Reset {
@@ -105,9 +201,14 @@ pub enum DbCmd {
     Seed {
         #[arg(long)]
         state: String,
+        #[command(flatten)]
+        server: ServerSel,
     },
-    /// Schema version, migrations, encryption, size and row counts.
-    Status,
+    /// Schema version, migrations, encryption, size and row counts (or a server's migrations and drift).
+    Status {
+        #[command(flatten)]
+        server: ServerSel,
+    },
     /// Copy the store, still encrypted, to FILE.
     Backup { file: PathBuf },
     /// Replace the store with the backup in FILE (the current data is backed up first).

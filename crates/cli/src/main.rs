@@ -11,11 +11,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use trenddojo_core::seed::SeedState;
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionInput, Journal,
-    KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, SizeInput, TradeListInput, UserInput,
+    KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, ServerAdmin, ServerTarget, SizeInput,
+    TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
 };
 
 use args::*;
@@ -117,7 +119,11 @@ fn run(cli: Cli) -> ApiResult<Output> {
                 }
             }
         }
-        Command::Db(cmd) => db(cmd, &home, &key),
+        Command::Db(cmd) => match server_target(cmd)? {
+            Some(target) => db_server(cmd, &home, &target),
+            None => db(cmd, &home, &key),
+        },
+        Command::Server(cmd) => server(cmd, &home, &mut stdin),
         Command::Account(cmd) => {
             let j = Journal::open(&opts)?;
             match cmd {
@@ -285,17 +291,17 @@ fn run(cli: Cli) -> ApiResult<Output> {
 fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output> {
     let m = Maintenance::open(home, key)?;
     match cmd {
-        DbCmd::Status => {
+        DbCmd::Status { .. } => {
             let s = m.status()?;
             let text = render::status(&s);
             out(&s, text)
         }
-        DbCmd::Migrate { to } => {
+        DbCmd::Migrate { to, .. } => {
             let r = m.migrate(*to)?;
             let text = render::migration(&r);
             out(&r, text)
         }
-        DbCmd::Rollback { to } => {
+        DbCmd::Rollback { to, .. } => {
             let r = m.rollback(*to)?;
             let text = render::migration(&r);
             out(&r, text)
@@ -306,7 +312,7 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
             let text = format!("{}Loaded seed state {}.\n", render::migration(&r), state.as_str());
             out(&r, text)
         }
-        DbCmd::Seed { state } => {
+        DbCmd::Seed { state, .. } => {
             let state: SeedState = state.parse()?;
             m.seed(state)?;
             out(&serde_json::json!({ "state": state }), format!("Loaded seed state {}.\n", state.as_str()))
@@ -343,6 +349,170 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
                     r.trades_checked
                 ),
             )
+        }
+    }
+}
+
+/// The server a `db` command names with `--server` or `--env`, if any.
+fn server_target(cmd: &DbCmd) -> ApiResult<Option<ServerTarget>> {
+    let (sel, confirm) = match cmd {
+        DbCmd::Migrate { server, confirm, .. } | DbCmd::Rollback { server, confirm, .. } => (server, confirm.is_some()),
+        DbCmd::Status { server } | DbCmd::Seed { server, .. } => (server, false),
+        _ => return Ok(None),
+    };
+    let target = match (&sel.server, &sel.env) {
+        (Some(url), _) => Some(ServerTarget::Url(url.clone())),
+        (None, Some(env)) => Some(ServerTarget::Env(env.clone())),
+        (None, None) => None,
+    };
+    if target.is_none() && confirm {
+        return Err(ApiError::invalid(
+            "confirm",
+            "--confirm applies to a server (--env or --server), not the local store",
+        ));
+    }
+    Ok(target)
+}
+
+fn admin_target(sel: &AdminSel) -> ApiResult<ServerTarget> {
+    match (&sel.admin_url, &sel.env) {
+        (Some(url), _) => Ok(ServerTarget::Url(url.clone())),
+        (None, Some(env)) => Ok(ServerTarget::Env(env.clone())),
+        (None, None) => Err(ApiError::invalid(
+            "admin-url",
+            "which server? give --admin-url URL (or TRENDDOJO_ADMIN_URL) or --env ENV",
+        )),
+    }
+}
+
+fn db_server(cmd: &DbCmd, home: &std::path::Path, target: &ServerTarget) -> ApiResult<Output> {
+    let admin = ServerAdmin::new(home)?;
+    match cmd {
+        DbCmd::Status { .. } => {
+            let s = admin.status(target)?;
+            let text = render::server_status(&s);
+            out(&s, text)
+        }
+        DbCmd::Migrate { to, confirm, .. } | DbCmd::Rollback { to, confirm, .. } => {
+            let r = if matches!(cmd, DbCmd::Migrate { .. }) {
+                admin.migrate(target, *to, confirm.as_deref())?
+            } else {
+                admin.rollback(target, *to, confirm.as_deref())?
+            };
+            if !r.applied {
+                return Err(ApiError::new(
+                    ErrorCode::ConfirmationRequired,
+                    format!(
+                        "{} is production: {}; nothing was changed. Re-run with --confirm {PRODUCTION_CONFIRMATION} to apply",
+                        r.target,
+                        render::plan(&r)
+                    ),
+                ));
+            }
+            let text = render::server_migration(&r);
+            out(&r, text)
+        }
+        DbCmd::Seed { state, .. } => {
+            let state: SeedState = state.parse()?;
+            let users = admin.seed(target, state)?;
+            let mut text = format!("Seeded the server with state {}.\n", state.as_str());
+            for u in &users {
+                text.push_str(&format!("  {} ({}) connects as {}\n", u.email, u.tier, u.url));
+            }
+            out(&users, text)
+        }
+        _ => Err(ApiError::invalid("server", "this db command acts on the local store only")),
+    }
+}
+
+/// A secret from standard input (the next unread line) or, on a terminal, a prompt without echo.
+fn read_secret(from_stdin: bool, stdin: &mut Option<Stdin>, what: &str) -> ApiResult<Zeroizing<String>> {
+    if from_stdin {
+        let input = match stdin {
+            Some(s) => s,
+            None => stdin.insert(Stdin::read()?),
+        };
+        if input.lines.is_empty() {
+            return Err(ApiError::invalid(
+                "password",
+                format!("--password-stdin given but no {what} on standard input"),
+            ));
+        }
+        return Ok(Zeroizing::new(input.lines.remove(0)));
+    }
+    let first = Zeroizing::new(rpassword::prompt_password(format!("{what}: ")).map_err(|e| {
+        ApiError::invalid("password", format!("cannot prompt for the {what} ({e}); use --password-stdin"))
+    })?);
+    let again = Zeroizing::new(rpassword::prompt_password(format!("{what} again: ")).map_err(|e| {
+        ApiError::invalid("password", format!("cannot prompt for the {what} ({e}); use --password-stdin"))
+    })?);
+    if first != again {
+        return Err(ApiError::invalid("password", "the two entries differ"));
+    }
+    Ok(first)
+}
+
+fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
+    let admin = ServerAdmin::new(home)?;
+    match cmd {
+        ServerCmd::Dev => {
+            let d = admin.dev()?;
+            let text = format!(
+                "Development PostgreSQL {} on port {} (data in {}).\n  service: {}\n  users connect to {}\n  profile: development{}\n",
+                if d.started { "started" } else { "already running" },
+                d.port,
+                d.data_dir.display(),
+                d.service,
+                d.user_url_template,
+                if d.applied.is_empty() { String::new() } else { format!("; applied migrations {:?}", d.applied) }
+            );
+            out(&d, text)
+        }
+        ServerCmd::Stop => {
+            let was = admin.stop_dev()?;
+            out(
+                &serde_json::json!({ "stopped": was }),
+                if was { "Stopped the development PostgreSQL.\n".into() } else { "It was not running.\n".into() },
+            )
+        }
+        ServerCmd::Env(EnvCmd::Set { name, service, production, password_stdin }) => {
+            let secret = if *password_stdin { Some(read_secret(true, stdin, "service password")?) } else { None };
+            let p = admin.set_env(name, service, *production, secret.as_ref().map(|s| s.as_str()))?;
+            out(&p, format!("Saved environment {name}{}.\n", if p.production { " (production)" } else { "" }))
+        }
+        ServerCmd::Env(EnvCmd::List) => {
+            let all = admin.list_envs()?;
+            let text = render::envs(&all);
+            out(&all, text)
+        }
+        ServerCmd::AddUser { email, tier, name, password_stdin, admin: sel } => {
+            let target = admin_target(sel)?;
+            let password = read_secret(*password_stdin, stdin, "password")?;
+            let p = admin.add_user(&target, email, tier, name.as_deref(), &password)?;
+            let text = format!(
+                "{} {} ({}); role {}.\n{}\n",
+                if p.created { "Created" } else { "Updated" },
+                p.email,
+                p.tier,
+                p.role,
+                p.url
+            );
+            out(&p, text)
+        }
+        ServerCmd::RemoveUser { email, admin: sel } => {
+            let removed = admin.remove_user(&admin_target(sel)?, email)?;
+            if !removed {
+                return Err(ApiError::new(ErrorCode::NotFound, format!("email: no user {email} on the server")));
+            }
+            out(&serde_json::json!({ "removed": email }), format!("Removed {email}: its login role is gone.\n"))
+        }
+        ServerCmd::VerifyAudit { email, admin: sel } => {
+            let r = admin.verify_audit(&admin_target(sel)?, email.as_deref())?;
+            out(&r, format!("OK: {} audit rows of {} user(s) verified; every hash chain is intact.\n", r.rows, r.users))
+        }
+        ServerCmd::Maintain { admin: sel } => {
+            let n = admin.maintain(&admin_target(sel)?)?;
+            out(&serde_json::json!({ "partitions_created": n }), format!("Created {n} market-data partition(s).\n"))
         }
     }
 }

@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 
 use trenddojo_core::domain_types::{PositionSize, ProfitFactor, RiskSettings};
+use trenddojo_core::server_types::Environments;
 use trenddojo_core::store_types::{
     BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User,
 };
-use trenddojo_core::{AccountStats, AccountView, MigrationOutcome, TradeDetail};
+use trenddojo_core::{AccountStats, AccountView, MigrationOutcome, ServerMigration, ServerStatus, TradeDetail};
 
 /// Render rows as a table with a header, columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -295,6 +296,64 @@ pub fn brokers(all: &[BrokerConnection]) -> String {
         &["ID", "BROKER", "LABEL", "KEY HINT", "STATUS"],
         &all.iter()
             .map(|b| vec![b.id.to_string(), b.broker.clone(), b.label.clone(), opt(&b.api_key_hint), b.status.clone()])
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub fn plan(r: &ServerMigration) -> String {
+    if r.plan.is_empty() {
+        return "nothing to do".into();
+    }
+    let steps: Vec<String> = r.plan.iter().map(|p| format!("V{} {}", p.version, p.name)).collect();
+    format!("{} step(s): {}", steps.len(), steps.join(", "))
+}
+
+pub fn server_migration(r: &ServerMigration) -> String {
+    format!("{}: schema v{} -> v{} ({})\n", r.target, r.from_version, r.to_version, plan(r))
+}
+
+pub fn server_status(s: &ServerStatus) -> String {
+    let mut out = format!(
+        "Server {}{}\n  schema v{} of v{} ({} pending)\n",
+        s.target,
+        if s.production { " (production)" } else { "" },
+        s.schema_version,
+        s.latest_version,
+        s.pending.len()
+    );
+    for a in &s.applied {
+        let _ = writeln!(out, "  applied V{} {} ({})", a.version, a.name, a.applied_on);
+    }
+    for p in &s.pending {
+        let _ = writeln!(out, "  pending V{} {}", p.version, p.name);
+    }
+    match &s.drift {
+        None => out.push_str("  drift: unknown (no fingerprint recorded for this version)\n"),
+        Some(d) if d.is_empty() => out.push_str("  drift: none (the live schema is what the migrations define)\n"),
+        Some(d) => {
+            let _ = writeln!(out, "  drift: {} difference(s) from what the migrations define:", d.len());
+            for l in d {
+                let _ = writeln!(out, "    {l}");
+            }
+        }
+    }
+    if s.security.is_empty() {
+        out.push_str("  security rules: all hold\n");
+    } else {
+        let _ = writeln!(out, "  security rules: {} violation(s):", s.security.len());
+        for l in &s.security {
+            let _ = writeln!(out, "    {l}");
+        }
+    }
+    out
+}
+
+pub fn envs(all: &Environments) -> String {
+    table(
+        &["ENV", "PRODUCTION", "SERVICE"],
+        &all.environments
+            .iter()
+            .map(|(n, p)| vec![n.clone(), p.production.to_string(), p.service.clone()])
             .collect::<Vec<_>>(),
     )
 }

@@ -26,6 +26,12 @@ pub enum ErrorCode {
     /// The store was written by a newer TrendDojo.
     NewerSchema,
     Corrupt,
+    /// The server refused: permissions, row-level security, the append-only audit log.
+    Refused,
+    /// The server could not be reached or refused the login.
+    Unreachable,
+    /// A production change needs `--confirm production`.
+    ConfirmationRequired,
     Io,
     Internal,
 }
@@ -44,6 +50,9 @@ impl ErrorCode {
             ErrorCode::WrongKey | ErrorCode::KeyUnavailable => 8,
             ErrorCode::NewerSchema => 9,
             ErrorCode::Corrupt => 10,
+            ErrorCode::Refused => 11,
+            ErrorCode::Unreachable => 12,
+            ErrorCode::ConfirmationRequired => 13,
         }
     }
 }
@@ -115,6 +124,24 @@ impl From<StoreError> for ApiError {
         let field = match &e {
             StoreError::Invalid { field, .. } => Some((*field).to_string()),
             _ => None,
+        };
+        ApiError { code, message: e.to_string(), field }
+    }
+}
+
+impl From<trenddojo_server::ServerError> for ApiError {
+    fn from(e: trenddojo_server::ServerError) -> Self {
+        use trenddojo_server::ServerError as S;
+        let (code, field) = match &e {
+            S::Invalid { field, .. } => (ErrorCode::InvalidInput, Some((*field).to_string())),
+            S::LimitReached(_) => (ErrorCode::LimitReached, None),
+            S::Refused(_) => (ErrorCode::Refused, None),
+            S::Connect(_) => (ErrorCode::Unreachable, None),
+            S::NewerSchema { .. } => (ErrorCode::NewerSchema, None),
+            S::NeedsConfirmation(_) => (ErrorCode::ConfirmationRequired, None),
+            S::Environment(_) => (ErrorCode::NotFound, Some("env".to_string())),
+            S::Io(_) => (ErrorCode::Io, None),
+            S::Db(_) | S::Migration(_) | S::Cluster(_) => (ErrorCode::Internal, None),
         };
         ApiError { code, message: e.to_string(), field }
     }

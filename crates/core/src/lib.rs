@@ -32,3 +32,10 @@ pub mod domain_types {
     pub use trenddojo_domain::stats::{DayPnl, ProfitFactor, Stats};
     pub use trenddojo_domain::trade::{Direction, MatchingMethod, Side, TradeStatus};
 }
+
+/// Server types that appear in API results.
+pub mod server_types {
+    pub use trenddojo_server::admin::{AuditReport, Provisioned, STANDARD_PASSWORD, STANDARD_USERS};
+    pub use trenddojo_server::envs::{Environments, Profile};
+    pub use trenddojo_server::migrations::{Applied, Pending};
+}

@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod maintenance;
+pub(crate) mod server;
 pub(crate) mod stats;
 pub(crate) mod trades;
 pub(crate) mod users;
@@ -15,6 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub use accounts::*;
 pub use maintenance::*;
+pub use server::*;
 pub use stats::*;
 pub use trades::*;
 pub use users::*;

@@ -1,0 +1,303 @@
+//! Operations with the service connection: provisioning users, checking the audit chain, maintenance.
+//!
+//! Provisioning calls the schema's own `trenddojo.provision_user` (SECURITY DEFINER), the same function a
+//! Supabase deployment calls from a trusted place (see docs/server.md), so there is one code path. The
+//! password never travels: we send a SCRAM-SHA-256 verifier (salted, iterated) computed here.
+//!
+//! Audit verification recomputes every hash in Rust from the stored fields, independently of the
+//! database's own `audit_payload` function, so a tamperer who also rewrites that function is still caught.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio_postgres::{Client, Config};
+use uuid::Uuid;
+
+use crate::error::{Result, ServerError};
+
+/// Subscription tiers as the server names them.
+pub const TIERS: &[&str] = &["free", "basic", "pro"];
+
+/// The standard accounts of the seed states (password `demo123`).
+pub const STANDARD_USERS: &[(&str, &str, &str)] = &[
+    ("empty@demo.test", "Empty Demo", "free"),
+    ("basic@demo.test", "Basic Demo", "basic"),
+    ("pro@demo.test", "Pro Demo", "pro"),
+    ("demo@trenddojo.com", "Demo Trader", "pro"),
+];
+pub const STANDARD_PASSWORD: &str = "demo123";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Provisioned {
+    pub user_id: Uuid,
+    pub email: String,
+    pub tier: String,
+    pub role: String,
+    /// True when the user or its role was created by this call (false: updated in place).
+    pub created: bool,
+    /// The user's own connection URL, without the password.
+    pub url: String,
+}
+
+fn check_email(email: &str) -> Result<String> {
+    let e = email.trim();
+    let ok = e.len() >= 3
+        && e.len() <= 254
+        && e.find('@').is_some_and(|i| i > 0 && i < e.len() - 1)
+        && !e.contains(char::is_whitespace);
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err(ServerError::invalid("email", format!("{email:?} is not an email address")))
+    }
+}
+
+fn check_tier(tier: &str) -> Result<()> {
+    if TIERS.contains(&tier) {
+        Ok(())
+    } else {
+        Err(ServerError::invalid("tier", format!("{tier:?} is not a tier (free, basic or pro)")))
+    }
+}
+
+/// Where a user's role connects: the service connection's host (TCP loopback for a Unix socket), port and
+/// database.
+pub fn user_url(service: &Config, role: &str) -> String {
+    let host = match service.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = service.get_ports().first().copied().unwrap_or(5432);
+    let db = service.get_dbname().unwrap_or("postgres");
+    format!("postgresql://{role}@{host}:{port}/{db}")
+}
+
+/// Create or update a user, its login role and password, idempotently.
+pub async fn add_user(
+    client: &Client,
+    service: &Config,
+    email: &str,
+    tier: &str,
+    display_name: Option<&str>,
+    password: &str,
+) -> Result<Provisioned> {
+    let email = check_email(email)?;
+    check_tier(tier)?;
+    if password.chars().count() < 6 {
+        return Err(ServerError::invalid("password", "must be at least 6 characters"));
+    }
+    let name = display_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or("trader"));
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+    let row = client
+        .query_one(
+            "SELECT user_id, role_name::text, created FROM trenddojo.provision_user($1, $2, $3, $4, $5)",
+            &[&Uuid::now_v7(), &email, &name, &tier, &verifier],
+        )
+        .await?;
+    let role: String = row.get(1);
+    Ok(Provisioned {
+        user_id: row.get(0),
+        email,
+        tier: tier.to_string(),
+        url: user_url(service, &role),
+        role,
+        created: row.get(2),
+    })
+}
+
+/// Drop a user's login role (ending its sessions) and tombstone the user. False if there was no such user
+/// or it was already removed.
+pub async fn remove_user(client: &Client, email: &str) -> Result<bool> {
+    let email = check_email(email)?;
+    Ok(client.query_one("SELECT trenddojo.remove_user($1)", &[&email]).await?.get(0))
+}
+
+/// Create the standard seed accounts (password `demo123`).
+pub async fn seed_standard_users(client: &Client, service: &Config) -> Result<Vec<Provisioned>> {
+    let mut out = Vec::new();
+    for (email, name, tier) in STANDARD_USERS {
+        out.push(add_user(client, service, email, tier, Some(name), STANDARD_PASSWORD).await?);
+    }
+    Ok(out)
+}
+
+/// Create market-data partitions ahead (and move rows out of the default partition).
+pub async fn maintain(client: &Client) -> Result<i32> {
+    Ok(client.query_one("SELECT trenddojo.maintain_market_data_partitions(12, 3)", &[]).await?.get(0))
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditReport {
+    pub users: usize,
+    pub rows: usize,
+    /// One line per broken link; empty means every chain verified.
+    pub problems: Vec<String>,
+}
+
+impl AuditReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The canonical text a row's hash covers (must match `trenddojo.audit_payload`, version 1).
+#[allow(clippy::too_many_arguments)]
+pub fn audit_payload(
+    user: Uuid,
+    pos: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    table: &str,
+    row: Uuid,
+    action: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    prev: &[u8],
+) -> String {
+    [
+        "trenddojo-audit-v1".to_string(),
+        user.to_string(),
+        pos.to_string(),
+        at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        actor.to_string(),
+        table.to_string(),
+        row.to_string(),
+        action.to_string(),
+        old.unwrap_or("-").to_string(),
+        new.unwrap_or("-").to_string(),
+        hex::encode(prev),
+    ]
+    .join("\n")
+}
+
+/// Verify every user's audit hash chain (or one user's): positions consecutive from 1, each row's
+/// `prev_hash` equal to the previous row's hash, each hash equal to sha256 of its recomputed payload, and
+/// the chain head matching the last row (so truncating the tail is caught).
+pub async fn verify_audit(client: &Client, email: Option<&str>) -> Result<AuditReport> {
+    let user: Option<Uuid> = match email {
+        None => None,
+        Some(e) => {
+            let e = check_email(e)?;
+            let row = client.query_opt("SELECT id FROM trenddojo.users WHERE lower(email) = lower($1)", &[&e]).await?;
+            Some(row.ok_or_else(|| ServerError::invalid("email", format!("no user {e} on the server")))?.get(0))
+        }
+    };
+    let rows = client
+        .query(
+            "SELECT user_id, chain_pos, at, actor::text, table_name, row_id, action, old_values::text, \
+                    new_values::text, prev_hash, hash \
+             FROM trenddojo.audit_log WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY user_id, chain_pos",
+            &[&user],
+        )
+        .await?;
+    let heads = client
+        .query(
+            "SELECT user_id, last_pos, last_hash FROM trenddojo.audit_heads WHERE $1::uuid IS NULL OR user_id = $1",
+            &[&user],
+        )
+        .await?;
+    let mut heads: std::collections::BTreeMap<Uuid, (i64, Vec<u8>)> =
+        heads.iter().map(|h| (h.get::<_, Uuid>(0), (h.get::<_, i64>(1), h.get::<_, Vec<u8>>(2)))).collect();
+
+    let mut problems = Vec::new();
+    let mut users = 0;
+    let mut current: Option<Uuid> = None;
+    let mut expect_pos = 1i64;
+    let mut prev = vec![0u8; 32];
+    let finish = |u: Uuid,
+                  last_pos: i64,
+                  last_hash: &[u8],
+                  heads: &mut std::collections::BTreeMap<Uuid, (i64, Vec<u8>)>,
+                  problems: &mut Vec<String>| {
+        match heads.remove(&u) {
+            Some((pos, hash)) if pos == last_pos && hash == last_hash => {}
+            Some((pos, _)) => {
+                problems.push(format!("user {u}: chain head says position {pos}, the log ends at {last_pos}"))
+            }
+            None => problems.push(format!("user {u}: audit rows without a chain head")),
+        }
+    };
+    for r in &rows {
+        let u: Uuid = r.get(0);
+        if current != Some(u) {
+            if let Some(c) = current {
+                finish(c, expect_pos - 1, &prev, &mut heads, &mut problems);
+            }
+            current = Some(u);
+            users += 1;
+            expect_pos = 1;
+            prev = vec![0u8; 32];
+        }
+        let pos: i64 = r.get(1);
+        let stored_prev: Vec<u8> = r.get(9);
+        let stored_hash: Vec<u8> = r.get(10);
+        if pos != expect_pos {
+            problems.push(format!("user {u}: position {expect_pos} is missing (found {pos})"));
+        }
+        if stored_prev != prev {
+            problems.push(format!("user {u}: row {pos} does not link to the previous row's hash"));
+        }
+        let payload = audit_payload(
+            u,
+            pos,
+            r.get(2),
+            r.get::<_, &str>(3),
+            r.get::<_, &str>(4),
+            r.get(5),
+            r.get::<_, &str>(6),
+            r.get::<_, Option<&str>>(7),
+            r.get::<_, Option<&str>>(8),
+            &stored_prev,
+        );
+        let computed = Sha256::digest(payload.as_bytes()).to_vec();
+        if computed != stored_hash {
+            problems.push(format!(
+                "user {u}: row {pos} ({} {} on {}) was altered: its hash does not match its contents",
+                r.get::<_, &str>(6),
+                r.get::<_, Uuid>(5),
+                r.get::<_, &str>(4)
+            ));
+        }
+        expect_pos = pos + 1;
+        prev = stored_hash;
+    }
+    if let Some(c) = current {
+        finish(c, expect_pos - 1, &prev, &mut heads, &mut problems);
+    }
+    for (u, (pos, _)) in heads {
+        if pos > 0 {
+            problems.push(format!("user {u}: chain head at position {pos} but no audit rows"));
+        }
+    }
+    Ok(AuditReport { users, rows: rows.len(), problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_is_the_documented_canonical_text() {
+        let u = Uuid::parse_str("018f0000-0000-7000-8000-000000000001").expect("uuid");
+        let r = Uuid::parse_str("018f0000-0000-7000-8000-000000000002").expect("uuid");
+        let at = DateTime::parse_from_rfc3339("2026-03-01T14:30:00.5Z").expect("time").with_timezone(&Utc);
+        let p = audit_payload(u, 1, at, "td_x", "trades", r, "insert", None, Some(r#"{"a": 1}"#), &[0u8; 32]);
+        assert_eq!(
+            p,
+            format!(
+                "trenddojo-audit-v1\n{u}\n1\n2026-03-01T14:30:00.500000Z\ntd_x\ntrades\n{r}\ninsert\n-\n{{\"a\": 1}}\n{}",
+                "0".repeat(64)
+            ),
+            "fields in order, microsecond UTC time, '-' for a missing side, hex previous hash"
+        );
+    }
+
+    #[test]
+    fn bad_email_and_tier_name_the_field() {
+        assert!(check_email("nobody").unwrap_err().to_string().starts_with("email:"), "email named");
+        assert!(check_tier("gold").unwrap_err().to_string().starts_with("tier:"), "tier named");
+    }
+}

@@ -1,0 +1,225 @@
+//! The local development PostgreSQL: the plan's "Local PG" environment with no manual install steps.
+//!
+//! `start_or_reuse(dir)` initialises a private cluster in `dir` (once), starts it on a free port on
+//! 127.0.0.1 with its socket inside `dir`, creates the `trenddojo` database, and returns how to reach it.
+//! A cluster already running from `dir` is reused. The test suite uses the same code for its throwaway
+//! clusters, so roles (cluster-wide objects) never leak between tests or into a real server.
+//!
+//! Authentication: the `postgres` superuser connects only through the private Unix socket (trust); every
+//! other role, over the socket or TCP, must pass SCRAM-SHA-256, as on Supabase. PostgreSQL refuses to run as
+//! root, so when we are root the server runs as the `postgres` system user (Debian's package creates it)
+//! and the folder is handed to that user.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, ServerError};
+
+/// The database every TrendDojo environment uses.
+pub const DATABASE: &str = "trenddojo";
+
+/// A running development cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClusterInfo {
+    pub data_dir: PathBuf,
+    pub socket_dir: PathBuf,
+    pub port: u16,
+    /// True when this call started it, false when it was already running.
+    #[serde(default)]
+    pub started: bool,
+}
+
+impl ClusterInfo {
+    /// Superuser connection over the private socket (key-value form: the socket path needs no escaping).
+    pub fn admin_conn_string(&self, dbname: &str) -> String {
+        format!("host={} port={} user=postgres dbname={dbname}", self.socket_dir.display(), self.port)
+    }
+
+    /// What a user role connects to (password not included).
+    pub fn user_url(&self, role: &str) -> String {
+        format!("postgresql://{role}@127.0.0.1:{}/{DATABASE}", self.port)
+    }
+}
+
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// The directory with `initdb`, `pg_ctl` and `postgres`: `TRENDDOJO_PG_BIN`, else the newest
+/// `/usr/lib/postgresql/<v>/bin` (Debian), else whatever `PATH` has.
+pub fn bin_dir() -> Result<PathBuf> {
+    if let Ok(dir) = std::env::var("TRENDDOJO_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let v: u32 = e.file_name().to_str()?.parse().ok()?;
+                    let bin = e.path().join("bin");
+                    bin.join("initdb").exists().then_some((v, bin))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Ok(bin);
+    }
+    if let Ok(path) = std::env::var("PATH") {
+        for p in std::env::split_paths(&path) {
+            if p.join("initdb").exists() && p.join("pg_ctl").exists() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(ServerError::Cluster(
+        "PostgreSQL server binaries not found: install the `postgresql` package (scripts/setup.sh does) or set TRENDDOJO_PG_BIN"
+            .into(),
+    ))
+}
+
+fn pg_command(bin: &Path, tool: &str) -> Command {
+    if running_as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<String> {
+    let out = cmd.output().map_err(|e| ServerError::Cluster(format!("{what}: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim().to_string();
+        return Err(ServerError::Cluster(format!("{what}: {last}")));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+const HBA: &str = "# TrendDojo development cluster: the superuser only over the private socket; everyone else SCRAM.
+local   all   postgres                 trust
+local   all   all                      scram-sha-256
+host    all   all        127.0.0.1/32  scram-sha-256
+host    all   all        ::1/128       scram-sha-256
+";
+
+fn hand_to_postgres(dir: &Path) -> Result<()> {
+    if !running_as_root() {
+        return Ok(());
+    }
+    let mut chown = Command::new("chown");
+    chown.args(["-R", "postgres:postgres"]).arg(dir);
+    run(chown, "chown to the postgres user")?;
+    // The postgres user must be able to reach the folder.
+    let mut probe = Command::new("runuser");
+    probe.args(["-u", "postgres", "--", "test", "-w"]).arg(dir);
+    if !probe.status().map(|s| s.success()).unwrap_or(false) {
+        return Err(ServerError::Cluster(format!(
+            "running as root, the server runs as the `postgres` user, which cannot reach {}; use a data folder \
+             outside root's home (--home) or run as a normal user",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn state_file(dir: &Path) -> PathBuf {
+    dir.join("cluster.json")
+}
+
+/// Is the cluster in `dir` running? Returns its recorded info if so.
+pub fn status(dir: &Path) -> Result<Option<ClusterInfo>> {
+    let data = dir.join("data");
+    if !data.join("PG_VERSION").exists() {
+        return Ok(None);
+    }
+    let bin = bin_dir()?;
+    let mut cmd = pg_command(&bin, "pg_ctl");
+    cmd.arg("status").arg("-D").arg(&data);
+    let running = cmd.output().map(|o| o.status.success()).unwrap_or(false);
+    if !running {
+        return Ok(None);
+    }
+    let info: ClusterInfo = serde_json::from_slice(&std::fs::read(state_file(dir))?)
+        .map_err(|e| ServerError::Cluster(format!("cluster.json: {e}")))?;
+    Ok(Some(ClusterInfo { started: false, ..info }))
+}
+
+/// Start the development cluster in `dir` (initialising it the first time), or reuse it if running.
+pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
+    if let Some(info) = status(dir)? {
+        return Ok(info);
+    }
+    let bin = bin_dir()?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    let data = dir.join("data");
+    let socket_dir = dir.join("run");
+    std::fs::create_dir_all(&socket_dir)?;
+    hand_to_postgres(dir)?;
+    if !data.join("PG_VERSION").exists() {
+        let mut init = pg_command(&bin, "initdb");
+        init.arg("-D").arg(&data).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+        run(init, "initdb")?;
+        let mut write = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "tee"]);
+            c
+        } else {
+            Command::new("tee")
+        };
+        write.arg(data.join("pg_hba.conf")).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+        let mut child = write.spawn()?;
+        {
+            use std::io::Write;
+            let stdin = child.stdin.as_mut().ok_or_else(|| ServerError::Cluster("pg_hba.conf: no stdin".into()))?;
+            stdin.write_all(HBA.as_bytes())?;
+        }
+        drop(child.stdin.take());
+        if !child.wait()?.success() {
+            return Err(ServerError::Cluster("writing pg_hba.conf failed".into()));
+        }
+    }
+    let port = free_port()?;
+    let mut start = pg_command(&bin, "pg_ctl");
+    start
+        .arg("-D")
+        .arg(&data)
+        .arg("-l")
+        .arg(dir.join("server.log"))
+        .arg("-w")
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c password_encryption=scram-sha-256 -c max_connections=200",
+            socket_dir.display()
+        ))
+        .arg("start");
+    run(start, "pg_ctl start")?;
+    let info = ClusterInfo { data_dir: data, socket_dir, port, started: true };
+    let json = serde_json::to_vec_pretty(&info).map_err(|e| ServerError::Cluster(e.to_string()))?;
+    std::fs::write(state_file(dir), json)?;
+    Ok(info)
+}
+
+/// Stop the development cluster in `dir` if it runs. Returns whether it was running.
+pub fn stop(dir: &Path) -> Result<bool> {
+    if status(dir)?.is_none() {
+        return Ok(false);
+    }
+    let bin = bin_dir()?;
+    let mut cmd = pg_command(&bin, "pg_ctl");
+    cmd.arg("-D").arg(dir.join("data")).args(["-m", "fast", "-w", "stop"]);
+    run(cmd, "pg_ctl stop")?;
+    Ok(true)
+}

@@ -1,0 +1,211 @@
+//! Environment profiles: development (the local cluster), staging and production (Supabase).
+//!
+//! Profiles live in `<home>/environments.json` and hold the service connection string *without* its
+//! password: saving one that carries a password is refused. The secret comes from the environment
+//! variable `TRENDDOJO_<ENV>_PASSWORD` or from the OS keyring (service `trenddojo-server`, user = the
+//! environment's name), in that order. Production is marked so every schema change needs an explicit
+//! confirmation and seeding is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Config;
+use zeroize::Zeroizing;
+
+use crate::error::{Result, ServerError};
+
+const FILE: &str = "environments.json";
+const KEYRING_SERVICE: &str = "trenddojo-server";
+
+/// One environment's profile.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    /// Service connection string (URL or key-value form), never with a password.
+    pub service: String,
+    /// Production: schema changes need `--confirm production`, seeding is refused.
+    #[serde(default)]
+    pub production: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Environments {
+    pub environments: BTreeMap<String, Profile>,
+}
+
+fn path(home: &Path) -> PathBuf {
+    home.join(FILE)
+}
+
+/// Environment names are simple identifiers (they become part of an environment variable's name).
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ServerError::invalid(
+            "env",
+            format!("{name:?} is not an environment name (lowercase letters, digits, - and _)"),
+        ))
+    }
+}
+
+fn parse(conn: &str) -> Result<Config> {
+    conn.parse::<Config>().map_err(|_| {
+        ServerError::invalid("server", "not a PostgreSQL connection string (postgresql://user@host:port/db)")
+    })
+}
+
+pub fn load(home: &Path) -> Result<Environments> {
+    match std::fs::read(path(home)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| ServerError::Environment(format!("{} is not valid: {e}", path(home).display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Environments::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Save (or replace) a profile. Refuses a connection string that carries a password.
+pub fn set(home: &Path, name: &str, service: &str, production: bool) -> Result<Profile> {
+    check_name(name)?;
+    let config = parse(service)?;
+    if config.get_password().is_some() {
+        return Err(ServerError::invalid(
+            "server",
+            "the connection string holds a password; profiles never store secrets: remove it and keep the password in \
+             the OS keyring (--password-stdin) or in TRENDDOJO_<ENV>_PASSWORD",
+        ));
+    }
+    let mut all = load(home)?;
+    let profile = Profile { service: service.to_string(), production: production || name == "production" };
+    all.environments.insert(name.to_string(), profile.clone());
+    std::fs::create_dir_all(home)?;
+    let json = serde_json::to_vec_pretty(&all).map_err(|e| ServerError::Environment(e.to_string()))?;
+    let tmp = path(home).with_extension("json.tmp");
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(&tmp, path(home))?;
+    Ok(profile)
+}
+
+pub fn get(home: &Path, name: &str) -> Result<Profile> {
+    check_name(name)?;
+    load(home)?.environments.remove(name).ok_or_else(|| {
+        ServerError::Environment(format!(
+            "no environment {name:?} in {}; add it with `trenddojo server env set {name} --service URL`{}",
+            path(home).display(),
+            if name == "development" { " or start one with `trenddojo server dev`" } else { "" }
+        ))
+    })
+}
+
+fn env_var(name: &str) -> String {
+    format!("TRENDDOJO_{}_PASSWORD", name.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// Keep an environment's password in the OS keyring.
+pub fn store_password(name: &str, password: &str) -> Result<()> {
+    check_name(name)?;
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name).map_err(keyring_error)?;
+    entry.set_password(password).map_err(keyring_error)
+}
+
+fn keyring_error(e: keyring::Error) -> ServerError {
+    let why = match e {
+        keyring::Error::NoDefaultStore => "no OS keyring is available".to_string(),
+        keyring::Error::NoStorageAccess(_) => "the OS keyring is locked".to_string(),
+        keyring::Error::PlatformFailure(p) => format!("keyring failure: {p}"),
+        _ => "the OS keyring failed".to_string(),
+    };
+    ServerError::Environment(why)
+}
+
+/// The password for an environment: `TRENDDOJO_<ENV>_PASSWORD`, else the keyring, else none.
+fn password(name: &str) -> Result<Option<Zeroizing<String>>> {
+    if let Ok(p) = std::env::var(env_var(name)) {
+        return Ok(Some(Zeroizing::new(p)));
+    }
+    if keyring::Entry::store_status().is_err() {
+        return Ok(None);
+    }
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name).map_err(keyring_error)?;
+    match entry.get_password() {
+        Ok(p) => Ok(Some(Zeroizing::new(p))),
+        Err(keyring::Error::NoEntry) | Err(keyring::Error::NoStorageAccess(_)) => Ok(None),
+        Err(e) => Err(keyring_error(e)),
+    }
+}
+
+/// A resolved connection: its config (with the password filled in) and whether it is production.
+#[derive(Clone)]
+pub struct Target {
+    pub label: String,
+    pub config: Config,
+    pub production: bool,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Config's own Debug redacts the password; we print only where it points.
+        f.debug_struct("Target").field("label", &self.label).field("production", &self.production).finish()
+    }
+}
+
+/// Resolve an environment profile into a connection.
+pub fn resolve_env(home: &Path, name: &str) -> Result<Target> {
+    let profile = get(home, name)?;
+    let mut config = parse(&profile.service)?;
+    if let Some(p) = password(name)? {
+        config.password(p.as_bytes());
+    }
+    Ok(Target { label: format!("environment {name}"), config, production: profile.production })
+}
+
+/// Resolve an explicit connection string (`--server`, `TRENDDOJO_ADMIN_URL`).
+pub fn resolve_url(conn: &str) -> Result<Target> {
+    let config = parse(conn)?;
+    Ok(Target { label: describe(&config), config, production: false })
+}
+
+/// Where a config points, for messages: `user@host:port/db`, never the password.
+pub fn describe(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        config.get_user().unwrap_or("?"),
+        config.get_dbname().unwrap_or(config.get_user().unwrap_or("?"))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_never_store_passwords_and_production_is_marked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = set(dir.path(), "staging", "postgresql://svc:hunter2@db.example.com:5432/postgres", false)
+            .expect_err("a password in the URL is refused");
+        assert!(!err.to_string().contains("hunter2"), "the message never echoes the secret: {err}");
+        assert!(!path(dir.path()).exists(), "nothing was written");
+        set(dir.path(), "production", "postgresql://svc@db.example.com:5432/postgres", false).expect("saved");
+        let p = get(dir.path(), "production").expect("read back");
+        assert!(p.production, "the production profile is always marked production");
+        assert!(get(dir.path(), "staging").is_err(), "an unknown environment is an error");
+        assert!(check_name("Prod!").is_err(), "names are simple identifiers");
+    }
+
+    #[test]
+    fn describe_names_the_target_without_secrets() {
+        let t = resolve_url("postgresql://svc:s3cret@db.example.com:6543/postgres").expect("parses");
+        assert_eq!(describe(&t.config), "svc@db.example.com:6543/postgres", "user, host, port and db only");
+        assert!(!format!("{t:?}").contains("s3cret"), "Debug hides the password");
+    }
+}

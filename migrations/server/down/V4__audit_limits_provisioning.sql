@@ -1,0 +1,21 @@
+DROP FUNCTION trenddojo.remove_user(text);
+DROP FUNCTION trenddojo.provision_user(uuid, text, text, text, text);
+DROP TRIGGER trade_checklist_templates_tier_limit ON trenddojo.trade_checklist_templates;
+DROP TRIGGER broker_connections_tier_limit ON trenddojo.broker_connections;
+DROP TRIGGER trades_tier_limit ON trenddojo.trades;
+DROP TRIGGER accounts_tier_limit ON trenddojo.accounts;
+DROP FUNCTION trenddojo.enforce_tier_limits();
+DROP TRIGGER users_audit ON trenddojo.users;
+DROP TRIGGER accounts_audit ON trenddojo.accounts;
+DROP TRIGGER risk_settings_audit ON trenddojo.risk_settings;
+DROP TRIGGER trades_audit ON trenddojo.trades;
+DROP TRIGGER executions_audit ON trenddojo.executions;
+DROP TRIGGER trade_stop_adjustments_audit ON trenddojo.trade_stop_adjustments;
+DROP TRIGGER trade_targets_audit ON trenddojo.trade_targets;
+DROP TRIGGER broker_connections_audit ON trenddojo.broker_connections;
+-- The trail itself is dropped only by this explicit rollback (its triggers go with the table).
+DROP TABLE trenddojo.audit_log;
+DROP TABLE trenddojo.audit_heads;
+DROP FUNCTION trenddojo.audit_is_append_only();
+DROP FUNCTION trenddojo.audit_row();
+DROP FUNCTION trenddojo.audit_payload(uuid, bigint, timestamptz, name, text, uuid, text, jsonb, jsonb, bytea);
