@@ -5,6 +5,7 @@ DROP TRIGGER broker_connections_tier_limit ON trenddojo.broker_connections;
 DROP TRIGGER trades_tier_limit ON trenddojo.trades;
 DROP TRIGGER accounts_tier_limit ON trenddojo.accounts;
 DROP FUNCTION trenddojo.enforce_tier_limits();
+DROP TABLE trenddojo.tier_usage;
 DROP TRIGGER users_audit ON trenddojo.users;
 DROP TRIGGER accounts_audit ON trenddojo.accounts;
 DROP TRIGGER risk_settings_audit ON trenddojo.risk_settings;

@@ -98,6 +98,10 @@ CREATE INDEX trades_symbol_idx ON trenddojo.trades (user_id, symbol, opened_at D
 CREATE INDEX trades_created_idx ON trenddojo.trades (user_id, created_at);
 CREATE INDEX trades_received_idx ON trenddojo.trades (user_id, received_at);
 CREATE INDEX trades_closed_idx ON trenddojo.trades (account_id, closed_at) WHERE status = 'closed' AND NOT deleted;
+-- The dashboard: a user's open positions and latest closed trades without touching the rest of the history.
+CREATE INDEX trades_user_open_idx ON trenddojo.trades (user_id, opened_at DESC)
+    WHERE status IN ('open', 'partially_closed') AND NOT deleted;
+CREATE INDEX trades_user_closed_idx ON trenddojo.trades (user_id, closed_at DESC) WHERE status = 'closed' AND NOT deleted;
 CREATE INDEX trades_sync_idx ON trenddojo.trades (user_id, server_seq);
 COMMENT ON COLUMN trenddojo.trades.net_pnl IS 'CONFIDENTIAL: financial';
 COMMENT ON COLUMN trenddojo.trades.gross_pnl IS 'CONFIDENTIAL: financial';

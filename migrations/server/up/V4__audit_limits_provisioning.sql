@@ -128,6 +128,24 @@ CREATE POLICY audit_heads_delete ON trenddojo.audit_heads FOR DELETE TO trenddoj
 REVOKE ALL ON trenddojo.audit_heads FROM PUBLIC;
 GRANT SELECT ON trenddojo.audit_heads TO trenddojo_app;
 
+-- Trades received per user and calendar month (server time), for the monthly trade limit. A trade counts
+-- when it arrives; deleting it later does not give the allowance back.
+CREATE TABLE trenddojo.tier_usage (
+    user_id uuid NOT NULL REFERENCES trenddojo.users (id),
+    month   date NOT NULL,
+    trades  bigint NOT NULL CHECK (trades >= 0),
+    PRIMARY KEY (user_id, month)
+);
+COMMENT ON TABLE trenddojo.tier_usage IS 'INTERNAL: usage counted against the tier limits; written only by triggers';
+ALTER TABLE trenddojo.tier_usage ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trenddojo.tier_usage FORCE ROW LEVEL SECURITY;
+CREATE POLICY tier_usage_select ON trenddojo.tier_usage FOR SELECT TO trenddojo_app USING (user_id = (SELECT trenddojo.app_uid()));
+CREATE POLICY tier_usage_insert ON trenddojo.tier_usage FOR INSERT TO trenddojo_app WITH CHECK (false);
+CREATE POLICY tier_usage_update ON trenddojo.tier_usage FOR UPDATE TO trenddojo_app USING (false) WITH CHECK (false);
+CREATE POLICY tier_usage_delete ON trenddojo.tier_usage FOR DELETE TO trenddojo_app USING (false);
+REVOKE ALL ON trenddojo.tier_usage FROM PUBLIC;
+GRANT SELECT ON trenddojo.tier_usage TO trenddojo_app;
+
 -- Tier limits, enforced here so a modified client cannot exceed them. The user's row is locked first, so
 -- two connections of one user racing past a limit serialize and the second sees the first's row (READ
 -- COMMITTED takes a new snapshot per statement; under a stronger isolation the count could be stale, so
@@ -165,8 +183,11 @@ BEGIN
             SELECT count(*) INTO used FROM trenddojo.accounts WHERE user_id = NEW.user_id AND NOT deleted;
             allowed := lim.max_accounts; what := 'accounts';
         WHEN 'trades' THEN
-            SELECT count(*) INTO used FROM trenddojo.trades
-            WHERE user_id = NEW.user_id AND received_at >= date_trunc('month', now());
+            -- A counter, not a count(*): a push of thousands of trades stays linear.
+            INSERT INTO trenddojo.tier_usage AS t (user_id, month, trades)
+            VALUES (NEW.user_id, date_trunc('month', now())::date, 1)
+            ON CONFLICT (user_id, month) DO UPDATE SET trades = t.trades + 1
+            RETURNING t.trades - 1 INTO used;
             allowed := lim.max_trades_per_month; what := 'trades a month';
         WHEN 'broker_connections' THEN
             SELECT count(*) INTO used FROM trenddojo.broker_connections WHERE user_id = NEW.user_id AND NOT deleted;
