@@ -136,6 +136,9 @@ pub enum EnvCmd {
         /// Mark as production (always so for the name `production`).
         #[arg(long)]
         production: bool,
+        /// PEM file of the CA that signs the server's certificate (Supabase: its project CA).
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
         /// Read the service password from standard input and keep it in the OS keyring.
         #[arg(long)]
         password_stdin: bool,

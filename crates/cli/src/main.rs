@@ -475,9 +475,10 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
                 if was { "Stopped the development PostgreSQL.\n".into() } else { "It was not running.\n".into() },
             )
         }
-        ServerCmd::Env(EnvCmd::Set { name, service, production, password_stdin }) => {
+        ServerCmd::Env(EnvCmd::Set { name, service, production, ca_file, password_stdin }) => {
             let secret = if *password_stdin { Some(read_secret(true, stdin, "service password")?) } else { None };
-            let p = admin.set_env(name, service, *production, secret.as_ref().map(|s| s.as_str()))?;
+            let p =
+                admin.set_env(name, service, *production, ca_file.as_deref(), secret.as_ref().map(|s| s.as_str()))?;
             out(&p, format!("Saved environment {name}{}.\n", if p.production { " (production)" } else { "" }))
         }
         ServerCmd::Env(EnvCmd::List) => {

@@ -172,24 +172,7 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
         let mut init = pg_command(&bin, "initdb");
         init.arg("-D").arg(&data).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
         run(init, "initdb")?;
-        let mut write = if running_as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", "tee"]);
-            c
-        } else {
-            Command::new("tee")
-        };
-        write.arg(data.join("pg_hba.conf")).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
-        let mut child = write.spawn()?;
-        {
-            use std::io::Write;
-            let stdin = child.stdin.as_mut().ok_or_else(|| ServerError::Cluster("pg_hba.conf: no stdin".into()))?;
-            stdin.write_all(HBA.as_bytes())?;
-        }
-        drop(child.stdin.take());
-        if !child.wait()?.success() {
-            return Err(ServerError::Cluster("writing pg_hba.conf failed".into()));
-        }
+        write_as_server_user(&data.join("pg_hba.conf"), HBA.as_bytes(), "600")?;
     }
     let port = free_port()?;
     let mut start = pg_command(&bin, "pg_ctl");
@@ -210,6 +193,45 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
     let json = serde_json::to_vec_pretty(&info).map_err(|e| ServerError::Cluster(e.to_string()))?;
     std::fs::write(state_file(dir), json)?;
     Ok(info)
+}
+
+/// Write a file as the user the server runs as (the `postgres` user when we are root), with `mode`.
+fn write_as_server_user(path: &Path, bytes: &[u8], mode: &str) -> Result<()> {
+    use std::io::Write;
+    let as_server = |prog: &str| {
+        if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", prog]);
+            c
+        } else {
+            Command::new(prog)
+        }
+    };
+    let mut tee = as_server("tee");
+    tee.arg(path).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+    let mut child = tee.spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| ServerError::Cluster(format!("{}: no stdin", path.display())))?
+        .write_all(bytes)?;
+    if !child.wait()?.success() {
+        return Err(ServerError::Cluster(format!("writing {} failed", path.display())));
+    }
+    let mut chmod = as_server("chmod");
+    chmod.arg(mode).arg(path);
+    run(chmod, "chmod")?;
+    Ok(())
+}
+
+/// Install a TLS certificate and key (PEM) into the cluster in `dir` as `server.crt` / `server.key`, the
+/// files PostgreSQL's `ssl = on` uses by default. Turn TLS on afterwards with
+/// `ALTER SYSTEM SET ssl = on; SELECT pg_reload_conf()` (the tests do, to exercise verified TLS).
+pub fn install_tls(dir: &Path, cert_pem: &[u8], key_pem: &[u8]) -> Result<()> {
+    let data = dir.join("data");
+    write_as_server_user(&data.join("server.crt"), cert_pem, "644")?;
+    write_as_server_user(&data.join("server.key"), key_pem, "600")?;
+    Ok(())
 }
 
 /// Stop the development cluster in `dir` if it runs. Returns whether it was running.

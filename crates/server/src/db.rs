@@ -1,10 +1,57 @@
-//! Connections. Plain TCP or the Unix socket for now (development and tests); a TLS connector for Supabase
-//! is the next step (see the issue note). Errors never echo the connection string: it may hold a password.
+//! Connections, with TLS when the server offers it.
+//!
+//! Every connection goes through an OpenSSL connector that verifies the server's certificate and host
+//! name. With `sslmode=prefer` (tokio-postgres' default) a server without TLS, such as the local development
+//! cluster on loopback, is reached in plain text; `sslmode=require` in the connection string refuses that.
+//! Supabase signs its database certificates with its own CA: give that file as the profile's `ca_file`
+//! (or `PGSSLROOTCERT`, as with libpq); otherwise the system's CA bundle is trusted. Errors never echo
+//! the connection string: it may hold a password.
 
+use std::path::{Path, PathBuf};
+
+use openssl::ssl::{SslConnector, SslMethod, SslVersion};
+use postgres_openssl::MakeTlsConnector;
 pub use tokio_postgres::Client;
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::Config;
 
 use crate::error::{Result, ServerError};
+
+/// Where Linux distributions and macOS keep the system CA bundle.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+fn tls_error(what: &str, e: impl std::fmt::Display) -> ServerError {
+    ServerError::Connect(format!("TLS setup: {what}: {e}"))
+}
+
+/// The TLS connector: trust `ca_file` only if given (else `PGSSLROOTCERT`, else the system bundle),
+/// TLS 1.2 at least, certificate and host name verified.
+pub fn tls_connector(ca_file: Option<&Path>) -> Result<MakeTlsConnector> {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| tls_error("OpenSSL", e))?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| tls_error("OpenSSL", e))?;
+    let explicit: Option<PathBuf> =
+        ca_file.map(Path::to_path_buf).or_else(|| std::env::var_os("PGSSLROOTCERT").map(PathBuf::from));
+    match explicit {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(ServerError::invalid("ca-file", format!("{} is not a readable file", path.display())));
+            }
+            b.set_ca_file(&path)
+                .map_err(|_| ServerError::invalid("ca-file", format!("{} holds no PEM certificate", path.display())))?;
+        }
+        None => {
+            b.set_default_verify_paths().map_err(|e| tls_error("default CA paths", e))?;
+            if let Some(bundle) = SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) {
+                b.set_ca_file(bundle).map_err(|e| tls_error("system CA bundle", e))?;
+            }
+        }
+    }
+    Ok(MakeTlsConnector::new(b.build()))
+}
 
 /// Parse a connection string (URL or key-value form) and connect; the connection task runs on the current
 /// Tokio runtime until the client is dropped.
@@ -15,8 +62,15 @@ pub async fn connect(conn: &str) -> Result<Client> {
     connect_config(&config).await
 }
 
+/// Connect trusting `PGSSLROOTCERT` or the system CA bundle.
 pub async fn connect_config(config: &Config) -> Result<Client> {
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| match e.as_db_error() {
+    connect_with(config, None).await
+}
+
+/// Connect trusting `ca_file` (if given) for the server's certificate.
+pub async fn connect_with(config: &Config, ca_file: Option<&Path>) -> Result<Client> {
+    let tls = tls_connector(ca_file)?;
+    let (client, connection) = config.connect(tls).await.map_err(|e| match e.as_db_error() {
         Some(db) => ServerError::Connect(db.message().to_string()),
         None => ServerError::Connect(e.to_string()),
     })?;

@@ -26,6 +26,9 @@ pub struct Profile {
     /// Production: schema changes need `--confirm production`, seeding is refused.
     #[serde(default)]
     pub production: bool,
+    /// The CA certificate (PEM) that signs the server's TLS certificate (Supabase's own CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,7 +71,7 @@ pub fn load(home: &Path) -> Result<Environments> {
 }
 
 /// Save (or replace) a profile. Refuses a connection string that carries a password.
-pub fn set(home: &Path, name: &str, service: &str, production: bool) -> Result<Profile> {
+pub fn set(home: &Path, name: &str, service: &str, production: bool, ca_file: Option<&Path>) -> Result<Profile> {
     check_name(name)?;
     let config = parse(service)?;
     if config.get_password().is_some() {
@@ -78,8 +81,13 @@ pub fn set(home: &Path, name: &str, service: &str, production: bool) -> Result<P
              the OS keyring (--password-stdin) or in TRENDDOJO_<ENV>_PASSWORD",
         ));
     }
+    if let Some(ca) = ca_file {
+        // Fail now, not at the first connection.
+        crate::db::tls_connector(Some(ca))?;
+    }
+    let ca_file = ca_file.map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
     let mut all = load(home)?;
-    let profile = Profile { service: service.to_string(), production: production || name == "production" };
+    let profile = Profile { service: service.to_string(), production: production || name == "production", ca_file };
     all.environments.insert(name.to_string(), profile.clone());
     std::fs::create_dir_all(home)?;
     let json = serde_json::to_vec_pretty(&all).map_err(|e| ServerError::Environment(e.to_string()))?;
@@ -143,6 +151,7 @@ pub struct Target {
     pub label: String,
     pub config: Config,
     pub production: bool,
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Target {
@@ -159,13 +168,18 @@ pub fn resolve_env(home: &Path, name: &str) -> Result<Target> {
     if let Some(p) = password(name)? {
         config.password(p.as_bytes());
     }
-    Ok(Target { label: format!("environment {name}"), config, production: profile.production })
+    Ok(Target {
+        label: format!("environment {name}"),
+        config,
+        production: profile.production,
+        ca_file: profile.ca_file,
+    })
 }
 
 /// Resolve an explicit connection string (`--server`, `TRENDDOJO_ADMIN_URL`).
 pub fn resolve_url(conn: &str) -> Result<Target> {
     let config = parse(conn)?;
-    Ok(Target { label: describe(&config), config, production: false })
+    Ok(Target { label: describe(&config), config, production: false, ca_file: None })
 }
 
 /// Where a config points, for messages: `user@host:port/db`, never the password.
@@ -191,11 +205,19 @@ mod tests {
     #[test]
     fn profiles_never_store_passwords_and_production_is_marked() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = set(dir.path(), "staging", "postgresql://svc:hunter2@db.example.com:5432/postgres", false)
+        let err = set(dir.path(), "staging", "postgresql://svc:hunter2@db.example.com:5432/postgres", false, None)
             .expect_err("a password in the URL is refused");
         assert!(!err.to_string().contains("hunter2"), "the message never echoes the secret: {err}");
         assert!(!path(dir.path()).exists(), "nothing was written");
-        set(dir.path(), "production", "postgresql://svc@db.example.com:5432/postgres", false).expect("saved");
+        set(dir.path(), "production", "postgresql://svc@db.example.com:5432/postgres", false, None).expect("saved");
+        let bad = set(
+            dir.path(),
+            "staging",
+            "postgresql://svc@db.example.com/postgres",
+            false,
+            Some(Path::new("/nonexistent/ca.pem")),
+        );
+        assert!(bad.is_err_and(|e| e.to_string().starts_with("ca-file:")), "an unreadable CA file is refused up front");
         let p = get(dir.path(), "production").expect("read back");
         assert!(p.production, "the production profile is always marked production");
         assert!(get(dir.path(), "staging").is_err(), "an unknown environment is an error");

@@ -104,7 +104,7 @@ impl ServerAdmin {
     }
 
     async fn connect(t: &Target) -> Result<db::Client, ServerError> {
-        db::connect_config(&t.config).await.map_err(|e| match e {
+        db::connect_with(&t.config, t.ca_file.as_deref()).await.map_err(|e| match e {
             ServerError::Connect(m) => ServerError::Connect(format!("{}: {m}", t.label)),
             other => other,
         })
@@ -121,7 +121,7 @@ impl ServerAdmin {
             let mut c = db::connect(&service).await?;
             migrations::migrate(&mut c, None).await
         })?;
-        envs::set(&self.home, "development", &service, false)?;
+        envs::set(&self.home, "development", &service, false, None)?;
         Ok(DevServer {
             service,
             port: info.port,
@@ -138,12 +138,22 @@ impl ServerAdmin {
     }
 
     /// Save an environment profile; a password given here goes to the OS keyring, never to the file.
-    pub fn set_env(&self, name: &str, service: &str, production: bool, password: Option<&str>) -> ApiResult<Profile> {
+    pub fn set_env(
+        &self,
+        name: &str,
+        service: &str,
+        production: bool,
+        ca_file: Option<&Path>,
+        password: Option<&str>,
+    ) -> ApiResult<Profile> {
         envs::check_name(name)?;
+        // Validate everything before the keyring is touched: a refused profile stores nothing.
+        envs::resolve_url(service)?;
+        let profile = envs::set(&self.home, name, service, production, ca_file)?;
         if let Some(p) = password {
             envs::store_password(name, p)?;
         }
-        Ok(envs::set(&self.home, name, service, production)?)
+        Ok(profile)
     }
 
     pub fn list_envs(&self) -> ApiResult<Environments> {
