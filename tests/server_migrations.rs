@@ -142,6 +142,10 @@ async fn production_changes_need_confirmation_and_are_never_seeded() {
     let o = trenddojo(&home, &["db", "rollback", "--env", "production"], None);
     assert_eq!(o.status.code(), Some(13), "rolling back production needs confirmation too: {}", stderr(&o));
 
+    // Naming the production server by URL instead of by profile does not sidestep the confirmation.
+    let o = trenddojo(&home, &["db", "rollback", "--server", &service], None);
+    assert_eq!(o.status.code(), Some(13), "--server pointing at production needs confirmation: {}", stderr(&o));
+
     let o = trenddojo(&home, &["db", "seed", "--env", "production", "--state", "demo"], None);
     assert_eq!(o.status.code(), Some(11), "seeding production is refused: {}", stderr(&o));
     let users: i64 = c.query_one("SELECT count(*) FROM trenddojo.users", &[]).await.expect("count").get(0);
@@ -257,4 +261,78 @@ async fn server_dev_starts_reuses_and_provisions_over_the_cli() {
         Some("whatever1\n"),
     );
     assert_eq!(o.status.code(), Some(12), "a stopped server is unreachable: {}", stderr(&o));
+}
+
+#[tokio::test]
+async fn server_bad_input_names_the_field_and_changes_nothing() {
+    let pg = Pg::migrated().await;
+    let home = pg.dir.path().join("home");
+    let service = pg.service();
+    let c = pg.admin().await;
+    let users =
+        || async { c.query_one("SELECT count(*) FROM trenddojo.users", &[]).await.expect("count").get::<_, i64>(0) };
+    let cases: &[(&[&str], Option<&str>, i32, &str)] = &[
+        (
+            &["server", "add-user", "--admin-url", &service, "--email", "a@b.co", "--tier", "gold", "--password-stdin"],
+            Some("password1\n"),
+            2,
+            "tier:",
+        ),
+        (
+            &["server", "add-user", "--admin-url", &service, "--email", "not-an-email", "--password-stdin"],
+            Some("password1\n"),
+            2,
+            "email:",
+        ),
+        (
+            &["server", "add-user", "--admin-url", &service, "--email", "a@b.co", "--password-stdin"],
+            Some("short\n"),
+            2,
+            "password:",
+        ),
+        (
+            &["server", "add-user", "--admin-url", &service, "--email", "a@b.co", "--password-stdin"],
+            None,
+            2,
+            "password:",
+        ),
+        (&["server", "add-user", "--email", "a@b.co", "--password-stdin"], Some("password1\n"), 2, "admin-url:"),
+        (
+            &["server", "add-user", "--env", "staging", "--email", "a@b.co", "--password-stdin"],
+            Some("password1\n"),
+            3,
+            "no environment \"staging\"",
+        ),
+        (
+            &[
+                "server",
+                "add-user",
+                "--admin-url",
+                "postgresql://nobody@127.0.0.1:1/x",
+                "--email",
+                "a@b.co",
+                "--password-stdin",
+            ],
+            Some("password1\n"),
+            12,
+            "could not reach",
+        ),
+        (&["db", "migrate", "--server", "not a url at all", "--to", "2"], None, 2, "server:"),
+        (&["db", "migrate", "--server", &service, "--to", "99"], None, 2, "to:"),
+        (&["db", "seed", "--server", &service, "--state", "lots"], None, 2, "state"),
+        (&["server", "env", "set", "Prod!", "--service", &service], None, 2, "env:"),
+    ];
+    for (args, input, code, needle) in cases {
+        let o = trenddojo(&home, args, *input);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(*code), "{args:?}: exit code: {err}");
+        assert!(err.contains(needle), "{args:?}: the message names {needle:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line: {err}");
+    }
+    assert_eq!(users().await, 0, "no bad input created a user");
+    assert_eq!(
+        migrations::current_version(&c).await.expect("version"),
+        migrations::latest_version(),
+        "the schema is as it was"
+    );
 }

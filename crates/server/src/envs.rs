@@ -176,10 +176,38 @@ pub fn resolve_env(home: &Path, name: &str) -> Result<Target> {
     })
 }
 
-/// Resolve an explicit connection string (`--server`, `TRENDDOJO_ADMIN_URL`).
+/// Resolve an explicit connection string (`--server`, `TRENDDOJO_ADMIN_URL`). Without a data folder to
+/// compare against, it is not production; see [`resolve_url_in`].
 pub fn resolve_url(conn: &str) -> Result<Target> {
     let config = parse(conn)?;
     Ok(Target { label: describe(&config), config, production: false, ca_file: None })
+}
+
+/// Resolve an explicit connection string, treating it as production when it points where a production
+/// profile points (same host, port and database), so `--server` cannot sidestep the confirmation.
+pub fn resolve_url_in(home: &Path, conn: &str) -> Result<Target> {
+    let mut t = resolve_url(conn)?;
+    let here = place(&t.config);
+    for (name, p) in load(home)?.environments {
+        if let Ok(c) = parse(&p.service) {
+            if place(&c) == here {
+                t.production |= p.production;
+                if t.ca_file.is_none() {
+                    t.ca_file = p.ca_file.clone();
+                }
+                if p.production {
+                    t.label = format!("{} (the {name} environment)", t.label);
+                }
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Host, port and database of a config (not the user): what identifies a server.
+fn place(config: &Config) -> String {
+    let d = describe(config);
+    d.split_once('@').map(|(_, p)| p.to_string()).unwrap_or(d)
 }
 
 /// Where a config points, for messages: `user@host:port/db`, never the password.

@@ -98,7 +98,7 @@ impl ServerAdmin {
 
     fn resolve(&self, target: &ServerTarget) -> ApiResult<Target> {
         Ok(match target {
-            ServerTarget::Url(u) => envs::resolve_url(u)?,
+            ServerTarget::Url(u) => envs::resolve_url_in(&self.home, u)?,
             ServerTarget::Env(e) => envs::resolve_env(&self.home, e)?,
         })
     }
