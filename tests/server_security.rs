@@ -95,7 +95,7 @@ async fn cross_tenant_matrix_every_table_every_command() {
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'user_id'
              WHERE n.nspname = 'trenddojo' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-               AND c.relname NOT IN ('audit_log', 'audit_heads', 'user_roles', 'tier_usage') ORDER BY 1",
+               AND c.relname NOT IN ('audit_log', 'audit_heads', 'user_roles', 'tier_usage', 'user_versions') ORDER BY 1",
             &[],
         )
         .await
@@ -267,6 +267,19 @@ async fn identity_cannot_be_forged() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(usage, vec![w.b.user_id], "Bob sees only his own usage counter");
+    let versions: Vec<Uuid> = bob
+        .query("SELECT user_id FROM trenddojo.user_versions", &[])
+        .await
+        .expect("versions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, vec![w.b.user_id], "Bob sees only his own change version");
+    let e = bob
+        .batch_execute("UPDATE trenddojo.user_versions SET version = 0")
+        .await
+        .expect_err("version writes must fail");
+    assert_eq!(sqlstate(&e), "42501", "rewinding the version counter is refused: {e:?}");
     for sql in ["UPDATE trenddojo.tier_usage SET trades = 0", "DELETE FROM trenddojo.tier_usage"] {
         let e = bob.batch_execute(sql).await.expect_err("usage writes must fail");
         assert_eq!(sqlstate(&e), "42501", "{sql}: refused (resetting the counter would lift the limit): {e:?}");

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(2, "accounts_and_trades"),
     migration!(3, "journal_brokers_market_data"),
     migration!(4, "audit_limits_provisioning"),
+    migration!(5, "gap_free_change_versions"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";
