@@ -10,6 +10,7 @@
 
 pub mod hlc;
 pub mod merge;
+pub mod tables;
 
 pub use hlc::Hlc;
 pub use merge::{merge, Field, Merged, Overridden, RowState};
