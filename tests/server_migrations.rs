@@ -336,3 +336,37 @@ async fn server_bad_input_names_the_field_and_changes_nothing() {
         "the schema is as it was"
     );
 }
+
+#[tokio::test]
+async fn server_dev_works_from_a_private_home() {
+    // A data folder the `postgres` system user cannot enter (like root's own home): the cluster moves to
+    // a stable place of its own instead of failing or opening the folder up.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    let home = dir.path().join("home");
+    let o = trenddojo(&home, &["--json", "server", "dev"], None);
+    assert!(o.status.success(), "server dev from a private home: {}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let data_dir = std::path::PathBuf::from(d["data_dir"].as_str().expect("data_dir"));
+    let is_root =
+        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    if is_root {
+        assert!(data_dir.starts_with("/var/lib/trenddojo/"), "moved out of the private home: {}", data_dir.display());
+    }
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.path()).expect("meta").permissions()) & 0o777;
+    assert_eq!(mode, 0o700, "the private folder was not opened up");
+    let again = trenddojo(&home, &["--json", "server", "dev"], None);
+    let d2: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(
+        (d2["started"].clone(), d2["port"].clone()),
+        (serde_json::json!(false), d["port"].clone()),
+        "found again and reused"
+    );
+    let o = trenddojo(&home, &["server", "stop"], None);
+    assert!(o.status.success(), "stop: {}", stderr(&o));
+    if is_root {
+        let cluster = data_dir.parent().expect("cluster dir");
+        std::fs::remove_dir_all(cluster).expect("clean up the test cluster");
+    }
+}

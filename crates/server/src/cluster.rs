@@ -134,6 +134,33 @@ fn hand_to_postgres(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Can the `postgres` system user enter `dir` (or, if it does not exist yet, its nearest existing
+/// ancestor)? Always true when we are not root: then the server runs as us.
+fn reachable_by_server_user(dir: &Path) -> bool {
+    if !running_as_root() {
+        return true;
+    }
+    let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
+    let mut probe = Command::new("runuser");
+    probe.args(["-u", "postgres", "--", "test", "-x"]).arg(existing);
+    probe.status().map(|s| s.success()).unwrap_or(false)
+}
+
+/// Where the development cluster of the data folder `home` lives: `<home>/postgres`, unless we are root
+/// and the `postgres` user cannot enter `home` (root's own home is private), in which case it lives in
+/// `/var/lib/trenddojo/dev-<hash of home>`, a stable place derived from the data folder so `server dev`
+/// and `server stop` find it again. Root's folders are never opened up to make room.
+pub fn dir_for_home(home: &Path) -> PathBuf {
+    let local = home.join("postgres");
+    if reachable_by_server_user(home) {
+        return local;
+    }
+    use sha2::Digest;
+    let abs = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+    let digest = sha2::Sha256::digest(abs.as_os_str().as_encoded_bytes());
+    PathBuf::from("/var/lib/trenddojo").join(format!("dev-{}", &hex::encode(digest)[..16]))
+}
+
 fn state_file(dir: &Path) -> PathBuf {
     dir.join("cluster.json")
 }
@@ -164,6 +191,9 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
     let bin = bin_dir()?;
     std::fs::create_dir_all(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    if let Some(parent) = dir.parent().filter(|p| p.starts_with("/var/lib/trenddojo")) {
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755))?;
+    }
     let data = dir.join("data");
     let socket_dir = dir.join("run");
     std::fs::create_dir_all(&socket_dir)?;

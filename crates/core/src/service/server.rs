@@ -93,7 +93,7 @@ impl ServerAdmin {
     }
 
     fn cluster_dir(&self) -> PathBuf {
-        self.home.join("postgres")
+        cluster::dir_for_home(&self.home)
     }
 
     fn resolve(&self, target: &ServerTarget) -> ApiResult<Target> {
