@@ -95,7 +95,7 @@ async fn cross_tenant_matrix_every_table_every_command() {
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'user_id'
              WHERE n.nspname = 'trenddojo' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-               AND c.relname NOT IN ('audit_log', 'audit_heads', 'user_roles', 'tier_usage', 'user_versions') ORDER BY 1",
+               AND c.relname NOT IN ('audit_log', 'audit_heads', 'user_roles', 'tier_usage', 'user_versions', 'sync_devices') ORDER BY 1",
             &[],
         )
         .await

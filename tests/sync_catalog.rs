@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use trenddojo_sync::tables::{Kind, SERVER_ONLY, TABLES};
 
 /// Server tables with a user_id that are bookkeeping, not synced data.
-const SERVER_INTERNAL: &[&str] = &["audit_log", "audit_heads", "tier_usage", "user_versions", "user_roles"];
+const SERVER_INTERNAL: &[&str] =
+    &["audit_log", "audit_heads", "tier_usage", "user_versions", "user_roles", "sync_devices"];
 
 fn local_type(k: Kind) -> &'static str {
     match k {
@@ -27,7 +28,7 @@ fn server_types(k: Kind) -> &'static [&'static str] {
         Kind::Uuid => &["uuid"],
         Kind::Text => &["text"],
         Kind::Decimal => &["numeric"],
-        Kind::Int => &["integer", "bigint"],
+        Kind::Int => &["integer"],
         Kind::Bool => &["boolean"],
         Kind::Time => &["timestamp with time zone"],
         Kind::Bytes => &["bytea"],

@@ -8,17 +8,37 @@
 //!
 //! Push, pull and the background worker build on these (see ARCHITECTURE.md, "Sync protocol").
 
+pub mod convert;
 pub mod hlc;
 pub mod merge;
+pub mod push;
 pub mod tables;
 
 pub use hlc::Hlc;
 pub use merge::{merge, Field, Merged, Overridden, RowState};
+pub use push::{push_batch, Mutation, PushOutcome, RowConflict};
 
 /// Errors of the sync engine.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// A clock stamp that does not have the form `<ms:13>.<counter:5>.<device>`.
     #[error("hlc: {0:?} is not a clock stamp (<13-digit ms>.<5-digit counter>.<device>)")]
     BadHlc(String),
+    /// A mutation the engine cannot apply as given (unknown table or field, bad value), naming it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Mutations numbered after the server's last applied one are missing: something was lost.
+    #[error("sync: the server applied this device's changes up to {server_last}, but the batch starts at {batch_first}; changes in between are missing")]
+    Gap { server_last: i64, batch_first: i64 },
+    /// The device id is registered to another user.
+    #[error("sync: this device id belongs to another user")]
+    ForeignDevice,
+    #[error("{0}")]
+    Server(#[from] trenddojo_server::ServerError),
+}
+
+impl From<tokio_postgres::Error> for SyncError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        SyncError::Server(e.into())
+    }
 }

@@ -79,8 +79,9 @@ pub const COMMON: &[Column] = &[
     c("deleted", Bool, false),
 ];
 
-/// Columns only the server has: its change version (the pull cursor) and receive time.
-pub const SERVER_ONLY: &[&str] = &["server_seq", "received_at"];
+/// Columns only the server has: its change version (the pull cursor), receive time, and the stamp of each
+/// field's current value (the device keeps its own stamps elsewhere).
+pub const SERVER_ONLY: &[&str] = &["server_seq", "received_at", "field_hlcs"];
 
 /// Every synced table, parents before children (the order a push applies and a pull inserts).
 pub const TABLES: &[Table] = &[

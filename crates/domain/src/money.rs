@@ -61,7 +61,7 @@ pub(crate) fn parse_plain(
 }
 
 /// One spelling per value: normalized, no exponent, `0` for zero.
-pub(crate) fn canonical(d: Decimal) -> String {
+pub fn canonical(d: Decimal) -> String {
     let n = d.normalize();
     if n.is_zero() {
         "0".to_string()

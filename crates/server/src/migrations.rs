@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(3, "journal_brokers_market_data"),
     migration!(4, "audit_limits_provisioning"),
     migration!(5, "gap_free_change_versions"),
+    migration!(6, "sync_push"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

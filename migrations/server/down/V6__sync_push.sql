@@ -1,0 +1,14 @@
+REVOKE UPDATE (field_hlcs) ON trenddojo.users FROM trenddojo_app;
+DROP TABLE trenddojo.sync_devices;
+ALTER TABLE trenddojo.broker_connections DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trade_checklist_responses DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trade_checklist_items DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trade_checklist_templates DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trade_notes DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trade_targets DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trade_stop_adjustments DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.executions DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.trades DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.risk_settings DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.accounts DROP COLUMN field_hlcs;
+ALTER TABLE trenddojo.users DROP COLUMN field_hlcs;

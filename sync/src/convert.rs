@@ -1,0 +1,106 @@
+//! One canonical JSON form per column kind, and the conversions to and from PostgreSQL.
+//!
+//! JSON is what travels between the two stores and what the merge compares, so each value has exactly
+//! one spelling: uuids hyphenated lowercase, decimals in the domain's canonical text (normalized, never a
+//! JSON number, so money stays exact), instants as RFC 3339 UTC with microseconds (the local store's own
+//! format), integers and booleans as JSON numbers and booleans, bytes as lowercase hex.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::tables::{Column, Kind};
+use crate::SyncError;
+
+/// A boxed query parameter.
+pub type Param = Box<dyn ToSql + Sync + Send>;
+
+fn bad(table: &str, col: &Column, v: &Value) -> SyncError {
+    SyncError::Invalid { field: format!("{table}.{}", col.name), message: format!("{v} is not a valid {:?}", col.kind) }
+}
+
+/// The canonical JSON of column `idx` of a PostgreSQL row.
+pub fn from_pg(row: &Row, idx: usize, kind: Kind) -> Result<Value, SyncError> {
+    let e = |e: tokio_postgres::Error| SyncError::Server(e.into());
+    Ok(match kind {
+        Kind::Uuid => row.try_get::<_, Option<Uuid>>(idx).map_err(e)?.map(|u| Value::String(u.to_string())),
+        Kind::Text => row.try_get::<_, Option<String>>(idx).map_err(e)?.map(Value::String),
+        Kind::Decimal => row
+            .try_get::<_, Option<Decimal>>(idx)
+            .map_err(e)?
+            .map(|d| Value::String(trenddojo_domain::money::canonical(d))),
+        Kind::Int => row.try_get::<_, Option<i32>>(idx).map_err(e)?.map(|i| Value::from(i64::from(i))),
+        Kind::Bool => row.try_get::<_, Option<bool>>(idx).map_err(e)?.map(Value::Bool),
+        Kind::Time => row
+            .try_get::<_, Option<DateTime<Utc>>>(idx)
+            .map_err(e)?
+            .map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))),
+        Kind::Bytes => row.try_get::<_, Option<Vec<u8>>>(idx).map_err(e)?.map(|b| Value::String(hex::encode(b))),
+    }
+    .unwrap_or(Value::Null))
+}
+
+/// A JSON value as a typed PostgreSQL parameter for `col`, validating it.
+pub fn to_pg(table: &str, col: &Column, v: &Value) -> Result<Param, SyncError> {
+    if v.is_null() {
+        if !col.nullable {
+            return Err(SyncError::Invalid {
+                field: format!("{table}.{}", col.name),
+                message: "must not be null".into(),
+            });
+        }
+        return Ok(match col.kind {
+            Kind::Uuid => Box::new(None::<Uuid>),
+            Kind::Text => Box::new(None::<String>),
+            Kind::Decimal => Box::new(None::<Decimal>),
+            Kind::Int => Box::new(None::<i32>),
+            Kind::Bool => Box::new(None::<bool>),
+            Kind::Time => Box::new(None::<DateTime<Utc>>),
+            Kind::Bytes => Box::new(None::<Vec<u8>>),
+        });
+    }
+    let s = v.as_str();
+    Ok(match col.kind {
+        Kind::Uuid => Box::new(s.and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| bad(table, col, v))?),
+        Kind::Text => Box::new(s.ok_or_else(|| bad(table, col, v))?.to_string()),
+        Kind::Decimal => Box::new(s.and_then(|s| Decimal::from_str_exact(s).ok()).ok_or_else(|| bad(table, col, v))?),
+        Kind::Int => Box::new(v.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(|| bad(table, col, v))?),
+        Kind::Bool => Box::new(v.as_bool().ok_or_else(|| bad(table, col, v))?),
+        Kind::Time => Box::new(
+            s.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| bad(table, col, v))?,
+        ),
+        Kind::Bytes => Box::new(s.and_then(|s| hex::decode(s).ok()).ok_or_else(|| bad(table, col, v))?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::Direction;
+
+    fn col(kind: Kind, nullable: bool) -> Column {
+        Column { name: "x", kind, nullable, direction: Direction::Both }
+    }
+
+    #[test]
+    fn invalid_values_name_the_field_and_money_is_never_a_number() {
+        let err = to_pg("trades", &col(Kind::Decimal, false), &serde_json::json!(187.25))
+            .map(|_| ())
+            .expect_err("a JSON number is refused");
+        assert!(matches!(err, SyncError::Invalid { ref field, .. } if field == "trades.x"), "names the field: {err}");
+        assert!(
+            to_pg("t", &col(Kind::Decimal, false), &serde_json::json!("187.25")).is_ok(),
+            "a decimal string is fine"
+        );
+        assert!(to_pg("t", &col(Kind::Text, false), &Value::Null).is_err(), "null in a NOT NULL column is refused");
+        assert!(to_pg("t", &col(Kind::Text, true), &Value::Null).is_ok(), "null where allowed");
+        assert!(to_pg("t", &col(Kind::Int, false), &serde_json::json!(1_i64 << 40)).is_err(), "out of integer range");
+        assert!(to_pg("t", &col(Kind::Time, false), &serde_json::json!("yesterday")).is_err(), "not an instant");
+        assert!(to_pg("t", &col(Kind::Bytes, false), &serde_json::json!("zz")).is_err(), "not hex");
+    }
+}
