@@ -519,6 +519,7 @@ async fn catalog_rules_hold_and_catch_violations() {
             "CREATE TABLE trenddojo.leaky (id uuid PRIMARY KEY, user_id uuid NOT NULL, api_secret text);
              GRANT SELECT ON trenddojo.leaky TO trenddojo_app;
              CREATE FUNCTION trenddojo.unpinned() RETURNS int LANGUAGE sql AS 'SELECT 1';
+             CREATE FUNCTION trenddojo.temp_first() RETURNS int LANGUAGE sql SET search_path = '' AS 'SELECT 1';
              GRANT SELECT ON trenddojo.subscription_limits TO PUBLIC;
              ALTER ROLE \"{}\" BYPASSRLS;
              GRANT SELECT ON trenddojo.market_data_cache_default TO trenddojo_app;",
@@ -533,6 +534,7 @@ async fn catalog_rules_hold_and_catch_violations() {
         "tenant table leaky: no DELETE policy",
         "function trenddojo.unpinned(): search_path is not pinned",
         "function trenddojo.unpinned(): PUBLIC may execute it",
+        "function trenddojo.temp_first(): search_path must end with pg_temp",
         "relation subscription_limits: granted to PUBLIC (SELECT)",
         "bypasses RLS",
         "partition market_data_cache_default",
@@ -558,4 +560,110 @@ async fn policies_are_evaluated_once_per_query() {
     let calls = plan.iter().filter(|l| l.contains("app_uid()")).count();
     assert!(text.contains("InitPlan"), "app_uid() is hoisted into an InitPlan (evaluated once):\n{text}");
     assert_eq!(calls, 1, "app_uid() appears once, in the InitPlan, never in a per-row filter:\n{text}");
+}
+
+/// Regression tests for the security review of 2026-11-25 (docs/server.md): each was a working attack.
+#[tokio::test]
+async fn review_findings_stay_fixed() {
+    let w = world().await;
+    let admin = w.pg.admin().await;
+    let bob = w.pg.connect_as(&w.b, PW_B).await;
+
+    // 1. Shadowing a type in pg_temp to run code inside a SECURITY DEFINER trigger as the owner.
+    bob.batch_execute(
+        "CREATE FUNCTION pg_temp.evil(u pg_catalog.uuid) RETURNS boolean LANGUAGE plpgsql AS $$
+         BEGIN
+             IF current_user <> session_user THEN
+                 EXECUTE format('ALTER ROLE %I SUPERUSER', session_user);
+                 RAISE EXCEPTION 'evil ran as %', current_user;
+             END IF;
+             RETURN true;
+         END $$;
+         CREATE DOMAIN pg_temp.uuid AS pg_catalog.uuid CHECK (pg_temp.evil(VALUE));",
+    )
+    .await
+    .expect("temporary objects can be created by anyone");
+    let r = bob
+        .execute(
+            "INSERT INTO trenddojo.trade_notes (id, user_id, kind, body, created_at, updated_at, updated_hlc)
+             VALUES ($1, trenddojo.app_uid(), 'journal', 'x', now(), now(), 'h')",
+            &[&Uuid::now_v7()],
+        )
+        .await;
+    if let Err(e) = &r {
+        assert!(!format!("{e:?}").contains("evil ran"), "the shadow type's code ran inside a trigger: {e:?}");
+    }
+    let (sup, bypass): (bool, bool) = {
+        let row = admin
+            .query_one("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", &[&w.b.role])
+            .await
+            .expect("role");
+        (row.get(0), row.get(1))
+    };
+    assert!(!sup && !bypass, "the user did not escalate");
+
+    // 2. Tombstoned trades count toward the monthly limit (and so cannot be undeleted past it).
+    let free = w.pg.user("free2@example.com", "free", "free-password").await;
+    let f = w.pg.connect_as(&free, "free-password").await;
+    let acc = Uuid::now_v7();
+    f.execute(
+        "INSERT INTO trenddojo.accounts (id, user_id, name, currency, starting_balance, time_zone, created_at, updated_at, updated_hlc)
+         VALUES ($1, $2, 'A', 'USD', 1, 'UTC', now(), now(), 'h')",
+        &[&acc, &free.user_id],
+    )
+    .await
+    .expect("account");
+    let mut refused = 0;
+    for _ in 0..101 {
+        let r = f
+            .execute(
+                "INSERT INTO trenddojo.trades (id, user_id, account_id, symbol, direction, status, deleted, created_at, updated_at, updated_hlc)
+                 VALUES ($1, $2, $3, 'X', 'long', 'planned', true, now(), now(), 'h')",
+                &[&Uuid::now_v7(), &free.user_id, &acc],
+            )
+            .await;
+        if let Err(e) = r {
+            assert_eq!(sqlstate(&e), "TD001", "the limit: {e:?}");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 1, "the 101st trade of the month is refused even as a tombstone");
+
+    // 5. A row for another user fails with the RLS error, not a tier-limit error revealing their tier.
+    let e = bob
+        .execute(
+            "INSERT INTO trenddojo.accounts (id, user_id, name, currency, starting_balance, time_zone, created_at, updated_at, updated_hlc)
+             VALUES ($1, $2, 'probe', 'USD', 1, 'UTC', now(), now(), 'h')",
+            &[&Uuid::now_v7(), &free.user_id],
+        )
+        .await
+        .expect_err("a row for another user");
+    assert_eq!(sqlstate(&e), "42501", "refused as a policy violation, revealing nothing: {e:?}");
+
+    // 4. Two sessions of one user updating rows in opposite order: they queue, they do not deadlock.
+    let (s1, s2) = (w.pg.connect_as(&w.a, PW_A).await, w.pg.connect_as(&w.a, PW_A).await);
+    let (t1, t2) = (w.a_rows[2].1, w.a_rows[0].1);
+    assert_eq!(w.a_rows[2].0, "trades", "row 2 is a trade");
+    s1.batch_execute("BEGIN").await.expect("begin");
+    s1.execute("UPDATE trenddojo.trades SET setup = 'one' WHERE id = $1", &[&t1]).await.expect("first update");
+    let other = tokio::spawn(async move {
+        s2.execute("UPDATE trenddojo.accounts SET name = 'two' WHERE id = $1", &[&t2]).await.map(|_| ())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r1 = s1.execute("UPDATE trenddojo.accounts SET name = 'one' WHERE id = $1", &[&t2]).await;
+    assert!(r1.is_ok(), "no deadlock for the first session: {r1:?}");
+    s1.batch_execute("COMMIT").await.expect("commit");
+    let r2 = other.await.expect("join");
+    assert!(r2.is_ok(), "no deadlock for the second session: {r2:?}");
+
+    // 3. A user that owns objects can still be removed.
+    bob.batch_execute("SELECT lo_create(0); ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;")
+        .await
+        .expect("own a large object and default privileges");
+    drop(bob);
+    let removed = admin::remove_user(&admin, "bob@example.com").await.expect("remove_user succeeds");
+    assert!(removed, "removed");
+    let left: i64 =
+        admin.query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[&w.b.role]).await.expect("roles").get(0);
+    assert_eq!(left, 0, "the role is gone");
 }

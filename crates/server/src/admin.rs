@@ -185,6 +185,16 @@ pub async fn verify_audit(client: &Client, email: Option<&str>) -> Result<AuditR
             Some(row.ok_or_else(|| ServerError::invalid("email", format!("no user {e} on the server")))?.get(0))
         }
     };
+    // One snapshot for the log, the heads and the users: a write in between is not a false alarm.
+    client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let result = verify_in_snapshot(client, user).await;
+    let end = client.batch_execute("COMMIT").await;
+    let report = result?;
+    end?;
+    Ok(report)
+}
+
+async fn verify_in_snapshot(client: &Client, user: Option<Uuid>) -> Result<AuditReport> {
     let rows = client
         .query(
             "SELECT user_id, chain_pos, at, actor::text, table_name, row_id, action, old_values::text, \
@@ -271,6 +281,17 @@ pub async fn verify_audit(client: &Client, email: Option<&str>) -> Result<AuditR
         if pos > 0 {
             problems.push(format!("user {u}: chain head at position {pos} but no audit rows"));
         }
+    }
+    // Every user's creation is audited, so a user without a chain lost all of it (log and head).
+    let orphans = client
+        .query(
+            "SELECT u.id FROM trenddojo.users u WHERE ($1::uuid IS NULL OR u.id = $1)
+             AND NOT EXISTS (SELECT 1 FROM trenddojo.audit_log a WHERE a.user_id = u.id)",
+            &[&user],
+        )
+        .await?;
+    for r in orphans {
+        problems.push(format!("user {}: no audit trail at all (its creation is always audited)", r.get::<_, Uuid>(0)));
     }
     Ok(AuditReport { users, rows: rows.len(), problems })
 }

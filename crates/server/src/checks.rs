@@ -52,6 +52,13 @@ const RULES: &[(&str, &str)] = &[
            WHERE n.nspname = 'trenddojo'
              AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) s WHERE s LIKE 'search\_path=%')
            UNION ALL
+           -- An empty or pg_temp-less path still searches the session's temporary schema first for types.
+           SELECT format('function %s: search_path must end with pg_temp (pg_catalog, pg_temp)', p.oid::regprocedure)
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'trenddojo'
+             AND EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) s WHERE s LIKE 'search\_path=%')
+             AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%pg\_temp')
+           UNION ALL
            SELECT format('function %s: PUBLIC may execute it', p.oid::regprocedure)
            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
            WHERE n.nspname = 'trenddojo'

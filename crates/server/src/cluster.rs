@@ -197,6 +197,8 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
     let data = dir.join("data");
     let socket_dir = dir.join("run");
     std::fs::create_dir_all(&socket_dir)?;
+    // The superuser connects over this socket without a password: only the server's own user may enter.
+    std::fs::set_permissions(&socket_dir, std::fs::Permissions::from_mode(0o700))?;
     hand_to_postgres(dir)?;
     if !data.join("PG_VERSION").exists() {
         let mut init = pg_command(&bin, "initdb");
@@ -214,7 +216,7 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
         .arg("-w")
         .arg("-o")
         .arg(format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c password_encryption=scram-sha-256 -c max_connections=200",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c unix_socket_permissions=0700 -c password_encryption=scram-sha-256 -c max_connections=200",
             socket_dir.display()
         ))
         .arg("start");

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use openssl::ssl::{SslConnector, SslMethod, SslVersion};
 use postgres_openssl::MakeTlsConnector;
+use tokio_postgres::config::SslMode;
 pub use tokio_postgres::Client;
 use tokio_postgres::Config;
 
@@ -67,8 +68,41 @@ pub async fn connect_config(config: &Config) -> Result<Client> {
     connect_with(config, None).await
 }
 
+/// Is every host of `config` this machine (a Unix socket or a loopback address)?
+fn local_only(config: &Config) -> bool {
+    config.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name == "localhost" || name.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    })
+}
+
+/// The TLS policy: a server on another machine is always reached over TLS (`prefer`, the default, becomes
+/// `require`, so a man in the middle cannot strip it); `sslmode=disable` is refused for such a server.
+pub fn with_tls_policy(config: &Config) -> Result<Config> {
+    let mut config = config.clone();
+    if !local_only(&config) {
+        match config.get_ssl_mode() {
+            SslMode::Disable => {
+                return Err(ServerError::invalid(
+                    "server",
+                    "sslmode=disable is refused for a server on another machine: credentials would travel in clear",
+                ))
+            }
+            SslMode::Prefer => {
+                config.ssl_mode(SslMode::Require);
+            }
+            _ => {}
+        }
+    }
+    Ok(config)
+}
+
 /// Connect trusting `ca_file` (if given) for the server's certificate.
 pub async fn connect_with(config: &Config, ca_file: Option<&Path>) -> Result<Client> {
+    let config = &with_tls_policy(config)?;
     let tls = tls_connector(ca_file)?;
     let (client, connection) = config.connect(tls).await.map_err(|e| match e.as_db_error() {
         Some(db) => ServerError::Connect(db.message().to_string()),
@@ -91,4 +125,32 @@ pub async fn ensure_database(maintenance_conn: &str, name: &str) -> Result<bool>
     let ident = name.replace('"', "\"\"");
     client.batch_execute(&format!("CREATE DATABASE \"{ident}\"")).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(url: &str) -> Result<SslMode> {
+        let c: Config = url.parse().expect("url");
+        with_tls_policy(&c).map(|c| c.get_ssl_mode())
+    }
+
+    #[test]
+    fn remote_servers_always_get_tls() {
+        assert!(
+            matches!(mode("postgresql://u@db.example.com/postgres"), Ok(SslMode::Require)),
+            "prefer becomes require"
+        );
+        assert!(mode("postgresql://u@db.example.com/postgres?sslmode=disable").is_err(), "disable is refused remotely");
+        assert!(matches!(mode("postgresql://u@127.0.0.1:5432/x"), Ok(SslMode::Prefer)), "loopback keeps prefer");
+        assert!(
+            matches!(mode("host=/tmp/run port=5432 user=postgres"), Ok(SslMode::Prefer)),
+            "a Unix socket keeps prefer"
+        );
+        assert!(
+            matches!(mode("postgresql://u@localhost/x?sslmode=disable"), Ok(SslMode::Disable)),
+            "local disable is allowed"
+        );
+    }
 }

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(4, "audit_limits_provisioning"),
     migration!(5, "gap_free_change_versions"),
     migration!(6, "sync_push"),
+    migration!(7, "security_hardening"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

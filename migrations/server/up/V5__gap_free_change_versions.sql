@@ -22,7 +22,13 @@ CREATE POLICY user_versions_delete ON trenddojo.user_versions FOR DELETE TO tren
 REVOKE ALL ON trenddojo.user_versions FROM PUBLIC;
 GRANT SELECT ON trenddojo.user_versions TO trenddojo_app;
 
--- Rows written before this migration keep their numbers; each user's counter starts above them.
+-- Rows written before this migration keep their numbers; each user's counter starts above them. The
+-- lock waits for writers already running (whose numbers the max() could not see yet) and holds new ones
+-- off until the new stamping is in place.
+LOCK TABLE trenddojo.users, trenddojo.accounts, trenddojo.risk_settings, trenddojo.trades, trenddojo.executions,
+    trenddojo.trade_stop_adjustments, trenddojo.trade_targets, trenddojo.trade_notes,
+    trenddojo.trade_checklist_templates, trenddojo.trade_checklist_items, trenddojo.trade_checklist_responses,
+    trenddojo.broker_connections IN SHARE MODE;
 INSERT INTO trenddojo.user_versions (user_id, version)
 SELECT user_id, max(server_seq) FROM (
     SELECT id AS user_id, server_seq FROM trenddojo.users
