@@ -9,6 +9,7 @@
 //! Push, pull and the background worker build on these (see ARCHITECTURE.md, "Sync protocol").
 
 pub mod convert;
+pub mod engine;
 pub mod hlc;
 pub mod merge;
 pub mod push;
@@ -27,14 +28,17 @@ pub enum SyncError {
     /// A mutation the engine cannot apply as given (unknown table or field, bad value), naming it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    /// Mutations numbered after the server's last applied one are missing: something was lost.
-    #[error("sync: the server applied this device's changes up to {server_last}, but the batch starts at {batch_first}; changes in between are missing")]
+    /// The server has fewer of this device's changes than it acknowledged before: something was lost.
+    #[error("sync: the server has this device's changes up to {server_last}, but had acknowledged more (the push follows {}); the server lost data: run `trenddojo sync reset`", batch_first - 1)]
     Gap { server_last: i64, batch_first: i64 },
     /// The device id is registered to another user.
     #[error("sync: this device id belongs to another user")]
     ForeignDevice,
     #[error("{0}")]
     Server(#[from] trenddojo_server::ServerError),
+    /// The local store failed.
+    #[error("{0}")]
+    Store(#[from] trenddojo_store::StoreError),
 }
 
 impl From<tokio_postgres::Error> for SyncError {

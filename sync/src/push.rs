@@ -4,7 +4,8 @@
 //! set it, plus the tombstone), numbered by the device. [`push_batch`] runs over the user's own login, so
 //! row-level security and the schema's checks, tier limits and audit triggers apply to every write. In one
 //! transaction it locks the device's row in `sync_devices`, skips mutations the server already applied (a
-//! retried batch changes nothing), refuses a batch that starts after a missing number, merges each row
+//! retried batch changes nothing), refuses a push when the server has less than the device was told it
+//! acknowledged (lost changes), merges each row
 //! with the server's copy field by field ([`crate::merge`]), writes only rows that changed, and records the
 //! batch's last number. Either all of it commits or none of it does.
 
@@ -59,15 +60,25 @@ fn data_columns(t: &Table) -> Vec<Column> {
     t.all_columns().into_iter().filter(|c| c.name != "deleted").collect()
 }
 
-/// Apply a batch of one device's mutations (numbers ascending without holes) in one server transaction.
-pub async fn push_batch(client: &mut Client, device: Uuid, batch: &[Mutation]) -> Result<PushOutcome, SyncError> {
+/// Apply a batch of one device's mutations in one server transaction. `after` is the last number the
+/// device knows the server acknowledged; numbers in the batch ascend (a device numbers its changes by its
+/// outbox, so numbers of changes it does not push here may be absent).
+pub async fn push_batch(
+    client: &mut Client,
+    device: Uuid,
+    after: i64,
+    batch: &[Mutation],
+) -> Result<PushOutcome, SyncError> {
     for w in batch.windows(2) {
-        if w[1].number != w[0].number + 1 {
+        if w[1].number <= w[0].number {
             return Err(invalid(
                 "number",
-                format!("mutation numbers must be consecutive ({} then {})", w[0].number, w[1].number),
+                format!("mutation numbers must ascend ({} then {})", w[0].number, w[1].number),
             ));
         }
+    }
+    if batch.first().is_some_and(|m| m.number <= after) {
+        return Err(invalid("number", format!("the batch starts at or before the acknowledged mutation {after}")));
     }
     let tx = client.transaction().await?;
     tx.execute(
@@ -81,10 +92,10 @@ pub async fn push_batch(client: &mut Client, device: Uuid, batch: &[Mutation]) -
         .ok_or(SyncError::ForeignDevice)?
         .get(0);
     let mut out = PushOutcome { last_mutation: last, ..PushOutcome::default() };
-    if let Some(first) = batch.first() {
-        if first.number > last + 1 {
-            return Err(SyncError::Gap { server_last: last, batch_first: first.number });
-        }
+    // The server is behind what the device was told it has: acknowledged changes were lost on the server
+    // (a restore from an older backup). Pushing on would hide that; the user must decide (`sync reset`).
+    if last < after {
+        return Err(SyncError::Gap { server_last: last, batch_first: after + 1 });
     }
     for m in batch {
         if m.number <= last {

@@ -57,6 +57,25 @@ pub enum Command {
     /// The PostgreSQL/Supabase server: development cluster, environments, users, audit.
     #[command(subcommand)]
     Server(ServerCmd),
+    /// Sync with the server as your own user (TRENDDOJO_SERVER_URL: postgresql://role:password@host/db).
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// One round: push local changes, then pull the server's (the default; background sync comes later).
+    #[arg(long)]
+    pub once: bool,
+    #[command(subcommand)]
+    pub command: Option<SyncCmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCmd {
+    /// Pending changes, acknowledged mutation, pull cursor, conflicts logged.
+    Status,
+    /// Values replaced by a merge that involved an edit made on this device.
+    Conflicts,
 }
 
 /// Which server a `db` command acts on; without either it acts on the local store.
@@ -102,6 +121,9 @@ pub enum ServerCmd {
         /// Read the user's password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        /// The id a new user gets (default: a new one); give a local store's user id so that store syncs.
+        #[arg(long, value_name = "UUID")]
+        user_id: Option<String>,
         #[command(flatten)]
         admin: AdminSel,
     },

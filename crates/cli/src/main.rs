@@ -124,6 +124,39 @@ fn run(cli: Cli) -> ApiResult<Output> {
             None => db(cmd, &home, &key),
         },
         Command::Server(cmd) => server(cmd, &home, &mut stdin),
+        Command::Sync(args) => {
+            let j = Journal::open(&opts)?;
+            match &args.command {
+                Some(SyncCmd::Status) => {
+                    let s = j.sync_status()?;
+                    let text = format!(
+                        "Device {}\n  pending local changes: {}\n  acknowledged mutation: {}\n  pull cursor: {}\n  conflicts logged: {}\n",
+                        s.device, s.pending, s.acknowledged, s.cursor, s.conflicts
+                    );
+                    out(&s, text)
+                }
+                Some(SyncCmd::Conflicts) => {
+                    let all = j.sync_conflicts()?;
+                    let text = render::conflicts(&all);
+                    out(&all, text)
+                }
+                None => {
+                    let url = std::env::var("TRENDDOJO_SERVER_URL").map_err(|_| {
+                        ApiError::invalid(
+                            "server",
+                            "set TRENDDOJO_SERVER_URL to your postgres URL (postgresql://role:password@host:port/db)",
+                        )
+                    })?;
+                    let _ = args.once;
+                    let r = j.sync_once(&url)?;
+                    let text = format!(
+                        "Synced: pushed {} change(s) ({} already on the server), pulled {} row(s), {} conflict(s) logged.\n",
+                        r.pushed, r.duplicates, r.pulled, r.conflicts
+                    );
+                    out(&r, text)
+                }
+            }
+        }
         Command::Account(cmd) => {
             let j = Journal::open(&opts)?;
             match cmd {
@@ -486,10 +519,14 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
             let text = render::envs(&all);
             out(&all, text)
         }
-        ServerCmd::AddUser { email, tier, name, password_stdin, admin: sel } => {
+        ServerCmd::AddUser { email, tier, name, password_stdin, user_id, admin: sel } => {
             let target = admin_target(sel)?;
+            let user_id = user_id
+                .as_deref()
+                .map(|u| u.parse().map_err(|_| ApiError::invalid("user-id", format!("{u:?} is not a UUID"))))
+                .transpose()?;
             let password = read_secret(*password_stdin, stdin, "password")?;
-            let p = admin.add_user(&target, email, tier, name.as_deref(), &password)?;
+            let p = admin.add_user(&target, email, tier, name.as_deref(), user_id, &password)?;
             let text = format!(
                 "{} {} ({}); role {}.\n{}\n",
                 if p.created { "Created" } else { "Updated" },

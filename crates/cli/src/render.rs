@@ -7,7 +7,9 @@ use trenddojo_core::server_types::Environments;
 use trenddojo_core::store_types::{
     BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User,
 };
-use trenddojo_core::{AccountStats, AccountView, MigrationOutcome, ServerMigration, ServerStatus, TradeDetail};
+use trenddojo_core::{
+    AccountStats, AccountView, ConflictEntry, MigrationOutcome, ServerMigration, ServerStatus, TradeDetail,
+};
 
 /// Render rows as a table with a header, columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -354,6 +356,28 @@ pub fn envs(all: &Environments) -> String {
         &all.environments
             .iter()
             .map(|(n, p)| vec![n.clone(), p.production.to_string(), p.service.clone()])
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub fn conflicts(all: &[ConflictEntry]) -> String {
+    if all.is_empty() {
+        return "No conflicts.\n".into();
+    }
+    table(
+        &["#", "SEEN", "TABLE", "ROW", "FIELD", "KEPT", "LOST"],
+        &all.iter()
+            .map(|c| {
+                vec![
+                    c.seq.to_string(),
+                    c.seen_at.clone(),
+                    c.table.clone(),
+                    c.row_id.clone(),
+                    c.field.clone(),
+                    c.kept_value.clone(),
+                    c.lost_value.clone(),
+                ]
+            })
             .collect::<Vec<_>>(),
     )
 }

@@ -147,6 +147,22 @@ impl From<trenddojo_server::ServerError> for ApiError {
     }
 }
 
+impl From<trenddojo_sync::SyncError> for ApiError {
+    fn from(e: trenddojo_sync::SyncError) -> Self {
+        use trenddojo_sync::SyncError as S;
+        match e {
+            S::Server(s) => ApiError::from(s),
+            S::Store(s) => ApiError::from(s),
+            S::Invalid { field, message } => {
+                ApiError { code: ErrorCode::InvalidInput, message: format!("{field}: {message}"), field: Some(field) }
+            }
+            S::Gap { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
+            S::ForeignDevice => ApiError::new(ErrorCode::Refused, e.to_string()),
+            S::BadHlc(_) => ApiError::new(ErrorCode::Corrupt, e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,20 @@ pub async fn add_user(
     display_name: Option<&str>,
     password: &str,
 ) -> Result<Provisioned> {
+    add_user_with_id(client, service, Uuid::now_v7(), email, tier, display_name, password).await
+}
+
+/// [`add_user`] with the id a new user gets (an existing user keeps theirs): a store created offline
+/// keeps its user's id when that user is provisioned on the server.
+pub async fn add_user_with_id(
+    client: &Client,
+    service: &Config,
+    new_id: Uuid,
+    email: &str,
+    tier: &str,
+    display_name: Option<&str>,
+    password: &str,
+) -> Result<Provisioned> {
     let email = check_email(email)?;
     check_tier(tier)?;
     if password.chars().count() < 6 {
@@ -94,7 +108,7 @@ pub async fn add_user(
     let row = client
         .query_one(
             "SELECT user_id, role_name::text, created FROM trenddojo.provision_user($1, $2, $3, $4, $5)",
-            &[&Uuid::now_v7(), &email, &name, &tier, &verifier],
+            &[&new_id, &email, &name, &tier, &verifier],
         )
         .await?;
     let role: String = row.get(1);

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use openssl::ssl::{SslConnector, SslMethod, SslVersion};
 use postgres_openssl::MakeTlsConnector;
 use tokio_postgres::config::SslMode;
-pub use tokio_postgres::Client;
-use tokio_postgres::Config;
+pub use tokio_postgres::{Client, Config};
 
 use crate::error::{Result, ServerError};
 

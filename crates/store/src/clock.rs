@@ -50,6 +50,19 @@ impl Hlc {
     }
 }
 
+impl Hlc {
+    /// Move the clock past a stamp received from another device, so this device's next write orders
+    /// after everything it has seen even if its wall clock is behind.
+    pub fn observe(&self, remote: &str) {
+        if let Some(seen) = parse_hlc(remote) {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if seen > *st {
+                *st = seen;
+            }
+        }
+    }
+}
+
 fn parse_hlc(s: &str) -> Option<(i64, u32)> {
     let mut it = s.splitn(3, '.');
     let ms = it.next()?.parse().ok()?;
@@ -68,6 +81,16 @@ mod tests {
         let s = fmt_ts(t);
         assert_eq!(s, "2026-01-02T03:04:05.000000Z", "microsecond precision, Z suffix");
         assert_eq!(parse_ts(&s).unwrap(), t, "stored instants parse back to the same instant");
+    }
+
+    #[test]
+    fn observing_a_remote_stamp_moves_the_clock_past_it() {
+        let clock = Hlc::new("slow", None);
+        let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let remote = format!("{:013}.{:05}.fast", t.timestamp_millis() + 60_000, 7);
+        clock.observe(&remote);
+        let next = clock.tick(t);
+        assert!(next > remote, "a write after seeing {remote} orders after it: {next}");
     }
 
     #[test]

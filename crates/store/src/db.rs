@@ -274,6 +274,11 @@ impl Store {
         &self.info
     }
 
+    /// Move this device's clock past a stamp seen from another device (sync pulls call this).
+    pub fn observe_clock(&self, remote: &str) {
+        self.hlc.observe(remote);
+    }
+
     pub fn device_id(&self) -> &str {
         &self.device_id
     }

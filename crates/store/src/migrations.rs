@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(3, "journal_and_checklists"),
     migration!(4, "market_data_and_brokers"),
     migration!(5, "audit_and_outbox"),
+    migration!(6, "sync_state"),
 ];
 
 /// The newest schema version this build knows.

@@ -284,7 +284,8 @@ pub fn decode_exit_days(s: &str, net: Money) -> Result<Vec<(NaiveDate, Money)>> 
         .collect()
 }
 
-/// Write a recomputed summary onto the trade and each exit's realization onto its execution.
+/// Write a recomputed summary onto the trade and each exit's realization onto its execution. A summary
+/// that did not change writes nothing (no new clock stamp, audit row or outbox entry).
 pub fn apply_summary(
     tx: &Tx<'_>,
     trade_id: Uuid,
@@ -305,7 +306,11 @@ pub fn apply_summary(
         "UPDATE trades SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?2 END, entered_quantity = ?3, \
          open_quantity = ?4, avg_entry_price = ?5, avg_exit_price = ?6, gross_pnl = ?7, fees = ?8, net_pnl = ?9, \
          initial_risk = ?10, r_multiple = ?11, opened_at = ?12, closed_at = ?13, exit_days = ?14, updated_at = ?15, \
-         updated_hlc = ?16 WHERE id = ?1",
+         updated_hlc = ?16 WHERE id = ?1 AND (status IS NOT CASE WHEN status = 'cancelled' THEN status ELSE ?2 END \
+         OR entered_quantity IS NOT ?3 OR open_quantity IS NOT ?4 OR avg_entry_price IS NOT ?5 \
+         OR avg_exit_price IS NOT ?6 OR gross_pnl IS NOT ?7 OR fees IS NOT ?8 OR net_pnl IS NOT ?9 \
+         OR initial_risk IS NOT ?10 OR r_multiple IS NOT ?11 OR opened_at IS NOT ?12 OR closed_at IS NOT ?13 \
+         OR exit_days IS NOT ?14)",
     )?
     .execute(params![
         trade_id.to_string(),
@@ -378,6 +383,18 @@ pub fn account_realized(conn: &Connection, account_id: Uuid) -> Result<Money> {
         Some(v) => Money::parse("realized_net", &v)?,
         None => Money::zero(),
     })
+}
+
+/// Set an account's running total to what its trades say (after trades arrived by sync, which writes
+/// their summaries directly instead of through [`apply_summary`]).
+pub fn reset_account_realized(tx: &Tx<'_>, account_id: Uuid) -> Result<()> {
+    let total = recompute_account_realized(tx, account_id)?;
+    tx.prepare_cached(
+        "INSERT INTO account_summaries (account_id, realized_net, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (account_id) DO UPDATE SET realized_net = excluded.realized_net, updated_at = excluded.updated_at",
+    )?
+    .execute(params![account_id.to_string(), total.to_canonical(), tx.now])?;
+    Ok(())
 }
 
 /// Recompute an account's realized net P&L from its trades (what `account_summaries` must hold).

@@ -4,6 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod maintenance;
 pub(crate) mod server;
 pub(crate) mod stats;
+pub(crate) mod sync;
 pub(crate) mod trades;
 pub(crate) mod users;
 
@@ -18,6 +19,7 @@ pub use accounts::*;
 pub use maintenance::*;
 pub use server::*;
 pub use stats::*;
+pub use sync::*;
 pub use trades::*;
 pub use users::*;
 

@@ -167,13 +167,15 @@ impl ServerAdmin {
         email: &str,
         tier: &str,
         name: Option<&str>,
+        user_id: Option<uuid::Uuid>,
         password: &str,
     ) -> ApiResult<Provisioned> {
         let t = self.resolve(target)?;
         let password = Zeroizing::new(password.to_string());
+        let id = user_id.unwrap_or_else(uuid::Uuid::now_v7);
         Ok(self.rt.block_on(async {
             let c = Self::connect(&t).await?;
-            admin::add_user(&c, &t.config, email, tier, name, &password).await
+            admin::add_user_with_id(&c, &t.config, id, email, tier, name, &password).await
         })?)
     }
 
