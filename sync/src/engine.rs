@@ -167,6 +167,28 @@ fn local_state(c: &Connection, t: &Table, id: Uuid) -> Result<Option<(RowState, 
     Ok(Some((state, owner)))
 }
 
+/// How many local changes of `user` wait to be pushed (entries of other local users are not counted:
+/// they go out when that user syncs).
+pub fn pending(store: &Store, user: Uuid) -> Result<usize, SyncError> {
+    store.read(|c| {
+        let after = get_i64(c, &state_key(user, "acknowledged"))?;
+        let mut st = c.prepare("SELECT table_name, row_id FROM sync_outbox WHERE seq > ?1").map_err(sql_err)?;
+        let entries: Vec<(String, String)> = st
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>()
+            .map_err(sql_err)?;
+        let mut n = 0;
+        for (table, row) in entries {
+            let (Some(t), Ok(id)) = (TABLES.iter().find(|t| t.name == table), Uuid::parse_str(&row)) else { continue };
+            if local_state(c, t, id)?.is_some_and(|(_, owner)| owner == Some(user)) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    })
+}
+
 /// Push every pending local change of `user`, in batches.
 async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Report) -> Result<(), SyncError> {
     let device = device_uuid(store)?;

@@ -105,6 +105,7 @@ impl Journal {
 
     pub fn sync_status(&self) -> ApiResult<SyncStatus> {
         let user = self.user()?.id;
+        let pending = i64::try_from(engine::pending(&self.store, user)?).unwrap_or(i64::MAX);
         Ok(self.store.read(|c| {
             let get = |k: &str| -> Result<i64, trenddojo_store::StoreError> {
                 Ok(c.query_row("SELECT value FROM sync_state WHERE key = ?1", [format!("{user}.{k}")], |r| {
@@ -116,8 +117,6 @@ impl Journal {
             };
             let acknowledged = get("acknowledged")?;
             let cursor = get("cursor")?;
-            let pending: i64 =
-                c.query_row("SELECT count(*) FROM sync_outbox WHERE seq > ?1", [acknowledged], |r| r.get(0))?;
             let conflicts: i64 = c.query_row("SELECT count(*) FROM sync_conflicts", [], |r| r.get(0))?;
             Ok::<_, trenddojo_store::StoreError>(SyncStatus {
                 device: self.store.device_id().to_string(),
