@@ -199,3 +199,35 @@ async fn two_devices_converge_through_the_server() {
     let users = other.json(&["user", "list"]);
     assert_eq!(users.as_array().map(Vec::len), Some(1), "no other user's data arrives: {users}");
 }
+
+#[tokio::test]
+async fn an_older_client_stops_before_a_newer_server_schema() {
+    let pg = Pg::migrated().await;
+    let home = Home::init();
+    let id = home.json(&["user", "list"])[0]["id"].as_str().expect("id").to_string();
+    let admin = pg.admin().await;
+    let config: tokio_postgres::Config = pg.service().parse().expect("config");
+    let p = trenddojo_server::admin::add_user_with_id(
+        &admin,
+        &config,
+        id.parse().expect("uuid"),
+        "me@example.com",
+        "pro",
+        None,
+        PW,
+    )
+    .await
+    .expect("provision");
+    let device = Device { home, url: user_url(&p), user: "me@example.com" };
+    device.json(&["account", "add", "--name", "Swing", "--currency", "USD", "--balance", "1000"]);
+    admin
+        .batch_execute("INSERT INTO trenddojo_meta.refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', 'x', '0')")
+        .await
+        .expect("a newer build migrated the server");
+    let o = device.run(&["sync"]);
+    assert_eq!(o.status.code(), Some(9), "stops with the newer-schema code: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("upgrade TrendDojo"), "says what to do");
+    let accounts: i64 = admin.query_one("SELECT count(*) FROM trenddojo.accounts", &[]).await.expect("count").get(0);
+    assert_eq!(accounts, 0, "nothing was pushed");
+    assert_eq!(device.json(&["sync", "status"])["pending"], 2, "the changes wait in the outbox (user and account)");
+}

@@ -444,8 +444,30 @@ async fn pull(
     Ok(())
 }
 
+/// The oldest server schema this engine can sync with (V8 answers `schema_version()`).
+pub const MIN_SERVER_SCHEMA: u32 = 8;
+
+/// Check the server's schema version before any exchange.
+pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
+    let found = match client.query_one("SELECT trenddojo.schema_version()", &[]).await {
+        Ok(row) => u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
+        // 42883: the function does not exist yet (a server from before V8).
+        Err(e) if e.code().map(|c| c.code()) == Some("42883") => 0,
+        Err(e) => return Err(e.into()),
+    };
+    let known = trenddojo_server::migrations::latest_version();
+    if found > known {
+        return Err(SyncError::NewerServer { found, known });
+    }
+    if found < MIN_SERVER_SCHEMA {
+        return Err(SyncError::OlderServer { found, needed: MIN_SERVER_SCHEMA });
+    }
+    Ok(found)
+}
+
 /// One sync round for the store's user that the server connection is signed in as: push, then pull.
 pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh) -> Result<Report, SyncError> {
+    check_server_schema(client).await?;
     let user: Uuid =
         client.query_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(|| {
             SyncError::Invalid { field: "server".into(), message: "this login is not a TrendDojo user".into() }

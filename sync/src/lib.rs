@@ -31,6 +31,12 @@ pub enum SyncError {
     /// The server has fewer of this device's changes than it acknowledged before: something was lost.
     #[error("sync: the server has this device's changes up to {server_last}, but had acknowledged more (the push follows {}); the server lost data: run `trenddojo sync reset`", batch_first - 1)]
     Gap { server_last: i64, batch_first: i64 },
+    /// The server's schema is newer than this build knows: stop before writing anything.
+    #[error("sync: the server schema is at version {found}, newer than this TrendDojo knows ({known}); upgrade TrendDojo before syncing")]
+    NewerServer { found: u32, known: u32 },
+    /// The server's schema predates what sync needs.
+    #[error("sync: the server schema is at version {found}; sync needs at least {needed}: migrate the server (`trenddojo db migrate --env ...`)")]
+    OlderServer { found: u32, needed: u32 },
     /// The device id is registered to another user.
     #[error("sync: this device id belongs to another user")]
     ForeignDevice,

@@ -158,6 +158,8 @@ impl From<trenddojo_sync::SyncError> for ApiError {
             }
             S::Gap { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             S::ForeignDevice => ApiError::new(ErrorCode::Refused, e.to_string()),
+            S::NewerServer { .. } => ApiError::new(ErrorCode::NewerSchema, e.to_string()),
+            S::OlderServer { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             S::BadHlc(_) => ApiError::new(ErrorCode::Corrupt, e.to_string()),
         }
     }

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(5, "gap_free_change_versions"),
     migration!(6, "sync_push"),
     migration!(7, "security_hardening"),
+    migration!(8, "schema_version_for_devices"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

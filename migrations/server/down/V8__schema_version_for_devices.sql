@@ -1,0 +1,1 @@
+DROP FUNCTION trenddojo.schema_version();
