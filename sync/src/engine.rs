@@ -34,6 +34,16 @@ use crate::SyncError;
 /// transaction (the core API supplies it: the summary rules live there).
 pub type Refresh = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<(), SyncError>;
 
+/// Fault injection for the crash tests: when `TRENDDOJO_SYNC_CRASH_AT` names this point, the process
+/// aborts on the spot (no destructors, no rollback by us: as close to `kill -9` as a process can do to
+/// itself). Unset in normal use, where this is one environment lookup per step.
+fn crash_point(name: &str) {
+    if std::env::var("TRENDDOJO_SYNC_CRASH_AT").is_ok_and(|v| v == name) {
+        eprintln!("sync: simulated crash at {name}");
+        std::process::abort();
+    }
+}
+
 /// Rows per pushed batch.
 pub const BATCH: usize = 500;
 
@@ -225,7 +235,9 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
         // pushed one only.
         let mutations: Vec<Mutation> = batch.iter().map(|(_, m)| m.clone()).collect();
         let last = batch.last().map(|(s, _)| *s).unwrap_or(after);
+        crash_point("push:before-send");
         let out = push_batch(client, device, after, &mutations).await?;
+        crash_point("push:after-server-commit");
         let mine = stamp_device(store);
         store.write(|tx| {
             for (seq, _) in &batch {
@@ -235,6 +247,7 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
             log_conflicts(tx, &out.conflicts, &mine)?;
             Ok::<_, SyncError>(())
         })?;
+        crash_point("push:after-local-ack");
         report.pushed += out.applied;
         report.duplicates += out.duplicates;
         report.conflicts += out.conflicts.iter().filter(|c| involves(&c.overridden, &mine)).count();
@@ -401,6 +414,7 @@ async fn pull(
     let cursor_key = state_key(user, "cursor");
     let cursor = store.read(|c| get_i64(c, &cursor_key))?;
     let rows = fetch(client, cursor).await?;
+    crash_point("pull:after-fetch");
     let new_cursor = rows.iter().map(|r| r.version).max().unwrap_or(cursor);
     let newest = rows.iter().flat_map(|r| r.state.fields.values().map(|f| f.hlc.clone())).max();
     let mine = stamp_device(store);
@@ -433,8 +447,10 @@ async fn pull(
         // What this transaction wrote came from the server: it is not a local change to push back.
         tx.execute("DELETE FROM sync_outbox WHERE seq > ?1", [before]).map_err(sql_err)?;
         set_state(tx, &cursor_key, &new_cursor.to_string())?;
+        crash_point("pull:before-local-commit");
         Ok::<_, SyncError>(())
     })?;
+    crash_point("pull:after-local-commit");
     if let Some(h) = newest {
         store.observe_clock(h.as_str());
     }
