@@ -56,7 +56,7 @@ fn trade_row(id: Uuid, account: Uuid, user: Uuid, at: &Hlc) -> RowState {
             ("direction", json!("long")),
             ("status", json!("planned")),
             ("multiplier", json!("1")),
-            ("planned_entry", json!("187.2500")),
+            ("planned_entry", json!("187.25")),
             ("current_stop", json!("180")),
             ("setup", json!("breakout")),
             ("entered_quantity", json!("0")),
@@ -143,7 +143,7 @@ async fn concurrent_field_edits_merge_and_the_same_field_has_one_winner() {
         &mut a,
         laptop,
         0,
-        &[m(1, "trades", s.trade, edit(&s.base, "current_stop", json!("182.50"), &stamp(10, "laptop")))],
+        &[m(1, "trades", s.trade, edit(&s.base, "current_stop", json!("182.5"), &stamp(10, "laptop")))],
     )
     .await
     .expect("laptop");
@@ -157,7 +157,7 @@ async fn concurrent_field_edits_merge_and_the_same_field_has_one_winner() {
     let admin = s.pg.admin().await;
     assert_eq!(
         text(&admin, "SELECT current_stop::text FROM trenddojo.trades WHERE id = $1", s.trade).await,
-        "182.50",
+        "182.5",
         "the later stop edit (laptop) wins"
     );
     assert_eq!(
@@ -175,7 +175,7 @@ async fn concurrent_field_edits_merge_and_the_same_field_has_one_winner() {
     );
     assert_eq!(
         text(&admin, "SELECT planned_entry::text FROM trenddojo.trades WHERE id = $1", s.trade).await,
-        "187.2500",
+        "187.25",
         "money is stored exactly"
     );
 }

@@ -138,7 +138,9 @@ fn local_state(c: &Connection, t: &Table, id: Uuid) -> Result<Option<(RowState, 
     let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
     let sql = format!("SELECT {}, deleted FROM {} WHERE id = ?1", names.join(", "), t.name);
     let row: Option<(Vec<Sql>, bool)> = c
-        .query_row(&sql, [id.to_string()], |r| {
+        .prepare_cached(&sql)
+        .map_err(sql_err)?
+        .query_row([id.to_string()], |r| {
             let mut vals = Vec::with_capacity(cols.len());
             for i in 0..cols.len() {
                 vals.push(r.get::<_, Sql>(i)?);
@@ -149,8 +151,9 @@ fn local_state(c: &Connection, t: &Table, id: Uuid) -> Result<Option<(RowState, 
         .map_err(sql_err)?;
     let Some((vals, deleted)) = row else { return Ok(None) };
     let mut stamps: BTreeMap<String, Hlc> = BTreeMap::new();
-    let mut st =
-        c.prepare("SELECT field, hlc FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2").map_err(sql_err)?;
+    let mut st = c
+        .prepare_cached("SELECT field, hlc FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2")
+        .map_err(sql_err)?;
     let rows = st
         .query_map([t.name.to_string(), id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .map_err(sql_err)?;
@@ -236,7 +239,11 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
         let mutations: Vec<Mutation> = batch.iter().map(|(_, m)| m.clone()).collect();
         let last = batch.last().map(|(s, _)| *s).unwrap_or(after);
         crash_point("push:before-send");
+        let t_send = std::time::Instant::now();
         let out = push_batch(client, device, after, &mutations).await?;
+        if std::env::var_os("TRENDDOJO_SYNC_TRACE").is_some() {
+            eprintln!("trace: push_batch {} rows {:?}", mutations.len(), t_send.elapsed());
+        }
         crash_point("push:after-server-commit");
         let mine = stamp_device(store);
         store.write(|tx| {
@@ -244,6 +251,14 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
                 tx.execute("DELETE FROM sync_outbox WHERE seq = ?1", [seq]).map_err(|e| store_err(e.into()))?;
             }
             set_state(tx, &acked_key, &last.to_string())?;
+            // Nobody else wrote between our last pull and this batch: what the batch wrote is what we
+            // have, so the pull cursor moves past it instead of downloading it back.
+            let cursor_key = state_key(user, "cursor");
+            if get_i64(tx, &cursor_key)? == out.version_before
+                && u64::try_from(out.version_after - out.version_before).ok() == Some(out.written)
+            {
+                set_state(tx, &cursor_key, &out.version_after.to_string())?;
+            }
             log_conflicts(tx, &out.conflicts, &mine)?;
             Ok::<_, SyncError>(())
         })?;
@@ -354,49 +369,55 @@ fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> R
         .map_err(sql_err)?;
     }
     let row = merged.row;
+    if local.as_ref() == Some(&row) {
+        // Already here, value for value and stamp for stamp (typically this device's own push coming back).
+        return Ok(());
+    }
     let value = |c: &Column| to_local(row.fields.get(c.name).map(|f| &f.value).unwrap_or(&Value::Null), c.kind);
     let deleted = Sql::Integer(i64::from(row.deleted.is_some()));
-    if local.as_ref() != Some(&row) {
-        match &local {
-            None => {
-                let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
-                let mut vals: Vec<Sql> = cols.iter().map(value).collect();
-                vals.push(deleted);
-                let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
-                let sql =
-                    format!("INSERT INTO {} ({}, deleted) VALUES ({})", t.name, names.join(", "), marks.join(", "));
-                tx.execute(&sql, rusqlite::params_from_iter(vals)).map_err(sql_err)?;
+    match &local {
+        None => {
+            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+            let mut vals: Vec<Sql> = cols.iter().map(value).collect();
+            vals.push(deleted);
+            let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!("INSERT INTO {} ({}, deleted) VALUES ({})", t.name, names.join(", "), marks.join(", "));
+            tx.prepare_cached(&sql).map_err(sql_err)?.execute(rusqlite::params_from_iter(vals)).map_err(sql_err)?;
+        }
+        Some(_) => {
+            let mut sets = Vec::new();
+            let mut vals: Vec<Sql> = vec![Sql::Text(p.id.to_string())];
+            for c in cols.iter().filter(|c| c.name != "id") {
+                vals.push(value(c));
+                sets.push(format!("{} = ?{}", c.name, vals.len()));
             }
-            Some(_) => {
-                let mut sets = Vec::new();
-                let mut vals: Vec<Sql> = vec![Sql::Text(p.id.to_string())];
-                for c in cols.iter().filter(|c| c.name != "id") {
-                    vals.push(value(c));
-                    sets.push(format!("{} = ?{}", c.name, vals.len()));
-                }
-                vals.push(deleted);
-                sets.push(format!("deleted = ?{}", vals.len()));
-                let sql = format!("UPDATE {} SET {} WHERE id = ?1", t.name, sets.join(", "));
-                tx.execute(&sql, rusqlite::params_from_iter(vals)).map_err(sql_err)?;
-            }
+            vals.push(deleted);
+            sets.push(format!("deleted = ?{}", vals.len()));
+            let sql = format!("UPDATE {} SET {} WHERE id = ?1", t.name, sets.join(", "));
+            tx.prepare_cached(&sql).map_err(sql_err)?.execute(rusqlite::params_from_iter(vals)).map_err(sql_err)?;
         }
     }
-    // The stamps are the merged ones, field by field.
-    tx.execute(
-        "DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2",
-        [t.name.to_string(), p.id.to_string()],
-    )
-    .map_err(sql_err)?;
+    // The stamps are the merged ones: one '*' entry when every field has the same stamp (a row written in
+    // one go, the usual case), else one entry per field.
+    tx.prepare_cached("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2")
+        .map_err(sql_err)?
+        .execute([t.name.to_string(), p.id.to_string()])
+        .map_err(sql_err)?;
     let mut stamps: Vec<(String, String)> = row.fields.iter().map(|(f, v)| (f.clone(), v.hlc.to_string())).collect();
     if let Some(d) = &row.deleted {
         stamps.push(("deleted".into(), d.to_string()));
     }
-    for (f, h) in stamps {
-        tx.execute(
-            "INSERT INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![t.name, p.id.to_string(), f, h],
-        )
+    let uniform = stamps.windows(2).all(|w| w[0].1 == w[1].1);
+    if uniform {
+        if let Some((_, h)) = stamps.first().cloned() {
+            stamps = vec![("*".to_string(), h)];
+        }
+    }
+    let mut insert = tx
+        .prepare_cached("INSERT INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)")
         .map_err(sql_err)?;
+    for (f, h) in stamps {
+        insert.execute(rusqlite::params![t.name, p.id.to_string(), f, h]).map_err(sql_err)?;
     }
     Ok(())
 }
@@ -413,7 +434,13 @@ async fn pull(
 ) -> Result<(), SyncError> {
     let cursor_key = state_key(user, "cursor");
     let cursor = store.read(|c| get_i64(c, &cursor_key))?;
+    let trace = std::env::var_os("TRENDDOJO_SYNC_TRACE").is_some();
+    let t_fetch = std::time::Instant::now();
     let rows = fetch(client, cursor).await?;
+    if trace {
+        eprintln!("trace: fetch {} rows {:?}", rows.len(), t_fetch.elapsed());
+    }
+    let t_apply = std::time::Instant::now();
     crash_point("pull:after-fetch");
     let new_cursor = rows.iter().map(|r| r.version).max().unwrap_or(cursor);
     let newest = rows.iter().flat_map(|r| r.state.fields.values().map(|f| f.hlc.clone())).max();
@@ -443,7 +470,14 @@ async fn pull(
         }
         trades.sort();
         trades.dedup();
+        if trace {
+            eprintln!("trace: apply {:?}", t_apply.elapsed());
+        }
+        let t_refresh = std::time::Instant::now();
         refresh(tx, &trades)?;
+        if trace {
+            eprintln!("trace: refresh {} trades {:?}", trades.len(), t_refresh.elapsed());
+        }
         // What this transaction wrote came from the server: it is not a local change to push back.
         tx.execute("DELETE FROM sync_outbox WHERE seq > ?1", [before]).map_err(sql_err)?;
         set_state(tx, &cursor_key, &new_cursor.to_string())?;

@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::convert::{from_pg, to_pg, Param};
+use crate::convert::{from_pg, to_pg};
 use crate::hlc::Hlc;
 use crate::merge::{merge, Field, Overridden, RowState};
-use crate::tables::{self, Column, Direction, Table};
+use crate::tables::{self, Column, Direction, Kind, Table};
 use crate::SyncError;
 
 /// One row's state from a device, with the device's mutation number.
@@ -45,6 +45,12 @@ pub struct PushOutcome {
     pub duplicates: usize,
     /// The device's last applied mutation number after this batch.
     pub last_mutation: i64,
+    /// The user's change version before and after the batch, and the rows the batch wrote. When
+    /// `after - before == written`, nobody else wrote in between, so a device whose pull cursor was at
+    /// `before` already has everything up to `after` and need not download its own rows back.
+    pub version_before: i64,
+    pub version_after: i64,
+    pub written: u64,
     pub conflicts: Vec<RowConflict>,
 }
 
@@ -97,15 +103,33 @@ pub async fn push_batch(
     if last < after {
         return Err(SyncError::Gap { server_last: last, batch_first: after + 1 });
     }
-    for m in batch {
-        if m.number <= last {
-            out.duplicates += 1;
-            continue;
+    const VERSION: &str =
+        "SELECT coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0)";
+    out.version_before = tx.query_one(VERSION, &[]).await?.get(0);
+    let fresh: Vec<&Mutation> = batch.iter().filter(|m| m.number > last).collect();
+    out.duplicates = batch.len() - fresh.len();
+    // Parents before children; within a table, one merged state per row (merge is associative).
+    for t in tables::TABLES {
+        let mut rows: Vec<(Uuid, RowState)> = Vec::new();
+        for m in fresh.iter().filter(|m| m.table == t.name) {
+            let incoming = checked_incoming(t, m)?;
+            match rows.iter_mut().find(|(id, _)| *id == m.id) {
+                Some((_, state)) => *state = merge(state, &incoming).row,
+                None => rows.push((m.id, incoming)),
+            }
         }
-        apply(&tx, m, &mut out.conflicts).await?;
-        out.applied += 1;
+        if !rows.is_empty() {
+            out.written += apply_table(&tx, t, rows, &mut out.conflicts).await?;
+        }
+    }
+    if let Some(m) = fresh.iter().find(|m| tables::table(&m.table).is_none()) {
+        return Err(invalid("table", format!("{:?} is not a synced table", m.table)));
+    }
+    out.applied = fresh.len();
+    if let Some(m) = fresh.last() {
         out.last_mutation = m.number;
     }
+    out.version_after = tx.query_one(VERSION, &[]).await?.get(0);
     if out.last_mutation > last {
         tx.execute(
             "UPDATE trenddojo.sync_devices SET last_mutation = $2, last_seen = now() WHERE device_id = $1",
@@ -117,14 +141,10 @@ pub async fn push_batch(
     Ok(out)
 }
 
-async fn apply(
-    tx: &tokio_postgres::Transaction<'_>,
-    m: &Mutation,
-    conflicts: &mut Vec<RowConflict>,
-) -> Result<(), SyncError> {
-    let t = tables::table(&m.table).ok_or_else(|| invalid("table", format!("{:?} is not a synced table", m.table)))?;
+/// A mutation's state as the server accepts it: known fields only (an unknown one is an error), the
+/// server-owned ones dropped, and an `id` field (if sent) equal to the row id.
+fn checked_incoming(t: &Table, m: &Mutation) -> Result<RowState, SyncError> {
     let cols = data_columns(t);
-    // The device may not set server-owned fields; unknown fields are an error, not silently dropped.
     let mut incoming = m.row.clone();
     for name in m.row.fields.keys() {
         match cols.iter().find(|c| c.name == name) {
@@ -132,7 +152,10 @@ async fn apply(
             Some(c) if c.direction == Direction::PullOnly => {
                 incoming.fields.remove(name);
             }
-            Some(_) => {}
+            Some(c) => {
+                // Validates kind and nullability now, naming the field.
+                to_pg(t.name, c, &m.row.fields[name].value)?;
+            }
         }
     }
     if let Some(Field { value, .. }) = incoming.fields.get("id") {
@@ -140,37 +163,23 @@ async fn apply(
             return Err(invalid(format!("{}.id", t.name), "differs from the mutation's row id"));
         }
     }
+    Ok(incoming)
+}
 
-    let list: Vec<&str> = cols.iter().map(|c| c.name).collect();
-    let select =
-        format!("SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE id = $1 FOR UPDATE", list.join(", "), t.name);
-    let existing = tx.query_opt(&select, &[&m.id]).await?;
-    let server = match &existing {
-        None => None,
-        Some(row) => {
-            let stamps: Value = row.try_get(cols.len() + 1)?;
-            let stamp = |name: &str| {
-                stamps.get(name).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero)
-            };
-            let mut state = RowState::default();
-            for (i, c) in cols.iter().enumerate() {
-                state.fields.insert(c.name.to_string(), Field { value: from_pg(row, i, c.kind)?, hlc: stamp(c.name) });
-            }
-            if row.try_get::<_, bool>(cols.len())? {
-                state.deleted = Some(stamp("deleted"));
-            }
-            Some(state)
-        }
-    };
-    drop(existing);
-    let merged = merge(server.as_ref().unwrap_or(&RowState::default()), &incoming);
-    for o in merged.overridden {
-        conflicts.push(RowConflict { table: t.name.to_string(), id: m.id, overridden: o });
+/// A merged row as a JSON object for `jsonb_populate_recordset`: the columns, `deleted` and `field_hlcs`.
+fn record(id: Uuid, cols: &[Column], row: &RowState) -> Value {
+    let mut obj = Map::new();
+    for c in cols {
+        let v = row.fields.get(c.name).map(|f| f.value.clone()).unwrap_or(Value::Null);
+        let v = match (c.kind, v) {
+            // bytea's text input takes hex with a \x prefix.
+            (Kind::Bytes, Value::String(h)) => Value::String(format!("\\x{h}")),
+            (_, v) => v,
+        };
+        obj.insert(c.name.to_string(), v);
     }
-    let row = merged.row;
-    if server.as_ref() == Some(&row) {
-        return Ok(());
-    }
+    obj.insert("id".into(), Value::String(id.to_string()));
+    obj.insert("deleted".into(), Value::Bool(row.deleted.is_some()));
     let mut stamps = Map::new();
     for (name, f) in &row.fields {
         stamps.insert(name.clone(), Value::String(f.hlc.to_string()));
@@ -178,59 +187,91 @@ async fn apply(
     if let Some(d) = &row.deleted {
         stamps.insert("deleted".into(), Value::String(d.to_string()));
     }
-    let stamps = Value::Object(stamps);
-    let deleted = row.deleted.is_some();
+    obj.insert("field_hlcs".into(), Value::Object(stamps));
+    Value::Object(obj)
+}
 
-    match server {
-        None => {
-            if t.name == "users" {
-                return Err(SyncError::Server(trenddojo_server::ServerError::Refused(
-                    "users are created by provisioning, not by a device".into(),
-                )));
+/// Merge and write one table's rows of a batch: one locking read, at most one INSERT and one UPDATE, each
+/// over all the rows at once (as a jsonb record set), whatever the batch size.
+async fn apply_table(
+    tx: &tokio_postgres::Transaction<'_>,
+    t: &Table,
+    rows: Vec<(Uuid, RowState)>,
+    conflicts: &mut Vec<RowConflict>,
+) -> Result<u64, SyncError> {
+    let mut written = 0;
+    let cols = data_columns(t);
+    let list: Vec<&str> = cols.iter().map(|c| c.name).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    let select = format!(
+        "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        list.join(", "),
+        t.name
+    );
+    let mut server: std::collections::HashMap<Uuid, RowState> = std::collections::HashMap::new();
+    for row in tx.query(&select, &[&ids]).await? {
+        let stamps: Value = row.try_get(cols.len() + 1)?;
+        let stamp = |name: &str| {
+            stamps.get(name).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero)
+        };
+        let mut state = RowState::default();
+        let mut id = None;
+        for (i, c) in cols.iter().enumerate() {
+            let value = from_pg(&row, i, c.kind)?;
+            if c.name == "id" {
+                id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
             }
-            let mut params: Vec<Param> = Vec::new();
-            for c in &cols {
-                let v = row.fields.get(c.name).map(|f| &f.value).unwrap_or(&Value::Null);
-                params.push(to_pg(t.name, c, v)?);
-            }
-            params.push(Box::new(deleted));
-            params.push(Box::new(stamps));
-            let placeholders: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "INSERT INTO trenddojo.{} ({}, deleted, field_hlcs) VALUES ({})",
-                t.name,
-                list.join(", "),
-                placeholders.join(", ")
-            );
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                params.iter().map(|p| p.as_ref() as _).collect();
-            tx.execute(&sql, &refs).await?;
+            state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
         }
-        Some(before) => {
-            let mut sets = Vec::new();
-            let mut params: Vec<Param> = vec![Box::new(m.id)];
-            for c in &cols {
-                if IMMUTABLE.contains(&c.name) || c.direction == Direction::PullOnly {
-                    continue;
-                }
-                let new = row.fields.get(c.name).map(|f| &f.value).unwrap_or(&Value::Null);
-                let old = before.fields.get(c.name).map(|f| &f.value).unwrap_or(&Value::Null);
-                if new != old {
-                    params.push(to_pg(t.name, c, new)?);
-                    sets.push(format!("{} = ${}", c.name, params.len()));
-                }
-            }
-            if deleted != before.deleted.is_some() {
-                params.push(Box::new(deleted));
-                sets.push(format!("deleted = ${}", params.len()));
-            }
-            params.push(Box::new(stamps));
-            sets.push(format!("field_hlcs = ${}", params.len()));
-            let sql = format!("UPDATE trenddojo.{} SET {} WHERE id = $1", t.name, sets.join(", "));
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                params.iter().map(|p| p.as_ref() as _).collect();
-            tx.execute(&sql, &refs).await?;
+        if row.try_get::<_, bool>(cols.len())? {
+            state.deleted = Some(stamp("deleted"));
+        }
+        if let Some(id) = id {
+            server.insert(id, state);
         }
     }
-    Ok(())
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    for (id, incoming) in rows {
+        let before = server.get(&id);
+        let merged = merge(before.unwrap_or(&RowState::default()), &incoming);
+        for o in merged.overridden {
+            conflicts.push(RowConflict { table: t.name.to_string(), id, overridden: o });
+        }
+        match before {
+            None => inserts.push(record(id, &cols, &merged.row)),
+            Some(b) if *b != merged.row => updates.push(record(id, &cols, &merged.row)),
+            Some(_) => {}
+        }
+    }
+    if !inserts.is_empty() {
+        if t.name == "users" {
+            return Err(SyncError::Server(trenddojo_server::ServerError::Refused(
+                "users are created by provisioning, not by a device".into(),
+            )));
+        }
+        let sql = format!(
+            "INSERT INTO trenddojo.{t} ({cols}, deleted, field_hlcs) SELECT {cols}, deleted, field_hlcs \
+             FROM jsonb_populate_recordset(NULL::trenddojo.{t}, $1::jsonb)",
+            t = t.name,
+            cols = list.join(", ")
+        );
+        written += tx.execute(&sql, &[&Value::Array(inserts)]).await?;
+    }
+    if !updates.is_empty() {
+        let sets: Vec<String> = cols
+            .iter()
+            .filter(|c| !IMMUTABLE.contains(&c.name) && c.direction != Direction::PullOnly)
+            .map(|c| format!("{n} = r.{n}", n = c.name))
+            .chain(["deleted = r.deleted".to_string(), "field_hlcs = r.field_hlcs".to_string()])
+            .collect();
+        let sql = format!(
+            "UPDATE trenddojo.{t} AS t SET {sets} FROM jsonb_populate_recordset(NULL::trenddojo.{t}, $1::jsonb) AS r \
+             WHERE t.id = r.id",
+            t = t.name,
+            sets = sets.join(", ")
+        );
+        written += tx.execute(&sql, &[&Value::Array(updates)]).await?;
+    }
+    Ok(written)
 }

@@ -4,16 +4,15 @@
 //!
 //! Run it in release mode: `cargo run --release -p trenddojo-bench -- [TRADES] [ACCOUNTS]`.
 
+mod gen;
+
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as CDuration, TimeZone, Utc};
+use gen::generate;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use rust_decimal::Decimal;
-
-use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
+use rand::SeedableRng;
 use trenddojo_core::{
-    AccountInput, ImportFill, ImportTrade, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput,
+    AccountInput, ImportTrade, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput,
 };
 use trenddojo_store::key::{derive_key, KdfParams};
 
@@ -36,66 +35,6 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 
 fn rate(count: usize, d: Duration) -> u128 {
     (count as u128 * 1_000_000) / d.as_micros().max(1)
-}
-
-fn generate(rng: &mut StdRng, n: usize, start_day: i64) -> Vec<ImportTrade> {
-    let base = Utc.with_ymd_and_hms(2015, 1, 5, 15, 0, 0).single().expect("base");
-    (0..n)
-        .map(|i| {
-            let direction = if rng.gen_range(0..4) == 0 { Direction::Short } else { Direction::Long };
-            let entry = Decimal::new(rng.gen_range(1_000..50_000), 2);
-            let stop_dist = Decimal::new(rng.gen_range(20..300), 2);
-            let sign = if direction == Direction::Long { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
-            let at = base + CDuration::minutes((start_day + i as i64) * 97);
-            let px = |d: Decimal| Price::new("price", d.max(Decimal::new(1, 2))).expect("price");
-            let q = |v: i64| Quantity::new("quantity", Decimal::from(v)).expect("qty");
-            let fee = Fee::parse("fees", "1").expect("fee");
-            let move_ = Decimal::new(rng.gen_range(-150..300), 2);
-            let (es, xs) = (direction.entry_side(), direction.exit_side());
-            let fills = vec![
-                ImportFill { side: es, quantity: q(60), price: px(entry), fees: fee, at },
-                ImportFill {
-                    side: es,
-                    quantity: q(40),
-                    price: px(entry + sign * Decimal::new(5, 2)),
-                    fees: fee,
-                    at: at + CDuration::minutes(5),
-                },
-                ImportFill {
-                    side: xs,
-                    quantity: q(30),
-                    price: px(entry + sign * move_),
-                    fees: fee,
-                    at: at + CDuration::minutes(30),
-                },
-                ImportFill {
-                    side: xs,
-                    quantity: q(30),
-                    price: px(entry + sign * move_ * Decimal::TWO),
-                    fees: fee,
-                    at: at + CDuration::minutes(60),
-                },
-                ImportFill {
-                    side: xs,
-                    quantity: q(40),
-                    price: px(entry + sign * move_),
-                    fees: fee,
-                    at: at + CDuration::minutes(90),
-                },
-            ];
-            let _ = Side::Buy;
-            ImportTrade {
-                symbol: format!("SYM{}", rng.gen_range(0..500)),
-                direction,
-                multiplier: Decimal::ONE,
-                initial_stop: Some(px(entry - sign * stop_dist)),
-                target: None,
-                setup: None,
-                correlation_group: None,
-                fills,
-            }
-        })
-        .collect()
 }
 
 fn main() {

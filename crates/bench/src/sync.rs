@@ -1,0 +1,230 @@
+//! `trenddojo-sync-bench`: sync throughput and latency against a private PostgreSQL.
+//!
+//! Builds an encrypted store with TRADES trades and 5 executions each (default 20,000), then measures:
+//! the first push of everything; the initial download of everything into a fresh encrypted store on a
+//! second device; the raw floor for that download measured in the same run (COPY of the same rows out of
+//! PostgreSQL plus a plain bulk insert of them into a fresh SQLCipher file); a push of 10,000 changes; the
+//! time for one change to reach another device (push + pull, p50/p95 over 30 runs); and how long a local
+//! write waits while a sync round holds the store.
+//!
+//! `cargo run --release -p trenddojo-bench --bin trenddojo-sync-bench -- [TRADES]`
+
+mod gen;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use trenddojo_core::{
+    AccountInput, EditTradeInput, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput,
+};
+use trenddojo_server::{admin, cluster, db, migrations};
+
+const PW: &str = "bench-password";
+
+fn ms(d: Duration) -> String {
+    format!("{}.{:03} ms", d.as_millis(), d.as_micros() % 1000)
+}
+
+fn rate(n: usize, d: Duration) -> u128 {
+    (n as u128 * 1_000_000) / d.as_micros().max(1)
+}
+
+/// `a / b` times 100, in integers (the workspace bans floats).
+fn ratio_x100(a: Duration, b: Duration) -> u128 {
+    a.as_micros() * 100 / b.as_micros().max(1)
+}
+
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort();
+    let idx = (samples.len() * p).div_ceil(100).saturating_sub(1);
+    samples[idx.min(samples.len() - 1)]
+}
+
+fn key() -> KeySource {
+    KeySource::Passphrase(Passphrase::new("sync bench passphrase").expect("passphrase"))
+}
+
+fn main() {
+    let trades: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let info = cluster::start_or_reuse(&dir.path().join("pg")).expect("PostgreSQL");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let service = info.admin_conn_string(cluster::DATABASE);
+    let config: tokio_postgres::Config = service.parse().expect("config");
+    let admin = rt.block_on(async {
+        db::ensure_database(&info.admin_conn_string("postgres"), cluster::DATABASE).await.expect("db");
+        let mut c = db::connect(&service).await.expect("connect");
+        migrations::migrate(&mut c, None).await.expect("migrate");
+        c
+    });
+    println!("TrendDojo sync benchmark: {trades} trades x 5 executions, PostgreSQL 15 on loopback");
+
+    // Device A with the data, its user provisioned with the same id.
+    let home_a = dir.path().join("a");
+    let a = Journal::init(
+        &home_a,
+        &key(),
+        &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() },
+    )
+    .expect("init");
+    let user = a.user().expect("user").id;
+    let p = rt
+        .block_on(admin::add_user_with_id(&admin, &config, user, "bench@example.com", "pro", None, PW))
+        .expect("provision");
+    let url = p.url.replacen("postgresql://", &format!("postgresql://{}:{PW}@", p.role), 1).replacen(
+        &format!("@{}@", p.role),
+        "@",
+        1,
+    );
+    a.add_account(&AccountInput {
+        name: "Main".into(),
+        currency: "USD".into(),
+        balance: "1000000".into(),
+        ..Default::default()
+    })
+    .expect("account");
+    let mut rng = StdRng::seed_from_u64(11);
+    let batch = gen::generate(&mut rng, trades, 0);
+    a.store()
+        .write(|tx| {
+            let account = trenddojo_store::accounts::resolve(tx, user, "Main")?;
+            for t in &batch {
+                trenddojo_core::import_trade(tx, &account, t)?;
+            }
+            Ok::<_, trenddojo_core::ApiError>(())
+        })
+        .expect("load");
+    let rows = trades * 6 + 3;
+
+    let t = Instant::now();
+    let r = a.sync_once(&url).expect("first push");
+    let d = t.elapsed();
+    println!(
+        "first push of {} rows ({} trades + executions): {} = {} rows/s",
+        r.pushed,
+        trades,
+        ms(d),
+        rate(r.pushed, d)
+    );
+
+    // Initial download into a fresh device.
+    let home_b = dir.path().join("b");
+    let b0 = Journal::init(&home_b, &key(), &UserInput { email: "device-b@example.com".into(), ..Default::default() })
+        .expect("init b");
+    let t = Instant::now();
+    let r = b0.sync_once(&url).expect("initial download");
+    let d = t.elapsed();
+    println!(
+        "initial download of {} rows into a fresh encrypted store: {} = {} rows/s",
+        r.pulled,
+        ms(d),
+        rate(r.pulled, d)
+    );
+    drop(b0);
+    let download = d;
+
+    // The raw floor, same run: COPY the same rows out, bulk insert them into a fresh SQLCipher file.
+    let t = Instant::now();
+    let copied = rt.block_on(async {
+        let mut total = 0usize;
+        for table in ["users", "accounts", "risk_settings", "trades", "executions", "trade_stop_adjustments"] {
+            let stream = admin
+                .copy_out(&format!(
+                    "COPY (SELECT * FROM trenddojo.{table} WHERE {} = '{user}') TO STDOUT",
+                    if table == "users" { "id" } else { "user_id" }
+                ))
+                .await
+                .expect("copy");
+            futures_util::pin_mut!(stream);
+            while let Some(chunk) = stream.try_next().await.expect("copy chunk") {
+                total += chunk.iter().filter(|&&b| b == b'\n').count();
+            }
+        }
+        total
+    });
+    let copy_time = t.elapsed();
+    let floor_home = dir.path().join("floor");
+    let floor =
+        Journal::init(&floor_home, &key(), &UserInput { email: "floor@example.com".into(), ..Default::default() })
+            .expect("init");
+    let t = Instant::now();
+    floor
+        .store()
+        .write(|tx| {
+            tx.execute_batch("CREATE TABLE raw_rows (id TEXT PRIMARY KEY, a TEXT, b TEXT, c TEXT, d TEXT, e TEXT, f TEXT, g TEXT, h TEXT, i TEXT, j TEXT, k TEXT, l TEXT, m TEXT, n TEXT, o TEXT, p TEXT)")
+                .map_err(trenddojo_store::StoreError::from)?;
+            let mut st = tx
+                .prepare("INSERT INTO raw_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")
+                .map_err(trenddojo_store::StoreError::from)?;
+            for i in 0..copied {
+                let id = format!("{i:036}");
+                let v = "187.2500";
+                st.execute([id.as_str(), v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v]).map_err(trenddojo_store::StoreError::from)?;
+            }
+            Ok::<_, trenddojo_store::StoreError>(())
+        })
+        .expect("floor insert");
+    let insert_time = t.elapsed();
+    let floor_total = copy_time + insert_time;
+    println!(
+        "raw floor: COPY out {} rows {} + bulk insert into SQLCipher {} = {} ({} rows/s); download / floor = {}.{:02}x",
+        copied,
+        ms(copy_time),
+        ms(insert_time),
+        ms(floor_total),
+        rate(copied, floor_total),
+        ratio_x100(download, floor_total) / 100,
+        ratio_x100(download, floor_total) % 100
+    );
+    let _ = rows;
+
+    // A push of 10,000 changes: edit the stop of 10,000 trades on device A.
+    let b = Journal::open(&OpenOptions { home: home_b.clone(), key: key(), user: Some("bench@example.com".into()) })
+        .expect("open b");
+    let ids: Vec<String> = a
+        .list_trades(&TradeListInput { limit: Some(1000), ..Default::default() })
+        .expect("list")
+        .iter()
+        .map(|t| t.id.to_string())
+        .collect();
+    a.store()
+        .write(|tx| {
+            for id in &ids {
+                tx.execute(
+                    "UPDATE trades SET setup = 'bench', updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
+                    [id.as_str(), tx.now.as_str(), tx.hlc.as_str()],
+                )
+                .map_err(trenddojo_store::StoreError::from)?;
+            }
+            Ok::<_, trenddojo_store::StoreError>(())
+        })
+        .expect("edits");
+    let t = Instant::now();
+    let r = a.sync_once(&url).expect("push 10k");
+    let d = t.elapsed();
+    println!("push of {} changes (and the pull after it): {}", r.pushed, ms(d));
+    b.sync_once(&url).expect("catch up");
+
+    // One change reaching the other device: A edits and syncs, B syncs.
+    let mut lat = Vec::new();
+    for i in 0..30 {
+        a.edit_trade(&ids[i % ids.len()], &EditTradeInput { setup: Some(format!("s{i}")), ..Default::default() })
+            .expect("edit");
+        let t = Instant::now();
+        a.sync_once(&url).expect("push one");
+        b.sync_once(&url).expect("pull one");
+        lat.push(t.elapsed());
+    }
+    let max = *lat.iter().max().expect("samples");
+    println!(
+        "one change to another device (push + pull round trip): p50 {} p95 {} max {}",
+        ms(percentile(&mut lat, 50)),
+        ms(percentile(&mut lat, 95)),
+        ms(max)
+    );
+    let _ = cluster::stop(&dir.path().join("pg"));
+}
