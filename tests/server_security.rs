@@ -95,7 +95,7 @@ async fn cross_tenant_matrix_every_table_every_command() {
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'user_id'
              WHERE n.nspname = 'trenddojo' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-               AND c.relname NOT IN ('audit_log', 'audit_heads', 'user_roles', 'tier_usage', 'user_versions', 'sync_devices') ORDER BY 1",
+               AND c.relname NOT IN ('audit_log', 'audit_heads', 'user_roles', 'tier_usage', 'user_versions', 'sync_devices', 'sync_channels') ORDER BY 1",
             &[],
         )
         .await
@@ -179,6 +179,53 @@ async fn cross_tenant_matrix_every_table_every_command() {
         .await
         .expect_err("insert user");
     assert_eq!(sqlstate(&e), "42501", "no INSERT on users: {e:?}");
+}
+
+/// The change-notification channels (V9): each user gets a random channel of their own, no user can read
+/// the table of channels, and a notification reaches only the channel of the user whose rows changed.
+#[tokio::test]
+async fn notification_channels_are_private() {
+    let w = world().await;
+    let alice = w.pg.connect_as(&w.a, PW_A).await;
+    let bob = w.pg.connect_as(&w.b, PW_B).await;
+    let a_channel: String = alice.query_one("SELECT trenddojo.sync_channel()", &[]).await.expect("channel").get(0);
+    let again: String = alice.query_one("SELECT trenddojo.sync_channel()", &[]).await.expect("channel").get(0);
+    let b_channel: String = bob.query_one("SELECT trenddojo.sync_channel()", &[]).await.expect("channel").get(0);
+    assert_eq!(a_channel, again, "a user's channel is stable");
+    assert_ne!(a_channel, b_channel, "users get different channels");
+    assert!(a_channel.starts_with("td_") && a_channel.len() == 35, "a random channel name: {a_channel}");
+    assert!(!a_channel.contains(&w.a.user_id.simple().to_string()), "the channel does not derive from the user id");
+    for sql in [
+        "SELECT channel FROM trenddojo.sync_channels",
+        "INSERT INTO trenddojo.sync_channels (user_id, channel) VALUES (trenddojo.app_uid(), 'td_mine')",
+        "UPDATE trenddojo.sync_channels SET channel = 'td_x'",
+        "DELETE FROM trenddojo.sync_channels",
+    ] {
+        let e = bob.execute(sql, &[]).await.expect_err("the channel table is closed to users");
+        assert_eq!(sqlstate(&e), "42501", "{sql}: permission denied");
+    }
+
+    // Bob listens on his channel and on Alice's (he could have guessed it, in theory): a write by Alice
+    // notifies her channel only, a write by Bob his only, and only at commit.
+    let mut config: tokio_postgres::Config = w.b.url.parse().expect("url");
+    config.password(PW_B);
+    let (listener, mut notes) = trenddojo_server::db::connect_listener(&config, None).await.expect("listener");
+    listener.batch_execute(&format!("LISTEN \"{a_channel}\"; LISTEN \"{b_channel}\"")).await.expect("listen");
+    let a_account = w.a_rows.iter().find(|(t, _)| *t == "accounts").expect("account").1;
+    let b_account = w.b_rows.iter().find(|(t, _)| *t == "accounts").expect("account").1;
+    let mut alice = alice;
+    let tx = alice.transaction().await.expect("tx");
+    tx.execute("UPDATE trenddojo.accounts SET name = 'renamed' WHERE id = $1", &[&a_account]).await.expect("write");
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), notes.recv()).await;
+    assert!(early.is_err(), "nothing is delivered before the commit: {early:?}");
+    tx.commit().await.expect("commit");
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), notes.recv()).await.expect("notified");
+    assert_eq!(got.as_deref(), Some(a_channel.as_str()), "Alice's write notifies Alice's channel");
+    bob.execute("UPDATE trenddojo.accounts SET name = 'renamed' WHERE id = $1", &[&b_account]).await.expect("write");
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), notes.recv()).await.expect("notified");
+    assert_eq!(got.as_deref(), Some(b_channel.as_str()), "Bob's write notifies Bob's channel, not Alice's");
+    let none = tokio::time::timeout(std::time::Duration::from_millis(300), notes.recv()).await;
+    assert!(none.is_err(), "one notification per transaction: {none:?}");
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use trenddojo_sync::tables::{Kind, SERVER_ONLY, TABLES};
 
 /// Server tables with a user_id that are bookkeeping, not synced data.
 const SERVER_INTERNAL: &[&str] =
-    &["audit_log", "audit_heads", "tier_usage", "user_versions", "user_roles", "sync_devices"];
+    &["audit_log", "audit_heads", "tier_usage", "user_versions", "user_roles", "sync_devices", "sync_channels"];
 
 fn local_type(k: Kind) -> &'static str {
     match k {

@@ -7,12 +7,13 @@
 //! records the new mark. A crash in between leaves the entries; the next push is recognised as a
 //! duplicate by the server and acknowledged without being applied twice.
 //!
-//! Pull: every synced table's rows with `server_seq` above the cursor, parents first, applied in one local
-//! transaction that also moves the cursor: each row is merged field by field with the local copy (a local
-//! edit not yet pushed keeps its value if its stamp is newer), the field stamps are set to the merged
-//! ones, the outbox entries the apply itself caused are removed (they are not local edits), and every
-//! replaced value that involved one of this device's own edits is logged in `sync_conflicts`. Finally the
-//! device's clock observes the newest stamp it received.
+//! Pull: every synced table's rows with `server_seq` above the cursor, parents first, read in one server
+//! snapshot and applied in local transactions of [`PULL_CHUNK`] rows, the last of which moves the cursor:
+//! each row is merged field by field with the local copy (a local edit not yet pushed keeps its value if
+//! its stamp is newer), the field stamps are set to the merged ones, the outbox and clock triggers are
+//! held off by the `sync_apply_guard` row (a pulled row is not a local edit), and every replaced value
+//! that involved one of this device's own edits is logged in `sync_conflicts`. The device's clock then
+//! observes the newest stamp it received.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,8 @@ pub const BATCH: usize = 500;
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
+    /// The server user the round ran as.
+    pub user: Uuid,
     pub pushed: usize,
     pub duplicates: usize,
     pub pulled: usize,
@@ -115,7 +118,7 @@ fn hex_encode(b: &[u8]) -> String {
 }
 
 /// Canonical JSON as a local column value.
-fn to_local(v: &Value, kind: Kind) -> Sql {
+pub fn to_local(v: &Value, kind: Kind) -> Sql {
     match (v, kind) {
         (Value::Null, _) => Sql::Null,
         (Value::Bool(b), _) => Sql::Integer(i64::from(*b)),
@@ -246,7 +249,7 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
         }
         crash_point("push:after-server-commit");
         let mine = stamp_device(store);
-        store.write(|tx| {
+        let logged = store.write(|tx| {
             for (seq, _) in &batch {
                 tx.execute("DELETE FROM sync_outbox WHERE seq = ?1", [seq]).map_err(|e| store_err(e.into()))?;
             }
@@ -259,13 +262,12 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
             {
                 set_state(tx, &cursor_key, &out.version_after.to_string())?;
             }
-            log_conflicts(tx, &out.conflicts, &mine)?;
-            Ok::<_, SyncError>(())
+            log_conflicts(tx, &out.conflicts, &mine)
         })?;
         crash_point("push:after-local-ack");
         report.pushed += out.applied;
         report.duplicates += out.duplicates;
-        report.conflicts += out.conflicts.iter().filter(|c| involves(&c.overridden, &mine)).count();
+        report.conflicts += logged;
         report.acknowledged = last;
         if batch.len() < BATCH {
             return Ok(());
@@ -277,69 +279,91 @@ fn involves(o: &crate::merge::Overridden, mine: &str) -> bool {
     o.lost.hlc.device() == mine || o.kept.hlc.device() == mine
 }
 
-fn log_conflicts(tx: &Tx<'_>, conflicts: &[RowConflict], mine: &str) -> Result<(), SyncError> {
-    for c in conflicts.iter().filter(|c| involves(&c.overridden, mine)) {
-        let o = &c.overridden;
-        tx.execute(
-            "INSERT INTO sync_conflicts (seen_at, table_name, row_id, field, kept_value, kept_hlc, lost_value, lost_hlc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            rusqlite::params![
-                tx.now,
-                c.table,
-                c.id.to_string(),
-                o.field,
-                o.kept.value.to_string(),
-                o.kept.hlc.to_string(),
-                o.lost.value.to_string(),
-                o.lost.hlc.to_string()
-            ],
-        )
-        .map_err(sql_err)?;
+/// Fields whose overridden values are not worth the user's attention: the change bookkeeping (every
+/// conflicting edit also "conflicts" on these) and data derived from other rows.
+fn worth_logging(table: &str, field: &str) -> bool {
+    if matches!(field, "updated_at" | "updated_hlc" | "created_at") {
+        return false;
     }
-    Ok(())
+    TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .and_then(|t| t.all_columns().into_iter().find(|c| c.name == field))
+        .is_some_and(|c| c.direction == crate::tables::Direction::Both)
 }
 
-/// A pulled row: its table, id, state and server version.
+/// Log one overridden value, once: the same loss is seen by the push (the server's merge) and again by
+/// the pull that brings the winner down.
+fn log_conflict(tx: &Tx<'_>, table: &str, id: Uuid, o: &crate::merge::Overridden) -> Result<bool, SyncError> {
+    if !worth_logging(table, &o.field) {
+        return Ok(false);
+    }
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO sync_conflicts (seen_at, table_name, row_id, field, kept_value, kept_hlc, lost_value, lost_hlc)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+             WHERE NOT EXISTS (SELECT 1 FROM sync_conflicts WHERE table_name = ?2 AND row_id = ?3 AND field = ?4
+                               AND kept_hlc = ?6 AND lost_hlc = ?8)",
+        )
+        .map_err(sql_err)?
+        .execute(rusqlite::params![
+            tx.now,
+            table,
+            id.to_string(),
+            o.field,
+            o.kept.value.to_string(),
+            o.kept.hlc.to_string(),
+            o.lost.value.to_string(),
+            o.lost.hlc.to_string()
+        ])
+        .map_err(sql_err)?;
+    Ok(n > 0)
+}
+
+fn log_conflicts(tx: &Tx<'_>, conflicts: &[RowConflict], mine: &str) -> Result<usize, SyncError> {
+    let mut n = 0;
+    for c in conflicts.iter().filter(|c| involves(&c.overridden, mine)) {
+        n += usize::from(log_conflict(tx, &c.table, c.id, &c.overridden)?);
+    }
+    Ok(n)
+}
+
+/// A pulled row: its table, id and state.
 struct Pulled {
     table: &'static Table,
     id: Uuid,
     state: RowState,
-    version: i64,
 }
 
-async fn fetch(client: &Client, cursor: i64) -> Result<Vec<Pulled>, SyncError> {
-    let mut out = Vec::new();
-    for t in TABLES {
-        let cols = columns(t);
-        let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
-        let sql = format!(
-            "SELECT {}, deleted, field_hlcs, server_seq FROM trenddojo.{} WHERE server_seq > $1 ORDER BY server_seq",
-            names.join(", "),
-            t.name
-        );
-        for row in client.query(&sql, &[&cursor]).await? {
-            let stamps: Value = row.try_get(cols.len() + 1)?;
-            let stamp = |f: &str| {
-                stamps.get(f).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero)
-            };
-            let mut state = RowState::default();
-            let mut id = None;
-            for (i, c) in cols.iter().enumerate() {
-                let value = from_pg(&row, i, c.kind)?;
-                if c.name == "id" {
-                    id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
-                }
-                state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
-            }
-            if row.try_get::<_, bool>(cols.len())? {
-                state.deleted = Some(stamp("deleted"));
-            }
-            let id =
-                id.ok_or_else(|| SyncError::Invalid { field: format!("{}.id", t.name), message: "missing".into() })?;
-            out.push(Pulled { table: t, id, state, version: row.try_get(cols.len() + 2)? });
+/// The SELECT that reads a table's changed rows: the synced columns, the tombstone and the field stamps,
+/// in version order.
+fn pull_sql(t: &Table) -> String {
+    let names: Vec<&str> = columns(t).iter().map(|c| c.name).collect();
+    format!(
+        "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE server_seq > $1 ORDER BY server_seq",
+        names.join(", "),
+        t.name
+    )
+}
+
+fn pulled(t: &'static Table, cols: &[Column], row: &tokio_postgres::Row) -> Result<Pulled, SyncError> {
+    let stamps: Value = row.try_get(cols.len() + 1)?;
+    let stamp =
+        |f: &str| stamps.get(f).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero);
+    let mut state = RowState::default();
+    let mut id = None;
+    for (i, c) in cols.iter().enumerate() {
+        let value = from_pg(row, i, c.kind)?;
+        if c.name == "id" {
+            id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
         }
+        state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
     }
-    Ok(out)
+    if row.try_get::<_, bool>(cols.len())? {
+        state.deleted = Some(stamp("deleted"));
+    }
+    let id = id.ok_or_else(|| SyncError::Invalid { field: format!("{}.id", t.name), message: "missing".into() })?;
+    Ok(Pulled { table: t, id, state })
 }
 
 fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> Result<(), SyncError> {
@@ -351,22 +375,7 @@ fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> R
         None => merge(&RowState::default(), &p.state),
     };
     for o in merged.overridden.iter().filter(|o| involves(o, mine)) {
-        *conflicts += 1;
-        tx.execute(
-            "INSERT INTO sync_conflicts (seen_at, table_name, row_id, field, kept_value, kept_hlc, lost_value, lost_hlc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            rusqlite::params![
-                tx.now,
-                t.name,
-                p.id.to_string(),
-                o.field,
-                o.kept.value.to_string(),
-                o.kept.hlc.to_string(),
-                o.lost.value.to_string(),
-                o.lost.hlc.to_string()
-            ],
-        )
-        .map_err(sql_err)?;
+        *conflicts += usize::from(log_conflict(tx, t.name, p.id, o)?);
     }
     let row = merged.row;
     if local.as_ref() == Some(&row) {
@@ -399,10 +408,12 @@ fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> R
     }
     // The stamps are the merged ones: one '*' entry when every field has the same stamp (a row written in
     // one go, the usual case), else one entry per field.
-    tx.prepare_cached("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2")
-        .map_err(sql_err)?
-        .execute([t.name.to_string(), p.id.to_string()])
-        .map_err(sql_err)?;
+    if local.is_some() {
+        tx.prepare_cached("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2")
+            .map_err(sql_err)?
+            .execute([t.name.to_string(), p.id.to_string()])
+            .map_err(sql_err)?;
+    }
     let mut stamps: Vec<(String, String)> = row.fields.iter().map(|(f, v)| (f.clone(), v.hlc.to_string())).collect();
     if let Some(d) = &row.deleted {
         stamps.push(("deleted".into(), d.to_string()));
@@ -414,7 +425,9 @@ fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> R
         }
     }
     let mut insert = tx
-        .prepare_cached("INSERT INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT OR REPLACE INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
+        )
         .map_err(sql_err)?;
     for (f, h) in stamps {
         insert.execute(rusqlite::params![t.name, p.id.to_string(), f, h]).map_err(sql_err)?;
@@ -422,36 +435,27 @@ fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> R
     Ok(())
 }
 
-/// Pull everything after the cursor and apply it in one local transaction. `refresh` runs inside that
-/// transaction with the ids of trades whose executions or summary arrived, so derived data (a trade's
-/// summary, an account's totals) is recomputed before the transaction commits.
-async fn pull(
+/// Rows per local transaction of a pull. Small enough that one chunk holds the store's writer for a few
+/// tens of milliseconds (the app's own writes wait at most that long), large enough that the per-transaction
+/// cost (a WAL commit) is noise.
+pub const PULL_CHUNK: usize = 2000;
+
+/// Apply pulled rows in one local transaction, with the outbox and clock triggers off (the guard row).
+/// `finish` (cursor key and the version the pull reached) is given for the last chunk only: it moves the
+/// cursor in the same transaction. `refresh` recomputes the trades whose rows or executions arrived.
+fn apply_chunk(
     store: &Store,
-    client: &Client,
-    user: Uuid,
+    rows: &[Pulled],
+    finish: Option<(&str, i64)>,
     refresh: &Refresh,
-    report: &mut Report,
+    conflicts: &mut usize,
 ) -> Result<(), SyncError> {
-    let cursor_key = state_key(user, "cursor");
-    let cursor = store.read(|c| get_i64(c, &cursor_key))?;
-    let trace = std::env::var_os("TRENDDOJO_SYNC_TRACE").is_some();
-    let t_fetch = std::time::Instant::now();
-    let rows = fetch(client, cursor).await?;
-    if trace {
-        eprintln!("trace: fetch {} rows {:?}", rows.len(), t_fetch.elapsed());
-    }
-    let t_apply = std::time::Instant::now();
-    crash_point("pull:after-fetch");
-    let new_cursor = rows.iter().map(|r| r.version).max().unwrap_or(cursor);
-    let newest = rows.iter().flat_map(|r| r.state.fields.values().map(|f| f.hlc.clone())).max();
     let mine = stamp_device(store);
-    let mut conflicts = 0;
     store.write(|tx| {
-        let before: i64 =
-            tx.query_row("SELECT coalesce(max(seq), 0) FROM sync_outbox", [], |r| r.get(0)).map_err(sql_err)?;
+        tx.execute("INSERT INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
         let mut trades = Vec::new();
-        for p in &rows {
-            apply_pulled(tx, p, &mine, &mut conflicts)?;
+        for p in rows {
+            apply_pulled(tx, p, &mine, conflicts)?;
             match p.table.name {
                 "trades" => trades.push(p.id),
                 "executions" => {
@@ -470,28 +474,99 @@ async fn pull(
         }
         trades.sort();
         trades.dedup();
-        if trace {
-            eprintln!("trace: apply {:?}", t_apply.elapsed());
-        }
-        let t_refresh = std::time::Instant::now();
         refresh(tx, &trades)?;
-        if trace {
-            eprintln!("trace: refresh {} trades {:?}", trades.len(), t_refresh.elapsed());
+        tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
+        if let Some((key, version)) = finish {
+            set_state(tx, key, &version.to_string())?;
+            crash_point("pull:before-local-commit");
         }
-        // What this transaction wrote came from the server: it is not a local change to push back.
-        tx.execute("DELETE FROM sync_outbox WHERE seq > ?1", [before]).map_err(sql_err)?;
-        set_state(tx, &cursor_key, &new_cursor.to_string())?;
-        crash_point("pull:before-local-commit");
         Ok::<_, SyncError>(())
     })?;
-    crash_point("pull:after-local-commit");
-    if let Some(h) = newest {
+    if let Some(h) = rows.iter().flat_map(|r| r.state.fields.values().map(|f| &f.hlc)).max() {
         store.observe_clock(h.as_str());
     }
-    report.pulled += rows.len();
-    report.conflicts += conflicts;
-    report.cursor = new_cursor;
     Ok(())
+}
+
+/// Pull everything after the cursor. The server side is one read-only REPEATABLE READ transaction: its
+/// snapshot holds exactly the user's versions up to the counter it shows (writers of one user commit in
+/// version order, see server V5), so the pull reaches that version with no gap. Tables are read parents
+/// first through portals, [`PULL_CHUNK`] rows at a time, and applied a chunk per local transaction; the
+/// last one also moves the cursor. A pull that fits in one chunk (the usual case) is one local
+/// transaction. A larger one (a first download) shows its progress chunk by chunk; if it is cut off, the
+/// cursor has not moved and the next pull applies the same rows again, which the per-field merge makes a
+/// no-op for the chunks already in.
+async fn pull(
+    store: &Store,
+    client: &mut Client,
+    user: Uuid,
+    refresh: &Refresh,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    let cursor_key = state_key(user, "cursor");
+    let cursor = store.read(|c| get_i64(c, &cursor_key))?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let target: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
+    let mut conflicts = 0;
+    let mut chunk: Vec<Pulled> = Vec::new();
+    let mut pulled_rows = 0;
+    if target > cursor {
+        for t in TABLES {
+            let cols = columns(t);
+            let stmt = tx.prepare(&pull_sql(t)).await?;
+            let portal = tx.bind(&stmt, &[&cursor]).await?;
+            loop {
+                let rows = tx.query_portal(&portal, PULL_CHUNK as i32).await?;
+                let n = rows.len();
+                for row in &rows {
+                    chunk.push(pulled(t, &cols, row)?);
+                }
+                if chunk.len() >= PULL_CHUNK {
+                    apply_chunk(store, &chunk, None, refresh, &mut conflicts)?;
+                    pulled_rows += chunk.len();
+                    chunk.clear();
+                }
+                if n < PULL_CHUNK {
+                    break;
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    crash_point("pull:after-fetch");
+    let reached = target.max(cursor);
+    apply_chunk(store, &chunk, Some((&cursor_key, reached)), refresh, &mut conflicts)?;
+    pulled_rows += chunk.len();
+    crash_point("pull:after-local-commit");
+    report.pulled += pulled_rows;
+    report.conflicts += conflicts;
+    report.cursor = reached;
+    Ok(())
+}
+
+/// Record a round's outcome for `sync status`: the time of the last success, or the time and message of
+/// the last error (kept after a later success, so the status can say what went wrong last and when).
+pub fn record_outcome(store: &Store, user: Uuid, outcome: Result<&Report, &SyncError>) -> Result<(), SyncError> {
+    store.write(|tx| {
+        match outcome {
+            Ok(_) => set_state(tx, &state_key(user, "last_success"), &tx.now)?,
+            Err(e) => {
+                set_state(tx, &state_key(user, "last_error_at"), &tx.now)?;
+                set_state(tx, &state_key(user, "last_error"), &e.to_string())?;
+            }
+        }
+        Ok::<_, SyncError>(())
+    })
+}
+
+/// A text entry of the device's sync bookkeeping for `user` (`last_success`, `last_error`, ...).
+pub fn state_text(store: &Store, user: Uuid, what: &str) -> Result<Option<String>, SyncError> {
+    store.read(|c| get_state(c, &state_key(user, what)))
 }
 
 /// The oldest server schema this engine can sync with (V8 answers `schema_version()`).
@@ -515,15 +590,90 @@ pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
     Ok(found)
 }
 
+/// The TrendDojo user the connection is signed in as.
+pub async fn server_user(client: &Client) -> Result<Uuid, SyncError> {
+    client.query_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(|| {
+        SyncError::Invalid { field: "server".into(), message: "this login is not a TrendDojo user".into() }
+    })
+}
+
+/// Replace this device's copy of the signed-in user's synced data with the server's, in one local
+/// transaction: every synced row of the user is deleted (children first) together with its field stamps
+/// and outbox entries, the server's rows (one snapshot) are written in their place, derived trade data is
+/// recomputed and the cursor set to the snapshot's version. Local changes not yet pushed are dropped: the
+/// caller confirms that first. Other users' rows in the same store are untouched.
+pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Result<Report, SyncError> {
+    check_server_schema(client).await?;
+    let user = server_user(client).await?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let target: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
+    let mut rows = Vec::new();
+    for t in TABLES {
+        let cols = columns(t);
+        for row in tx.query(&pull_sql(t), &[&0i64]).await? {
+            rows.push(pulled(t, &cols, &row)?);
+        }
+    }
+    tx.commit().await?;
+    let mine = stamp_device(store);
+    let uid = user.to_string();
+    let mut conflicts = 0;
+    store.write(|tx| {
+        tx.execute("INSERT INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
+        // The local-only running totals of the user's accounts go too; the refresh below rebuilds them.
+        tx.execute(
+            "DELETE FROM account_summaries WHERE account_id IN (SELECT id FROM accounts WHERE user_id = ?1)",
+            [uid.as_str()],
+        )
+        .map_err(sql_err)?;
+        for t in TABLES.iter().rev() {
+            let owner = if t.name == "users" { "id" } else { "user_id" };
+            let mine_rows = format!("SELECT id FROM {} WHERE {owner} = ?2", t.name);
+            tx.execute(
+                &format!("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id IN ({mine_rows})"),
+                [t.name, uid.as_str()],
+            )
+            .map_err(sql_err)?;
+            tx.execute(
+                &format!("DELETE FROM sync_outbox WHERE table_name = ?1 AND row_id IN ({mine_rows})"),
+                [t.name, uid.as_str()],
+            )
+            .map_err(sql_err)?;
+            // The user row stays (the store's sign-in refers to it); with its stamps gone, the server's
+            // values win every field below.
+            if t.name != "users" {
+                tx.execute(&format!("DELETE FROM {} WHERE user_id = ?1", t.name), [uid.as_str()]).map_err(sql_err)?;
+            }
+        }
+        let mut trades = Vec::new();
+        for p in &rows {
+            apply_pulled(tx, p, &mine, &mut conflicts)?;
+            if p.table.name == "trades" {
+                trades.push(p.id);
+            }
+        }
+        refresh(tx, &trades)?;
+        tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
+        set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
+        Ok::<_, SyncError>(())
+    })?;
+    if let Some(h) = rows.iter().flat_map(|r| r.state.fields.values().map(|f| &f.hlc)).max() {
+        store.observe_clock(h.as_str());
+    }
+    Ok(Report { user, pulled: rows.len(), cursor: target, ..Report::default() })
+}
+
 /// One sync round for the store's user that the server connection is signed in as: push, then pull.
 pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh) -> Result<Report, SyncError> {
     check_server_schema(client).await?;
-    let user: Uuid =
-        client.query_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(|| {
-            SyncError::Invalid { field: "server".into(), message: "this login is not a TrendDojo user".into() }
-        })?;
+    let user = server_user(client).await?;
     // A store that does not have the user yet (a new device) gets it, with its data, from the pull.
-    let mut report = Report::default();
+    let mut report = Report { user, ..Report::default() };
     push(store, client, user, &mut report).await?;
     pull(store, client, user, refresh, &mut report).await?;
     Ok(report)

@@ -14,6 +14,7 @@ pub mod hlc;
 pub mod merge;
 pub mod push;
 pub mod tables;
+pub mod watch;
 
 pub use hlc::Hlc;
 pub use merge::{merge, Field, Merged, Overridden, RowState};

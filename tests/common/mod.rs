@@ -102,7 +102,9 @@ pub fn dump_store(store: &Store, skip: &[&str]) -> String {
                     continue;
                 }
                 out.push_str(&format!("## {t}\n"));
-                let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1, 2"))?;
+                let width = c.prepare(&format!("SELECT * FROM \"{t}\""))?.column_count();
+                let order = if width > 1 { "1, 2" } else { "1" };
+                let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY {order}"))?;
                 let n = stmt.column_count();
                 let mut rows = stmt.query([])?;
                 while let Some(r) = rows.next()? {

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use trenddojo_core::{
-    AccountInput, EditTradeInput, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput,
-};
+use trenddojo_core::{AccountInput, EditTradeInput, Journal, KeySource, OpenOptions, Passphrase, UserInput};
 use trenddojo_server::{admin, cluster, db, migrations};
 
 const PW: &str = "bench-password";
@@ -115,9 +113,44 @@ fn main() {
     let home_b = dir.path().join("b");
     let b0 = Journal::init(&home_b, &key(), &UserInput { email: "device-b@example.com".into(), ..Default::default() })
         .expect("init b");
-    let t = Instant::now();
-    let r = b0.sync_once(&url).expect("initial download");
-    let d = t.elapsed();
+    // Meanwhile the app writes every 5 ms on device B: how long does a write wait for the sync?
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (r, d, waits) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut waits = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let t = Instant::now();
+                b0.store()
+                    .write(|tx| {
+                        tx.execute(
+                            "INSERT INTO sync_state (key, value) VALUES ('bench.app-write', ?1) \
+                             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            [tx.now.as_str()],
+                        )
+                        .map_err(trenddojo_store::StoreError::from)?;
+                        Ok::<_, trenddojo_store::StoreError>(())
+                    })
+                    .expect("app write");
+                waits.push(t.elapsed());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            waits
+        });
+        let t = Instant::now();
+        let r = b0.sync_once(&url).expect("initial download");
+        let d = t.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        (r, d, writer.join().expect("writer"))
+    });
+    let mut waits = waits;
+    let worst = waits.iter().max().copied().unwrap_or_default();
+    println!(
+        "app writes during the download: {} writes, p50 {} p95 {} max {}",
+        waits.len(),
+        ms(percentile(&mut waits, 50)),
+        ms(percentile(&mut waits, 95)),
+        ms(worst)
+    );
     println!(
         "initial download of {} rows into a fresh encrypted store: {} = {} rows/s",
         r.pulled,
@@ -186,11 +219,19 @@ fn main() {
     let b = Journal::open(&OpenOptions { home: home_b.clone(), key: key(), user: Some("bench@example.com".into()) })
         .expect("open b");
     let ids: Vec<String> = a
-        .list_trades(&TradeListInput { limit: Some(1000), ..Default::default() })
-        .expect("list")
-        .iter()
-        .map(|t| t.id.to_string())
-        .collect();
+        .store()
+        .read(|c| {
+            let mut st = c
+                .prepare("SELECT id FROM trades WHERE deleted = 0 ORDER BY id LIMIT 10000")
+                .map_err(trenddojo_store::StoreError::from)?;
+            let ids = st
+                .query_map([], |r| r.get(0))
+                .map_err(trenddojo_store::StoreError::from)?
+                .collect::<Result<Vec<String>, _>>()
+                .map_err(trenddojo_store::StoreError::from)?;
+            Ok::<_, trenddojo_store::StoreError>(ids)
+        })
+        .expect("ids");
     a.store()
         .write(|tx| {
             for id in &ids {

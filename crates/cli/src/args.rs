@@ -63,19 +63,57 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// One round: push local changes, then pull the server's (the default; background sync comes later).
-    #[arg(long)]
+    /// One round: push local changes, then pull the server's (the default).
+    #[arg(long, conflicts_with = "watch")]
     pub once: bool,
+    /// Keep syncing in the background: on local changes, on the server's notifications, on a timer, with
+    /// backoff after failures. Stops on Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
     #[command(subcommand)]
     pub command: Option<SyncCmd>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
-    /// Pending changes, acknowledged mutation, pull cursor, conflicts logged.
+    /// Pending changes, last success, last error, pull cursor, conflicts logged.
     Status,
-    /// Values replaced by a merge that involved an edit made on this device.
-    Conflicts,
+    /// Values replaced by a merge that involved an edit made on this device; `restore SEQ` puts one back.
+    Conflicts {
+        #[command(subcommand)]
+        command: Option<ConflictsCmd>,
+    },
+    /// Save this device's sync server: your own login (never a service credential). The password goes to
+    /// the OS keyring.
+    Login {
+        /// Your connection string without the password (postgresql://ROLE@HOST:PORT/DB).
+        #[arg(long, value_name = "URL", conflicts_with = "env", required_unless_present = "env")]
+        server: Option<String>,
+        /// Use an environment profile's server (host, port, database, CA) ...
+        #[arg(long, requires = "role")]
+        env: Option<String>,
+        /// ... with your own role.
+        #[arg(long)]
+        role: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Throw away this device's copy of your data and download it again from the server.
+    Reset {
+        /// Confirm: type `--confirm reset`.
+        #[arg(long, value_name = "reset")]
+        confirm: Option<String>,
+        /// Also drop local changes that are not on the server yet (otherwise the reset refuses).
+        #[arg(long)]
+        discard_local: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// Put a conflict's overridden value back as a new edit (it wins on every device at the next sync).
+    Restore { seq: i64 },
 }
 
 /// Which server a `db` command acts on; without either it acts on the local store.

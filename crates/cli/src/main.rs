@@ -14,6 +14,8 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use trenddojo_core::seed::SeedState;
+use trenddojo_core::sync_types::{WatchEvent, WatchOptions};
+use trenddojo_core::LoginServer;
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionInput, Journal,
     KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, ServerAdmin, ServerTarget, SizeInput,
@@ -124,39 +126,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
             None => db(cmd, &home, &key),
         },
         Command::Server(cmd) => server(cmd, &home, &mut stdin),
-        Command::Sync(args) => {
-            let j = Journal::open(&opts)?;
-            match &args.command {
-                Some(SyncCmd::Status) => {
-                    let s = j.sync_status()?;
-                    let text = format!(
-                        "Device {}\n  pending local changes: {}\n  acknowledged mutation: {}\n  pull cursor: {}\n  conflicts logged: {}\n",
-                        s.device, s.pending, s.acknowledged, s.cursor, s.conflicts
-                    );
-                    out(&s, text)
-                }
-                Some(SyncCmd::Conflicts) => {
-                    let all = j.sync_conflicts()?;
-                    let text = render::conflicts(&all);
-                    out(&all, text)
-                }
-                None => {
-                    let url = std::env::var("TRENDDOJO_SERVER_URL").map_err(|_| {
-                        ApiError::invalid(
-                            "server",
-                            "set TRENDDOJO_SERVER_URL to your postgres URL (postgresql://role:password@host:port/db)",
-                        )
-                    })?;
-                    let _ = args.once;
-                    let r = j.sync_once(&url)?;
-                    let text = format!(
-                        "Synced: pushed {} change(s) ({} already on the server), pulled {} row(s), {} conflict(s) logged.\n",
-                        r.pushed, r.duplicates, r.pulled, r.conflicts
-                    );
-                    out(&r, text)
-                }
-            }
-        }
+        Command::Sync(args) => sync(args, &opts, cli.json, &mut stdin),
         Command::Account(cmd) => {
             let j = Journal::open(&opts)?;
             match cmd {
@@ -483,6 +453,155 @@ fn read_secret(from_stdin: bool, stdin: &mut Option<Stdin>, what: &str) -> ApiRe
         return Err(ApiError::invalid("password", "the two entries differ"));
     }
     Ok(first)
+}
+
+/// The confirmation word of `sync reset`.
+const RESET_CONFIRMATION: &str = "reset";
+
+fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
+    let j = Journal::open(opts)?;
+    match &args.command {
+        Some(SyncCmd::Status) => {
+            let s = j.sync_status()?;
+            let text = format!(
+                "Device {}\n  server: {}\n  pending local changes: {}\n  last success: {}\n  last error: {}\n  acknowledged mutation: {}\n  pull cursor: {}\n  conflicts logged (not restored): {}\n",
+                s.device,
+                s.server.as_deref().unwrap_or("not set up (trenddojo sync login)"),
+                s.pending,
+                s.last_success.as_deref().unwrap_or("never"),
+                match (&s.last_error_at, &s.last_error) {
+                    (Some(at), Some(e)) => format!("{at}: {e}"),
+                    _ => "none".into(),
+                },
+                s.acknowledged,
+                s.cursor,
+                s.conflicts
+            );
+            out(&s, text)
+        }
+        Some(SyncCmd::Conflicts { command: None }) => {
+            let all = j.sync_conflicts()?;
+            let text = render::conflicts(&all);
+            out(&all, text)
+        }
+        Some(SyncCmd::Conflicts { command: Some(ConflictsCmd::Restore { seq }) }) => {
+            let c = j.sync_restore(*seq)?;
+            let text = format!(
+                "Restored {}.{} of {} to {} (it reaches your other devices at the next sync).\n",
+                c.table, c.field, c.row_id, c.lost_value
+            );
+            out(&c, text)
+        }
+        Some(SyncCmd::Login { server, env, role, password_stdin }) => {
+            let which = match (server, env, role) {
+                (Some(url), _, _) => LoginServer::Url(url.clone()),
+                (None, Some(env), Some(role)) => LoginServer::Env { env: env.clone(), role: role.clone() },
+                _ => return Err(ApiError::invalid("server", "give --server URL, or --env ENV with --role ROLE")),
+            };
+            let password = read_secret(*password_stdin, stdin, "sync password")?;
+            let l = j.sync_login(&which, &password)?;
+            let text = format!(
+                "Signed in to {} as user {}{}.{}\n",
+                l.server,
+                l.user_id,
+                if l.known_here { "" } else { " (not in this store yet: the first sync downloads it)" },
+                if l.keyring {
+                    " The password is in the OS keyring."
+                } else {
+                    " No OS keyring is available: the password was NOT saved; set TRENDDOJO_SYNC_PASSWORD when syncing."
+                }
+            );
+            out(&l, text)
+        }
+        Some(SyncCmd::Reset { confirm, discard_local }) => {
+            if confirm.as_deref() != Some(RESET_CONFIRMATION) {
+                return Err(ApiError::new(
+                    ErrorCode::ConfirmationRequired,
+                    format!(
+                        "confirm: a reset replaces this device's copy of your data with the server's; nothing was \
+                         changed. Re-run with --confirm {RESET_CONFIRMATION}"
+                    ),
+                ));
+            }
+            let target = j.sync_target()?;
+            let r = j.sync_reset(&target, *discard_local)?;
+            let text = format!("Reset: downloaded {} row(s) from the server (version {}).\n", r.pulled, r.cursor);
+            out(&r, text)
+        }
+        None if args.watch => {
+            let target = j.sync_target()?;
+            let mut rounds = 0usize;
+            let mut failures = 0usize;
+            let on_event = |e: WatchEvent<'_>| {
+                let (line, value) = match e {
+                    WatchEvent::Round { trigger, report, took } => {
+                        rounds += 1;
+                        (
+                            format!(
+                                "sync ({trigger:?}): pushed {}, pulled {}, {} conflict(s) in {} ms",
+                                report.pushed,
+                                report.pulled,
+                                report.conflicts,
+                                took.as_millis()
+                            ),
+                            serde_json::json!({ "event": "round", "trigger": trigger, "report": report, "ms": took.as_millis() as u64 }),
+                        )
+                    }
+                    WatchEvent::Failed { trigger, error, failures: n, retry_in } => {
+                        failures += 1;
+                        (
+                            format!(
+                                "sync ({trigger:?}) failed ({n} in a row): {error}; retrying in {} ms",
+                                retry_in.as_millis()
+                            ),
+                            serde_json::json!({ "event": "failed", "trigger": trigger, "error": error.to_string(), "failures": n, "retry_in_ms": retry_in.as_millis() as u64 }),
+                        )
+                    }
+                    WatchEvent::Listening { on, reason } => (
+                        match &reason {
+                            None => "notifications on: changes from other devices arrive at once".to_string(),
+                            Some(r) => format!("notifications off ({r}); polling"),
+                        },
+                        serde_json::json!({ "event": "listening", "on": on, "reason": reason }),
+                    ),
+                };
+                if json {
+                    println!("{value}");
+                } else {
+                    eprintln!("{line}");
+                }
+            };
+            j.sync_watch(&target, &WatchOptions::default(), on_event, stop_signal())?;
+            out(
+                &serde_json::json!({ "stopped": true, "rounds": rounds, "failures": failures }),
+                format!("Stopped after {rounds} round(s), {failures} failure(s).\n"),
+            )
+        }
+        None => {
+            let target = j.sync_target()?;
+            let r = j.sync_once_with(&target)?;
+            let text = format!(
+                "Synced: pushed {} change(s) ({} already on the server), pulled {} row(s), {} conflict(s) logged.\n",
+                r.pushed, r.duplicates, r.pulled, r.conflicts
+            );
+            out(&r, text)
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM: background sync stops between rounds, never inside one.
+async fn stop_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) -> ApiResult<Output> {

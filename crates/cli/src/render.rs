@@ -365,7 +365,7 @@ pub fn conflicts(all: &[ConflictEntry]) -> String {
         return "No conflicts.\n".into();
     }
     table(
-        &["#", "SEEN", "TABLE", "ROW", "FIELD", "KEPT", "LOST"],
+        &["#", "SEEN", "TABLE", "ROW", "FIELD", "KEPT", "LOST", "RESTORED"],
         &all.iter()
             .map(|c| {
                 vec![
@@ -376,6 +376,7 @@ pub fn conflicts(all: &[ConflictEntry]) -> String {
                     c.field.clone(),
                     c.kept_value.clone(),
                     c.lost_value.clone(),
+                    c.restored_at.clone().unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect::<Vec<_>>(),

@@ -34,6 +34,12 @@ pub mod domain_types {
 }
 
 /// Server types that appear in API results.
+pub mod sync_types {
+    pub use trenddojo_server::envs::Target as SyncTarget;
+    pub use trenddojo_sync::engine::Report;
+    pub use trenddojo_sync::watch::{Trigger, WatchEvent, WatchOptions};
+}
+
 pub mod server_types {
     pub use trenddojo_server::admin::{AuditReport, Provisioned, STANDARD_PASSWORD, STANDARD_USERS};
     pub use trenddojo_server::envs::{Environments, Profile};

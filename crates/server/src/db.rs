@@ -114,6 +114,35 @@ pub async fn connect_with(config: &Config, ca_file: Option<&Path>) -> Result<Cli
     Ok(client)
 }
 
+/// Connect for notifications: the client, and a receiver that yields the channel of each notification
+/// the connection gets and closes when the connection ends (so the caller learns it was cut off).
+pub async fn connect_listener(
+    config: &Config,
+    ca_file: Option<&Path>,
+) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+    let config = &with_tls_policy(config)?;
+    let tls = tls_connector(ca_file)?;
+    let (client, mut connection) = config.connect(tls).await.map_err(|e| match e.as_db_error() {
+        Some(db) => ServerError::Connect(db.message().to_string()),
+        None => ServerError::Connect(e.to_string()),
+    })?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                    if tx.send(n.channel().to_string()).is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            }
+        }
+    });
+    Ok((client, rx))
+}
+
 /// Create the `trenddojo` database on a cluster if it does not exist (needs a role with CREATEDB).
 pub async fn ensure_database(maintenance_conn: &str, name: &str) -> Result<bool> {
     let client = connect(maintenance_conn).await?;

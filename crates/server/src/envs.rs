@@ -145,6 +145,31 @@ fn password(name: &str) -> Result<Option<Zeroizing<String>>> {
     }
 }
 
+/// The keyring service of users' own sync logins (one entry per `role@host:port/db`).
+const SYNC_KEYRING_SERVICE: &str = "trenddojo-sync";
+
+/// Keep a user's sync password in the OS keyring under the login's place (`role@host:port/db`).
+pub fn store_login_password(config: &Config, password: &str) -> Result<()> {
+    let entry = keyring::Entry::new(SYNC_KEYRING_SERVICE, &describe(config)).map_err(keyring_error)?;
+    entry.set_password(password).map_err(keyring_error)
+}
+
+/// A user's sync password: `TRENDDOJO_SYNC_PASSWORD`, else the keyring entry of the login, else none.
+pub fn login_password(config: &Config) -> Result<Option<Zeroizing<String>>> {
+    if let Ok(p) = std::env::var("TRENDDOJO_SYNC_PASSWORD") {
+        return Ok(Some(Zeroizing::new(p)));
+    }
+    if keyring::Entry::store_status().is_err() {
+        return Ok(None);
+    }
+    let entry = keyring::Entry::new(SYNC_KEYRING_SERVICE, &describe(config)).map_err(keyring_error)?;
+    match entry.get_password() {
+        Ok(p) => Ok(Some(Zeroizing::new(p))),
+        Err(keyring::Error::NoEntry) | Err(keyring::Error::NoStorageAccess(_)) => Ok(None),
+        Err(e) => Err(keyring_error(e)),
+    }
+}
+
 /// A resolved connection: its config (with the password filled in) and whether it is production.
 #[derive(Clone)]
 pub struct Target {

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(6, "sync_push"),
     migration!(7, "security_hardening"),
     migration!(8, "schema_version_for_devices"),
+    migration!(9, "change_notifications"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

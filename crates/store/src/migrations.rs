@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(4, "market_data_and_brokers"),
     migration!(5, "audit_and_outbox"),
     migration!(6, "sync_state"),
+    migration!(7, "sync_apply_guard"),
 ];
 
 /// The newest schema version this build knows.

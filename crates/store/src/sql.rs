@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+pub use rusqlite::params;
 use rusqlite::types::Type;
 pub use rusqlite::types::Value;
 use rusqlite::{Connection, Row};

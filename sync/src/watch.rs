@@ -1,0 +1,282 @@
+//! Background sync: the loop behind `trenddojo sync --watch` and the desktop app's sync.
+//!
+//! A round (push, then pull) runs:
+//! - after a local change, debounced: [`WatchOptions::debounce`] after the last change seen, but no later
+//!   than [`WatchOptions::max_delay`] after the first, so a burst of edits is one round and a steady
+//!   stream of edits still syncs;
+//! - when the server says another device wrote: a LISTEN connection on the user's secret channel
+//!   (server V9) gets a notification at each commit of the user's rows;
+//! - on a timer: [`WatchOptions::interval`] while notifications work, [`WatchOptions::poll_interval`]
+//!   when they do not (a server before V9, or a pooler in transaction mode, which cannot LISTEN);
+//! - on reconnect: when the notification connection comes back, anything it missed is pulled at once;
+//! - after a failure, with exponential backoff (1 s, 2 s, 4 s, ... up to [`WatchOptions::backoff_max`],
+//!   with jitter so many devices do not retry in step) *without* waiting for a new local write.
+//!
+//! Local changes are seen by polling the outbox's sequence (`sqlite_sequence`, which only grows), every
+//! [`WatchOptions::local_check`]: it catches writes made by this process and by any other process on the
+//! same store (the CLI next to the app) at the cost of one indexed read.
+//!
+//! Each round uses its own short connection (dropped when the round ends): nothing stays open between
+//! rounds but the listener, which carries no data. Errors that retrying cannot fix (a newer server
+//! schema, a server that lost acknowledged data, a device id owned by someone else) end the loop.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::{sleep_until, Instant};
+use trenddojo_server::envs::Target;
+use trenddojo_store::Store;
+use uuid::Uuid;
+
+use crate::engine::{self, Refresh, Report};
+use crate::SyncError;
+
+/// Timing of the background loop.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub debounce: Duration,
+    pub max_delay: Duration,
+    pub interval: Duration,
+    pub poll_interval: Duration,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub local_check: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            debounce: Duration::from_millis(300),
+            max_delay: Duration::from_secs(3),
+            interval: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(15),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(120),
+            local_check: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Why a round ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Start,
+    LocalChange,
+    Notification,
+    Timer,
+    Retry,
+    Reconnect,
+}
+
+/// What the loop reports to its caller (the CLI prints these; the app shows them).
+#[derive(Debug)]
+pub enum WatchEvent<'a> {
+    /// A round finished.
+    Round { trigger: Trigger, report: &'a Report, took: Duration },
+    /// A round failed; the next try is in `retry_in`.
+    Failed { trigger: Trigger, error: &'a SyncError, failures: u32, retry_in: Duration },
+    /// Notifications are on (true) or off, with the reason they are off.
+    Listening { on: bool, reason: Option<String> },
+}
+
+/// Errors no retry can fix.
+fn fatal(e: &SyncError) -> bool {
+    matches!(
+        e,
+        SyncError::NewerServer { .. }
+            | SyncError::OlderServer { .. }
+            | SyncError::Gap { .. }
+            | SyncError::ForeignDevice
+    )
+}
+
+/// The delay before retry number `failures` (1-based): doubling from `min`, capped at `max`, then
+/// jittered down by up to a fifth.
+pub fn backoff(opts: &WatchOptions, failures: u32) -> Duration {
+    let doubled = opts.backoff_min.saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+    let capped = doubled.min(opts.backoff_max);
+    let jitter = rand::thread_rng().gen_range(0..=capped.as_millis().min(u128::from(u32::MAX)) as u64 / 5);
+    capped.saturating_sub(Duration::from_millis(jitter))
+}
+
+/// The highest outbox sequence ever used on this store: grows with every local change.
+fn outbox_mark(store: &Store) -> Result<i64, SyncError> {
+    store.read(|c| {
+        Ok(c.query_row("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'sync_outbox'", [], |r| {
+            r.get(0)
+        })
+        .map_err(trenddojo_store::StoreError::from)?)
+    })
+}
+
+/// Why notifications are off.
+struct NoListen {
+    /// The server cannot notify (a schema before V9): no point retrying soon.
+    unsupported: bool,
+    message: String,
+}
+
+impl From<SyncError> for NoListen {
+    fn from(e: SyncError) -> Self {
+        NoListen { unsupported: false, message: e.to_string() }
+    }
+}
+
+type Listener = (tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<String>);
+
+/// Open the notification connection and LISTEN on the user's channel. Dropping the returned client
+/// closes the connection.
+async fn listen(target: &Target) -> Result<Listener, NoListen> {
+    let (client, rx) = trenddojo_server::db::connect_listener(&target.config, target.ca_file.as_deref())
+        .await
+        .map_err(SyncError::from)?;
+    let channel: String = match client.query_one("SELECT trenddojo.sync_channel()", &[]).await {
+        Ok(row) => row.get(0),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
+            return Err(NoListen {
+                unsupported: true,
+                message: "the server's schema predates change notifications (V9); polling instead".into(),
+            })
+        }
+        Err(e) => return Err(SyncError::from(e).into()),
+    };
+    // The server makes channels as td_ + hex; anything else is refused rather than quoted.
+    if !channel.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(NoListen { unsupported: true, message: "the server sent an unexpected channel name".into() });
+    }
+    client.batch_execute(&format!("LISTEN \"{channel}\"")).await.map_err(SyncError::from)?;
+    Ok((client, rx))
+}
+
+async fn round(store: &Store, target: &Target, refresh: &Refresh) -> Result<Report, SyncError> {
+    let mut client = trenddojo_server::db::connect_with(&target.config, target.ca_file.as_deref()).await?;
+    engine::sync_once(store, &mut client, refresh).await
+}
+
+/// Run background sync (for `user`, once known: a new device learns it from its first round) until `stop` completes (Ok) or an error no retry can fix (Err).
+pub async fn watch(
+    store: &Store,
+    mut user: Option<Uuid>,
+    target: &Target,
+    refresh: &Refresh,
+    opts: &WatchOptions,
+    mut on_event: impl FnMut(WatchEvent<'_>),
+    stop: impl Future<Output = ()>,
+) -> Result<(), SyncError> {
+    tokio::pin!(stop);
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let mut due = Instant::now();
+    let mut trigger = Trigger::Start;
+    let mut failures: u32 = 0;
+    let mut mark = outbox_mark(store)?;
+    let mut first_change: Option<Instant> = None;
+    let mut listener: Option<Listener> = None;
+    let mut listener_failures: u32 = 0;
+    let mut listener_retry = Instant::now();
+    let mut tick = tokio::time::interval(opts.local_check);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let listening = listener.is_some();
+        tokio::select! {
+            biased;
+            () = &mut stop => return Ok(()),
+            () = sleep_until(listener_retry), if !listening && listener_retry < Instant::now() + far => {
+                match listen(target).await {
+                    Ok(l) => {
+                        listener = Some(l);
+                        listener_failures = 0;
+                        listener_retry = Instant::now() + far;
+                        on_event(WatchEvent::Listening { on: true, reason: None });
+                        // Whatever happened while we were not listening is pulled now.
+                        if trigger != Trigger::Start {
+                            due = Instant::now();
+                            trigger = Trigger::Reconnect;
+                        }
+                    }
+                    Err(e) => {
+                        listener_failures += 1;
+                        // A server without V9 cannot notify: poll, and ask again much later.
+                        let wait = if e.unsupported { opts.interval } else { backoff(opts, listener_failures) };
+                        listener_retry = Instant::now() + wait;
+                        on_event(WatchEvent::Listening { on: false, reason: Some(e.message) });
+                        due = due.min(Instant::now() + opts.poll_interval);
+                    }
+                }
+            }
+            n = async { listener.as_mut().expect("guarded").1.recv().await }, if listening => {
+                match n {
+                    Some(_) => {
+                        if failures == 0 {
+                            due = due.min(Instant::now());
+                            trigger = Trigger::Notification;
+                        }
+                    }
+                    None => {
+                        listener = None;
+                        listener_failures += 1;
+                        listener_retry = Instant::now() + backoff(opts, listener_failures);
+                        on_event(WatchEvent::Listening { on: false, reason: Some("the notification connection closed".into()) });
+                        due = due.min(Instant::now() + opts.poll_interval);
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                let now_mark = outbox_mark(store)?;
+                if now_mark > mark {
+                    mark = now_mark;
+                    let now = Instant::now();
+                    let first = *first_change.get_or_insert(now);
+                    let when = (now + opts.debounce).min(first + opts.max_delay);
+                    if failures == 0 || when < due {
+                        due = if failures == 0 { when } else { due.min(when) };
+                        trigger = Trigger::LocalChange;
+                    }
+                }
+            }
+            () = sleep_until(due) => {
+                let started = Instant::now();
+                first_change = None;
+                let result = round(store, target, refresh).await;
+                if let Ok(r) = &result {
+                    user = Some(r.user);
+                }
+                if let Some(u) = user {
+                    // Best effort: a store that cannot record the outcome fails the next round visibly.
+                    let _ = engine::record_outcome(store, u, result.as_ref());
+                }
+                match result {
+                    Ok(report) => {
+                        failures = 0;
+                        on_event(WatchEvent::Round { trigger, report: &report, took: started.elapsed() });
+                        due = Instant::now() + if listener.is_some() { opts.interval } else { opts.poll_interval };
+                        trigger = Trigger::Timer;
+                    }
+                    Err(e) if fatal(&e) => return Err(e),
+                    Err(e) => {
+                        failures += 1;
+                        let retry_in = backoff(opts, failures);
+                        on_event(WatchEvent::Failed { trigger, error: &e, failures, retry_in });
+                        due = Instant::now() + retry_in;
+                        trigger = Trigger::Retry;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
+        let opts = WatchOptions::default();
+        for (n, full) in [(1, 1000), (2, 2000), (3, 4000), (4, 8000), (8, 120_000), (40, 120_000)] {
+            let d = backoff(&opts, n).as_millis();
+            assert!(d <= full && d >= full * 4 / 5, "retry {n}: {d} ms is not within [{}, {full}] ms", full * 4 / 5);
+        }
+    }
+}
