@@ -227,3 +227,16 @@ fn random_offline_schedules_converge_on_every_device() {
         panic!("{e}");
     }
 }
+
+/// A schedule the property test once found: two devices exit the same trade while apart. The derived
+/// summary each device recomputes after the pull must not stamp a local time onto the trade (that left
+/// `updated_at` different on every device).
+#[test]
+fn exits_of_one_trade_on_two_devices_converge() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let pg = rt.block_on(Pg::migrated());
+    let ops = [Op::Open(2), Op::Sync(2), Op::Exit(2, 0), Op::Sync(0), Op::Exit(0, 0)];
+    if let Err(e) = run_case(&rt, &pg, &ops) {
+        panic!("{e}");
+    }
+}

@@ -285,7 +285,10 @@ pub fn decode_exit_days(s: &str, net: Money) -> Result<Vec<(NaiveDate, Money)>> 
 }
 
 /// Write a recomputed summary onto the trade and each exit's realization onto its execution. A summary
-/// that did not change writes nothing (no new clock stamp, audit row or outbox entry).
+/// that did not change writes nothing (no new clock stamp, audit row or outbox entry). While the sync
+/// engine applies pulled rows (`sync_apply_guard` holds a row), the change bookkeeping (`updated_at`,
+/// `updated_hlc`) is left as merged: the recomputation is not an edit, every device derives the same
+/// values from the same executions, and a local time written here would differ on each device.
 pub fn apply_summary(
     tx: &Tx<'_>,
     trade_id: Uuid,
@@ -305,8 +308,9 @@ pub fn apply_summary(
     tx.prepare_cached(
         "UPDATE trades SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?2 END, entered_quantity = ?3, \
          open_quantity = ?4, avg_entry_price = ?5, avg_exit_price = ?6, gross_pnl = ?7, fees = ?8, net_pnl = ?9, \
-         initial_risk = ?10, r_multiple = ?11, opened_at = ?12, closed_at = ?13, exit_days = ?14, updated_at = ?15, \
-         updated_hlc = ?16 WHERE id = ?1 AND (status IS NOT CASE WHEN status = 'cancelled' THEN status ELSE ?2 END \
+         initial_risk = ?10, r_multiple = ?11, opened_at = ?12, closed_at = ?13, exit_days = ?14, \
+         updated_at = CASE WHEN EXISTS (SELECT 1 FROM sync_apply_guard) THEN updated_at ELSE ?15 END, \
+         updated_hlc = CASE WHEN EXISTS (SELECT 1 FROM sync_apply_guard) THEN updated_hlc ELSE ?16 END WHERE id = ?1 AND (status IS NOT CASE WHEN status = 'cancelled' THEN status ELSE ?2 END \
          OR entered_quantity IS NOT ?3 OR open_quantity IS NOT ?4 OR avg_entry_price IS NOT ?5 \
          OR avg_exit_price IS NOT ?6 OR gross_pnl IS NOT ?7 OR fees IS NOT ?8 OR net_pnl IS NOT ?9 \
          OR initial_risk IS NOT ?10 OR r_multiple IS NOT ?11 OR opened_at IS NOT ?12 OR closed_at IS NOT ?13 \
@@ -333,7 +337,9 @@ pub fn apply_summary(
     // Realized amounts on executions: only touch rows whose values change (each write is audited).
     let current = executions(tx, trade_id)?;
     let mut update = tx.prepare_cached(
-        "UPDATE executions SET realized_gross = ?2, realized_net = ?3, updated_at = ?4, updated_hlc = ?5 WHERE id = ?1",
+        "UPDATE executions SET realized_gross = ?2, realized_net = ?3, \
+         updated_at = CASE WHEN EXISTS (SELECT 1 FROM sync_apply_guard) THEN updated_at ELSE ?4 END, \
+         updated_hlc = CASE WHEN EXISTS (SELECT 1 FROM sync_apply_guard) THEN updated_hlc ELSE ?5 END WHERE id = ?1",
     )?;
     for e in current {
         let x = summary.exits.iter().find(|x| x.fill_id == e.id);
