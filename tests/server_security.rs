@@ -228,6 +228,62 @@ async fn notification_channels_are_private() {
     assert!(none.is_err(), "one notification per transaction: {none:?}");
 }
 
+/// The statement-local version counter (V11) lives in a setting any client can change. Forging it for
+/// another user's id must not get a row into that user's data (nor reach the tier check, which would
+/// lock that user's row and tell their tier), and tampering with one's own counter never moves the
+/// user's committed version backwards.
+#[tokio::test]
+async fn a_forged_version_counter_reaches_no_one_else() {
+    let w = world().await;
+    let bob = w.pg.connect_as(&w.b, PW_B).await;
+    let alice_id = w.a.user_id;
+    let now = "2026-03-02T15:00:00Z";
+    let a_account = w.a_rows.iter().find(|(t, _)| *t == "accounts").expect("account").1;
+    for (table, insert) in [
+        (
+            "accounts",
+            format!(
+                "INSERT INTO trenddojo.accounts (id, user_id, name, currency, starting_balance, time_zone, created_at, \
+                 updated_at, updated_hlc) SELECT '{}', '{alice_id}', 'x', 'USD', 1, 'UTC', '{now}', '{now}', 'h' \
+                 FROM (SELECT set_config('trenddojo.next_version', '{alice_id}:5', true)) s",
+                Uuid::now_v7()
+            ),
+        ),
+        (
+            "trades",
+            format!(
+                "INSERT INTO trenddojo.trades (id, user_id, account_id, symbol, direction, status, created_at, \
+                 updated_at, updated_hlc) SELECT '{}', '{alice_id}', '{a_account}', 'AAPL', 'long', 'open', '{now}', \
+                 '{now}', 'h' FROM (SELECT set_config('trenddojo.next_version', '{alice_id}:5', true)) s",
+                Uuid::now_v7()
+            ),
+        ),
+    ] {
+        let e = bob.batch_execute(&insert).await.expect_err("a row for Alice is refused");
+        assert_eq!(sqlstate(&e), "42501", "{table}: refused as another user's row, nothing else: {e}");
+    }
+    let admin = w.pg.admin().await;
+    let before: i64 = admin
+        .query_one("SELECT version FROM trenddojo.user_versions WHERE user_id = $1", &[&w.b.user_id])
+        .await
+        .expect("version")
+        .get(0);
+    let b_account = w.b_rows.iter().find(|(t, _)| *t == "accounts").expect("account").1;
+    bob.batch_execute(&format!(
+        "UPDATE trenddojo.accounts SET name = s.v FROM (SELECT set_config('trenddojo.next_version', '{}:1', true) AS v) s \
+         WHERE id = '{b_account}'",
+        w.b.user_id
+    ))
+    .await
+    .expect("Bob may renumber his own row");
+    let after: i64 = admin
+        .query_one("SELECT version FROM trenddojo.user_versions WHERE user_id = $1", &[&w.b.user_id])
+        .await
+        .expect("version")
+        .get(0);
+    assert!(after >= before, "the committed version never moves backwards ({before} -> {after})");
+}
+
 #[tokio::test]
 async fn identity_cannot_be_forged() {
     let w = world().await;

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(8, "schema_version_for_devices"),
     migration!(9, "change_notifications"),
     migration!(10, "statement_level_audit_and_trade_limit"),
+    migration!(11, "statement_local_version_counter"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

@@ -19,4 +19,3 @@ BEGIN
 END
 $$;
 DROP FUNCTION trenddojo.audit_statement();
-DROP TYPE trenddojo.audit_change;
