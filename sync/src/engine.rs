@@ -96,9 +96,9 @@ pub fn device_uuid(store: &Store) -> Result<Uuid, SyncError> {
         .map_err(|_| SyncError::Invalid { field: "device".into(), message: "the store has no device id".into() })
 }
 
-/// The prefix this device puts in its clock stamps (to tell its own edits from others').
+/// The device part of this device's clock stamps (to tell its own edits from others').
 fn stamp_device(store: &Store) -> String {
-    store.device_id().chars().take(12).collect()
+    trenddojo_store::clock::stamp_device(store.device_id())
 }
 
 /// A local column as canonical JSON.
@@ -210,7 +210,7 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
     let device = device_uuid(store)?;
     let acked_key = state_key(user, "acknowledged");
     loop {
-        let (after, batch) = store.read(|c| {
+        let (after, read, seqs, mutations) = store.read(|c| {
             let after = get_i64(c, &acked_key)?;
             let mut st = c
                 .prepare("SELECT seq, table_name, row_id FROM sync_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")
@@ -220,34 +220,54 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
                 .map_err(sql_err)?
                 .collect::<Result<_, _>>()
                 .map_err(sql_err)?;
-            let mut batch = Vec::new();
+            // One mutation per row, numbered by the row's newest entry (a mutation carries the row's
+            // current state, so older entries of the same row add nothing); every entry of the user's
+            // rows is acknowledged with it.
+            let read = entries.len();
+            let mut newest: BTreeMap<(String, Uuid), i64> = BTreeMap::new();
+            let mut known = Vec::new();
             for (seq, table, row) in entries {
-                let (Some(t), Ok(id)) = (TABLES.iter().find(|t| t.name == table), Uuid::parse_str(&row)) else {
+                let (Some(_), Ok(id)) = (TABLES.iter().find(|t| t.name == table), Uuid::parse_str(&row)) else {
                     continue;
                 };
+                newest.insert((table.clone(), id), seq);
+                known.push((seq, table, id));
+            }
+            let mut mutations = Vec::new();
+            for ((table, id), seq) in newest {
+                let t = TABLES.iter().find(|t| t.name == table).expect("checked above");
                 if let Some((state, owner)) = local_state(c, t, id)? {
                     if owner == Some(user) {
-                        batch.push((seq, Mutation { number: seq, table, id, row: state }));
+                        mutations.push(Mutation { number: seq, table, id, row: state });
                     }
                 }
             }
-            Ok::<_, SyncError>((after, batch))
+            mutations.sort_by_key(|m| m.number);
+            let pushed: std::collections::HashSet<(&str, Uuid)> =
+                mutations.iter().map(|m| (m.table.as_str(), m.id)).collect();
+            // Only the entries read above: a change made since then has an entry of its own that stays.
+            let seqs: Vec<i64> = known
+                .iter()
+                .filter(|(_, table, id)| pushed.contains(&(table.as_str(), *id)))
+                .map(|(seq, _, _)| *seq)
+                .collect();
+            Ok::<_, SyncError>((after, read, seqs, mutations))
         })?;
-        if batch.is_empty() {
+        if mutations.is_empty() {
             report.acknowledged = after;
             return Ok(());
         }
         // Entries of this round that were skipped (other users' rows) stay; the mark moves past the last
         // pushed one only.
-        let mutations: Vec<Mutation> = batch.iter().map(|(_, m)| m.clone()).collect();
-        let last = batch.last().map(|(s, _)| *s).unwrap_or(after);
+        let last = mutations.last().map(|m| m.number).unwrap_or(after);
         crash_point("push:before-send");
         let out = push_batch(client, device, after, &mutations).await?;
         crash_point("push:after-server-commit");
         let mine = stamp_device(store);
         let logged = store.write(|tx| {
-            for (seq, _) in &batch {
-                tx.execute("DELETE FROM sync_outbox WHERE seq = ?1", [seq]).map_err(|e| store_err(e.into()))?;
+            let mut delete = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1").map_err(sql_err)?;
+            for seq in &seqs {
+                delete.execute([seq]).map_err(sql_err)?;
             }
             set_state(tx, &acked_key, &last.to_string())?;
             // Nobody else wrote between our last pull and this batch: what the batch wrote is what we
@@ -265,7 +285,7 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
         report.duplicates += out.duplicates;
         report.conflicts += logged;
         report.acknowledged = last;
-        if batch.len() < BATCH {
+        if read < BATCH {
             return Ok(());
         }
     }

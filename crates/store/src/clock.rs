@@ -23,6 +23,14 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| StoreError::corrupt(format!("bad timestamp {s:?}: {e}")))
 }
 
+/// The device part of this store's clock stamps: the last 12 hex digits of the device id. The id is a
+/// UUIDv7, whose leading digits are its creation time in milliseconds (two devices set up in the same
+/// millisecond would share them); its trailing digits are random.
+pub fn stamp_device(device_id: &str) -> String {
+    let hex: Vec<char> = device_id.chars().filter(char::is_ascii_hexdigit).collect();
+    hex[hex.len().saturating_sub(12)..].iter().collect()
+}
+
 /// A hybrid logical clock for one device.
 #[derive(Debug)]
 pub struct Hlc {
@@ -34,7 +42,7 @@ impl Hlc {
     /// `last` is the highest clock value this device has issued before (from the store), if any.
     pub fn new(device: &str, last: Option<&str>) -> Self {
         let state = last.and_then(parse_hlc).unwrap_or((0, 0));
-        Hlc { device: device.chars().take(12).collect(), state: Mutex::new(state) }
+        Hlc { device: stamp_device(device), state: Mutex::new(state) }
     }
 
     /// The next clock value: strictly greater than every value issued before.
@@ -74,6 +82,16 @@ fn parse_hlc(s: &str) -> Option<(i64, u32)> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn stamp_device_takes_the_random_end_of_the_device_id() {
+        // Two UUIDv7 ids made in the same millisecond share their first 12 digits, not their last.
+        let a = "01a2278c703775b89803d5dc7242584f";
+        let b = "01a2278c7037700000000000000000ff";
+        assert_eq!(stamp_device(a), "d5dc7242584f", "the last 12 hex digits");
+        assert_ne!(stamp_device(a), stamp_device(b), "same-millisecond devices differ");
+        assert_eq!(stamp_device("01a2278c-7037-75b8-9803-d5dc7242584f"), "d5dc7242584f", "dashes are ignored");
+    }
 
     #[test]
     fn timestamps_are_fixed_width_and_round_trip() {
