@@ -220,7 +220,7 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, ops: &[Op]) -> Result<(), Tes
 fn random_offline_schedules_converge_on_every_device() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let pg = rt.block_on(Pg::migrated());
-    let cases: u32 = std::env::var("TRENDDOJO_SYNC_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
+    let cases: u32 = std::env::var("TRENDDOJO_SYNC_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(96);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let result = runner.run(&prop::collection::vec(op(), 5..30), |ops| run_case(&rt, &pg, &ops));
     if let Err(e) = result {
