@@ -53,7 +53,10 @@ impl Home {
         use std::io::Write;
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn trenddojo");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        // A command that refuses its arguments exits before reading its input: a closed pipe is fine.
+        if let Err(e) = child.stdin.take().expect("stdin").write_all(input.as_bytes()) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
         child.wait_with_output().expect("wait for trenddojo")
     }
 
