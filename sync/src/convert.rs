@@ -12,6 +12,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::hlc::Hlc;
+use crate::merge::{Field, RowState};
 use crate::tables::{Column, Kind};
 use crate::SyncError;
 
@@ -44,6 +46,27 @@ pub fn from_pg(row: &Row, idx: usize, kind: Kind) -> Result<Value, SyncError> {
 }
 
 /// A JSON value as a typed PostgreSQL parameter for `col`, validating it.
+/// A server row read as `SELECT <cols>, deleted, field_hlcs`: its id (if `cols` has it) and its state,
+/// each field with its stamp from `field_hlcs` (a field without one has the zero stamp).
+pub fn server_state(row: &Row, cols: &[Column]) -> Result<(Option<Uuid>, RowState), SyncError> {
+    let stamps: Value = row.try_get(cols.len() + 1)?;
+    let stamp =
+        |f: &str| stamps.get(f).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero);
+    let mut state = RowState::default();
+    let mut id = None;
+    for (i, c) in cols.iter().enumerate() {
+        let value = from_pg(row, i, c.kind)?;
+        if c.name == "id" {
+            id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
+        }
+        state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
+    }
+    if row.try_get::<_, bool>(cols.len())? {
+        state.deleted = Some(stamp("deleted"));
+    }
+    Ok((id, state))
+}
+
 pub fn to_pg(table: &str, col: &Column, v: &Value) -> Result<Param, SyncError> {
     if v.is_null() {
         if !col.nullable {

@@ -24,7 +24,7 @@ use trenddojo_store::sql::Value as Sql;
 use trenddojo_store::{Connection, Store, StoreError, Tx};
 use uuid::Uuid;
 
-use crate::convert::from_pg;
+use crate::convert::server_state;
 use crate::hlc::Hlc;
 use crate::merge::{merge, Field, RowState};
 use crate::push::{push_batch, Mutation, RowConflict};
@@ -295,23 +295,10 @@ fn involves(o: &crate::merge::Overridden, mine: &str) -> bool {
     o.lost.hlc.device() == mine || o.kept.hlc.device() == mine
 }
 
-/// Fields whose overridden values are not worth the user's attention: the change bookkeeping (every
-/// conflicting edit also "conflicts" on these) and data derived from other rows.
-fn worth_logging(table: &str, field: &str) -> bool {
-    if matches!(field, "updated_at" | "updated_hlc" | "created_at") {
-        return false;
-    }
-    TABLES
-        .iter()
-        .find(|t| t.name == table)
-        .and_then(|t| t.all_columns().into_iter().find(|c| c.name == field))
-        .is_some_and(|c| c.direction == crate::tables::Direction::Both)
-}
-
 /// Log one overridden value, once: the same loss is seen by the push (the server's merge) and again by
 /// the pull that brings the winner down.
 fn log_conflict(tx: &Tx<'_>, table: &str, id: Uuid, o: &crate::merge::Overridden) -> Result<bool, SyncError> {
-    if !worth_logging(table, &o.field) {
+    if crate::tables::edited_column(table, &o.field).is_none() {
         return Ok(false);
     }
     let n = tx
@@ -363,21 +350,7 @@ fn pull_sql(t: &Table) -> String {
 }
 
 fn pulled(t: &'static Table, cols: &[Column], row: &tokio_postgres::Row) -> Result<Pulled, SyncError> {
-    let stamps: Value = row.try_get(cols.len() + 1)?;
-    let stamp =
-        |f: &str| stamps.get(f).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero);
-    let mut state = RowState::default();
-    let mut id = None;
-    for (i, c) in cols.iter().enumerate() {
-        let value = from_pg(row, i, c.kind)?;
-        if c.name == "id" {
-            id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
-        }
-        state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
-    }
-    if row.try_get::<_, bool>(cols.len())? {
-        state.deleted = Some(stamp("deleted"));
-    }
+    let (id, state) = server_state(row, cols)?;
     let id = id.ok_or_else(|| SyncError::Invalid { field: format!("{}.id", t.name), message: "missing".into() })?;
     Ok(Pulled { table: t, id, state })
 }
@@ -460,6 +433,47 @@ pub const PULL_CHUNK: usize = 500;
 /// Apply pulled rows in one local transaction, with the outbox and clock triggers off (the guard row).
 /// `finish` (cursor key and the version the pull reached) is given for the last chunk only: it moves the
 /// cursor in the same transaction. `refresh` recomputes the trades whose rows or executions arrived.
+/// Apply pulled rows inside `tx` with the outbox and clock triggers held off (the guard row), then
+/// recompute the trades whose rows or executions arrived.
+fn apply_rows(
+    tx: &Tx<'_>,
+    rows: &[Pulled],
+    mine: &str,
+    refresh: &Refresh,
+    conflicts: &mut usize,
+) -> Result<(), SyncError> {
+    tx.execute("INSERT INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
+    let mut trades = Vec::new();
+    for p in rows {
+        apply_pulled(tx, p, mine, conflicts)?;
+        match p.table.name {
+            "trades" => trades.push(p.id),
+            "executions" => {
+                if let Some(t) =
+                    p.state.fields.get("trade_id").and_then(|f| f.value.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+                {
+                    trades.push(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    trades.sort();
+    trades.dedup();
+    refresh(tx, &trades)?;
+    tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
+    Ok(())
+}
+
+/// Let the device's clock see the newest stamp among pulled rows.
+fn observe_newest(store: &Store, rows: &[Pulled]) {
+    if let Some(h) = rows.iter().flat_map(|r| r.state.fields.values().map(|f| &f.hlc)).max() {
+        store.observe_clock(h.as_str());
+    }
+}
+
+/// Apply pulled rows in one local transaction ([`apply_rows`]). `finish` (cursor key and the version the
+/// pull reached) is given for the last chunk only: it moves the cursor in the same transaction.
 fn apply_chunk(
     store: &Store,
     rows: &[Pulled],
@@ -469,40 +483,29 @@ fn apply_chunk(
 ) -> Result<(), SyncError> {
     let mine = stamp_device(store);
     store.write(|tx| {
-        tx.execute("INSERT INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
-        let mut trades = Vec::new();
-        for p in rows {
-            apply_pulled(tx, p, &mine, conflicts)?;
-            match p.table.name {
-                "trades" => trades.push(p.id),
-                "executions" => {
-                    if let Some(t) = p
-                        .state
-                        .fields
-                        .get("trade_id")
-                        .and_then(|f| f.value.as_str())
-                        .and_then(|s| Uuid::parse_str(s).ok())
-                    {
-                        trades.push(t);
-                    }
-                }
-                _ => {}
-            }
-        }
-        trades.sort();
-        trades.dedup();
-        refresh(tx, &trades)?;
-        tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
+        apply_rows(tx, rows, &mine, refresh, conflicts)?;
         if let Some((key, version)) = finish {
             set_state(tx, key, &version.to_string())?;
             crash_point("pull:before-local-commit");
         }
         Ok::<_, SyncError>(())
     })?;
-    if let Some(h) = rows.iter().flat_map(|r| r.state.fields.values().map(|f| &f.hlc)).max() {
-        store.observe_clock(h.as_str());
-    }
+    observe_newest(store, rows);
     Ok(())
+}
+
+/// A read-only REPEATABLE READ transaction on the server and the user's change version in its snapshot:
+/// the snapshot holds exactly the user's versions up to that one (writers of one user commit in version
+/// order, see server V5).
+async fn snapshot(client: &mut Client) -> Result<(tokio_postgres::Transaction<'_>, i64), SyncError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let version: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
+    Ok((tx, version))
 }
 
 /// Pull everything after the cursor. The server side is one read-only REPEATABLE READ transaction: its
@@ -522,13 +525,7 @@ async fn pull(
 ) -> Result<(), SyncError> {
     let cursor_key = state_key(user, "cursor");
     let cursor = store.read(|c| get_i64(c, &cursor_key))?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    let target: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
+    let (tx, target) = snapshot(client).await?;
     let mut conflicts = 0;
     let mut chunk: Vec<Pulled> = Vec::new();
     let mut pulled_rows = 0;
@@ -622,13 +619,7 @@ pub async fn server_user(client: &Client) -> Result<Uuid, SyncError> {
 pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Result<Report, SyncError> {
     check_server_schema(client).await?;
     let user = server_user(client).await?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    let target: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
+    let (tx, target) = snapshot(client).await?;
     let mut rows = Vec::new();
     for t in TABLES {
         let cols = columns(t);
@@ -641,7 +632,6 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Res
     let uid = user.to_string();
     let mut conflicts = 0;
     store.write(|tx| {
-        tx.execute("INSERT INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
         // The local-only running totals of the user's accounts go too; the refresh below rebuilds them.
         tx.execute(
             "DELETE FROM account_summaries WHERE account_id IN (SELECT id FROM accounts WHERE user_id = ?1)",
@@ -667,21 +657,11 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Res
                 tx.execute(&format!("DELETE FROM {} WHERE user_id = ?1", t.name), [uid.as_str()]).map_err(sql_err)?;
             }
         }
-        let mut trades = Vec::new();
-        for p in &rows {
-            apply_pulled(tx, p, &mine, &mut conflicts)?;
-            if p.table.name == "trades" {
-                trades.push(p.id);
-            }
-        }
-        refresh(tx, &trades)?;
-        tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
+        apply_rows(tx, &rows, &mine, refresh, &mut conflicts)?;
         set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
         Ok::<_, SyncError>(())
     })?;
-    if let Some(h) = rows.iter().flat_map(|r| r.state.fields.values().map(|f| &f.hlc)).max() {
-        store.observe_clock(h.as_str());
-    }
+    observe_newest(store, &rows);
     Ok(Report { user, pulled: rows.len(), cursor: target, ..Report::default() })
 }
 

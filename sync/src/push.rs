@@ -14,8 +14,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::convert::{from_pg, to_pg};
-use crate::hlc::Hlc;
+use crate::convert::{server_state, to_pg};
 use crate::merge::{merge, Field, Overridden, RowState};
 use crate::tables::{self, Column, Direction, Kind, Table};
 use crate::SyncError;
@@ -217,22 +216,7 @@ async fn apply_table(
     );
     let mut server: std::collections::HashMap<Uuid, RowState> = std::collections::HashMap::new();
     for row in tx.query(&select, &[&ids]).await? {
-        let stamps: Value = row.try_get(cols.len() + 1)?;
-        let stamp = |name: &str| {
-            stamps.get(name).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero)
-        };
-        let mut state = RowState::default();
-        let mut id = None;
-        for (i, c) in cols.iter().enumerate() {
-            let value = from_pg(&row, i, c.kind)?;
-            if c.name == "id" {
-                id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
-            }
-            state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
-        }
-        if row.try_get::<_, bool>(cols.len())? {
-            state.deleted = Some(stamp("deleted"));
-        }
+        let (id, state) = server_state(&row, &cols)?;
         if let Some(id) = id {
             server.insert(id, state);
         }

@@ -256,6 +256,16 @@ pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
 }
 
+/// A column users edit: synced both ways and not the change bookkeeping (`created_at`, `updated_at`,
+/// `updated_hlc`, which every edit moves). These are the fields whose overridden values the conflict
+/// log keeps, and the only ones a restore may put back.
+pub fn edited_column(table_name: &str, field: &str) -> Option<Column> {
+    if matches!(field, "created_at" | "updated_at" | "updated_hlc") {
+        return None;
+    }
+    table(table_name)?.all_columns().into_iter().find(|c| c.name == field && c.direction == Direction::Both)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

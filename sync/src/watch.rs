@@ -151,7 +151,7 @@ async fn listen(target: &Target) -> Result<Listener, NoListen> {
 }
 
 async fn round(store: &Store, target: &Target, refresh: &Refresh) -> Result<Report, SyncError> {
-    let mut client = trenddojo_server::db::connect_with(&target.config, target.ca_file.as_deref()).await?;
+    let mut client = target.connect().await?;
     engine::sync_once(store, &mut client, refresh).await
 }
 

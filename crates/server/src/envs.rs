@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::Config;
 use zeroize::Zeroizing;
 
@@ -179,6 +180,13 @@ pub struct Target {
     pub ca_file: Option<PathBuf>,
 }
 
+impl Target {
+    /// Connect to where this points, trusting its CA file if it has one.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client> {
+        crate::db::connect_with(&self.config, self.ca_file.as_deref()).await
+    }
+}
+
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Config's own Debug redacts the password; we print only where it points.
@@ -235,15 +243,40 @@ fn place(config: &Config) -> String {
     d.split_once('@').map(|(_, p)| p.to_string()).unwrap_or(d)
 }
 
-/// Where a config points, for messages: `user@host:port/db`, never the password.
-pub fn describe(config: &Config) -> String {
+/// The first host of a config (a name, an address or a socket folder) and its port.
+fn host_port(config: &Config) -> (String, u16) {
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         #[cfg(unix)]
         Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
         None => "localhost".into(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
+    (host, config.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// The connection string of an environment's server (host, port, database, TLS mode) for another role,
+/// without a password, and the environment's CA file: how a user's own login reaches that server.
+pub fn role_connection(home: &Path, env: &str, role: &str) -> Result<(String, Option<PathBuf>)> {
+    if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ServerError::invalid("role", format!("{role:?} is not a role name (letters, digits and _)")));
+    }
+    let profile = get(home, env)?;
+    let config: Config = profile.service.parse().map_err(|_| {
+        ServerError::invalid("env", format!("environment {env:?} holds a connection string that does not parse"))
+    })?;
+    let (host, port) = host_port(&config);
+    let db = config.get_dbname().unwrap_or("postgres");
+    let ssl = match config.get_ssl_mode() {
+        SslMode::Require => " sslmode=require",
+        SslMode::Disable => " sslmode=disable",
+        _ => "",
+    };
+    Ok((format!("host={host} port={port} dbname={db} user={role}{ssl}"), profile.ca_file))
+}
+
+/// Where a config points, for messages: `user@host:port/db`, never the password.
+pub fn describe(config: &Config) -> String {
+    let (host, port) = host_port(config);
     format!(
         "{}@{host}:{port}/{}",
         config.get_user().unwrap_or("?"),

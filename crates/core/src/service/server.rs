@@ -104,7 +104,7 @@ impl ServerAdmin {
     }
 
     async fn connect(t: &Target) -> Result<db::Client, ServerError> {
-        db::connect_with(&t.config, t.ca_file.as_deref()).await.map_err(|e| match e {
+        t.connect().await.map_err(|e| match e {
             ServerError::Connect(m) => ServerError::Connect(format!("{}: {m}", t.label)),
             other => other,
         })

@@ -14,7 +14,7 @@ use trenddojo_store::accounts as account_repo;
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::Tx;
 use trenddojo_sync::engine::{self, Report};
-use trenddojo_sync::tables::{Direction, TABLES};
+use trenddojo_sync::tables;
 use trenddojo_sync::watch::{self, WatchEvent, WatchOptions};
 use trenddojo_sync::SyncError;
 use uuid::Uuid;
@@ -151,30 +151,6 @@ fn read_login(home: &std::path::Path) -> ApiResult<Option<SyncLogin>> {
     }
 }
 
-/// The server URL of an environment with another role: `host=... port=... dbname=... user=ROLE`.
-fn env_login(home: &std::path::Path, env: &str, role: &str) -> ApiResult<(String, Option<PathBuf>)> {
-    if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(ApiError::invalid("role", format!("{role:?} is not a role name (letters, digits and _)")));
-    }
-    let profile = envs::get(home, env)?;
-    let config: trenddojo_server::db::Config = profile.service.parse().map_err(|_| {
-        ApiError::invalid("env", format!("environment {env:?} holds a connection string that does not parse"))
-    })?;
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let db = config.get_dbname().unwrap_or("postgres");
-    let ssl = match config.get_ssl_mode() {
-        tokio_postgres::config::SslMode::Require => " sslmode=require",
-        tokio_postgres::config::SslMode::Disable => " sslmode=disable",
-        _ => "",
-    };
-    Ok((format!("host={host} port={port} dbname={db} user={role}{ssl}"), profile.ca_file))
-}
-
 impl Journal {
     /// The server this device syncs with, as the user's own login: `TRENDDOJO_SERVER_URL` (a connection
     /// string with the role's password) if set, else the login saved by `sync login` with its password
@@ -217,7 +193,7 @@ impl Journal {
     pub fn sync_login(&self, server: &LoginServer, password: &str) -> ApiResult<LoginOutcome> {
         let (conn, ca_file) = match server {
             LoginServer::Url(u) => (u.clone(), None),
-            LoginServer::Env { env, role } => env_login(self.home(), env, role)?,
+            LoginServer::Env { env, role } => envs::role_connection(self.home(), env, role)?,
         };
         let mut target = envs::resolve_url_in(self.home(), &conn)?;
         if target.config.get_password().is_some() {
@@ -232,8 +208,7 @@ impl Journal {
         let mut with_password = target.clone();
         with_password.config.password(password.as_bytes());
         let user_id = runtime()?.block_on(async {
-            let client =
-                trenddojo_server::db::connect_with(&with_password.config, with_password.ca_file.as_deref()).await?;
+            let client = with_password.connect().await?;
             engine::check_server_schema(&client).await?;
             Ok::<_, ApiError>(engine::server_user(&client).await?)
         })?;
@@ -264,7 +239,7 @@ impl Journal {
     pub fn sync_once_with(&self, target: &Target) -> ApiResult<Report> {
         let store = &self.store;
         let result = runtime()?.block_on(async {
-            let mut client = trenddojo_server::db::connect_with(&target.config, target.ca_file.as_deref()).await?;
+            let mut client = target.connect().await?;
             engine::sync_once(store, &mut client, &refresh).await
         });
         if let Some(user) = result.as_ref().ok().map(|r| r.user).or(self.user.as_ref().map(|u| u.id)) {
@@ -292,7 +267,7 @@ impl Journal {
     pub fn sync_reset(&self, target: &Target, discard_local: bool) -> ApiResult<Report> {
         let store = &self.store;
         let report = runtime()?.block_on(async {
-            let mut client = trenddojo_server::db::connect_with(&target.config, target.ca_file.as_deref()).await?;
+            let mut client = target.connect().await?;
             let user = engine::server_user(&client).await?;
             let pending = engine::pending(store, user)?;
             if pending > 0 && !discard_local {
@@ -318,30 +293,21 @@ impl Journal {
             .into_iter()
             .find(|c| c.seq == seq)
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("conflict: no conflict {seq} in the log")))?;
-        let table = TABLES.iter().find(|t| t.name == entry.table).ok_or_else(|| {
+        let table = tables::table(&entry.table).ok_or_else(|| {
             ApiError::invalid("conflict", format!("table {} is not synced by this version", entry.table))
         })?;
-        let column = table.all_columns().into_iter().find(|c| c.name == entry.field);
-        let column = match column {
-            Some(c)
-                if c.direction == Direction::Both
-                    && !matches!(
-                        c.name,
-                        "id" | "user_id" | "created_at" | "updated_at" | "updated_hlc" | "deleted"
-                    ) =>
-            {
-                c
-            }
-            _ => {
-                return Err(ApiError::invalid(
+        // Identity and the tombstone are never put back by hand (a delete wins over edits).
+        let column = tables::edited_column(&entry.table, &entry.field)
+            .filter(|c| !matches!(c.name, "id" | "user_id" | "deleted"))
+            .ok_or_else(|| {
+                ApiError::invalid(
                     "conflict",
                     format!(
                         "{}.{} is bookkeeping or derived data; it cannot be restored by hand",
                         entry.table, entry.field
                     ),
-                ))
-            }
-        };
+                )
+            })?;
         let lost: serde_json::Value = serde_json::from_str(&entry.lost_value)
             .map_err(|_| ApiError::new(ErrorCode::Corrupt, format!("conflict {seq}: the logged value is not JSON")))?;
         let value = engine::to_local(&lost, column.kind);
