@@ -4,50 +4,17 @@
 //! a retried round changes nothing; another user's device sees none of it.
 
 mod common;
+#[path = "common/devices.rs"]
+mod devices;
 #[path = "common/pg.rs"]
 mod pg;
 
 use common::Home;
+use devices::Device;
 use pg::Pg;
 use serde_json::Value;
 
 const PW: &str = "device-password";
-
-struct Device {
-    home: Home,
-    url: String,
-    user: &'static str,
-}
-
-impl Device {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        let mut c = self.home.cmd();
-        c.env("TRENDDOJO_SERVER_URL", &self.url).args(["--user", self.user]).args(args);
-        c.output().expect("run trenddojo")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let o = self.run(&all);
-        assert!(o.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).expect("json")
-    }
-
-    fn sync(&self) -> Value {
-        self.json(&["sync"])
-    }
-
-    /// The user's synced data as this device sees it: accounts and trades with their executions.
-    fn view(&self) -> Value {
-        let trades = self.json(&["trade", "list"]);
-        let mut shown = Vec::new();
-        for t in trades.as_array().expect("array") {
-            shown.push(self.json(&["trade", "show", t["id"].as_str().expect("id")]));
-        }
-        serde_json::json!({ "accounts": self.json(&["account", "list"]), "trades": shown })
-    }
-}
 
 fn user_url(p: &trenddojo_server::admin::Provisioned) -> String {
     p.url.replacen("postgresql://", &format!("postgresql://{}:{PW}@", p.role), 1).replacen(
@@ -78,7 +45,7 @@ async fn two_devices_converge_through_the_server() {
     .await
     .expect("provision");
     let url = user_url(&p);
-    let laptop = Device { home: laptop_home, url: url.clone(), user: "me@example.com" };
+    let laptop = Device { home: laptop_home, url: url.clone() };
 
     let acc = laptop.json(&["account", "add", "--name", "Swing", "--currency", "USD", "--balance", "25000"]);
     let acc_id = acc["id"].as_str().expect("account id").to_string();
@@ -109,7 +76,7 @@ async fn two_devices_converge_through_the_server() {
     let desktop_home = Home { dir: tempfile::tempdir().expect("dir") };
     let o = desktop_home.run(&["init", "--email", "desktop-owner@example.com", "--tier", "free"]);
     assert!(o.status.success(), "init desktop: {}", String::from_utf8_lossy(&o.stderr));
-    let desktop = Device { home: desktop_home, url: url.clone(), user: "me@example.com" };
+    let desktop = Device { home: desktop_home, url: url.clone() };
     let mut c = desktop.home.cmd();
     c.env("TRENDDOJO_SERVER_URL", &url).args(["--json", "sync"]);
     let o = c.output().expect("sync desktop");
@@ -193,7 +160,7 @@ async fn two_devices_converge_through_the_server() {
     )
     .await
     .expect("provision");
-    let other = Device { home: other_home, url: user_url(&q), user: "me@example.com" };
+    let other = Device { home: other_home, url: user_url(&q) };
     let r = other.sync();
     assert_eq!(r["pulled"].as_u64(), Some(1), "only its own user row comes down: {r}");
     let users = other.json(&["user", "list"]);
@@ -218,7 +185,7 @@ async fn an_older_client_stops_before_a_newer_server_schema() {
     )
     .await
     .expect("provision");
-    let device = Device { home, url: user_url(&p), user: "me@example.com" };
+    let device = Device { home, url: user_url(&p) };
     device.json(&["account", "add", "--name", "Swing", "--currency", "USD", "--balance", "1000"]);
     admin
         .batch_execute("INSERT INTO trenddojo_meta.refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', 'x', '0')")

@@ -3,18 +3,19 @@
 //! the devices consistent; once the network is healthy again they converge with nothing lost or doubled.
 
 mod common;
+#[path = "common/devices.rs"]
+mod devices;
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
 use common::Home;
+use devices::{json, pump, run, view};
 use pg::Pg;
-use serde_json::Value;
 
 const PW: &str = "network-password";
 
@@ -24,31 +25,6 @@ struct Proxy {
     port: u16,
     cut: Arc<AtomicUsize>,
     cuts: Arc<AtomicUsize>,
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, limit: Option<(Arc<AtomicUsize>, Arc<AtomicUsize>)>) {
-    let mut buf = [0u8; 4096];
-    let mut total = 0usize;
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if let Some((cut, cuts)) = &limit {
-            let c = cut.load(Ordering::SeqCst);
-            if c > 0 && total + n > c {
-                let _ = to.write_all(&buf[..c.saturating_sub(total)]);
-                cuts.fetch_add(1, Ordering::SeqCst);
-                break;
-            }
-        }
-        total += n;
-        if to.write_all(&buf[..n]).is_err() {
-            break;
-        }
-    }
-    let _ = from.shutdown(Shutdown::Both);
-    let _ = to.shutdown(Shutdown::Both);
 }
 
 impl Proxy {
@@ -69,29 +45,6 @@ impl Proxy {
         });
         Proxy { port, cut, cuts }
     }
-}
-
-fn run(home: &Home, url: &str, args: &[&str]) -> std::process::Output {
-    let mut c = home.cmd();
-    c.env("TRENDDOJO_SERVER_URL", url).args(["--json", "--user", "me@example.com"]).args(args);
-    c.output().expect("run trenddojo")
-}
-
-fn json(home: &Home, url: &str, args: &[&str]) -> Value {
-    let o = run(home, url, args);
-    assert!(o.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("json")
-}
-
-fn view(home: &Home, url: &str) -> Value {
-    let trades = json(home, url, &["trade", "list"]);
-    let shown: Vec<Value> = trades
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|t| json(home, url, &["trade", "show", t["id"].as_str().expect("id")]))
-        .collect();
-    serde_json::json!({ "accounts": json(home, url, &["account", "list"]), "trades": shown })
 }
 
 #[tokio::test]
@@ -175,7 +128,7 @@ async fn connections_cut_mid_batch_never_corrupt_or_lose() {
         );
         proxy.cut.store(cut, Ordering::SeqCst);
         for home in [&laptop, &desktop] {
-            let o = run(home, &url, &["sync"]);
+            let o = run(home, &url, &["--json", "sync"]);
             if !o.status.success() {
                 failures += 1;
                 let err = String::from_utf8_lossy(&o.stderr).to_string();

@@ -4,53 +4,17 @@
 //! (`sync login`: the password is checked first and never written to a file).
 
 mod common;
+#[path = "common/devices.rs"]
+mod devices;
 #[path = "common/pg.rs"]
 mod pg;
 
 use common::Home;
+use devices::Device;
 use pg::Pg;
 use serde_json::Value;
 
 const PW: &str = "recovery-password";
-
-struct Device {
-    home: Home,
-    url: String,
-}
-
-impl Device {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        let mut c = self.home.cmd();
-        c.env("TRENDDOJO_SERVER_URL", &self.url).args(["--json", "--user", "me@example.com"]).args(args);
-        c.output().expect("run trenddojo")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let o = self.run(args);
-        assert!(o.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).expect("json")
-    }
-
-    fn fails(&self, args: &[&str], code: &str) -> String {
-        let o = self.run(args);
-        assert!(!o.status.success(), "`{}` must fail", args.join(" "));
-        let err: Value =
-            serde_json::from_slice(&o.stderr).or_else(|_| serde_json::from_slice(&o.stdout)).unwrap_or_else(|_| {
-                panic!("`{}`: a JSON error, got {}", args.join(" "), String::from_utf8_lossy(&o.stderr))
-            });
-        assert_eq!(err["error"]["code"], code, "`{}` fails with {code}: {err}", args.join(" "));
-        err["error"]["message"].as_str().unwrap_or_default().to_string()
-    }
-
-    fn view(&self) -> Value {
-        let trades = self.json(&["trade", "list"]);
-        let mut shown = Vec::new();
-        for t in trades.as_array().expect("array") {
-            shown.push(self.json(&["trade", "show", t["id"].as_str().expect("id")]));
-        }
-        serde_json::json!({ "accounts": self.json(&["account", "list"]), "trades": shown })
-    }
-}
 
 #[tokio::test]
 async fn restore_reset_and_login() {

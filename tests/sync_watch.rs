@@ -5,10 +5,12 @@
 //! new write, and when it comes back it reconnects and converges; SIGTERM stops it cleanly.
 
 mod common;
+#[path = "common/devices.rs"]
+mod devices;
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::Home;
+use devices::{json, pump};
 use pg::Pg;
 use serde_json::Value;
 
@@ -29,21 +32,6 @@ struct Proxy {
     port: u16,
     down: Arc<AtomicBool>,
     live: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream) {
-    let mut buf = [0u8; 8192];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if to.write_all(&buf[..n]).is_err() {
-            break;
-        }
-    }
-    let _ = from.shutdown(Shutdown::Both);
-    let _ = to.shutdown(Shutdown::Both);
 }
 
 impl Proxy {
@@ -66,8 +54,8 @@ impl Proxy {
                     live.push(server.try_clone().expect("clone"));
                 }
                 let (a, b) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
-                thread::spawn(move || pump(a, b));
-                thread::spawn(move || pump(server, client));
+                thread::spawn(move || pump(a, b, None));
+                thread::spawn(move || pump(server, client, None));
             }
         });
         Proxy { port, down, live }
@@ -85,14 +73,6 @@ impl Proxy {
 
 fn user_url(p: &trenddojo_server::admin::Provisioned, port: u16) -> String {
     format!("postgresql://{}:{PW}@127.0.0.1:{port}/{}", p.role, trenddojo_server::cluster::DATABASE)
-}
-
-fn json(home: &Home, url: &str, args: &[&str]) -> Value {
-    let mut c = home.cmd();
-    c.env("TRENDDOJO_SERVER_URL", url).args(["--json", "--user", "me@example.com"]).args(args);
-    let o = c.output().expect("run trenddojo");
-    assert!(o.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("json output")
 }
 
 /// The watcher's events (JSON lines on stdout), as they arrive.
