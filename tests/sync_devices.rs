@@ -137,6 +137,19 @@ async fn two_devices_converge_through_the_server() {
     let status = laptop.json(&["sync", "status"]);
     assert_eq!(status["pending"], 0, "no pending changes: {status}");
 
+    // What a device pushed does not come back down, even when another device wrote in between: the
+    // laptop's pull brings the desktop's edit only.
+    desktop.json(&["trade", "edit", &trade, "--setup", "retest"]);
+    desktop.sync();
+    laptop.json(&["account", "add", "--name", "Long term", "--currency", "USD", "--balance", "1000"]);
+    let r = laptop.sync();
+    assert!(r["pushed"].as_u64().unwrap_or(0) >= 1, "the new account went up: {r}");
+    assert_eq!(r["pulled"], 1, "only the desktop's edit came down, not the laptop's own rows: {r}");
+    let r = laptop.sync();
+    assert_eq!(r["pulled"], 0, "and nothing is left to download afterwards: {r}");
+    desktop.sync();
+    assert_eq!(laptop.view(), desktop.view(), "converged with the skipped versions");
+
     // A delete on one device wins over a later edit on the other.
     laptop.json(&["trade", "delete", &trade]);
     desktop.json(&["trade", "edit", &trade, "--setup", "still here?"]);

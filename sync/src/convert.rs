@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
+use trenddojo_store::sql::Value as Sql;
 use uuid::Uuid;
 
 use crate::hlc::Hlc;
@@ -45,7 +46,28 @@ pub fn from_pg(row: &Row, idx: usize, kind: Kind) -> Result<Value, SyncError> {
     .unwrap_or(Value::Null))
 }
 
-/// A JSON value as a typed PostgreSQL parameter for `col`, validating it.
+/// Column `idx` of a PostgreSQL row as the local store keeps it: the same value as
+/// `engine::to_local(&from_pg(..))`, without the JSON in between (a first download converts every column
+/// of every row, so this is its hot path).
+pub fn local_from_pg(row: &Row, idx: usize, kind: Kind) -> Result<Sql, SyncError> {
+    let e = |e: tokio_postgres::Error| SyncError::Server(e.into());
+    Ok(match kind {
+        Kind::Uuid => row.try_get::<_, Option<Uuid>>(idx).map_err(e)?.map(|u| Sql::Text(u.to_string())),
+        Kind::Text => row.try_get::<_, Option<String>>(idx).map_err(e)?.map(Sql::Text),
+        Kind::Decimal => {
+            row.try_get::<_, Option<Decimal>>(idx).map_err(e)?.map(|d| Sql::Text(trenddojo_domain::money::canonical(d)))
+        }
+        Kind::Int => row.try_get::<_, Option<i32>>(idx).map_err(e)?.map(|i| Sql::Integer(i64::from(i))),
+        Kind::Bool => row.try_get::<_, Option<bool>>(idx).map_err(e)?.map(|b| Sql::Integer(i64::from(b))),
+        Kind::Time => row
+            .try_get::<_, Option<DateTime<Utc>>>(idx)
+            .map_err(e)?
+            .map(|t| Sql::Text(t.to_rfc3339_opts(SecondsFormat::Micros, true))),
+        Kind::Bytes => row.try_get::<_, Option<Vec<u8>>>(idx).map_err(e)?.map(Sql::Blob),
+    }
+    .unwrap_or(Sql::Null))
+}
+
 /// A server row read as `SELECT <cols>, deleted, field_hlcs`: its id (if `cols` has it) and its state,
 /// each field with its stamp from `field_hlcs` (a field without one has the zero stamp).
 pub fn server_state(row: &Row, cols: &[Column]) -> Result<(Option<Uuid>, RowState), SyncError> {
@@ -67,6 +89,7 @@ pub fn server_state(row: &Row, cols: &[Column]) -> Result<(Option<Uuid>, RowStat
     Ok((id, state))
 }
 
+/// A JSON value as a typed PostgreSQL parameter for `col`, validating it.
 pub fn to_pg(table: &str, col: &Column, v: &Value) -> Result<Param, SyncError> {
     if v.is_null() {
         if !col.nullable {

@@ -24,16 +24,32 @@ use trenddojo_store::sql::Value as Sql;
 use trenddojo_store::{Connection, Store, StoreError, Tx};
 use uuid::Uuid;
 
-use crate::convert::server_state;
+use crate::convert::local_from_pg;
 use crate::hlc::Hlc;
 use crate::merge::{merge, Field, RowState};
 use crate::push::{push_batch, Mutation, RowConflict};
 use crate::tables::{Column, Kind, Table, TABLES};
 use crate::SyncError;
 
-/// Recomputes derived data for the trades whose rows or executions a pull brought, inside the pull's
-/// transaction (the core API supplies it: the summary rules live there).
-pub type Refresh = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<(), SyncError>;
+/// Recomputes the derived data of trades (their rows or executions arrived); returns their accounts.
+pub type RefreshTrades = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<Vec<Uuid>, SyncError>;
+
+/// Rebuilds the running totals of accounts, once their trades are recomputed.
+pub type RefreshAccounts = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<(), SyncError>;
+
+/// Recomputes derived data after a pull, inside the pull's transactions (the core API supplies it: the
+/// summary rules live there).
+#[derive(Clone, Copy)]
+pub struct Refresh<'a> {
+    pub trades: &'a RefreshTrades,
+    pub accounts: &'a RefreshAccounts,
+}
+
+impl std::fmt::Debug for Refresh<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Refresh")
+    }
+}
 
 /// Fault injection for the crash tests: when `TRENDDOJO_SYNC_CRASH_AT` names this point, the process
 /// aborts on the spot (no destructors, no rollback by us: as close to `kill -9` as a process can do to
@@ -90,6 +106,46 @@ fn get_i64(c: &Connection, key: &str) -> Result<i64, SyncError> {
     Ok(get_state(c, key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
+/// The ranges `(after, up_to]` of server versions above the pull cursor that hold only rows this device
+/// pushed as they are here (see `push`), ascending. The pull leaves them out.
+fn own_versions(c: &Connection, user: Uuid) -> Result<Vec<(i64, i64)>, SyncError> {
+    Ok(get_state(c, &state_key(user, "own_versions"))?
+        .and_then(|v| serde_json::from_str::<Vec<(i64, i64)>>(&v).ok())
+        .unwrap_or_default())
+}
+
+/// Record that versions `(after, up_to]` hold only this device's own rows: a range that starts at the
+/// cursor moves the cursor (with every recorded range it then reaches); another is kept for the pull to
+/// leave out.
+fn skip_own_versions(tx: &Tx<'_>, user: Uuid, after: i64, up_to: i64) -> Result<(), SyncError> {
+    let cursor_key = state_key(user, "cursor");
+    let mut cursor = get_i64(tx, &cursor_key)?;
+    let mut ranges = own_versions(tx, user)?;
+    ranges.push((after, up_to));
+    ranges.sort_unstable();
+    let mut rest = Vec::new();
+    for (lo, hi) in ranges {
+        if lo <= cursor {
+            cursor = cursor.max(hi);
+        } else {
+            rest.push((lo, hi));
+        }
+    }
+    set_state(tx, &cursor_key, &cursor.to_string())?;
+    set_own_versions(tx, user, &rest)
+}
+
+fn set_own_versions(tx: &Tx<'_>, user: Uuid, ranges: &[(i64, i64)]) -> Result<(), SyncError> {
+    let key = state_key(user, "own_versions");
+    if ranges.is_empty() {
+        tx.execute("DELETE FROM sync_state WHERE key = ?1", [key]).map_err(sql_err)?;
+        return Ok(());
+    }
+    let text = serde_json::to_string(ranges)
+        .map_err(|e| SyncError::Invalid { field: "own_versions".into(), message: e.to_string() })?;
+    set_state(tx, &key, &text)
+}
+
 /// This device's sync id: the store's device id (a UUID), stable for the life of the store.
 pub fn device_uuid(store: &Store) -> Result<Uuid, SyncError> {
     Uuid::parse_str(store.device_id())
@@ -137,11 +193,10 @@ fn columns(t: &Table) -> Vec<Column> {
 
 /// The local state of a row: values and field stamps. `None` if the row does not exist here.
 fn local_state(c: &Connection, t: &Table, id: Uuid) -> Result<Option<(RowState, Option<Uuid>)>, SyncError> {
-    let cols = columns(t);
-    let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
-    let sql = format!("SELECT {}, deleted FROM {} WHERE id = ?1", names.join(", "), t.name);
+    let plan = plan(t);
+    let cols = &plan.cols;
     let row: Option<(Vec<Sql>, bool)> = c
-        .prepare_cached(&sql)
+        .prepare_cached(&plan.select)
         .map_err(sql_err)?
         .query_row([id.to_string()], |r| {
             let mut vals = Vec::with_capacity(cols.len());
@@ -270,13 +325,14 @@ async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Repor
                 delete.execute([seq]).map_err(sql_err)?;
             }
             set_state(tx, &acked_key, &last.to_string())?;
-            // Nobody else wrote between our last pull and this batch: what the batch wrote is what we
-            // have, so the pull cursor moves past it instead of downloading it back.
-            let cursor_key = state_key(user, "cursor");
-            if get_i64(tx, &cursor_key)? == out.version_before
+            // The versions this batch took hold only its own rows (dense) and each of them merged into a
+            // server row this device already had (or is new): the device has exactly what they hold, so
+            // the pull skips them instead of downloading them back.
+            if out.written > 0
                 && u64::try_from(out.version_after - out.version_before).ok() == Some(out.written)
+                && out.newest_merged <= get_i64(tx, &state_key(user, "cursor"))?
             {
-                set_state(tx, &cursor_key, &out.version_after.to_string())?;
+                skip_own_versions(tx, user, out.version_before, out.version_after)?;
             }
             log_conflicts(tx, &out.conflicts, &mine)
         })?;
@@ -331,167 +387,311 @@ fn log_conflicts(tx: &Tx<'_>, conflicts: &[RowConflict], mine: &str) -> Result<u
     Ok(n)
 }
 
-/// A pulled row: its table, id and state.
-struct Pulled {
+/// The local side of a synced table, with its SQL written once (the pull runs these per row).
+struct Plan {
     table: &'static Table,
+    /// The synced columns but `deleted`, in the order of every value list below.
+    cols: Vec<Column>,
+    /// Where `trade_id` sits in `cols`, for tables whose rows belong to a trade's summary.
+    trade_id: Option<usize>,
+    /// `SELECT <cols>, deleted FROM t WHERE id = ?1`
+    select: String,
+    /// `INSERT INTO t (<cols>, deleted) VALUES (...)`
+    insert: String,
+    /// `UPDATE t SET <cols but id> = ..., deleted = ... WHERE id = ?1`, the id first and the other columns
+    /// in order.
+    update: String,
+}
+
+impl Plan {
+    fn new(t: &'static Table) -> Plan {
+        let cols = columns(t);
+        let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+        let marks: Vec<String> = (1..=cols.len() + 1).map(|i| format!("?{i}")).collect();
+        let mut sets: Vec<String> = Vec::new();
+        for c in cols.iter().filter(|c| c.name != "id") {
+            sets.push(format!("{} = ?{}", c.name, sets.len() + 2));
+        }
+        sets.push(format!("deleted = ?{}", sets.len() + 2));
+        Plan {
+            table: t,
+            trade_id: if t.name == "executions" { cols.iter().position(|c| c.name == "trade_id") } else { None },
+            select: format!("SELECT {}, deleted FROM {} WHERE id = ?1", names.join(", "), t.name),
+            insert: format!(
+                "INSERT OR ROLLBACK INTO {} ({}, deleted) VALUES ({})",
+                t.name,
+                names.join(", "),
+                marks.join(", ")
+            ),
+            update: format!("UPDATE {} SET {} WHERE id = ?1", t.name, sets.join(", ")),
+            cols,
+        }
+    }
+}
+
+fn plan(t: &Table) -> &'static Plan {
+    static PLANS: std::sync::OnceLock<Vec<Plan>> = std::sync::OnceLock::new();
+    let plans = PLANS.get_or_init(|| TABLES.iter().map(Plan::new).collect());
+    plans.iter().find(|p| p.table.name == t.name).expect("every synced table has a plan")
+}
+
+/// The field stamps of a pulled row. A row written in one go (the usual case) has one stamp for all its
+/// fields, kept once.
+#[derive(Debug, Clone)]
+enum Stamps {
+    Uniform(Hlc),
+    /// One per column of the table's [`Plan`], in order.
+    PerField(Vec<Hlc>),
+}
+
+/// A pulled row: its table, id, column values as the local store keeps them (in [`Plan`] order), field
+/// stamps and tombstone stamp.
+struct Pulled {
+    plan: &'static Plan,
     id: Uuid,
-    state: RowState,
+    values: Vec<Sql>,
+    stamps: Stamps,
+    deleted: Option<Hlc>,
+}
+
+impl Pulled {
+    fn stamp(&self, i: usize) -> &Hlc {
+        match &self.stamps {
+            Stamps::Uniform(h) => h,
+            Stamps::PerField(v) => &v[i],
+        }
+    }
+
+    /// The row as the merge sees it (only rows this device already has are merged).
+    fn state(&self) -> RowState {
+        let mut state = RowState::default();
+        for (i, (col, v)) in self.plan.cols.iter().zip(&self.values).enumerate() {
+            state.fields.insert(
+                col.name.to_string(),
+                Field { value: from_local(v.clone(), col.kind), hlc: self.stamp(i).clone() },
+            );
+        }
+        state.deleted = self.deleted.clone();
+        state
+    }
+
+    /// The trade whose derived data this row feeds: a trade itself, or an execution's trade.
+    fn trade(&self) -> Option<Uuid> {
+        if self.plan.table.name == "trades" {
+            return Some(self.id);
+        }
+        match self.plan.trade_id.map(|i| &self.values[i]) {
+            Some(Sql::Text(s)) => Uuid::parse_str(s).ok(),
+            _ => None,
+        }
+    }
+
+    fn newest_stamp(&self) -> Option<&Hlc> {
+        let fields = match &self.stamps {
+            Stamps::Uniform(h) => Some(h),
+            Stamps::PerField(v) => v.iter().max(),
+        };
+        fields.max(self.deleted.as_ref())
+    }
 }
 
 /// The SELECT that reads a table's changed rows: the synced columns, the tombstone and the field stamps,
-/// in version order.
+/// in version order, after the cursor (`$1`) and outside the device's own ranges (`$2`, `$3`: their
+/// bounds).
 fn pull_sql(t: &Table) -> String {
-    let names: Vec<&str> = columns(t).iter().map(|c| c.name).collect();
+    let names: Vec<&str> = plan(t).cols.iter().map(|c| c.name).collect();
     format!(
-        "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE server_seq > $1 ORDER BY server_seq",
+        "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE server_seq > $1 \
+         AND NOT EXISTS (SELECT 1 FROM unnest($2::int8[], $3::int8[]) AS own (lo, hi) \
+                         WHERE server_seq > own.lo AND server_seq <= own.hi) ORDER BY server_seq",
         names.join(", "),
         t.name
     )
 }
 
-fn pulled(t: &'static Table, cols: &[Column], row: &tokio_postgres::Row) -> Result<Pulled, SyncError> {
-    let (id, state) = server_state(row, cols)?;
-    let id = id.ok_or_else(|| SyncError::Invalid { field: format!("{}.id", t.name), message: "missing".into() })?;
-    Ok(Pulled { table: t, id, state })
+/// A server row read with [`pull_sql`], converted straight to local values (no JSON in between: a first
+/// download does this for every column of every row).
+fn pulled(plan: &'static Plan, row: &tokio_postgres::Row) -> Result<Pulled, SyncError> {
+    let cols = &plan.cols;
+    let mut values = Vec::with_capacity(cols.len());
+    let mut id = None;
+    for (i, c) in cols.iter().enumerate() {
+        if c.name == "id" {
+            id = row.try_get::<_, Option<Uuid>>(i)?;
+        }
+        values.push(local_from_pg(row, i, c.kind)?);
+    }
+    let id =
+        id.ok_or_else(|| SyncError::Invalid { field: format!("{}.id", plan.table.name), message: "missing".into() })?;
+    let json: Value = row.try_get(cols.len() + 1)?;
+    let raw = |f: &str| json.get(f).and_then(Value::as_str);
+    // A missing or unreadable stamp is the zero stamp (as in `convert::server_state`).
+    let parse = |s: Option<&str>| s.and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero);
+    let first = cols.first().and_then(|c| raw(c.name));
+    let stamps = if cols.iter().all(|c| raw(c.name) == first) {
+        Stamps::Uniform(parse(first))
+    } else {
+        Stamps::PerField(cols.iter().map(|c| parse(raw(c.name))).collect())
+    };
+    let deleted = if row.try_get::<_, bool>(cols.len())? { Some(parse(raw("deleted"))) } else { None };
+    Ok(Pulled { plan, id, values, stamps, deleted })
 }
 
-fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> Result<(), SyncError> {
-    let t = p.table;
-    let cols = columns(t);
-    let local = local_state(tx, t, p.id)?.map(|(s, _)| s);
-    let merged = match &local {
-        Some(l) => merge(l, &p.state),
-        None => merge(&RowState::default(), &p.state),
-    };
-    for o in merged.overridden.iter().filter(|o| involves(o, mine)) {
-        *conflicts += usize::from(log_conflict(tx, t.name, p.id, o)?);
-    }
-    let row = merged.row;
-    if local.as_ref() == Some(&row) {
-        // Already here, value for value and stamp for stamp (typically this device's own push coming back).
-        return Ok(());
-    }
-    let value = |c: &Column| to_local(row.fields.get(c.name).map(|f| &f.value).unwrap_or(&Value::Null), c.kind);
-    let deleted = Sql::Integer(i64::from(row.deleted.is_some()));
-    match &local {
-        None => {
-            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
-            let mut vals: Vec<Sql> = cols.iter().map(value).collect();
-            vals.push(deleted);
-            let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
-            let sql = format!("INSERT INTO {} ({}, deleted) VALUES ({})", t.name, names.join(", "), marks.join(", "));
-            tx.prepare_cached(&sql).map_err(sql_err)?.execute(rusqlite::params_from_iter(vals)).map_err(sql_err)?;
-        }
-        Some(_) => {
-            let mut sets = Vec::new();
-            let mut vals: Vec<Sql> = vec![Sql::Text(p.id.to_string())];
-            for c in cols.iter().filter(|c| c.name != "id") {
-                vals.push(value(c));
-                sets.push(format!("{} = ?{}", c.name, vals.len()));
-            }
-            vals.push(deleted);
-            sets.push(format!("deleted = ?{}", vals.len()));
-            let sql = format!("UPDATE {} SET {} WHERE id = ?1", t.name, sets.join(", "));
-            tx.prepare_cached(&sql).map_err(sql_err)?.execute(rusqlite::params_from_iter(vals)).map_err(sql_err)?;
-        }
-    }
-    // The stamps are the merged ones: one '*' entry when every field has the same stamp (a row written in
-    // one go, the usual case), else one entry per field.
-    if local.is_some() {
-        tx.prepare_cached("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2")
-            .map_err(sql_err)?
-            .execute([t.name.to_string(), p.id.to_string()])
-            .map_err(sql_err)?;
-    }
-    let mut stamps: Vec<(String, String)> = row.fields.iter().map(|(f, v)| (f.clone(), v.hlc.to_string())).collect();
-    if let Some(d) = &row.deleted {
-        stamps.push(("deleted".into(), d.to_string()));
-    }
-    let uniform = stamps.windows(2).all(|w| w[0].1 == w[1].1);
-    if uniform {
-        if let Some((_, h)) = stamps.first().cloned() {
-            stamps = vec![("*".to_string(), h)];
-        }
-    }
+/// Write the field stamps of a row: one `*` entry when the fields and the tombstone share one stamp, else
+/// one entry per field.
+fn write_stamps(tx: &Tx<'_>, table: &str, id: &str, stamps: &[(&str, &Hlc)]) -> Result<(), SyncError> {
     let mut insert = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
         )
         .map_err(sql_err)?;
-    for (f, h) in stamps {
-        insert.execute(rusqlite::params![t.name, p.id.to_string(), f, h]).map_err(sql_err)?;
+    let uniform = stamps.windows(2).all(|w| w[0].1 == w[1].1);
+    match stamps.first() {
+        Some((_, h)) if uniform => {
+            insert.execute(rusqlite::params![table, id, "*", h.as_str()]).map_err(sql_err)?;
+        }
+        _ => {
+            for (f, h) in stamps {
+                insert.execute(rusqlite::params![table, id, f, h.as_str()]).map_err(sql_err)?;
+            }
+        }
     }
     Ok(())
 }
 
-/// Rows per local transaction of a pull. Small enough that one chunk (merge, write, recompute the trades
-/// it touched) holds the store's writer well under 100 ms, so the app's own writes never wait longer
-/// (measured: 2,000-row chunks held it up to ~280 ms); large enough that the per-transaction cost (a WAL
-/// commit) stays small.
+/// A row this device has never had: merging it with nothing gives the row itself, with no conflict, so
+/// it is inserted as it came.
+fn insert_new(tx: &Tx<'_>, p: &Pulled) -> Result<(), SyncError> {
+    let deleted = Sql::Integer(i64::from(p.deleted.is_some()));
+    tx.prepare_cached(&p.plan.insert)
+        .map_err(sql_err)?
+        .execute(rusqlite::params_from_iter(p.values.iter().chain(std::iter::once(&deleted))))
+        .map_err(sql_err)?;
+    let mut stamps: Vec<(&str, &Hlc)> = p.plan.cols.iter().enumerate().map(|(i, c)| (c.name, p.stamp(i))).collect();
+    if let Some(d) = &p.deleted {
+        stamps.push(("deleted", d));
+    }
+    write_stamps(tx, p.plan.table.name, &p.id.to_string(), &stamps)
+}
+
+fn apply_pulled(tx: &Tx<'_>, p: &Pulled, mine: &str, conflicts: &mut usize) -> Result<(), SyncError> {
+    let plan = p.plan;
+    let t = plan.table;
+    let Some((local, _)) = local_state(tx, t, p.id)? else {
+        return insert_new(tx, p);
+    };
+    let merged = merge(&local, &p.state());
+    for o in merged.overridden.iter().filter(|o| involves(o, mine)) {
+        *conflicts += usize::from(log_conflict(tx, t.name, p.id, o)?);
+    }
+    let row = merged.row;
+    if local == row {
+        // Already here, value for value and stamp for stamp (typically this device's own push coming back).
+        return Ok(());
+    }
+    let value = |c: &Column| to_local(row.fields.get(c.name).map(|f| &f.value).unwrap_or(&Value::Null), c.kind);
+    let mut vals: Vec<Sql> = vec![Sql::Text(p.id.to_string())];
+    vals.extend(plan.cols.iter().filter(|c| c.name != "id").map(value));
+    vals.push(Sql::Integer(i64::from(row.deleted.is_some())));
+    tx.prepare_cached(&plan.update).map_err(sql_err)?.execute(rusqlite::params_from_iter(vals)).map_err(sql_err)?;
+    // The stamps are the merged ones.
+    let id = p.id.to_string();
+    tx.prepare_cached("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id = ?2")
+        .map_err(sql_err)?
+        .execute([t.name, id.as_str()])
+        .map_err(sql_err)?;
+    let mut stamps: Vec<(&str, &Hlc)> = row.fields.iter().map(|(f, v)| (f.as_str(), &v.hlc)).collect();
+    if let Some(d) = &row.deleted {
+        stamps.push(("deleted", d));
+    }
+    write_stamps(tx, t.name, &id, &stamps)
+}
+
+/// Rows read from the server per round trip of a pull.
 pub const PULL_CHUNK: usize = 500;
 
-/// Apply pulled rows in one local transaction, with the outbox and clock triggers off (the guard row).
-/// `finish` (cursor key and the version the pull reached) is given for the last chunk only: it moves the
-/// cursor in the same transaction. `refresh` recomputes the trades whose rows or executions arrived.
-/// Apply pulled rows inside `tx` with the outbox and clock triggers held off (the guard row), then
-/// recompute the trades whose rows or executions arrived.
-fn apply_rows(
-    tx: &Tx<'_>,
-    rows: &[Pulled],
-    mine: &str,
-    refresh: &Refresh,
-    conflicts: &mut usize,
-) -> Result<(), SyncError> {
-    tx.execute("INSERT INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
-    let mut trades = Vec::new();
-    for p in rows {
-        apply_pulled(tx, p, mine, conflicts)?;
-        match p.table.name {
-            "trades" => trades.push(p.id),
-            "executions" => {
-                if let Some(t) =
-                    p.state.fields.get("trade_id").and_then(|f| f.value.as_str()).and_then(|s| Uuid::parse_str(s).ok())
-                {
-                    trades.push(t);
+/// How long one local transaction of a pull may hold the store's writer: the app's own writes wait at
+/// most about this long (plus one row or one small group of trades, and the commit). Work is cut by
+/// time, not by count, because a row's cost varies tenfold between tables and grows with the store.
+pub const TX_BUDGET: std::time::Duration = std::time::Duration::from_millis(40);
+
+/// Trades recomputed between two looks at the clock.
+const REFRESH_STEP: usize = 20;
+
+/// Run `f` with the outbox and clock triggers held off: a pull's writes (its rows and the derived data
+/// recomputed from them) are not local edits. The guard row lives inside `tx` only, so no other
+/// connection ever sees it and a crash rolls it back. Foreign keys are checked at commit, so a
+/// multi-row apply needs no per-statement undo journal for them.
+fn guarded<T>(tx: &Tx<'_>, f: impl FnOnce() -> Result<T, SyncError>) -> Result<T, SyncError> {
+    tx.execute_batch("PRAGMA defer_foreign_keys = ON; INSERT INTO sync_apply_guard (one) VALUES (1);")
+        .map_err(sql_err)?;
+    let out = f()?;
+    tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
+    Ok(out)
+}
+
+/// What is left of a pull's local work: rows to apply, then trades to recompute, then the accounts those
+/// trades belong to. Done in transactions of at most [`TX_BUDGET`] each; the one that finishes also moves
+/// the cursor (so a pull cut off anywhere is repeated, and repeats as a no-op for what got in).
+struct Work<'a> {
+    rows: &'a [Pulled],
+    trades: &'a [Uuid],
+    accounts: Vec<Uuid>,
+}
+
+impl Work<'_> {
+    fn done(&self) -> bool {
+        self.rows.is_empty() && self.trades.is_empty()
+    }
+
+    /// One budgeted step inside `tx`. Rows first; trades only once every row is in (a trade is
+    /// recomputed once, with all of its executions).
+    fn step(
+        &mut self,
+        tx: &Tx<'_>,
+        mine: &str,
+        refresh: Option<&Refresh<'_>>,
+        conflicts: &mut usize,
+    ) -> Result<(), SyncError> {
+        let start = std::time::Instant::now();
+        guarded(tx, || {
+            while let Some((p, rest)) = self.rows.split_first() {
+                apply_pulled(tx, p, mine, conflicts)?;
+                self.rows = rest;
+                if !self.done() && start.elapsed() >= TX_BUDGET {
+                    return Ok(());
                 }
             }
-            _ => {}
-        }
+            let Some(refresh) = refresh else { return Ok(()) };
+            while !self.trades.is_empty() {
+                let (now, rest) = self.trades.split_at(REFRESH_STEP.min(self.trades.len()));
+                self.accounts.extend((refresh.trades)(tx, now)?);
+                self.trades = rest;
+                // Once the last trade is done the accounts follow in this transaction: `done` says so.
+                if !self.trades.is_empty() && start.elapsed() >= TX_BUDGET {
+                    return Ok(());
+                }
+            }
+            self.accounts.sort();
+            self.accounts.dedup();
+            (refresh.accounts)(tx, &self.accounts)
+        })
     }
+}
+
+/// The trades whose rows or executions are among `rows`, each once.
+fn touched_trades<'a>(rows: impl IntoIterator<Item = &'a Pulled>) -> Vec<Uuid> {
+    let mut trades: Vec<Uuid> = rows.into_iter().filter_map(Pulled::trade).collect();
     trades.sort();
     trades.dedup();
-    refresh(tx, &trades)?;
-    tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
-    Ok(())
+    trades
 }
 
 /// Let the device's clock see the newest stamp among pulled rows.
 fn observe_newest(store: &Store, rows: &[Pulled]) {
-    if let Some(h) = rows.iter().flat_map(|r| r.state.fields.values().map(|f| &f.hlc)).max() {
+    if let Some(h) = rows.iter().filter_map(Pulled::newest_stamp).max() {
         store.observe_clock(h.as_str());
     }
-}
-
-/// Apply pulled rows in one local transaction ([`apply_rows`]). `finish` (cursor key and the version the
-/// pull reached) is given for the last chunk only: it moves the cursor in the same transaction.
-fn apply_chunk(
-    store: &Store,
-    rows: &[Pulled],
-    finish: Option<(&str, i64)>,
-    refresh: &Refresh,
-    conflicts: &mut usize,
-) -> Result<(), SyncError> {
-    let mine = stamp_device(store);
-    store.write(|tx| {
-        apply_rows(tx, rows, &mine, refresh, conflicts)?;
-        if let Some((key, version)) = finish {
-            set_state(tx, key, &version.to_string())?;
-            crash_point("pull:before-local-commit");
-        }
-        Ok::<_, SyncError>(())
-    })?;
-    observe_newest(store, rows);
-    Ok(())
 }
 
 /// A read-only REPEATABLE READ transaction on the server and the user's change version in its snapshot:
@@ -511,37 +711,47 @@ async fn snapshot(client: &mut Client) -> Result<(tokio_postgres::Transaction<'_
 /// Pull everything after the cursor. The server side is one read-only REPEATABLE READ transaction: its
 /// snapshot holds exactly the user's versions up to the counter it shows (writers of one user commit in
 /// version order, see server V5), so the pull reaches that version with no gap. Tables are read parents
-/// first through portals, [`PULL_CHUNK`] rows at a time, and applied a chunk per local transaction; the
-/// last one also moves the cursor. A pull that fits in one chunk (the usual case) is one local
-/// transaction. A larger one (a first download) shows its progress chunk by chunk; if it is cut off, the
-/// cursor has not moved and the next pull applies the same rows again, which the per-field merge makes a
-/// no-op for the chunks already in.
+/// first through portals, [`PULL_CHUNK`] rows at a time, leaving out the versions that hold only this
+/// device's own pushed rows. Locally the rows are applied, then the trades whose rows or executions
+/// arrived are recomputed (once each, with all their executions in), then their accounts' totals, in
+/// transactions of at most [`TX_BUDGET`]; the last one also moves the cursor. A small pull (the usual
+/// case) is one local transaction. A larger one (a first download) shows its progress as it goes; if it
+/// is cut off, the cursor has not moved and the next pull applies the same rows again, which the
+/// per-field merge makes a no-op for those already in, and recomputes the same trades.
 async fn pull(
     store: &Store,
     client: &mut Client,
     user: Uuid,
-    refresh: &Refresh,
+    refresh: &Refresh<'_>,
     report: &mut Report,
 ) -> Result<(), SyncError> {
     let cursor_key = state_key(user, "cursor");
-    let cursor = store.read(|c| get_i64(c, &cursor_key))?;
+    let (cursor, own) = store.read(|c| Ok::<_, SyncError>((get_i64(c, &cursor_key)?, own_versions(c, user)?)))?;
+    let (own_lo, own_hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
+    let mine = stamp_device(store);
     let (tx, target) = snapshot(client).await?;
     let mut conflicts = 0;
     let mut chunk: Vec<Pulled> = Vec::new();
+    let mut touched: Vec<Uuid> = Vec::new();
     let mut pulled_rows = 0;
     if target > cursor {
         for t in TABLES {
-            let cols = columns(t);
+            let plan = plan(t);
             let stmt = tx.prepare(&pull_sql(t)).await?;
-            let portal = tx.bind(&stmt, &[&cursor]).await?;
+            let portal = tx.bind(&stmt, &[&cursor, &own_lo, &own_hi]).await?;
             loop {
                 let rows = tx.query_portal(&portal, PULL_CHUNK as i32).await?;
                 let n = rows.len();
                 for row in &rows {
-                    chunk.push(pulled(t, &cols, row)?);
+                    chunk.push(pulled(plan, row)?);
                 }
                 if chunk.len() >= PULL_CHUNK {
-                    apply_chunk(store, &chunk, None, refresh, &mut conflicts)?;
+                    let mut work = Work { rows: &chunk, trades: &[], accounts: Vec::new() };
+                    while !work.rows.is_empty() {
+                        store.write(|tx| work.step(tx, &mine, None, &mut conflicts))?;
+                    }
+                    observe_newest(store, &chunk);
+                    touched.extend(touched_trades(&chunk));
                     pulled_rows += chunk.len();
                     chunk.clear();
                 }
@@ -554,7 +764,28 @@ async fn pull(
     tx.commit().await?;
     crash_point("pull:after-fetch");
     let reached = target.max(cursor);
-    apply_chunk(store, &chunk, Some((&cursor_key, reached)), refresh, &mut conflicts)?;
+    touched.extend(touched_trades(&chunk));
+    touched.sort();
+    touched.dedup();
+    // The rest of the rows, then the trades to recompute, then their accounts; the cursor moves with the
+    // last of them. A small pull (the usual case) is one transaction.
+    let mut work = Work { rows: &chunk, trades: &touched, accounts: Vec::new() };
+    loop {
+        let finished = store.write(|tx| {
+            work.step(tx, &mine, Some(refresh), &mut conflicts)?;
+            if !work.done() {
+                return Ok::<_, SyncError>(false);
+            }
+            set_state(tx, &cursor_key, &reached.to_string())?;
+            set_own_versions(tx, user, &[])?;
+            crash_point("pull:before-local-commit");
+            Ok(true)
+        })?;
+        if finished {
+            break;
+        }
+    }
+    observe_newest(store, &chunk);
     pulled_rows += chunk.len();
     crash_point("pull:after-local-commit");
     report.pulled += pulled_rows;
@@ -616,15 +847,15 @@ pub async fn server_user(client: &Client) -> Result<Uuid, SyncError> {
 /// and outbox entries, the server's rows (one snapshot) are written in their place, derived trade data is
 /// recomputed and the cursor set to the snapshot's version. Local changes not yet pushed are dropped: the
 /// caller confirms that first. Other users' rows in the same store are untouched.
-pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Result<Report, SyncError> {
+pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
     check_server_schema(client).await?;
     let user = server_user(client).await?;
     let (tx, target) = snapshot(client).await?;
     let mut rows = Vec::new();
     for t in TABLES {
-        let cols = columns(t);
-        for row in tx.query(&pull_sql(t), &[&0i64]).await? {
-            rows.push(pulled(t, &cols, &row)?);
+        let none: Vec<i64> = Vec::new();
+        for row in tx.query(&pull_sql(t), &[&0i64, &none, &none]).await? {
+            rows.push(pulled(plan(t), &row)?);
         }
     }
     tx.commit().await?;
@@ -657,8 +888,14 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Res
                 tx.execute(&format!("DELETE FROM {} WHERE user_id = ?1", t.name), [uid.as_str()]).map_err(sql_err)?;
             }
         }
-        apply_rows(tx, &rows, &mine, refresh, &mut conflicts)?;
+        // One transaction, whatever its length: the user asked for the replacement and waits for it.
+        let trades = touched_trades(&rows);
+        let mut work = Work { rows: &rows, trades: &trades, accounts: Vec::new() };
+        while !work.done() {
+            work.step(tx, &mine, Some(refresh), &mut conflicts)?;
+        }
         set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
+        set_own_versions(tx, user, &[])?;
         Ok::<_, SyncError>(())
     })?;
     observe_newest(store, &rows);
@@ -666,7 +903,7 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh) -> Res
 }
 
 /// One sync round for the store's user that the server connection is signed in as: push, then pull.
-pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh) -> Result<Report, SyncError> {
+pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
     check_server_schema(client).await?;
     let user = server_user(client).await?;
     // A store that does not have the user yet (a new device) gets it, with its data, from the pull.

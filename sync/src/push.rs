@@ -50,6 +50,10 @@ pub struct PushOutcome {
     pub version_before: i64,
     pub version_after: i64,
     pub written: u64,
+    /// The newest version (`server_seq`) among the server rows this batch merged into and rewrote, 0 if
+    /// it rewrote none. A device whose pull cursor is at or past it had every one of those rows already,
+    /// so what the batch wrote is exactly its own state and need not be downloaded back.
+    pub newest_merged: i64,
     pub conflicts: Vec<RowConflict>,
 }
 
@@ -125,7 +129,7 @@ pub async fn push_batch(
             }
         }
         if !rows.is_empty() {
-            out.written += apply_table(&tx, t, rows, &mut out.conflicts).await?;
+            out.written += apply_table(&tx, t, rows, &mut out.conflicts, &mut out.newest_merged).await?;
         }
     }
     if let Some(m) = fresh.iter().find(|m| tables::table(&m.table).is_none()) {
@@ -204,34 +208,38 @@ async fn apply_table(
     t: &Table,
     rows: Vec<(Uuid, RowState)>,
     conflicts: &mut Vec<RowConflict>,
+    newest_merged: &mut i64,
 ) -> Result<u64, SyncError> {
     let mut written = 0;
     let cols = data_columns(t);
     let list: Vec<&str> = cols.iter().map(|c| c.name).collect();
     let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
     let select = format!(
-        "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT {}, deleted, field_hlcs, server_seq FROM trenddojo.{} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
         list.join(", "),
         t.name
     );
-    let mut server: std::collections::HashMap<Uuid, RowState> = std::collections::HashMap::new();
+    let mut server: std::collections::HashMap<Uuid, (RowState, i64)> = std::collections::HashMap::new();
     for row in tx.query(&select, &[&ids]).await? {
         let (id, state) = server_state(&row, &cols)?;
         if let Some(id) = id {
-            server.insert(id, state);
+            server.insert(id, (state, row.try_get(cols.len() + 2)?));
         }
     }
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     for (id, incoming) in rows {
         let before = server.get(&id);
-        let merged = merge(before.unwrap_or(&RowState::default()), &incoming);
+        let merged = merge(before.map(|(b, _)| b).unwrap_or(&RowState::default()), &incoming);
         for o in merged.overridden {
             conflicts.push(RowConflict { table: t.name.to_string(), id, overridden: o });
         }
         match before {
             None => inserts.push(record(id, &cols, &merged.row)),
-            Some(b) if *b != merged.row => updates.push(record(id, &cols, &merged.row)),
+            Some((b, seq)) if *b != merged.row => {
+                *newest_merged = (*newest_merged).max(*seq);
+                updates.push(record(id, &cols, &merged.row));
+            }
             Some(_) => {}
         }
     }

@@ -150,7 +150,7 @@ async fn listen(target: &Target) -> Result<Listener, NoListen> {
     Ok((client, rx))
 }
 
-async fn round(store: &Store, target: &Target, refresh: &Refresh) -> Result<Report, SyncError> {
+async fn round(store: &Store, target: &Target, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
     let mut client = target.connect().await?;
     engine::sync_once(store, &mut client, refresh).await
 }
@@ -160,7 +160,7 @@ pub async fn watch(
     store: &Store,
     mut user: Option<Uuid>,
     target: &Target,
-    refresh: &Refresh,
+    refresh: &Refresh<'_>,
     opts: &WatchOptions,
     mut on_event: impl FnMut(WatchEvent<'_>),
     stop: impl Future<Output = ()>,

@@ -1,7 +1,8 @@
 //! Opening, unlocking and transacting on the encrypted store.
 //!
-//! One writer connection behind a mutex (SQLite allows one writer at a time anyway, and serialising in
-//! process avoids SQLITE_BUSY) and a small pool of read-only connections; WAL lets readers proceed while
+//! One writer connection behind a fair mutex (SQLite allows one writer at a time anyway, and serialising
+//! in process avoids SQLITE_BUSY; fair, so a long job that writes transaction after transaction, such as
+//! a first sync download, lets a waiting app write in between instead of starving it) and a small pool of read-only connections; WAL lets readers proceed while
 //! the writer commits. Every connection gets the raw key first, then `foreign_keys`, a busy timeout and
 //! in-memory temp storage (temp files would otherwise hold plaintext).
 //!
@@ -67,7 +68,7 @@ pub struct Store {
     // Readers are declared (and so dropped) before the writer: the last connection to close checkpoints
     // the WAL into the database file, and only the read-write one can.
     readers: Mutex<Vec<Connection>>,
-    writer: Mutex<Connection>,
+    writer: parking_lot::Mutex<Connection>,
     hlc: Hlc,
     device_id: String,
 }
@@ -179,9 +180,7 @@ impl Drop for Store {
     /// Let SQLite refresh its planner statistics where they are stale (bounded work), as its documentation
     /// recommends before closing a connection.
     fn drop(&mut self) {
-        if let Ok(conn) = self.writer.lock() {
-            let _ = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;");
-        }
+        let _ = self.writer.lock().execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;");
     }
 }
 
@@ -263,7 +262,15 @@ impl Store {
             if has_meta { meta_get(&writer, "device_id")? } else { None }.unwrap_or_else(|| "unmigrated".to_string());
         let last_hlc = if has_meta { meta_get(&writer, "hlc")? } else { None };
         let hlc = Hlc::new(&device_id, last_hlc.as_deref());
-        Ok(Store { paths, info, key, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), hlc, device_id })
+        Ok(Store {
+            paths,
+            info,
+            key,
+            writer: parking_lot::Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            hlc,
+            device_id,
+        })
     }
 
     pub fn paths(&self) -> &StorePaths {
@@ -318,13 +325,26 @@ impl Store {
         ids: Option<StdRng>,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer.lock();
+        let out = Self::transact(&mut conn, &self.hlc, at, ids, f);
+        // Handed straight to a waiting writer, if any, before this thread can take it again.
+        parking_lot::MutexGuard::unlock_fair(conn);
+        out
+    }
+
+    fn transact<T, E: From<StoreError>>(
+        conn: &mut Connection,
+        clock: &Hlc,
+        at: DateTime<Utc>,
+        ids: Option<StdRng>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let tx =
             conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(StoreError::from(e)))?;
         // Seeded writes are authored by a fixed virtual device at a fixed instant, so seed states are the
         // same on every machine; they do not move this device's clock.
         let seeded = ids.is_some();
-        let hlc = if seeded { format!("{:013}.{:05}.seed", at.timestamp_millis(), 0) } else { self.hlc.tick(at) };
+        let hlc = if seeded { format!("{:013}.{:05}.seed", at.timestamp_millis(), 0) } else { clock.tick(at) };
         let tx = Tx { tx, now: fmt_ts(at), at, hlc, ids: RefCell::new(ids) };
         let out = f(&tx)?;
         if !seeded {
@@ -365,7 +385,7 @@ impl Store {
 
     /// Direct access to the writer connection for schema work (migrate, rollback, restore).
     pub fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer.lock();
         // Readers may hold schema caches from before the change: drop them.
         self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
         f(&mut conn)

@@ -13,7 +13,7 @@ use trenddojo_server::envs::{self, Target};
 use trenddojo_store::accounts as account_repo;
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::Tx;
-use trenddojo_sync::engine::{self, Report};
+use trenddojo_sync::engine::{self, Refresh, Report};
 use trenddojo_sync::tables;
 use trenddojo_sync::watch::{self, WatchEvent, WatchOptions};
 use trenddojo_sync::SyncError;
@@ -97,38 +97,39 @@ fn sql(e: trenddojo_store::sql::Value) -> String {
     }
 }
 
-/// Recompute trades (and their accounts' totals) whose rows or executions arrived.
-fn refresh(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncError> {
+/// Recompute the derived data of trades whose rows or executions arrived; returns their accounts.
+fn refresh_trades(tx: &Tx<'_>, trades: &[Uuid]) -> Result<Vec<Uuid>, SyncError> {
     let mut accounts = Vec::new();
     for &id in trades {
-        let found: Option<(String, String)> = tx
-            .query_row("SELECT user_id, account_id FROM trades WHERE id = ?1 AND deleted = 0", [id.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let found: Option<(String, String, bool)> = tx
+            .prepare_cached("SELECT user_id, account_id, deleted FROM trades WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0))))
             .ok();
-        // A deleted trade has no summary to keep; its account's total is still recomputed below.
-        let Some((user, account)) = found else {
-            if let Ok(a) =
-                tx.query_row("SELECT account_id FROM trades WHERE id = ?1", [id.to_string()], |r| r.get::<_, String>(0))
-            {
-                if let Ok(a) = Uuid::parse_str(&a) {
-                    accounts.push(a);
-                }
-            }
-            continue;
-        };
+        let Some((user, account, deleted)) = found else { continue };
         let (Ok(user), Ok(account)) = (Uuid::parse_str(&user), Uuid::parse_str(&account)) else { continue };
+        accounts.push(account);
+        // A deleted trade has no summary to keep; its account's total is still rebuilt.
+        if deleted {
+            continue;
+        }
         let acc = account_repo::get(tx, user, account)?;
         refresh_trade(tx, &acc, id).map_err(|e| SyncError::Invalid { field: "trade".into(), message: e.message })?;
-        accounts.push(account);
     }
     accounts.sort();
     accounts.dedup();
-    for a in accounts {
+    Ok(accounts)
+}
+
+/// Rebuild the running totals of accounts whose trades a pull brought or recomputed.
+fn refresh_accounts(tx: &Tx<'_>, accounts: &[Uuid]) -> Result<(), SyncError> {
+    for &a in accounts {
         trade_repo::reset_account_realized(tx, a)?;
     }
     Ok(())
 }
+
+/// What a pull recomputes, from the trade summary rules that live in this crate.
+const REFRESH: Refresh<'static> = Refresh { trades: &refresh_trades, accounts: &refresh_accounts };
 
 fn runtime() -> ApiResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -240,7 +241,7 @@ impl Journal {
         let store = &self.store;
         let result = runtime()?.block_on(async {
             let mut client = target.connect().await?;
-            engine::sync_once(store, &mut client, &refresh).await
+            engine::sync_once(store, &mut client, &REFRESH).await
         });
         if let Some(user) = result.as_ref().ok().map(|r| r.user).or(self.user.as_ref().map(|u| u.id)) {
             // Best effort: a store that cannot record this fails visibly on its next write.
@@ -259,7 +260,7 @@ impl Journal {
         stop: impl Future<Output = ()>,
     ) -> ApiResult<()> {
         let user = self.user.as_ref().map(|u| u.id);
-        Ok(runtime()?.block_on(watch::watch(&self.store, user, target, &refresh, opts, on_event, stop))?)
+        Ok(runtime()?.block_on(watch::watch(&self.store, user, target, &REFRESH, opts, on_event, stop))?)
     }
 
     /// Replace this device's copy of the user's data with the server's. Refuses while local changes are
@@ -279,7 +280,7 @@ impl Journal {
                     ),
                 ));
             }
-            Ok(engine::reset(store, &mut client, &refresh).await?)
+            Ok(engine::reset(store, &mut client, &REFRESH).await?)
         })?;
         let _ = engine::record_outcome(store, report.user, Ok(&report));
         Ok(report)
@@ -356,7 +357,7 @@ impl Journal {
                 _ => None,
             };
             if let Some(t) = trade {
-                refresh(tx, &[t])?;
+                refresh_accounts(tx, &refresh_trades(tx, &[t])?)?;
             }
             Ok::<_, ApiError>(())
         })?;
