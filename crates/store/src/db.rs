@@ -6,6 +6,12 @@
 //! the writer commits. Every connection gets the raw key first, then `foreign_keys`, a busy timeout and
 //! in-memory temp storage (temp files would otherwise hold plaintext).
 //!
+//! Checkpoints (copying the WAL back into the database file) do not run inside a commit, as SQLite's
+//! automatic checkpoint would, holding the writer for tens of milliseconds at random and charging them to
+//! whichever write happened to cross the threshold: the writer's WAL hook only records the WAL's length,
+//! and a write that leaves it past [`CHECKPOINT_FRAMES`] wakes the store's checkpoint thread, which runs a
+//! PASSIVE checkpoint on a connection of its own (WAL checkpoints and writes proceed side by side).
+//!
 //! Writes go through [`Store::write`]: an IMMEDIATE transaction plus one clock reading, committed only if
 //! the closure succeeds, so a failed command leaves the store exactly as it was.
 
@@ -59,6 +65,60 @@ pub enum MigrateOnOpen {
     No,
 }
 
+/// WAL frames (pages) past which a write is followed by a checkpoint: SQLite's default for its automatic
+/// checkpoint.
+pub const CHECKPOINT_FRAMES: i64 = 1000;
+
+/// The store's checkpoint thread: waits for a wake-up, runs a PASSIVE checkpoint on its own connection
+/// (opened on first need). Best effort, like SQLite's own: a checkpoint that cannot finish (a reader still
+/// needs old frames) is tried again after a later write. Dropping it stops and joins the thread.
+#[derive(Debug)]
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(db: &Path, key: &StoreKey, frames: std::sync::Arc<std::sync::atomic::AtomicI64>) -> Result<Checkpointer> {
+        // One pending wake-up is enough: a checkpoint covers every commit before it.
+        let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let path = db.to_path_buf();
+        let (db, key) = (db.to_path_buf(), key.clone());
+        let thread = std::thread::Builder::new()
+            .name("trenddojo-checkpoint".into())
+            .spawn(move || {
+                let mut conn = None;
+                while rx.recv().is_ok() {
+                    if conn.is_none() {
+                        conn = connect(&db, &key, false, false).ok();
+                    }
+                    if let Some(c) = &conn {
+                        if c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).is_ok() {
+                            frames.store(0, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::io(path, e))?;
+        Ok(Checkpointer { wake: Some(wake), thread: Some(thread) })
+    }
+
+    fn wake(&self) {
+        if let Some(w) = &self.wake {
+            let _ = w.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// An open, unlocked store.
 #[derive(Debug)]
 pub struct Store {
@@ -68,6 +128,10 @@ pub struct Store {
     // Readers are declared (and so dropped) before the writer: the last connection to close checkpoints
     // the WAL into the database file, and only the read-write one can.
     readers: Mutex<Vec<Connection>>,
+    /// Wakes the checkpoint thread (see the module docs).
+    checkpointer: Checkpointer,
+    /// The WAL's length in frames after the writer's last commit (its WAL hook).
+    wal_frames: std::sync::Arc<std::sync::atomic::AtomicI64>,
     writer: parking_lot::Mutex<Connection>,
     hlc: Hlc,
     device_id: String,
@@ -256,17 +320,27 @@ impl Store {
         Store::assemble(paths, info, key, writer)
     }
 
-    fn assemble(paths: StorePaths, info: KeyInfo, key: StoreKey, writer: Connection) -> Result<Store> {
+    fn assemble(paths: StorePaths, info: KeyInfo, key: StoreKey, mut writer: Connection) -> Result<Store> {
+        let wal_frames = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let frames = wal_frames.clone();
+        // Replaces SQLite's automatic checkpoint (which is itself a WAL hook): see the module docs.
+        writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            frames.store(i64::from(pages), std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }))?;
         let has_meta = migrations::current_version(&writer)? > 0;
         let device_id =
             if has_meta { meta_get(&writer, "device_id")? } else { None }.unwrap_or_else(|| "unmigrated".to_string());
         let last_hlc = if has_meta { meta_get(&writer, "hlc")? } else { None };
         let hlc = Hlc::new(&device_id, last_hlc.as_deref());
+        let checkpointer = Checkpointer::start(&paths.db, &key, wal_frames.clone())?;
         Ok(Store {
             paths,
             info,
             key,
             writer: parking_lot::Mutex::new(writer),
+            checkpointer,
+            wal_frames,
             readers: Mutex::new(Vec::new()),
             hlc,
             device_id,
@@ -329,7 +403,15 @@ impl Store {
         let out = Self::transact(&mut conn, &self.hlc, at, ids, f);
         // Handed straight to a waiting writer, if any, before this thread can take it again.
         parking_lot::MutexGuard::unlock_fair(conn);
+        self.checkpoint_if_due();
         out
+    }
+
+    /// Have the WAL checkpointed if the last commit left it past [`CHECKPOINT_FRAMES`].
+    fn checkpoint_if_due(&self) {
+        if self.wal_frames.load(std::sync::atomic::Ordering::Relaxed) >= CHECKPOINT_FRAMES {
+            self.checkpointer.wake();
+        }
     }
 
     fn transact<T, E: From<StoreError>>(
@@ -412,5 +494,46 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{KeySource, Passphrase};
+
+    #[test]
+    fn the_checkpoint_thread_copies_the_wal_into_the_database_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store =
+            Store::init(dir.path(), &KeySource::Passphrase(Passphrase::new("checkpoint test").expect("passphrase")))
+                .expect("init");
+        let before = std::fs::metadata(&store.paths.db).expect("db file").len();
+        // About 6 MB of new pages in one commit: past CHECKPOINT_FRAMES.
+        store
+            .write(|tx| {
+                tx.execute_batch("CREATE TABLE checkpoint_test (b BLOB)")?;
+                for _ in 0..1500 {
+                    tx.execute("INSERT INTO checkpoint_test VALUES (zeroblob(4000))", [])?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .expect("write");
+        // The writer's commit leaves the pages in the WAL; the thread copies them over shortly after.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut grown = 0;
+        while std::time::Instant::now() < deadline {
+            grown = std::fs::metadata(&store.paths.db).expect("db file").len();
+            if grown > before + 5_000_000 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(grown > before + 5_000_000, "the database file took the pages: {before} -> {grown} bytes");
+        let n: i64 = store
+            .read(|c| Ok::<_, StoreError>(c.query_row("SELECT count(*) FROM checkpoint_test", [], |r| r.get(0))?))
+            .expect("read");
+        assert_eq!(n, 1500, "every row is there after the checkpoint");
+        drop(store);
     }
 }
