@@ -52,29 +52,79 @@ fn opts(home: &Path, user: &str) -> OpenOptions {
     OpenOptions { home: home.to_path_buf(), key: key(), user: Some(user.to_string()) }
 }
 
-fn trades(j: &Journal) -> Vec<String> {
+/// The ids of an account's trades on a device (none if the device does not have the account).
+fn trades(j: &Journal, account: &str) -> Vec<String> {
+    let list = TradeListInput { account: Some(account.to_string()), limit: Some(1000), ..TradeListInput::default() };
     let mut ids: Vec<String> =
-        j.list_trades(&TradeListInput::default()).expect("list").iter().map(|t| t.id.to_string()).collect();
+        j.list_trades(&list).map(|l| l.iter().map(|t| t.id.to_string()).collect()).unwrap_or_default();
     ids.sort();
     ids
 }
 
-fn view(j: &Journal) -> Value {
-    let shown: Vec<Value> =
-        trades(j).iter().map(|id| serde_json::to_value(j.show_trade(id).expect("show")).expect("json")).collect();
+fn view(j: &Journal, account: &str) -> Value {
+    let shown: Vec<Value> = trades(j, account)
+        .iter()
+        .map(|id| serde_json::to_value(j.show_trade(id).expect("show")).expect("json"))
+        .collect();
     Value::Array(shown)
+}
+
+/// Another user's device syncs fine and receives nothing of the traders' data on the server.
+fn another_user_sees_nothing(rt: &tokio::runtime::Runtime, pg: &Pg) {
+    let n = CASE.fetch_add(1, Ordering::SeqCst);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let email = format!("other{n}@example.com");
+    let other = Journal::init(dir.path(), &key(), &UserInput { email: email.clone(), ..UserInput::default() })
+        .expect("other device");
+    let admin = rt.block_on(pg.admin());
+    let service: tokio_postgres::Config = pg.service().parse().expect("config");
+    let q = rt
+        .block_on(trenddojo_server::admin::add_user_with_id(
+            &admin,
+            &service,
+            other.user().expect("user").id,
+            &email,
+            "pro",
+            None,
+            PW,
+        ))
+        .expect("provision other");
+    let r = other.sync_once(&user_url(&q)).expect("other sync");
+    assert_eq!(r.pulled, 1, "only its own user row comes down: {r:?}");
+    assert_eq!(other.list_users().expect("users").len(), 1, "no other user arrives");
 }
 
 static CASE: AtomicUsize = AtomicUsize::new(0);
 
-fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, ops: &[Op]) -> Result<(), TestCaseError> {
+/// Cases one trader's devices serve before a fresh trader takes over (the pro tier allows 25 accounts and
+/// every case opens one).
+const CASES_PER_FLEET: usize = 20;
+
+/// One trader with three devices (real encrypted stores) synced through the server. Setting one up costs
+/// about half a second (three stores, provisioning, first syncs), so consecutive cases share it, each in
+/// an account of its own, and compare only that account's trades.
+struct Fleet {
+    _dir: tempfile::TempDir,
+    devices: Vec<Journal>,
+    url: String,
+    cases: usize,
+}
+
+fn user_url(p: &trenddojo_server::admin::Provisioned) -> String {
+    p.url.replacen("postgresql://", &format!("postgresql://{}:{PW}@", p.role), 1).replacen(
+        &format!("@{}@", p.role),
+        "@",
+        1,
+    )
+}
+
+fn fleet(rt: &tokio::runtime::Runtime, pg: &Pg) -> Fleet {
     let n = CASE.fetch_add(1, Ordering::SeqCst);
     let email = format!("trader{n}@example.com");
     let dir = tempfile::tempdir().expect("tempdir");
     let homes: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("device{i}"))).collect();
     let admin = rt.block_on(pg.admin());
     let service: tokio_postgres::Config = pg.service().parse().expect("config");
-
     // Device 0 was used offline first; its user is provisioned with the same id.
     let first = Journal::init(
         &homes[0],
@@ -86,19 +136,7 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, ops: &[Op]) -> Result<(), Tes
     let p = rt
         .block_on(trenddojo_server::admin::add_user_with_id(&admin, &service, uid, &email, "pro", None, PW))
         .expect("provision");
-    let url = p.url.replacen("postgresql://", &format!("postgresql://{}:{PW}@", p.role), 1).replacen(
-        &format!("@{}@", p.role),
-        "@",
-        1,
-    );
-    first
-        .add_account(&AccountInput {
-            name: "Main".into(),
-            currency: "USD".into(),
-            balance: "25000".into(),
-            ..AccountInput::default()
-        })
-        .expect("account");
+    let url = user_url(&p);
     first.sync_once(&url).expect("first sync");
     drop(first);
     for h in &homes[1..] {
@@ -111,6 +149,30 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, ops: &[Op]) -> Result<(), Tes
         j.sync_once(&url).expect("a new device's first sync");
     }
     let devices: Vec<Journal> = homes.iter().map(|h| Journal::open(&opts(h, &email)).expect("open")).collect();
+    Fleet { _dir: dir, devices, url, cases: 0 }
+}
+
+fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops: &[Op]) -> Result<(), TestCaseError> {
+    if slot.as_ref().is_none_or(|f| f.cases >= CASES_PER_FLEET) {
+        *slot = Some(fleet(rt, pg));
+    }
+    let f = slot.as_mut().expect("a fleet");
+    f.cases += 1;
+    let (devices, url) = (&f.devices, f.url.as_str());
+    // The case's own account, on every device before the schedule starts.
+    let account = format!("Case {}", f.cases);
+    devices[0]
+        .add_account(&AccountInput {
+            name: account.clone(),
+            currency: "USD".into(),
+            balance: "25000".into(),
+            ..AccountInput::default()
+        })
+        .map_err(|e| TestCaseError::fail(format!("account: {}", e.message)))?;
+    for d in devices {
+        d.sync_once(url).map_err(|e| TestCaseError::fail(format!("sync: {}", e.message)))?;
+    }
+    let trades = |j: &Journal| trades(j, &account);
 
     let mut opened = Vec::new();
     let mut deleted = Vec::new();
@@ -118,7 +180,7 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, ops: &[Op]) -> Result<(), Tes
         match *op {
             Op::Open(d) => {
                 let r = devices[d].open_trade(&OpenTradeInput {
-                    account: "Main".into(),
+                    account: account.clone(),
                     symbol: "MSFT".into(),
                     side: "long".into(),
                     quantity: "20".into(),
@@ -165,67 +227,104 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, ops: &[Op]) -> Result<(), Tes
                 }
             }
             Op::Sync(d) => {
-                devices[d].sync_once(&url).map_err(|e| TestCaseError::fail(format!("sync: {}", e.message)))?;
+                devices[d].sync_once(url).map_err(|e| TestCaseError::fail(format!("sync: {}", e.message)))?;
             }
         }
     }
     for _ in 0..2 {
-        for d in &devices {
-            d.sync_once(&url).map_err(|e| TestCaseError::fail(format!("final sync: {}", e.message)))?;
+        for d in devices {
+            d.sync_once(url).map_err(|e| TestCaseError::fail(format!("final sync: {}", e.message)))?;
         }
     }
-    let views: Vec<Value> = devices.iter().map(view).collect();
+    let views: Vec<Value> = devices.iter().map(|j| view(j, &account)).collect();
     prop_assert_eq!(&views[1], &views[0], "device 1 equals device 0 after {:?}", ops);
     prop_assert_eq!(&views[2], &views[0], "device 2 equals device 0 after {:?}", ops);
+    // The server holds the same trades with the same derived summary (what its dashboards read), even
+    // when fills of one trade were added on two devices while apart.
+    let account_id = devices[0]
+        .list_accounts()
+        .expect("accounts")
+        .into_iter()
+        .find(|a| a.account.name == account)
+        .map(|a| a.account.id)
+        .expect("the case's account");
+    let on_server: Vec<Value> = rt.block_on(async {
+        let admin = pg.admin().await;
+        admin
+            .query(
+                "SELECT id, status, entered_quantity, open_quantity, fees, net_pnl FROM trenddojo.trades \
+                 WHERE account_id = $1 AND NOT deleted ORDER BY id",
+                &[&account_id],
+            )
+            .await
+            .expect("server trades")
+            .iter()
+            .map(|r| {
+                let dec = |i: usize| trenddojo_domain::money::canonical(r.get::<_, rust_decimal::Decimal>(i));
+                serde_json::json!({
+                    "id": r.get::<_, Uuid>(0).to_string(),
+                    "status": r.get::<_, String>(1),
+                    "entered_quantity": dec(2),
+                    "open_quantity": dec(3),
+                    "fees": dec(4),
+                    "net_pnl": dec(5),
+                })
+            })
+            .collect()
+    });
+    let on_device: Vec<Value> = views[0]
+        .as_array()
+        .expect("trades")
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": t["id"], "status": t["status"], "entered_quantity": t["entered_quantity"],
+                "open_quantity": t["open_quantity"], "fees": t["fees"], "net_pnl": t["net_pnl"],
+            })
+        })
+        .collect();
+    prop_assert_eq!(on_server, on_device, "the server's trades and summaries equal the devices' after {:?}", ops);
     let mut expected: Vec<String> = opened.iter().filter(|id| !deleted.contains(id)).cloned().collect();
     expected.sort();
     prop_assert_eq!(trades(&devices[0]), expected, "every opened, undeleted trade survives; deleted ones stay deleted");
-    for d in &devices {
+    for d in devices {
         let s = d.sync_status().expect("status");
         prop_assert_eq!(s.pending, 0, "nothing left to push");
     }
 
-    // Another user's device: syncs fine and receives nothing of this trader.
-    let other_home = dir.path().join("other");
-    let other = Journal::init(
-        &other_home,
-        &key(),
-        &UserInput { email: format!("other{n}@example.com"), ..UserInput::default() },
-    )
-    .expect("other device");
-    let oid = other.user().expect("user").id;
-    let q = rt
-        .block_on(trenddojo_server::admin::add_user_with_id(
-            &admin,
-            &service,
-            oid,
-            &format!("other{n}@example.com"),
-            "pro",
-            None,
-            PW,
-        ))
-        .expect("provision other");
-    let other_url = q.url.replacen("postgresql://", &format!("postgresql://{}:{PW}@", q.role), 1).replacen(
-        &format!("@{}@", q.role),
-        "@",
-        1,
-    );
-    let r = other.sync_once(&other_url).expect("other sync");
-    prop_assert_eq!(r.pulled, 1, "only its own user row");
-    prop_assert_eq!(other.list_users().expect("users").len(), 1, "no other user arrives");
     Ok(())
 }
 
+/// Schedules run on two threads (each with its own traders; the machine waits mostly on PostgreSQL and
+/// on connection set-up), `TRENDDOJO_SYNC_CASES` in all (default 1,000).
 #[test]
 fn random_offline_schedules_converge_on_every_device() {
+    let pg =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(Pg::migrated());
+    let cases: u32 = std::env::var("TRENDDOJO_SYNC_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = [cases.div_ceil(2), cases / 2]
+            .into_iter()
+            .map(|cases| {
+                let pg = &pg;
+                scope.spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    let slot = std::cell::RefCell::new(None);
+                    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+                    runner
+                        .run(&prop::collection::vec(op(), 5..30), |ops| run_case(&rt, pg, &mut slot.borrow_mut(), &ops))
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for r in runs {
+            if let Err(e) = r.join().expect("a case thread") {
+                panic!("{e}");
+            }
+        }
+    });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let pg = rt.block_on(Pg::migrated());
-    let cases: u32 = std::env::var("TRENDDOJO_SYNC_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(96);
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let result = runner.run(&prop::collection::vec(op(), 5..30), |ops| run_case(&rt, &pg, &ops));
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    another_user_sees_nothing(&rt, &pg);
 }
 
 /// A schedule the property test once found: two devices exit the same trade while apart. The derived
@@ -236,7 +335,8 @@ fn exits_of_one_trade_on_two_devices_converge() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let pg = rt.block_on(Pg::migrated());
     let ops = [Op::Open(2), Op::Sync(2), Op::Exit(2, 0), Op::Sync(0), Op::Exit(0, 0)];
-    if let Err(e) = run_case(&rt, &pg, &ops) {
+    if let Err(e) = run_case(&rt, &pg, &mut None, &ops) {
         panic!("{e}");
     }
+    another_user_sees_nothing(&rt, &pg);
 }

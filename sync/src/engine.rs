@@ -260,6 +260,11 @@ pub fn pending(store: &Store, user: Uuid) -> Result<usize, SyncError> {
     })
 }
 
+/// The number of entries in the outbox, of any user.
+fn pending_entries(store: &Store) -> Result<i64, SyncError> {
+    store.read(|c| c.query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0)).map_err(sql_err))
+}
+
 /// Push every pending local change of `user`, in batches.
 async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Report) -> Result<(), SyncError> {
     let device = device_uuid(store)?;
@@ -654,6 +659,7 @@ impl Work<'_> {
         conflicts: &mut usize,
     ) -> Result<(), SyncError> {
         let start = std::time::Instant::now();
+        let mut recomputed = Vec::new();
         guarded(tx, || {
             while let Some((p, rest)) = self.rows.split_first() {
                 apply_pulled(tx, p, mine, conflicts)?;
@@ -665,7 +671,14 @@ impl Work<'_> {
             let Some(refresh) = refresh else { return Ok(()) };
             while !self.trades.is_empty() {
                 let (now, rest) = self.trades.split_at(REFRESH_STEP.min(self.trades.len()));
-                self.accounts.extend((refresh.trades)(tx, now)?);
+                for &id in now {
+                    // Nothing is written when the recomputed data equals what arrived (the usual case).
+                    let before = tx.total_changes();
+                    self.accounts.extend((refresh.trades)(tx, &[id])?);
+                    if tx.total_changes() != before {
+                        recomputed.push(id);
+                    }
+                }
                 self.trades = rest;
                 // Once the last trade is done the accounts follow in this transaction: `done` says so.
                 if !self.trades.is_empty() && start.elapsed() >= TX_BUDGET {
@@ -675,8 +688,49 @@ impl Work<'_> {
             self.accounts.sort();
             self.accounts.dedup();
             (refresh.accounts)(tx, &self.accounts)
-        })
+        })?;
+        publish_derived(tx, &recomputed)
     }
+}
+
+/// Queue for pushing the derived data of trades whose recomputation after a pull changed it, stamped now.
+///
+/// This is the case when executions of one trade were added on two devices while apart: each pushed a
+/// summary of the fills it knew, the server kept one of them, and only a device holding all the fills
+/// computes the right one. Sending it (and the executions' realized amounts) with a fresh stamp corrects
+/// the server's copy, which dashboards read. Devices that computed the same values from the same fills
+/// send equal values, so no conflict is logged; and once every device has every fill, recomputing
+/// changes nothing and nothing more is sent.
+fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncError> {
+    for id in trades {
+        let trade = id.to_string();
+        let mut rows = vec![("trades", trade.clone())];
+        let mut st = tx.prepare_cached("SELECT id FROM executions WHERE trade_id = ?1").map_err(sql_err)?;
+        for e in st.query_map([&trade], |r| r.get::<_, String>(0)).map_err(sql_err)? {
+            rows.push(("executions", e.map_err(sql_err)?));
+        }
+        for (table, row) in rows {
+            let t = crate::tables::table(table).ok_or_else(|| SyncError::Invalid {
+                field: "table".into(),
+                message: format!("{table} is not synced"),
+            })?;
+            for c in t.columns.iter().filter(|c| c.direction == crate::tables::Direction::Derived) {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql_err)?
+                .execute(rusqlite::params![table, row, c.name, tx.hlc])
+                .map_err(sql_err)?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO sync_outbox (table_name, row_id, op, hlc, queued_at) VALUES (?1, ?2, 'update', ?3, ?4)",
+            )
+            .map_err(sql_err)?
+            .execute(rusqlite::params![table, row, tx.hlc, tx.now])
+            .map_err(sql_err)?;
+        }
+    }
+    Ok(())
 }
 
 /// The trades whose rows or executions are among `rows`, each once.
@@ -692,6 +746,23 @@ fn observe_newest(store: &Store, rows: &[Pulled]) {
     if let Some(h) = rows.iter().filter_map(Pulled::newest_stamp).max() {
         store.observe_clock(h.as_str());
     }
+}
+
+/// Which synced tables have rows after `cursor`, in [`TABLES`] order, in one round trip: a pull then
+/// reads only those (reading a table through a portal takes three round trips, and a typical pull
+/// touches one or two of the thirteen tables).
+async fn changed_tables(tx: &tokio_postgres::Transaction<'_>, cursor: i64) -> Result<Vec<bool>, SyncError> {
+    let probes: Vec<String> =
+        TABLES.iter().map(|t| format!("EXISTS (SELECT 1 FROM trenddojo.{} WHERE server_seq > $1)", t.name)).collect();
+    let row = tx.query_one(&format!("SELECT ARRAY[{}]", probes.join(", ")), &[&cursor]).await?;
+    let changed: Vec<bool> = row.try_get(0)?;
+    if changed.len() != TABLES.len() {
+        return Err(SyncError::Invalid {
+            field: "pull".into(),
+            message: "the server answered for other tables".into(),
+        });
+    }
+    Ok(changed)
 }
 
 /// A read-only REPEATABLE READ transaction on the server and the user's change version in its snapshot:
@@ -735,7 +806,8 @@ async fn pull(
     let mut touched: Vec<Uuid> = Vec::new();
     let mut pulled_rows = 0;
     if target > cursor {
-        for t in TABLES {
+        let changed = changed_tables(&tx, cursor).await?;
+        for (t, _) in TABLES.iter().zip(changed).filter(|(_, c)| *c) {
             let plan = plan(t);
             let stmt = tx.prepare(&pull_sql(t)).await?;
             let portal = tx.bind(&stmt, &[&cursor, &own_lo, &own_hi]).await?;
@@ -769,6 +841,8 @@ async fn pull(
     touched.dedup();
     // The rest of the rows, then the trades to recompute, then their accounts; the cursor moves with the
     // last of them. A small pull (the usual case) is one transaction.
+    // The clock first sees the newest stamp that arrived, so derived data published below is newer.
+    observe_newest(store, &chunk);
     let mut work = Work { rows: &chunk, trades: &touched, accounts: Vec::new() };
     loop {
         let finished = store.write(|tx| {
@@ -785,7 +859,6 @@ async fn pull(
             break;
         }
     }
-    observe_newest(store, &chunk);
     pulled_rows += chunk.len();
     crash_point("pull:after-local-commit");
     report.pulled += pulled_rows;
@@ -860,6 +933,8 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) ->
     }
     tx.commit().await?;
     let mine = stamp_device(store);
+    // The clock sees the newest stamp that arrived before anything is stamped here.
+    observe_newest(store, &rows);
     let uid = user.to_string();
     let mut conflicts = 0;
     store.write(|tx| {
@@ -898,7 +973,6 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) ->
         set_own_versions(tx, user, &[])?;
         Ok::<_, SyncError>(())
     })?;
-    observe_newest(store, &rows);
     Ok(Report { user, pulled: rows.len(), cursor: target, ..Report::default() })
 }
 
@@ -909,6 +983,11 @@ pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh<'_>
     // A store that does not have the user yet (a new device) gets it, with its data, from the pull.
     let mut report = Report { user, ..Report::default() };
     push(store, client, user, &mut report).await?;
+    let queued = pending_entries(store)?;
     pull(store, client, user, refresh, &mut report).await?;
+    // Derived data the pull recomputed and queued (see `publish_derived`) goes out in the same round.
+    if pending_entries(store)? > queued {
+        push(store, client, user, &mut report).await?;
+    }
     Ok(report)
 }

@@ -87,6 +87,7 @@ fn main() {
     .expect("account");
     let mut rng = StdRng::seed_from_u64(11);
     let batch = gen::generate(&mut rng, trades, 0);
+    let t = Instant::now();
     a.store()
         .write(|tx| {
             let account = trenddojo_store::accounts::resolve(tx, user, "Main")?;
@@ -96,7 +97,28 @@ fn main() {
             Ok::<_, trenddojo_core::ApiError>(())
         })
         .expect("load");
+    let import = t.elapsed();
     let rows = trades * 6 + 3;
+    let imported: i64 = a
+        .store()
+        .read(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM executions) \
+                 + (SELECT count(*) FROM trade_stop_adjustments)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(trenddojo_store::StoreError::from)
+        })
+        .expect("count");
+    let imported = usize::try_from(imported).expect("count");
+    println!(
+        "store floor: the app's own bulk import of the same trades into its schema (indexes, audit and outbox \
+         triggers), one transaction: {} rows in {} = {} rows/s",
+        imported,
+        ms(import),
+        rate(imported, import)
+    );
 
     let t = Instant::now();
     let r = a.sync_once(&url).expect("first push");
@@ -203,6 +225,11 @@ fn main() {
         .expect("floor insert");
     let insert_time = t.elapsed();
     let floor_total = copy_time + insert_time;
+    println!(
+        "download / store floor = {}.{:02}x",
+        ratio_x100(download, import) / 100,
+        ratio_x100(download, import) % 100
+    );
     println!(
         "raw floor: COPY out {} rows {} + bulk insert into SQLCipher {} = {} ({} rows/s); download / floor = {}.{:02}x",
         copied,
