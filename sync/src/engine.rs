@@ -7,13 +7,18 @@
 //! records the new mark. A crash in between leaves the entries; the next push is recognised as a
 //! duplicate by the server and acknowledged without being applied twice.
 //!
+//! Push also tells the device which server versions hold only its own rows as it has them; the pull
+//! leaves those out instead of downloading them back.
+//!
 //! Pull: every synced table's rows with `server_seq` above the cursor, parents first, read in one server
-//! snapshot and applied in local transactions of [`PULL_CHUNK`] rows, the last of which moves the cursor:
-//! each row is merged field by field with the local copy (a local edit not yet pushed keeps its value if
-//! its stamp is newer), the field stamps are set to the merged ones, the outbox and clock triggers are
-//! held off by the `sync_apply_guard` row (a pulled row is not a local edit), and every replaced value
-//! that involved one of this device's own edits is logged in `sync_conflicts`. The device's clock then
-//! observes the newest stamp it received.
+//! snapshot [`PULL_CHUNK`] rows at a time and applied in local transactions of at most [`TX_BUDGET`], the
+//! last of which moves the cursor. A row the device never had is inserted as it came; a known one is
+//! merged field by field with the local copy (a local edit not yet pushed keeps its value if its stamp is
+//! newer) and its stamps set to the merged ones; the outbox and clock triggers are held off by the
+//! `sync_apply_guard` row (a pulled row is not a local edit); every replaced value that involved one of
+//! this device's own edits is logged in `sync_conflicts`. Then each trade whose row or executions arrived
+//! is recomputed once, and derived data that changed is queued to push (see `publish_derived`). The
+//! device's clock observes the newest stamp it received before anything is stamped.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! TrendDojo's sync engine (issue 4), built bottom-up. What exists so far:
 //!
 //! - [`hlc`]: the hybrid-logical-clock stamps every change carries, as a validated, totally ordered type.
-//! - [`merge`]: the per-field merge both sides of a sync apply: last writer wins per field by HLC (device id
+//! - [`merge`](mod@merge): the per-field merge both sides of a sync apply: last writer wins per field by HLC (device id
 //!   breaks ties), a delete wins over any edit, and every overridden value is reported for the conflict
 //!   log. The merge is a join of a semilattice (commutative, associative, idempotent), which is what makes
 //!   devices converge whatever order batches arrive in, however often they are retried.
