@@ -21,12 +21,18 @@ use uuid::Uuid;
 
 const PW: &str = "convergence-password";
 
+/// Every fill of every schedule happens at this minute, on whichever device: ties between fills entered on
+/// different devices (at different prices) are the rule, so a summary that depended on the order a device
+/// stored its fills in would differ between devices.
+const AT: &str = "2026-11-02T15:30:00Z";
+
 #[derive(Debug, Clone)]
 enum Op {
     Open(usize),
     Stop(usize, usize, u32),
     Setup(usize, usize, u8),
     Exit(usize, usize),
+    ScaleIn(usize, usize),
     Delete(usize, usize),
     Sync(usize),
 }
@@ -39,6 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (d.clone(), t.clone(), 9_500u32..9_999).prop_map(|(d, t, c)| Op::Stop(d, t, c)),
         2 => (d.clone(), t.clone(), 0u8..4).prop_map(|(d, t, w)| Op::Setup(d, t, w)),
         2 => (d.clone(), t.clone()).prop_map(|(d, t)| Op::Exit(d, t)),
+        1 => (d.clone(), t.clone()).prop_map(|(d, t)| Op::ScaleIn(d, t)),
         1 => (d.clone(), t).prop_map(|(d, t)| Op::Delete(d, t)),
         4 => d.prop_map(Op::Sync),
     ]
@@ -186,6 +193,7 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
                     quantity: "20".into(),
                     price: "100".into(),
                     stop: Some("99".into()),
+                    at: Some(AT.into()),
                     ..OpenTradeInput::default()
                 });
                 if let Ok(t) = r {
@@ -213,7 +221,22 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
                         &ExecutionInput {
                             side: "sell".into(),
                             quantity: "5".into(),
-                            price: "101.5".into(),
+                            price: format!("101.{d}5"),
+                            at: Some(AT.into()),
+                            ..ExecutionInput::default()
+                        },
+                    );
+                }
+            }
+            Op::ScaleIn(d, t) => {
+                if let Some(id) = trades(&devices[d]).get(t) {
+                    let _ = devices[d].add_execution(
+                        id,
+                        &ExecutionInput {
+                            side: "buy".into(),
+                            quantity: "10".into(),
+                            price: format!("9{d}.25"),
+                            at: Some(AT.into()),
                             ..ExecutionInput::default()
                         },
                     );
@@ -236,6 +259,12 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
             d.sync_once(url).map_err(|e| TestCaseError::fail(format!("final sync: {}", e.message)))?;
         }
     }
+    // Converged means quiet: one more round moves nothing in either direction (derived data that two
+    // devices computed differently would go back and forth forever).
+    for (i, d) in devices.iter().enumerate() {
+        let r = d.sync_once(url).map_err(|e| TestCaseError::fail(format!("quiet sync: {}", e.message)))?;
+        prop_assert_eq!((r.pushed, r.pulled), (0, 0), "device {} still exchanges rows after {:?}", i, ops);
+    }
     let views: Vec<Value> = devices.iter().map(|j| view(j, &account)).collect();
     prop_assert_eq!(&views[1], &views[0], "device 1 equals device 0 after {:?}", ops);
     prop_assert_eq!(&views[2], &views[0], "device 2 equals device 0 after {:?}", ops);
@@ -252,8 +281,8 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
         let admin = pg.admin().await;
         admin
             .query(
-                "SELECT id, status, entered_quantity, open_quantity, fees, net_pnl FROM trenddojo.trades \
-                 WHERE account_id = $1 AND NOT deleted ORDER BY id",
+                "SELECT id, status, entered_quantity, open_quantity, fees, net_pnl, gross_pnl, avg_entry_price, \
+                 avg_exit_price FROM trenddojo.trades WHERE account_id = $1 AND NOT deleted ORDER BY id",
                 &[&account_id],
             )
             .await
@@ -261,6 +290,8 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
             .iter()
             .map(|r| {
                 let dec = |i: usize| trenddojo_domain::money::canonical(r.get::<_, rust_decimal::Decimal>(i));
+                let opt =
+                    |i: usize| r.get::<_, Option<rust_decimal::Decimal>>(i).map(trenddojo_domain::money::canonical);
                 serde_json::json!({
                     "id": r.get::<_, Uuid>(0).to_string(),
                     "status": r.get::<_, String>(1),
@@ -268,6 +299,9 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
                     "open_quantity": dec(3),
                     "fees": dec(4),
                     "net_pnl": dec(5),
+                    "gross_pnl": dec(6),
+                    "avg_entry_price": opt(7),
+                    "avg_exit_price": opt(8),
                 })
             })
             .collect()
@@ -280,6 +314,8 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
             serde_json::json!({
                 "id": t["id"], "status": t["status"], "entered_quantity": t["entered_quantity"],
                 "open_quantity": t["open_quantity"], "fees": t["fees"], "net_pnl": t["net_pnl"],
+                "gross_pnl": t["gross_pnl"], "avg_entry_price": t["avg_entry_price"],
+                "avg_exit_price": t["avg_exit_price"],
             })
         })
         .collect();

@@ -823,11 +823,13 @@ async fn pull(
                     chunk.push(pulled(plan, row)?);
                 }
                 if chunk.len() >= PULL_CHUNK {
+                    // The clock sees the newest stamp before the rows land: an app write made between two
+                    // of these transactions must be stamped after what it sees.
+                    observe_newest(store, &chunk);
                     let mut work = Work { rows: &chunk, trades: &[], accounts: Vec::new() };
                     while !work.rows.is_empty() {
                         store.write(|tx| work.step(tx, &mine, None, &mut conflicts))?;
                     }
-                    observe_newest(store, &chunk);
                     touched.extend(touched_trades(&chunk));
                     pulled_rows += chunk.len();
                     chunk.clear();

@@ -194,8 +194,13 @@ pub fn summarize(
             reason: format!("must be positive, got {multiplier}"),
         });
     }
+    // Fills in time order; at the same instant entries before exits (a position opens before it can
+    // close), then by id. The order depends on the fills alone, never on the order they were stored in,
+    // so every device computes the same summary from the same fills (devices store synced fills in
+    // different orders, and times entered to the minute tie often).
+    let entry = direction.entry_side();
     let mut order: Vec<&Fill> = fills.iter().collect();
-    order.sort_by_key(|f| f.executed_at); // stable: ties keep their order
+    order.sort_by_key(|f| (f.executed_at, f.side != entry, f.id));
     let sign = direction.sign();
     let mut lots: VecDeque<Lot> = VecDeque::new();
     // Average-cost pool: open quantity, its cost and its unallocated entry fees.
@@ -406,6 +411,37 @@ mod tests {
             price: Price::parse("p", p).unwrap(),
             fees: Fee::parse("f", fee).unwrap(),
             executed_at: Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap() + chrono::Duration::minutes(minute),
+        }
+    }
+
+    proptest! {
+        /// Devices store synced fills in different orders: the summary must not depend on it, even when
+        /// fills share a time (entered to the minute), and an exit at the entry's own minute is not an
+        /// over-close.
+        #[test]
+        fn the_summary_does_not_depend_on_the_order_fills_are_given_in(
+            seed in any::<u64>(),
+            method in prop_oneof![Just(MatchingMethod::Fifo), Just(MatchingMethod::Lifo), Just(MatchingMethod::AverageCost)],
+        ) {
+            use Side::*;
+            let mut fills = vec![
+                fill(Buy, "10", "100", "1", 0),
+                fill(Buy, "10", "102", "1", 0),
+                fill(Sell, "5", "105", "1", 0),
+                fill(Buy, "5", "99", "0", 1),
+                fill(Sell, "10", "101", "1", 1),
+            ];
+            for (i, f) in fills.iter_mut().enumerate() {
+                f.id = Uuid::from_u128(u128::from(seed.rotate_left(i as u32 * 7)) ^ i as u128);
+            }
+            let first = summarize(Direction::Long, Decimal::ONE, method, &fills).expect("entries come first at a tie");
+            let mut shuffled = fills.clone();
+            let n = shuffled.len();
+            for i in 0..n {
+                shuffled.swap(i, (seed as usize).wrapping_mul(31).wrapping_add(i * 17) % n);
+            }
+            let second = summarize(Direction::Long, Decimal::ONE, method, &shuffled).expect("same fills");
+            prop_assert_eq!(first, second, "the same fills in another order give the same summary");
         }
     }
 

@@ -223,11 +223,12 @@ pub fn insert_execution(tx: &Tx<'_>, e: &NewExecution) -> Result<Uuid> {
     Ok(id)
 }
 
-/// A trade's live executions in execution order (ties keep insertion order).
+/// A trade's live executions in execution order; ties by id (UUIDv7: creation order), the same on every
+/// device whatever order sync stored them in.
 pub fn executions(conn: &Connection, trade_id: Uuid) -> Result<Vec<Execution>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, trade_id, side, quantity, price, fees, executed_at, time_zone, realized_gross, realized_net \
-         FROM executions WHERE trade_id = ?1 AND deleted = 0 ORDER BY executed_at, rowid",
+         FROM executions WHERE trade_id = ?1 AND deleted = 0 ORDER BY executed_at, id",
     )?;
     let rows = stmt.query_map([trade_id.to_string()], |r| {
         Ok(Execution {
@@ -540,7 +541,7 @@ pub fn set_stop(tx: &Tx<'_>, trade: &Trade, price: Price, reason: Option<&str>) 
 pub fn stop_history(conn: &Connection, trade_id: Uuid) -> Result<Vec<StopAdjustment>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, price, adjusted_at, reason FROM trade_stop_adjustments WHERE trade_id = ?1 AND deleted = 0 \
-         ORDER BY adjusted_at, rowid",
+         ORDER BY adjusted_at, id",
     )?;
     let rows = stmt.query_map([trade_id.to_string()], |r| {
         Ok(StopAdjustment {
@@ -580,7 +581,7 @@ pub fn add_target(
 
 pub fn targets(conn: &Connection, trade_id: Uuid) -> Result<Vec<Target>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, price, quantity, label FROM trade_targets WHERE trade_id = ?1 AND deleted = 0 ORDER BY rowid",
+        "SELECT id, price, quantity, label FROM trade_targets WHERE trade_id = ?1 AND deleted = 0 ORDER BY id",
     )?;
     let rows = stmt.query_map([trade_id.to_string()], |r| {
         Ok(Target {
