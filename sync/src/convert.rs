@@ -68,12 +68,17 @@ pub fn local_from_pg(row: &Row, idx: usize, kind: Kind) -> Result<Sql, SyncError
     .unwrap_or(Sql::Null))
 }
 
+/// A field's stamp as `field_hlcs` holds it: a missing or unreadable one is the zero stamp (older than
+/// every real write).
+pub fn parse_stamp(s: Option<&str>) -> Hlc {
+    s.and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero)
+}
+
 /// A server row read as `SELECT <cols>, deleted, field_hlcs`: its id (if `cols` has it) and its state,
 /// each field with its stamp from `field_hlcs` (a field without one has the zero stamp).
 pub fn server_state(row: &Row, cols: &[Column]) -> Result<(Option<Uuid>, RowState), SyncError> {
     let stamps: Value = row.try_get(cols.len() + 1)?;
-    let stamp =
-        |f: &str| stamps.get(f).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero);
+    let stamp = |f: &str| parse_stamp(stamps.get(f).and_then(Value::as_str));
     let mut state = RowState::default();
     let mut id = None;
     for (i, c) in cols.iter().enumerate() {

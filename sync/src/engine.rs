@@ -29,7 +29,7 @@ use trenddojo_store::sql::Value as Sql;
 use trenddojo_store::{Connection, Store, StoreError, Tx};
 use uuid::Uuid;
 
-use crate::convert::local_from_pg;
+use crate::convert::{local_from_pg, parse_stamp};
 use crate::hlc::Hlc;
 use crate::merge::{merge, Field, RowState};
 use crate::push::{push_batch, Mutation, RowConflict};
@@ -265,11 +265,6 @@ pub fn pending(store: &Store, user: Uuid) -> Result<usize, SyncError> {
     })
 }
 
-/// The number of entries in the outbox, of any user.
-fn pending_entries(store: &Store) -> Result<i64, SyncError> {
-    store.read(|c| c.query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0)).map_err(sql_err))
-}
-
 /// Push every pending local change of `user`, in batches.
 async fn push(store: &Store, client: &mut Client, user: Uuid, report: &mut Report) -> Result<(), SyncError> {
     let device = device_uuid(store)?;
@@ -411,6 +406,10 @@ struct Plan {
     /// `UPDATE t SET <cols but id> = ..., deleted = ... WHERE id = ?1`, the id first and the other columns
     /// in order.
     update: String,
+    /// The server SELECT that reads the table's changed rows: the synced columns, the tombstone and the
+    /// field stamps, in version order, after the cursor (`$1`) and outside the device's own ranges (`$2`,
+    /// `$3`: their bounds).
+    pull: String,
 }
 
 impl Plan {
@@ -434,6 +433,13 @@ impl Plan {
                 marks.join(", ")
             ),
             update: format!("UPDATE {} SET {} WHERE id = ?1", t.name, sets.join(", ")),
+            pull: format!(
+                "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE server_seq > $1 \
+                 AND NOT EXISTS (SELECT 1 FROM unnest($2::int8[], $3::int8[]) AS own (lo, hi) \
+                                 WHERE server_seq > own.lo AND server_seq <= own.hi) ORDER BY server_seq",
+                names.join(", "),
+                t.name
+            ),
             cols,
         }
     }
@@ -505,21 +511,7 @@ impl Pulled {
     }
 }
 
-/// The SELECT that reads a table's changed rows: the synced columns, the tombstone and the field stamps,
-/// in version order, after the cursor (`$1`) and outside the device's own ranges (`$2`, `$3`: their
-/// bounds).
-fn pull_sql(t: &Table) -> String {
-    let names: Vec<&str> = plan(t).cols.iter().map(|c| c.name).collect();
-    format!(
-        "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE server_seq > $1 \
-         AND NOT EXISTS (SELECT 1 FROM unnest($2::int8[], $3::int8[]) AS own (lo, hi) \
-                         WHERE server_seq > own.lo AND server_seq <= own.hi) ORDER BY server_seq",
-        names.join(", "),
-        t.name
-    )
-}
-
-/// A server row read with [`pull_sql`], converted straight to local values (no JSON in between: a first
+/// A server row read with its plan's `pull` SQL, converted straight to local values (no JSON in between: a first
 /// download does this for every column of every row).
 fn pulled(plan: &'static Plan, row: &tokio_postgres::Row) -> Result<Pulled, SyncError> {
     let cols = &plan.cols;
@@ -535,38 +527,35 @@ fn pulled(plan: &'static Plan, row: &tokio_postgres::Row) -> Result<Pulled, Sync
         id.ok_or_else(|| SyncError::Invalid { field: format!("{}.id", plan.table.name), message: "missing".into() })?;
     let json: Value = row.try_get(cols.len() + 1)?;
     let raw = |f: &str| json.get(f).and_then(Value::as_str);
-    // A missing or unreadable stamp is the zero stamp (as in `convert::server_state`).
-    let parse = |s: Option<&str>| s.and_then(|s| Hlc::parse(s).ok()).unwrap_or_else(Hlc::zero);
     let first = cols.first().and_then(|c| raw(c.name));
     let stamps = if cols.iter().all(|c| raw(c.name) == first) {
-        Stamps::Uniform(parse(first))
+        Stamps::Uniform(parse_stamp(first))
     } else {
-        Stamps::PerField(cols.iter().map(|c| parse(raw(c.name))).collect())
+        Stamps::PerField(cols.iter().map(|c| parse_stamp(raw(c.name))).collect())
     };
-    let deleted = if row.try_get::<_, bool>(cols.len())? { Some(parse(raw("deleted"))) } else { None };
+    let deleted = if row.try_get::<_, bool>(cols.len())? { Some(parse_stamp(raw("deleted"))) } else { None };
     Ok(Pulled { plan, id, values, stamps, deleted })
+}
+
+/// Set the stamp of one field of a row (`*`: every field without one of its own).
+fn put_stamp(tx: &Tx<'_>, table: &str, id: &str, field: &str, hlc: &str) -> Result<(), SyncError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(sql_err)?
+    .execute([table, id, field, hlc])
+    .map_err(sql_err)?;
+    Ok(())
 }
 
 /// Write the field stamps of a row: one `*` entry when the fields and the tombstone share one stamp, else
 /// one entry per field.
 fn write_stamps(tx: &Tx<'_>, table: &str, id: &str, stamps: &[(&str, &Hlc)]) -> Result<(), SyncError> {
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(sql_err)?;
     let uniform = stamps.windows(2).all(|w| w[0].1 == w[1].1);
     match stamps.first() {
-        Some((_, h)) if uniform => {
-            insert.execute(rusqlite::params![table, id, "*", h.as_str()]).map_err(sql_err)?;
-        }
-        _ => {
-            for (f, h) in stamps {
-                insert.execute(rusqlite::params![table, id, f, h.as_str()]).map_err(sql_err)?;
-            }
-        }
+        Some((_, h)) if uniform => put_stamp(tx, table, id, "*", h.as_str()),
+        _ => stamps.iter().try_for_each(|(f, h)| put_stamp(tx, table, id, f, h.as_str())),
     }
-    Ok(())
 }
 
 /// A row this device has never had: merging it with nothing gives the row itself, with no conflict, so
@@ -625,9 +614,6 @@ pub const PULL_CHUNK: usize = 500;
 /// time, not by count, because a row's cost varies tenfold between tables and grows with the store.
 pub const TX_BUDGET: std::time::Duration = std::time::Duration::from_millis(40);
 
-/// Trades recomputed between two looks at the clock.
-const REFRESH_STEP: usize = 20;
-
 /// Run `f` with the outbox and clock triggers held off: a pull's writes (its rows and the derived data
 /// recomputed from them) are not local edits. The guard row lives inside `tx` only, so no other
 /// connection ever sees it and a crash rolls it back. Foreign keys are checked at commit, so a
@@ -647,6 +633,8 @@ struct Work<'a> {
     rows: &'a [Pulled],
     trades: &'a [Uuid],
     accounts: Vec<Uuid>,
+    /// Trades whose recomputed derived data was queued to push (see [`publish_derived`]).
+    published: usize,
 }
 
 impl Work<'_> {
@@ -674,15 +662,12 @@ impl Work<'_> {
                 }
             }
             let Some(refresh) = refresh else { return Ok(()) };
-            while !self.trades.is_empty() {
-                let (now, rest) = self.trades.split_at(REFRESH_STEP.min(self.trades.len()));
-                for &id in now {
-                    // Nothing is written when the recomputed data equals what arrived (the usual case).
-                    let before = tx.total_changes();
-                    self.accounts.extend((refresh.trades)(tx, &[id])?);
-                    if tx.total_changes() != before {
-                        recomputed.push(id);
-                    }
+            while let Some((&id, rest)) = self.trades.split_first() {
+                // Nothing is written when the recomputed data equals what arrived (the usual case).
+                let before = tx.total_changes();
+                self.accounts.extend((refresh.trades)(tx, &[id])?);
+                if tx.total_changes() != before {
+                    recomputed.push(id);
                 }
                 self.trades = rest;
                 // Once the last trade is done the accounts follow in this transaction: `done` says so.
@@ -694,6 +679,7 @@ impl Work<'_> {
             self.accounts.dedup();
             (refresh.accounts)(tx, &self.accounts)
         })?;
+        self.published += recomputed.len();
         publish_derived(tx, &recomputed)
     }
 }
@@ -707,25 +693,24 @@ impl Work<'_> {
 /// send equal values, so no conflict is logged; and once every device has every fill, recomputing
 /// changes nothing and nothing more is sent.
 fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncError> {
+    let derived = |table: &str| -> Vec<&'static str> {
+        crate::tables::table(table)
+            .map(|t| {
+                t.columns.iter().filter(|c| c.direction == crate::tables::Direction::Derived).map(|c| c.name).collect()
+            })
+            .unwrap_or_default()
+    };
+    let (trade_fields, execution_fields) = (derived("trades"), derived("executions"));
     for id in trades {
         let trade = id.to_string();
-        let mut rows = vec![("trades", trade.clone())];
+        let mut rows = vec![("trades", &trade_fields, trade.clone())];
         let mut st = tx.prepare_cached("SELECT id FROM executions WHERE trade_id = ?1").map_err(sql_err)?;
         for e in st.query_map([&trade], |r| r.get::<_, String>(0)).map_err(sql_err)? {
-            rows.push(("executions", e.map_err(sql_err)?));
+            rows.push(("executions", &execution_fields, e.map_err(sql_err)?));
         }
-        for (table, row) in rows {
-            let t = crate::tables::table(table).ok_or_else(|| SyncError::Invalid {
-                field: "table".into(),
-                message: format!("{table} is not synced"),
-            })?;
-            for c in t.columns.iter().filter(|c| c.direction == crate::tables::Direction::Derived) {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO sync_field_clock (table_name, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(sql_err)?
-                .execute(rusqlite::params![table, row, c.name, tx.hlc])
-                .map_err(sql_err)?;
+        for (table, fields, row) in rows {
+            for field in fields {
+                put_stamp(tx, table, &row, field, &tx.hlc)?;
             }
             tx.prepare_cached(
                 "INSERT INTO sync_outbox (table_name, row_id, op, hlc, queued_at) VALUES (?1, ?2, 'update', ?3, ?4)",
@@ -793,14 +778,15 @@ async fn snapshot(client: &mut Client) -> Result<(tokio_postgres::Transaction<'_
 /// transactions of at most [`TX_BUDGET`]; the last one also moves the cursor. A small pull (the usual
 /// case) is one local transaction. A larger one (a first download) shows its progress as it goes; if it
 /// is cut off, the cursor has not moved and the next pull applies the same rows again, which the
-/// per-field merge makes a no-op for those already in, and recomputes the same trades.
+/// per-field merge makes a no-op for those already in, and recomputes the same trades. Returns whether
+/// derived data was queued to push.
 async fn pull(
     store: &Store,
     client: &mut Client,
     user: Uuid,
     refresh: &Refresh<'_>,
     report: &mut Report,
-) -> Result<(), SyncError> {
+) -> Result<bool, SyncError> {
     let cursor_key = state_key(user, "cursor");
     let (cursor, own) = store.read(|c| Ok::<_, SyncError>((get_i64(c, &cursor_key)?, own_versions(c, user)?)))?;
     let (own_lo, own_hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
@@ -814,7 +800,7 @@ async fn pull(
         let changed = changed_tables(&tx, cursor).await?;
         for (t, _) in TABLES.iter().zip(changed).filter(|(_, c)| *c) {
             let plan = plan(t);
-            let stmt = tx.prepare(&pull_sql(t)).await?;
+            let stmt = tx.prepare(&plan.pull).await?;
             let portal = tx.bind(&stmt, &[&cursor, &own_lo, &own_hi]).await?;
             loop {
                 let rows = tx.query_portal(&portal, PULL_CHUNK as i32).await?;
@@ -826,7 +812,7 @@ async fn pull(
                     // The clock sees the newest stamp before the rows land: an app write made between two
                     // of these transactions must be stamped after what it sees.
                     observe_newest(store, &chunk);
-                    let mut work = Work { rows: &chunk, trades: &[], accounts: Vec::new() };
+                    let mut work = Work { rows: &chunk, trades: &[], accounts: Vec::new(), published: 0 };
                     while !work.rows.is_empty() {
                         store.write(|tx| work.step(tx, &mine, None, &mut conflicts))?;
                     }
@@ -846,11 +832,11 @@ async fn pull(
     touched.extend(touched_trades(&chunk));
     touched.sort();
     touched.dedup();
-    // The rest of the rows, then the trades to recompute, then their accounts; the cursor moves with the
-    // last of them. A small pull (the usual case) is one transaction.
     // The clock first sees the newest stamp that arrived, so derived data published below is newer.
     observe_newest(store, &chunk);
-    let mut work = Work { rows: &chunk, trades: &touched, accounts: Vec::new() };
+    // The rest of the rows, then the trades to recompute, then their accounts; the cursor moves with the
+    // last of them. A small pull (the usual case) is one transaction.
+    let mut work = Work { rows: &chunk, trades: &touched, accounts: Vec::new(), published: 0 };
     loop {
         let finished = store.write(|tx| {
             work.step(tx, &mine, Some(refresh), &mut conflicts)?;
@@ -871,7 +857,7 @@ async fn pull(
     report.pulled += pulled_rows;
     report.conflicts += conflicts;
     report.cursor = reached;
-    Ok(())
+    Ok(work.published > 0)
 }
 
 /// Record a round's outcome for `sync status`: the time of the last success, or the time and message of
@@ -934,8 +920,9 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) ->
     let mut rows = Vec::new();
     for t in TABLES {
         let none: Vec<i64> = Vec::new();
-        for row in tx.query(&pull_sql(t), &[&0i64, &none, &none]).await? {
-            rows.push(pulled(plan(t), &row)?);
+        let plan = plan(t);
+        for row in tx.query(&plan.pull, &[&0i64, &none, &none]).await? {
+            rows.push(pulled(plan, &row)?);
         }
     }
     tx.commit().await?;
@@ -972,7 +959,7 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) ->
         }
         // One transaction, whatever its length: the user asked for the replacement and waits for it.
         let trades = touched_trades(&rows);
-        let mut work = Work { rows: &rows, trades: &trades, accounts: Vec::new() };
+        let mut work = Work { rows: &rows, trades: &trades, accounts: Vec::new(), published: 0 };
         while !work.done() {
             work.step(tx, &mine, Some(refresh), &mut conflicts)?;
         }
@@ -990,10 +977,8 @@ pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh<'_>
     // A store that does not have the user yet (a new device) gets it, with its data, from the pull.
     let mut report = Report { user, ..Report::default() };
     push(store, client, user, &mut report).await?;
-    let queued = pending_entries(store)?;
-    pull(store, client, user, refresh, &mut report).await?;
     // Derived data the pull recomputed and queued (see `publish_derived`) goes out in the same round.
-    if pending_entries(store)? > queued {
+    if pull(store, client, user, refresh, &mut report).await? {
         push(store, client, user, &mut report).await?;
     }
     Ok(report)

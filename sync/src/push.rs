@@ -5,9 +5,9 @@
 //! row-level security and the schema's checks, tier limits and audit triggers apply to every write. In one
 //! transaction it locks the device's row in `sync_devices`, skips mutations the server already applied (a
 //! retried batch changes nothing), refuses a push when the server has less than the device was told it
-//! acknowledged (lost changes), merges each row
-//! with the server's copy field by field ([`crate::merge`](mod@crate::merge)), writes only rows that changed, and records the
-//! batch's last number. Either all of it commits or none of it does.
+//! acknowledged (lost changes), merges each row with the server's copy field by field
+//! ([`crate::merge`](mod@crate::merge)), writes only rows that changed, and records the batch's last
+//! number. Either all of it commits or none of it does.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -2,7 +2,8 @@
 //!
 //! One writer connection behind a fair mutex (SQLite allows one writer at a time anyway, and serialising
 //! in process avoids SQLITE_BUSY; fair, so a long job that writes transaction after transaction, such as
-//! a first sync download, lets a waiting app write in between instead of starving it) and a small pool of read-only connections; WAL lets readers proceed while
+//! a first sync download, lets a waiting app write in between instead of starving it) and a small pool of
+//! read-only connections; WAL lets readers proceed while
 //! the writer commits. Every connection gets the raw key first, then `foreign_keys`, a busy timeout and
 //! in-memory temp storage (temp files would otherwise hold plaintext).
 //!
@@ -74,16 +75,27 @@ pub const CHECKPOINT_FRAMES: i64 = 1000;
 /// needs old frames) is tried again after a later write. Dropping it stops and joins the thread.
 #[derive(Debug)]
 struct Checkpointer {
+    /// The WAL's length in frames after the writer's last commit (set by the writer's WAL hook).
+    frames: std::sync::Arc<std::sync::atomic::AtomicI64>,
     wake: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Checkpointer {
-    fn start(db: &Path, key: &StoreKey, frames: std::sync::Arc<std::sync::atomic::AtomicI64>) -> Result<Checkpointer> {
+    /// Start the thread and make `writer` report the WAL's length to it, in place of SQLite's automatic
+    /// checkpoint (which is itself a WAL hook).
+    fn start(db: &Path, key: &StoreKey, writer: &mut Connection) -> Result<Checkpointer> {
+        let frames = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let reported = frames.clone();
+        writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            reported.store(i64::from(pages), std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }))?;
         // One pending wake-up is enough: a checkpoint covers every commit before it.
         let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
-        let path = db.to_path_buf();
-        let (db, key) = (db.to_path_buf(), key.clone());
+        let checkpointed = frames.clone();
+        let (path, key) = (db.to_path_buf(), key.clone());
+        let db = path.clone();
         let thread = std::thread::Builder::new()
             .name("trenddojo-checkpoint".into())
             .spawn(move || {
@@ -94,16 +106,20 @@ impl Checkpointer {
                     }
                     if let Some(c) = &conn {
                         if c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).is_ok() {
-                            frames.store(0, std::sync::atomic::Ordering::Relaxed);
+                            checkpointed.store(0, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
                 }
             })
             .map_err(|e| StoreError::io(path, e))?;
-        Ok(Checkpointer { wake: Some(wake), thread: Some(thread) })
+        Ok(Checkpointer { frames, wake: Some(wake), thread: Some(thread) })
     }
 
-    fn wake(&self) {
+    /// After a commit: have the WAL checkpointed if it is past [`CHECKPOINT_FRAMES`].
+    fn after_commit(&self) {
+        if self.frames.load(std::sync::atomic::Ordering::Relaxed) < CHECKPOINT_FRAMES {
+            return;
+        }
         if let Some(w) = &self.wake {
             let _ = w.try_send(());
         }
@@ -128,10 +144,8 @@ pub struct Store {
     // Readers are declared (and so dropped) before the writer: the last connection to close checkpoints
     // the WAL into the database file, and only the read-write one can.
     readers: Mutex<Vec<Connection>>,
-    /// Wakes the checkpoint thread (see the module docs).
+    /// Checkpoints the WAL (see the module docs).
     checkpointer: Checkpointer,
-    /// The WAL's length in frames after the writer's last commit (its WAL hook).
-    wal_frames: std::sync::Arc<std::sync::atomic::AtomicI64>,
     writer: parking_lot::Mutex<Connection>,
     hlc: Hlc,
     device_id: String,
@@ -321,26 +335,18 @@ impl Store {
     }
 
     fn assemble(paths: StorePaths, info: KeyInfo, key: StoreKey, mut writer: Connection) -> Result<Store> {
-        let wal_frames = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-        let frames = wal_frames.clone();
-        // Replaces SQLite's automatic checkpoint (which is itself a WAL hook): see the module docs.
-        writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
-            frames.store(i64::from(pages), std::sync::atomic::Ordering::Relaxed);
-            Ok(())
-        }))?;
         let has_meta = migrations::current_version(&writer)? > 0;
         let device_id =
             if has_meta { meta_get(&writer, "device_id")? } else { None }.unwrap_or_else(|| "unmigrated".to_string());
         let last_hlc = if has_meta { meta_get(&writer, "hlc")? } else { None };
         let hlc = Hlc::new(&device_id, last_hlc.as_deref());
-        let checkpointer = Checkpointer::start(&paths.db, &key, wal_frames.clone())?;
+        let checkpointer = Checkpointer::start(&paths.db, &key, &mut writer)?;
         Ok(Store {
             paths,
             info,
             key,
             writer: parking_lot::Mutex::new(writer),
             checkpointer,
-            wal_frames,
             readers: Mutex::new(Vec::new()),
             hlc,
             device_id,
@@ -403,15 +409,8 @@ impl Store {
         let out = Self::transact(&mut conn, &self.hlc, at, ids, f);
         // Handed straight to a waiting writer, if any, before this thread can take it again.
         parking_lot::MutexGuard::unlock_fair(conn);
-        self.checkpoint_if_due();
+        self.checkpointer.after_commit();
         out
-    }
-
-    /// Have the WAL checkpointed if the last commit left it past [`CHECKPOINT_FRAMES`].
-    fn checkpoint_if_due(&self) {
-        if self.wal_frames.load(std::sync::atomic::Ordering::Relaxed) >= CHECKPOINT_FRAMES {
-            self.checkpointer.wake();
-        }
     }
 
     fn transact<T, E: From<StoreError>>(
