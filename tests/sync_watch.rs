@@ -212,11 +212,16 @@ async fn watch_follows_notifications_local_changes_and_outages() {
     );
 
     // 4. The network is back: the watcher reconnects and pushes the edit it was holding.
+    // The round and the listener's reconnection race each other: both must come, in either order.
+    let listening_on = |e: &Value| e["event"] == "listening" && e["on"] == true;
+    let mark = w.seen.len();
     proxy.set_down(false);
-    w.wait_for("notifications on again", Duration::from_secs(30), |e| e["event"] == "listening" && e["on"] == true);
     w.wait_for("a round pushing the held edit", Duration::from_secs(30), |e| {
         e["event"] == "round" && e["report"]["pushed"].as_u64().unwrap_or(0) > 0
     });
+    if !w.seen[mark..].iter().any(listening_on) {
+        w.wait_for("notifications on again", Duration::from_secs(30), listening_on);
+    }
     let status = json(&desktop, &direct, &["sync", "status"]);
     assert_eq!(status["pending"], 0, "nothing left to push after reconnecting: {status}");
     assert!(status["last_error"].as_str().is_some(), "the outage's error is recorded: {status}");
