@@ -119,7 +119,7 @@ impl From<StoreError> for ApiError {
             StoreError::Domain(d) => return ApiError::from(d.clone()),
             StoreError::Corrupt(_) | StoreError::Crypto(_) => ErrorCode::Corrupt,
             StoreError::Io { .. } => ErrorCode::Io,
-            StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Internal,
+            StoreError::Migration(_) | StoreError::Sqlite(_) | StoreError::Encryption(_) => ErrorCode::Internal,
         };
         let field = match &e {
             StoreError::Invalid { field, .. } => Some((*field).to_string()),

@@ -18,7 +18,7 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -187,7 +187,30 @@ impl Deref for Tx<'_> {
     }
 }
 
+/// Let the process's first connection finish initializing SQLCipher before any other opens.
+///
+/// SQLite marks itself initialized and only then runs SQLCipher's own set-up (`SQLITE_EXTRA_INIT`), outside
+/// its init mutex. A second thread opening a connection in between sees SQLite ready, keys its connection
+/// before SQLCipher is, and fails with "PRAGMA key requires a key". Opening one in-memory connection under a
+/// `OnceLock` makes every other opener wait until that first initialization is complete.
+fn sqlcipher_initialized() -> Result<()> {
+    static READY: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+            let version: Option<String> =
+                conn.query_row("PRAGMA cipher_version", [], |r| r.get(0)).optional().map_err(|e| e.to_string())?;
+            match version {
+                Some(v) if !v.is_empty() => Ok(()),
+                _ => Err("this build's SQLite has no SQLCipher: refusing to open an unencrypted store".to_string()),
+            }
+        })
+        .clone()
+        .map_err(StoreError::Encryption)
+}
+
 pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool) -> Result<Connection> {
+    sqlcipher_initialized()?;
     let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     flags |= if read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
     if create {
@@ -500,6 +523,49 @@ impl Store {
 mod tests {
     use super::*;
     use crate::key::{KeySource, Passphrase};
+
+    /// Set in the child processes of `first_connections_on_many_threads_at_once_all_unlock`.
+    const OPEN_RACE_CHILD: &str = "TRENDDOJO_TEST_OPEN_RACE_CHILD";
+
+    /// SQLCipher finishes its own set-up after SQLite marks itself initialized, so a thread opening the
+    /// process's first connection while another was still inside that window failed with "PRAGMA key
+    /// requires a key" (seen in CI when the convergence test set up its first devices on two threads). The
+    /// window exists once per process, so the test re-runs itself in fresh child processes, each opening
+    /// encrypted connections on several threads released at the same instant.
+    #[test]
+    fn first_connections_on_many_threads_at_once_all_unlock() {
+        const THREADS: usize = 4;
+        if std::env::var_os(OPEN_RACE_CHILD).is_some() {
+            let dir = tempfile::tempdir().expect("dir");
+            let start = std::sync::Barrier::new(THREADS);
+            std::thread::scope(|s| {
+                for i in 0..THREADS {
+                    let (path, start) = (dir.path().join(format!("{i}.db")), &start);
+                    s.spawn(move || {
+                        let key = StoreKey::random();
+                        start.wait();
+                        connect(&path, &key, true, false)
+                            .unwrap_or_else(|e| panic!("connection {i}, opened on its own thread: {e}"));
+                    });
+                }
+            });
+            return;
+        }
+        let me = std::env::current_exe().expect("the test binary");
+        for round in 0..400 {
+            let out = std::process::Command::new(&me)
+                .args(["--exact", "db::tests::first_connections_on_many_threads_at_once_all_unlock", "--nocapture"])
+                .env(OPEN_RACE_CHILD, "1")
+                .output()
+                .expect("run the child");
+            assert!(
+                out.status.success(),
+                "child process {round} could not open {THREADS} connections at once:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 
     #[test]
     fn the_checkpoint_thread_copies_the_wal_into_the_database_file() {

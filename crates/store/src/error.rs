@@ -41,6 +41,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("could not seal or open a secret: {0}")]
     Crypto(&'static str),
+    #[error("the encryption library (SQLCipher) could not start: {0}")]
+    Encryption(String),
 }
 
 impl StoreError {
