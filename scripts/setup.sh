@@ -5,7 +5,8 @@ set -euo pipefail
 
 need=()
 # postgresql: the server binaries the server tests and `trenddojo server dev` run (a private cluster each).
-for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools postgresql; do
+# pgbouncer: the sync tests run a transaction-mode pooler in front of such a cluster (as Supabase's).
+for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools postgresql pgbouncer; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -220,10 +220,14 @@ async fn notification_channels_are_private() {
     assert!(early.is_err(), "nothing is delivered before the commit: {early:?}");
     tx.commit().await.expect("commit");
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), notes.recv()).await.expect("notified");
-    assert_eq!(got.as_deref(), Some(a_channel.as_str()), "Alice's write notifies Alice's channel");
+    assert_eq!(got.map(|n| n.channel).as_deref(), Some(a_channel.as_str()), "Alice's write notifies Alice's channel");
     bob.execute("UPDATE trenddojo.accounts SET name = 'renamed' WHERE id = $1", &[&b_account]).await.expect("write");
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), notes.recv()).await.expect("notified");
-    assert_eq!(got.as_deref(), Some(b_channel.as_str()), "Bob's write notifies Bob's channel, not Alice's");
+    assert_eq!(
+        got.map(|n| n.channel).as_deref(),
+        Some(b_channel.as_str()),
+        "Bob's write notifies Bob's channel, not Alice's"
+    );
     let none = tokio::time::timeout(std::time::Duration::from_millis(300), notes.recv()).await;
     assert!(none.is_err(), "one notification per transaction: {none:?}");
 }

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::OptionalExtension;
 use serde_json::Value;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 use trenddojo_store::sql::Value as Sql;
 use trenddojo_store::{Connection, Store, StoreError, Tx};
@@ -406,9 +407,10 @@ struct Plan {
     /// `UPDATE t SET <cols but id> = ..., deleted = ... WHERE id = ?1`, the id first and the other columns
     /// in order.
     update: String,
-    /// The server SELECT that reads the table's changed rows: the synced columns, the tombstone and the
-    /// field stamps, in version order, after the cursor (`$1`) and outside the device's own ranges (`$2`,
-    /// `$3`: their bounds).
+    /// The server SELECT that reads one page of the table's changed rows: the synced columns, the
+    /// tombstone, the field stamps and the version, in version order, after `$1` (the cursor, then the
+    /// last version of the previous page), outside the device's own ranges (`$2`, `$3`: their bounds), at
+    /// most `$4` rows.
     pull: String,
 }
 
@@ -434,9 +436,10 @@ impl Plan {
             ),
             update: format!("UPDATE {} SET {} WHERE id = ?1", t.name, sets.join(", ")),
             pull: format!(
-                "SELECT {}, deleted, field_hlcs FROM trenddojo.{} WHERE server_seq > $1 \
+                "SELECT {}, deleted, field_hlcs, server_seq FROM trenddojo.{} WHERE server_seq > $1 \
                  AND NOT EXISTS (SELECT 1 FROM unnest($2::int8[], $3::int8[]) AS own (lo, hi) \
-                                 WHERE server_seq > own.lo AND server_seq <= own.hi) ORDER BY server_seq",
+                                 WHERE server_seq > own.lo AND server_seq <= own.hi) \
+                 ORDER BY server_seq LIMIT $4",
                 names.join(", "),
                 t.name
             ),
@@ -739,12 +742,11 @@ fn observe_newest(store: &Store, rows: &[Pulled]) {
 }
 
 /// Which synced tables have rows after `cursor`, in [`TABLES`] order, in one round trip: a pull then
-/// reads only those (reading a table through a portal takes three round trips, and a typical pull
-/// touches one or two of the thirteen tables).
+/// reads only those (a typical pull touches one or two of the thirteen tables).
 async fn changed_tables(tx: &tokio_postgres::Transaction<'_>, cursor: i64) -> Result<Vec<bool>, SyncError> {
     let probes: Vec<String> =
         TABLES.iter().map(|t| format!("EXISTS (SELECT 1 FROM trenddojo.{} WHERE server_seq > $1)", t.name)).collect();
-    let row = tx.query_one(&format!("SELECT ARRAY[{}]", probes.join(", ")), &[&cursor]).await?;
+    let row = tx.query_typed_one(&format!("SELECT ARRAY[{}]", probes.join(", ")), &[(&cursor, Type::INT8)]).await?;
     let changed: Vec<bool> = row.try_get(0)?;
     if changed.len() != TABLES.len() {
         return Err(SyncError::Invalid {
@@ -753,6 +755,49 @@ async fn changed_tables(tx: &tokio_postgres::Transaction<'_>, cursor: i64) -> Re
         });
     }
     Ok(changed)
+}
+
+/// The version ranges a pull leaves out (the device's own pushed rows): their lower and upper bounds.
+#[derive(Debug, Default)]
+struct Own {
+    lo: Vec<i64>,
+    hi: Vec<i64>,
+}
+
+/// One page of a table's changes after version `after`: at most [`PULL_CHUNK`] rows in version order,
+/// converted, and whether more may follow (the page was full). A statement of its own, not a portal: a
+/// keyset page needs nothing to live on the server between two exchanges, which a transaction pooler
+/// cannot promise outside a transaction and no pooler can for a prepared statement. Versions are unique
+/// within a user's table (one per row written, server V5/V11), so `server_seq > last` resumes exactly
+/// after the previous page.
+async fn pull_page(
+    tx: &tokio_postgres::Transaction<'_>,
+    plan: &'static Plan,
+    after: i64,
+    own: &Own,
+) -> Result<(Vec<Pulled>, Option<i64>), SyncError> {
+    let limit = PULL_CHUNK as i64;
+    let rows = tx
+        .query_typed(
+            &plan.pull,
+            &[(&after, Type::INT8), (&own.lo, Type::INT8_ARRAY), (&own.hi, Type::INT8_ARRAY), (&limit, Type::INT8)],
+        )
+        .await?;
+    let mut page = Vec::with_capacity(rows.len());
+    let mut last = after;
+    for row in &rows {
+        let seq: i64 = row.try_get(plan.cols.len() + 2)?;
+        if seq <= last {
+            return Err(SyncError::Invalid {
+                field: format!("{}.server_seq", plan.table.name),
+                message: format!("versions must ascend strictly within a page ({seq} after {last})"),
+            });
+        }
+        last = seq;
+        page.push(pulled(plan, row)?);
+    }
+    let more = rows.len() == PULL_CHUNK;
+    Ok((page, more.then_some(last)))
 }
 
 /// A read-only REPEATABLE READ transaction on the server and the user's change version in its snapshot:
@@ -765,14 +810,15 @@ async fn snapshot(client: &mut Client) -> Result<(tokio_postgres::Transaction<'_
         .read_only(true)
         .start()
         .await?;
-    let version: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
+    let version: i64 =
+        tx.query_typed_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
     Ok((tx, version))
 }
 
 /// Pull everything after the cursor. The server side is one read-only REPEATABLE READ transaction: its
 /// snapshot holds exactly the user's versions up to the counter it shows (writers of one user commit in
 /// version order, see server V5), so the pull reaches that version with no gap. Tables are read parents
-/// first through portals, [`PULL_CHUNK`] rows at a time, leaving out the versions that hold only this
+/// first in keyset pages of [`PULL_CHUNK`] rows ([`pull_page`]), leaving out the versions that hold only this
 /// device's own pushed rows. Locally the rows are applied, then the trades whose rows or executions
 /// arrived are recomputed (once each, with all their executions in), then their accounts' totals, in
 /// transactions of at most [`TX_BUDGET`]; the last one also moves the cursor. A small pull (the usual
@@ -789,7 +835,8 @@ async fn pull(
 ) -> Result<bool, SyncError> {
     let cursor_key = state_key(user, "cursor");
     let (cursor, own) = store.read(|c| Ok::<_, SyncError>((get_i64(c, &cursor_key)?, own_versions(c, user)?)))?;
-    let (own_lo, own_hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
+    let (lo, hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
+    let own = Own { lo, hi };
     let mine = stamp_device(store);
     let (tx, target) = snapshot(client).await?;
     let mut conflicts = 0;
@@ -800,14 +847,10 @@ async fn pull(
         let changed = changed_tables(&tx, cursor).await?;
         for (t, _) in TABLES.iter().zip(changed).filter(|(_, c)| *c) {
             let plan = plan(t);
-            let stmt = tx.prepare(&plan.pull).await?;
-            let portal = tx.bind(&stmt, &[&cursor, &own_lo, &own_hi]).await?;
+            let mut after = cursor;
             loop {
-                let rows = tx.query_portal(&portal, PULL_CHUNK as i32).await?;
-                let n = rows.len();
-                for row in &rows {
-                    chunk.push(pulled(plan, row)?);
-                }
+                let (page, more) = pull_page(&tx, plan, after, &own).await?;
+                chunk.extend(page);
                 if chunk.len() >= PULL_CHUNK {
                     // The clock sees the newest stamp before the rows land: an app write made between two
                     // of these transactions must be stamped after what it sees.
@@ -820,8 +863,9 @@ async fn pull(
                     pulled_rows += chunk.len();
                     chunk.clear();
                 }
-                if n < PULL_CHUNK {
-                    break;
+                match more {
+                    Some(last) => after = last,
+                    None => break,
                 }
             }
         }
@@ -885,7 +929,7 @@ pub const MIN_SERVER_SCHEMA: u32 = 8;
 
 /// Check the server's schema version before any exchange.
 pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
-    let found = match client.query_one("SELECT trenddojo.schema_version()", &[]).await {
+    let found = match client.query_typed_one("SELECT trenddojo.schema_version()", &[]).await {
         Ok(row) => u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
         // 42883: the function does not exist yet (a server from before V8).
         Err(e) if e.code().map(|c| c.code()) == Some("42883") => 0,
@@ -903,7 +947,7 @@ pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
 
 /// The TrendDojo user the connection is signed in as.
 pub async fn server_user(client: &Client) -> Result<Uuid, SyncError> {
-    client.query_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(|| {
+    client.query_typed_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(|| {
         SyncError::Invalid { field: "server".into(), message: "this login is not a TrendDojo user".into() }
     })
 }
@@ -919,10 +963,15 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) ->
     let (tx, target) = snapshot(client).await?;
     let mut rows = Vec::new();
     for t in TABLES {
-        let none: Vec<i64> = Vec::new();
         let plan = plan(t);
-        for row in tx.query(&plan.pull, &[&0i64, &none, &none]).await? {
-            rows.push(pulled(plan, &row)?);
+        let mut after = 0;
+        loop {
+            let (page, more) = pull_page(&tx, plan, after, &Own::default()).await?;
+            rows.extend(page);
+            match more {
+                Some(last) => after = last,
+                None => break,
+            }
         }
     }
     tx.commit().await?;

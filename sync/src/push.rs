@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -97,13 +98,16 @@ pub async fn push_batch(
     // (measured: 0.8 ms per execution at 6,000 trades, 90% of a batch, quadratic over a first push).
     // Custom plans are made with the table as it is at each check and use the (id, user_id) key.
     tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan").await?;
-    tx.execute(
+    tx.execute_typed(
         "INSERT INTO trenddojo.sync_devices (device_id, user_id) VALUES ($1, trenddojo.app_uid()) ON CONFLICT (device_id) DO NOTHING",
-        &[&device],
+        &[(&device, Type::UUID)],
     )
     .await?;
     let last: i64 = tx
-        .query_opt("SELECT last_mutation FROM trenddojo.sync_devices WHERE device_id = $1 FOR UPDATE", &[&device])
+        .query_typed_opt(
+            "SELECT last_mutation FROM trenddojo.sync_devices WHERE device_id = $1 FOR UPDATE",
+            &[(&device, Type::UUID)],
+        )
         .await?
         .ok_or(SyncError::ForeignDevice)?
         .get(0);
@@ -115,7 +119,7 @@ pub async fn push_batch(
     }
     const VERSION: &str =
         "SELECT coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0)";
-    out.version_before = tx.query_one(VERSION, &[]).await?.get(0);
+    out.version_before = tx.query_typed_one(VERSION, &[]).await?.get(0);
     let fresh: Vec<&Mutation> = batch.iter().filter(|m| m.number > last).collect();
     out.duplicates = batch.len() - fresh.len();
     // Parents before children; within a table, one merged state per row (merge is associative).
@@ -139,11 +143,11 @@ pub async fn push_batch(
     if let Some(m) = fresh.last() {
         out.last_mutation = m.number;
     }
-    out.version_after = tx.query_one(VERSION, &[]).await?.get(0);
+    out.version_after = tx.query_typed_one(VERSION, &[]).await?.get(0);
     if out.last_mutation > last {
-        tx.execute(
+        tx.execute_typed(
             "UPDATE trenddojo.sync_devices SET last_mutation = $2, last_seen = now() WHERE device_id = $1",
-            &[&device, &out.last_mutation],
+            &[(&device, Type::UUID), (&out.last_mutation, Type::INT8)],
         )
         .await?;
     }
@@ -220,7 +224,7 @@ async fn apply_table(
         t.name
     );
     let mut server: std::collections::HashMap<Uuid, (RowState, i64)> = std::collections::HashMap::new();
-    for row in tx.query(&select, &[&ids]).await? {
+    for row in tx.query_typed(&select, &[(&ids, Type::UUID_ARRAY)]).await? {
         let (id, state) = server_state(&row, &cols)?;
         if let Some(id) = id {
             server.insert(id, (state, row.try_get(cols.len() + 2)?));
@@ -255,7 +259,7 @@ async fn apply_table(
             t = t.name,
             cols = list.join(", ")
         );
-        written += tx.execute(&sql, &[&Value::Array(inserts)]).await?;
+        written += tx.execute_typed(&sql, &[(&Value::Array(inserts), Type::JSONB)]).await?;
     }
     if !updates.is_empty() {
         let sets: Vec<String> = cols
@@ -270,7 +274,7 @@ async fn apply_table(
             t = t.name,
             sets = sets.join(", ")
         );
-        written += tx.execute(&sql, &[&Value::Array(updates)]).await?;
+        written += tx.execute_typed(&sql, &[(&Value::Array(updates), Type::JSONB)]).await?;
     }
     Ok(written)
 }

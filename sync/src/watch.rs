@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::time::{sleep_until, Instant};
+use tokio_postgres::types::Type;
+use trenddojo_server::db::Notice;
 use trenddojo_server::envs::Target;
 use trenddojo_store::Store;
 use uuid::Uuid;
@@ -124,15 +126,27 @@ impl From<SyncError> for NoListen {
     }
 }
 
-type Listener = (tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<String>);
+type Listener = (tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<Notice>);
 
-/// Open the notification connection and LISTEN on the user's channel. Dropping the returned client
-/// closes the connection.
+/// The payload prefix of the probe a new listener sends itself. The server's own notifications carry an
+/// empty payload; probes (this device's or another's on the same channel) never trigger a round.
+const PROBE: &str = "probe:";
+
+/// How long a new listener waits for its own probe before it concludes notifications do not reach it.
+const PROBE_WAIT: Duration = Duration::from_secs(3);
+
+/// Open the notification connection, LISTEN on the user's channel, and check that a notification
+/// actually arrives: behind a pooler in transaction mode LISTEN is accepted but the listening session goes
+/// back to the pool at once, so nothing would ever be heard and the device would wait for its slow timer.
+/// Such a connection is refused as `unsupported`, and the loop polls. Supabase's transaction pooler is
+/// recognised beforehand and listened to through its session port ([`Target::for_notifications`]).
+/// Dropping the returned client closes the connection.
 async fn listen(target: &Target) -> Result<Listener, NoListen> {
-    let (client, rx) = trenddojo_server::db::connect_listener(&target.config, target.ca_file.as_deref())
+    let target = target.for_notifications();
+    let (client, mut rx) = trenddojo_server::db::connect_listener(&target.config, target.ca_file.as_deref())
         .await
         .map_err(SyncError::from)?;
-    let channel: String = match client.query_one("SELECT trenddojo.sync_channel()", &[]).await {
+    let channel: String = match client.query_typed_one("SELECT trenddojo.sync_channel()", &[]).await {
         Ok(row) => row.get(0),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
             return Err(NoListen {
@@ -147,7 +161,35 @@ async fn listen(target: &Target) -> Result<Listener, NoListen> {
         return Err(NoListen { unsupported: true, message: "the server sent an unexpected channel name".into() });
     }
     client.batch_execute(&format!("LISTEN \"{channel}\"")).await.map_err(SyncError::from)?;
-    Ok((client, rx))
+    let probe = format!("{PROBE}{}", Uuid::now_v7().simple());
+    client
+        .execute_typed("SELECT pg_notify($1, $2)", &[(&channel, Type::TEXT), (&probe, Type::TEXT)])
+        .await
+        .map_err(SyncError::from)?;
+    let heard = tokio::time::timeout(PROBE_WAIT, async {
+        // Anything else heard meanwhile was committed before the round that follows a new listener.
+        while let Some(n) = rx.recv().await {
+            if n.payload == probe {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    match heard {
+        Ok(true) => Ok((client, rx)),
+        Ok(false) => {
+            Err(SyncError::from(trenddojo_server::ServerError::Connect("the notification connection closed".into()))
+                .into())
+        }
+        Err(_) => Err(NoListen {
+            unsupported: true,
+            message: format!(
+                "notifications sent through {} do not come back (a pooler in transaction mode?); polling instead",
+                trenddojo_server::envs::describe(&target.config)
+            ),
+        }),
+    }
 }
 
 async fn round(store: &Store, target: &Target, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
@@ -207,6 +249,7 @@ pub async fn watch(
             }
             n = async { listener.as_mut().expect("guarded").1.recv().await }, if listening => {
                 match n {
+                    Some(n) if n.payload.starts_with(PROBE) => {}
                     Some(_) => {
                         if failures == 0 {
                             due = due.min(Instant::now());

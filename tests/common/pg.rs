@@ -66,3 +66,91 @@ impl Drop for Pg {
         let _ = cluster::stop(&self.dir.path().join("pg"));
     }
 }
+
+/// A PgBouncer in front of a test cluster, in transaction mode: each transaction (or each statement
+/// outside one) may run on a different server connection, as behind Supabase's pooler on port 6543.
+/// `server_reset_query_always` makes every hand-back run `DISCARD ALL`, so a prepared statement that
+/// outlives its transaction fails every time instead of only when the pooler happens to switch servers.
+pub struct Pooler {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Pg {
+    /// Start a PgBouncer (Debian's `pgbouncer`, run as `postgres`) for this cluster's `trenddojo`
+    /// database. Clients log in with their own role and password (SCRAM); PgBouncer looks the secret up
+    /// through the superuser (`auth_query`) and logs in to the server with the client's SCRAM keys.
+    pub fn pooler(&self) -> Pooler {
+        let dir = tempfile::tempdir_in(self.dir.path()).expect("pooler dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("free port").local_addr().expect("addr").port();
+        let d = dir.path().display();
+        let ini = format!(
+            "[databases]\n\
+             trenddojo = host={socket} port={pgport} dbname={db}\n\
+             [pgbouncer]\n\
+             listen_addr = 127.0.0.1\n\
+             listen_port = {port}\n\
+             unix_socket_dir =\n\
+             auth_type = scram-sha-256\n\
+             auth_file = {d}/userlist.txt\n\
+             auth_user = postgres\n\
+             pool_mode = transaction\n\
+             server_reset_query = DISCARD ALL\n\
+             server_reset_query_always = 1\n\
+             default_pool_size = 2\n\
+             max_client_conn = 200\n\
+             logfile = {d}/pgbouncer.log\n\
+             pidfile = {d}/pgbouncer.pid\n",
+            socket = self.info.socket_dir.display(),
+            pgport = self.info.port,
+            db = trenddojo_server::cluster::DATABASE,
+        );
+        std::fs::write(dir.path().join("pgbouncer.ini"), ini).expect("pgbouncer.ini");
+        // The superuser logs in over the private socket without a password (trust).
+        std::fs::write(dir.path().join("userlist.txt"), "\"postgres\" \"\"\n").expect("userlist.txt");
+        let as_root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut cmd = if as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--", "/usr/sbin/pgbouncer"]);
+            c
+        } else {
+            std::process::Command::new("/usr/sbin/pgbouncer")
+        };
+        let child = cmd
+            .arg(dir.path().join("pgbouncer.ini"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start pgbouncer (Debian package `pgbouncer`; scripts/setup.sh installs it)");
+        let pooler = Pooler { dir, child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "pgbouncer did not listen within 10 s: {}", pooler.log());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        pooler
+    }
+}
+
+impl Pooler {
+    /// A provisioned user's URL (with its password) pointed at the pooler instead of the server.
+    pub fn url(&self, direct: &str) -> String {
+        let (head, tail) = direct.rsplit_once(':').expect("host:port in the URL");
+        let db = tail.split_once('/').map(|(_, db)| db).expect("database in the URL");
+        format!("{head}:{}/{db}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Pooler {
+    fn drop(&mut self) {
+        // runuser passes SIGTERM on to PgBouncer, which stops at once.
+        let _ = std::process::Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}

@@ -114,12 +114,19 @@ pub async fn connect_with(config: &Config, ca_file: Option<&Path>) -> Result<Cli
     Ok(client)
 }
 
-/// Connect for notifications: the client, and a receiver that yields the channel of each notification
-/// the connection gets and closes when the connection ends (so the caller learns it was cut off).
+/// A notification a listening connection received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub channel: String,
+    pub payload: String,
+}
+
+/// Connect for notifications: the client, and a receiver that yields each notification the connection
+/// gets and closes when the connection ends (so the caller learns it was cut off).
 pub async fn connect_listener(
     config: &Config,
     ca_file: Option<&Path>,
-) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<Notice>)> {
     let config = &with_tls_policy(config)?;
     let tls = tls_connector(ca_file)?;
     let (client, mut connection) = config.connect(tls).await.map_err(|e| match e.as_db_error() {
@@ -131,7 +138,8 @@ pub async fn connect_listener(
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
-                    if tx.send(n.channel().to_string()).is_err() {
+                    let notice = Notice { channel: n.channel().to_string(), payload: n.payload().to_string() };
+                    if tx.send(notice).is_err() {
                         break;
                     }
                 }

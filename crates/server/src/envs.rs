@@ -187,6 +187,82 @@ impl Target {
     }
 }
 
+/// Supabase's shared pooler: transaction mode on port 6543, session mode on port 5432 of the same host.
+const SUPABASE_POOLER_SUFFIX: &str = ".pooler.supabase.com";
+const SUPABASE_TRANSACTION_PORT: u16 = 6543;
+const SUPABASE_SESSION_PORT: u16 = 5432;
+
+impl Target {
+    /// Where a connection that LISTENs should go. A pooler in transaction mode cannot carry LISTEN (the
+    /// session that listens goes back to the pool when the statement ends), so a target on Supabase's
+    /// shared pooler in transaction mode (`*.pooler.supabase.com:6543`) listens through the same pooler's
+    /// session mode (port 5432); any other target listens where it syncs. Same login, same TLS policy.
+    pub fn for_notifications(&self) -> Target {
+        let hosts = self.config.get_hosts();
+        let supabase_transaction = !hosts.is_empty()
+            && hosts.iter().all(|h| {
+                matches!(h, tokio_postgres::config::Host::Tcp(name) if name.to_ascii_lowercase().ends_with(SUPABASE_POOLER_SUFFIX))
+            })
+            && self.config.get_ports().iter().all(|p| *p == SUPABASE_TRANSACTION_PORT);
+        if !supabase_transaction {
+            return self.clone();
+        }
+        Target { config: with_port(&self.config, SUPABASE_SESSION_PORT), ..self.clone() }
+    }
+}
+
+/// `config` with every host on `port` (tokio-postgres can add ports but not replace them, so the config is
+/// rebuilt field by field).
+fn with_port(config: &Config, port: u16) -> Config {
+    let mut c = Config::new();
+    if let Some(v) = config.get_user() {
+        c.user(v);
+    }
+    if let Some(v) = config.get_password() {
+        c.password(v);
+    }
+    if let Some(v) = config.get_dbname() {
+        c.dbname(v);
+    }
+    if let Some(v) = config.get_options() {
+        c.options(v);
+    }
+    if let Some(v) = config.get_application_name() {
+        c.application_name(v);
+    }
+    for h in config.get_hosts() {
+        match h {
+            tokio_postgres::config::Host::Tcp(name) => c.host(name),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => c.host_path(path),
+        };
+        c.port(port);
+    }
+    for a in config.get_hostaddrs() {
+        c.hostaddr(*a);
+    }
+    if let Some(v) = config.get_connect_timeout() {
+        c.connect_timeout(*v);
+    }
+    if let Some(v) = config.get_tcp_user_timeout() {
+        c.tcp_user_timeout(*v);
+    }
+    c.ssl_mode(config.get_ssl_mode())
+        .ssl_negotiation(config.get_ssl_negotiation())
+        .keepalives(config.get_keepalives())
+        .keepalives_idle(config.get_keepalives_idle())
+        .target_session_attrs(config.get_target_session_attrs())
+        .channel_binding(config.get_channel_binding())
+        .load_balance_hosts(config.get_load_balance_hosts());
+    if let Some(v) = config.get_keepalives_interval() {
+        c.keepalives_interval(v);
+    }
+    if let Some(v) = config.get_keepalives_retries() {
+        c.keepalives_retries(v);
+    }
+    c
+}
+
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Config's own Debug redacts the password; we print only where it points.
@@ -287,6 +363,33 @@ pub fn describe(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_leave_supabase_transaction_mode_for_session_mode() {
+        let pooled = resolve_url(
+            "postgresql://td_abc.projectref@aws-0-eu-central-1.pooler.supabase.com:6543/postgres?sslmode=require&connect_timeout=7",
+        )
+        .expect("url");
+        let listen = pooled.for_notifications();
+        assert_eq!(listen.config.get_ports(), &[5432], "LISTEN goes to the session port");
+        assert_eq!(listen.config.get_hosts(), pooled.config.get_hosts(), "on the same host");
+        assert_eq!(listen.config.get_user(), Some("td_abc.projectref"), "as the same login");
+        assert_eq!(listen.config.get_dbname(), Some("postgres"), "to the same database");
+        assert_eq!(listen.config.get_ssl_mode(), SslMode::Require, "with the same TLS policy");
+        assert_eq!(listen.config.get_connect_timeout(), Some(&std::time::Duration::from_secs(7)), "and timeouts");
+        for other in [
+            "postgresql://td_abc.projectref@aws-0-eu-central-1.pooler.supabase.com:5432/postgres",
+            "postgresql://td_abc@db.projectref.supabase.co:6543/postgres",
+            "postgresql://td_abc@127.0.0.1:6543/trenddojo",
+        ] {
+            let t = resolve_url(other).expect("url");
+            assert_eq!(
+                t.for_notifications().config.get_ports(),
+                t.config.get_ports(),
+                "{other} listens where it syncs"
+            );
+        }
+    }
 
     #[test]
     fn profiles_never_store_passwords_and_production_is_marked() {
