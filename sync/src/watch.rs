@@ -7,7 +7,8 @@
 //! - when the server says another device wrote: a LISTEN connection on the user's secret channel
 //!   (server V9) gets a notification at each commit of the user's rows;
 //! - on a timer: [`WatchOptions::interval`] while notifications work, [`WatchOptions::poll_interval`]
-//!   when they do not (a server before V9, or a pooler in transaction mode, which cannot LISTEN);
+//!   when they do not (a server before V9, or a pooler in transaction mode, which cannot LISTEN: a new
+//!   listener sends itself a probe and keeps the connection only if it comes back);
 //! - on reconnect: when the notification connection comes back, anything it missed is pulled at once;
 //! - after a failure, with exponential backoff (1 s, 2 s, 4 s, ... up to [`WatchOptions::backoff_max`],
 //!   with jitter so many devices do not retry in step) *without* waiting for a new local write.
