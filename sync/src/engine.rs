@@ -810,6 +810,11 @@ async fn snapshot(client: &mut Client) -> Result<(tokio_postgres::Transaction<'_
         .read_only(true)
         .start()
         .await?;
+    // Pages must come off the (user_id, server_seq) index in order. Right after a large push the
+    // server's statistics still describe nearly empty tables, and the planner then sorted everything
+    // after the cursor for every page (measured: 70 ms per page of executions at 100k rows, a first
+    // download 1.6x slower than through one portal). No query of the pull needs a sort.
+    tx.batch_execute("SET LOCAL enable_sort = off").await?;
     let version: i64 =
         tx.query_typed_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
     Ok((tx, version))
