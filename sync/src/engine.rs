@@ -769,7 +769,9 @@ struct Own {
 /// keyset page needs nothing to live on the server between two exchanges, which a transaction pooler
 /// cannot promise outside a transaction and no pooler can for a prepared statement. Versions are unique
 /// within a user's table (one per row written, server V5/V11), so `server_seq > last` resumes exactly
-/// after the previous page.
+/// after the previous page. (A user who forges V11's statement-local counter can give two of their own
+/// rows one version; a page refuses that when it sees it, and at a page boundary it costs only that
+/// user's own row on that user's own device.)
 async fn pull_page(
     tx: &tokio_postgres::Transaction<'_>,
     plan: &'static Plan,

@@ -162,11 +162,17 @@ async fn listen(target: &Target) -> Result<Listener, NoListen> {
         return Err(NoListen { unsupported: true, message: "the server sent an unexpected channel name".into() });
     }
     client.batch_execute(&format!("LISTEN \"{channel}\"")).await.map_err(SyncError::from)?;
+    // The probe goes out on a connection of its own. Sent on the listener's, a pooler in transaction mode
+    // would usually run it on the very server session that ran LISTEN (PgBouncer reuses the last idle
+    // one), which hears its own notification and passes it back: the probe would come back although no
+    // other session's notification ever would.
     let probe = format!("{PROBE}{}", Uuid::now_v7().simple());
-    client
+    let sender = target.connect().await.map_err(SyncError::from)?;
+    sender
         .execute_typed("SELECT pg_notify($1, $2)", &[(&channel, Type::TEXT), (&probe, Type::TEXT)])
         .await
         .map_err(SyncError::from)?;
+    drop(sender);
     let heard = tokio::time::timeout(PROBE_WAIT, async {
         // Anything else heard meanwhile was committed before the round that follows a new listener.
         while let Some(n) = rx.recv().await {
@@ -216,23 +222,32 @@ pub async fn watch(
     let mut mark = outbox_mark(store)?;
     let mut first_change: Option<Instant> = None;
     let mut listener: Option<Listener> = None;
+    // A listener being set up (connect, LISTEN, probe: up to PROBE_WAIT), polled alongside everything
+    // else so rounds, local changes and `stop` never wait for it.
+    let mut connecting = None;
     let mut listener_failures: u32 = 0;
     let mut listener_retry = Instant::now();
     let mut tick = tokio::time::interval(opts.local_check);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let listening = listener.is_some();
+        let attempting = connecting.is_some();
         tokio::select! {
             biased;
             () = &mut stop => return Ok(()),
-            () = sleep_until(listener_retry), if !listening && listener_retry < Instant::now() + far => {
-                match listen(target).await {
+            () = sleep_until(listener_retry), if !listening && !attempting && listener_retry < Instant::now() + far => {
+                connecting = Some(Box::pin(listen(target)));
+            }
+            attempt = async { connecting.as_mut().expect("guarded").await }, if attempting => {
+                connecting = None;
+                match attempt {
                     Ok(l) => {
                         listener = Some(l);
                         listener_failures = 0;
                         listener_retry = Instant::now() + far;
                         on_event(WatchEvent::Listening { on: true, reason: None });
-                        // Whatever happened while we were not listening is pulled now.
+                        // Whatever happened while we were not listening is pulled now (unless the first
+                        // round has not run yet: it will).
                         if trigger != Trigger::Start {
                             due = Instant::now();
                             trigger = Trigger::Reconnect;

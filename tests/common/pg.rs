@@ -69,8 +69,6 @@ impl Drop for Pg {
 
 /// A PgBouncer in front of a test cluster, in transaction mode: each transaction (or each statement
 /// outside one) may run on a different server connection, as behind Supabase's pooler on port 6543.
-/// `server_reset_query_always` makes every hand-back run `DISCARD ALL`, so a prepared statement that
-/// outlives its transaction fails every time instead of only when the pooler happens to switch servers.
 pub struct Pooler {
     dir: tempfile::TempDir,
     child: std::process::Child,
@@ -81,7 +79,12 @@ impl Pg {
     /// Start a PgBouncer (Debian's `pgbouncer`, run as `postgres`) for this cluster's `trenddojo`
     /// database. Clients log in with their own role and password (SCRAM); PgBouncer looks the secret up
     /// through the superuser (`auth_query`) and logs in to the server with the client's SCRAM keys.
-    pub fn pooler(&self) -> Pooler {
+    ///
+    /// `reset_always`: every hand-back of a server connection runs `DISCARD ALL`, so a prepared statement
+    /// that outlives its transaction fails every time instead of only when the pooler happens to switch
+    /// connections. Off (PgBouncer's default in transaction mode), session state such as a LISTEN stays
+    /// on the server connection for whichever client gets it next.
+    pub fn pooler(&self, reset_always: bool) -> Pooler {
         let dir = tempfile::tempdir_in(self.dir.path()).expect("pooler dir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
         let port = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("free port").local_addr().expect("addr").port();
@@ -98,7 +101,7 @@ impl Pg {
              auth_user = postgres\n\
              pool_mode = transaction\n\
              server_reset_query = DISCARD ALL\n\
-             server_reset_query_always = 1\n\
+             server_reset_query_always = {reset}\n\
              default_pool_size = 2\n\
              max_client_conn = 200\n\
              logfile = {d}/pgbouncer.log\n\
@@ -106,6 +109,7 @@ impl Pg {
             socket = self.info.socket_dir.display(),
             pgport = self.info.port,
             db = trenddojo_server::cluster::DATABASE,
+            reset = u8::from(reset_always),
         );
         std::fs::write(dir.path().join("pgbouncer.ini"), ini).expect("pgbouncer.ini");
         // The superuser logs in over the private socket without a password (trust).

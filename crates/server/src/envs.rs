@@ -367,13 +367,16 @@ mod tests {
     #[test]
     fn notifications_leave_supabase_transaction_mode_for_session_mode() {
         let pooled = resolve_url(
-            "postgresql://td_abc.projectref@aws-0-eu-central-1.pooler.supabase.com:6543/postgres?sslmode=require&connect_timeout=7",
+            "postgresql://td_abc.projectref:s3cret@aws-0-eu-central-1.pooler.supabase.com:6543/postgres?sslmode=require&connect_timeout=7&application_name=trenddojo&keepalives_idle=30",
         )
         .expect("url");
         let listen = pooled.for_notifications();
         assert_eq!(listen.config.get_ports(), &[5432], "LISTEN goes to the session port");
         assert_eq!(listen.config.get_hosts(), pooled.config.get_hosts(), "on the same host");
         assert_eq!(listen.config.get_user(), Some("td_abc.projectref"), "as the same login");
+        assert_eq!(listen.config.get_password(), Some(&b"s3cret"[..]), "with the same password");
+        assert_eq!(listen.config.get_application_name(), Some("trenddojo"), "under the same name");
+        assert_eq!(listen.config.get_keepalives_idle(), std::time::Duration::from_secs(30), "with the same keepalives");
         assert_eq!(listen.config.get_dbname(), Some("postgres"), "to the same database");
         assert_eq!(listen.config.get_ssl_mode(), SslMode::Require, "with the same TLS policy");
         assert_eq!(listen.config.get_connect_timeout(), Some(&std::time::Duration::from_secs(7)), "and timeouts");

@@ -192,7 +192,9 @@ impl Deref for Tx<'_> {
 /// SQLite marks itself initialized and only then runs SQLCipher's own set-up (`SQLITE_EXTRA_INIT`), outside
 /// its init mutex. A second thread opening a connection in between sees SQLite ready, keys its connection
 /// before SQLCipher is, and fails with "PRAGMA key requires a key". Opening one in-memory connection under a
-/// `OnceLock` makes every other opener wait until that first initialization is complete.
+/// `OnceLock` makes every other opener wait until that first initialization is complete. Its outcome is
+/// kept for the life of the process: a library that could not start once will not start on a retry
+/// either (it fails only when this build of SQLite lacks SQLCipher).
 fn sqlcipher_initialized() -> Result<()> {
     static READY: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     READY
@@ -558,12 +560,14 @@ mod tests {
                 .env(OPEN_RACE_CHILD, "1")
                 .output()
                 .expect("run the child");
+            let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success(),
-                "child process {round} could not open {THREADS} connections at once:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
+                "child process {round} could not open {THREADS} connections at once:\n{stdout}{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            // A renamed test would match nothing in the child and pass without checking anything.
+            assert!(stdout.contains("1 passed"), "child process {round} ran exactly this test: {stdout}");
         }
     }
 
