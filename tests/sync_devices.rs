@@ -210,4 +210,17 @@ async fn an_older_client_stops_before_a_newer_server_schema() {
     let accounts: i64 = admin.query_one("SELECT count(*) FROM trenddojo.accounts", &[]).await.expect("count").get(0);
     assert_eq!(accounts, 0, "nothing was pushed");
     assert_eq!(device.json(&["sync", "status"])["pending"], 2, "the changes wait in the outbox (user and account)");
+
+    // A server from before V8 has no schema_version(): the device stops too, asking for a migration.
+    admin
+        .batch_execute(
+            "DELETE FROM trenddojo_meta.refinery_schema_history WHERE version = 99;
+             ALTER FUNCTION trenddojo.schema_version() RENAME TO schema_version_hidden",
+        )
+        .await
+        .expect("an older server");
+    let message = device.fails(&["sync"], "conflict");
+    assert!(message.contains("needs at least 8: migrate the server"), "says the server must be migrated: {message}");
+    let accounts: i64 = admin.query_one("SELECT count(*) FROM trenddojo.accounts", &[]).await.expect("count").get(0);
+    assert_eq!(accounts, 0, "nothing was pushed to the older server");
 }

@@ -741,22 +741,6 @@ fn observe_newest(store: &Store, rows: &[Pulled]) {
     }
 }
 
-/// Which synced tables have rows after `cursor`, in [`TABLES`] order, in one round trip: a pull then
-/// reads only those (a typical pull touches one or two of the thirteen tables).
-async fn changed_tables(tx: &tokio_postgres::Transaction<'_>, cursor: i64) -> Result<Vec<bool>, SyncError> {
-    let probes: Vec<String> =
-        TABLES.iter().map(|t| format!("EXISTS (SELECT 1 FROM trenddojo.{} WHERE server_seq > $1)", t.name)).collect();
-    let row = tx.query_typed_one(&format!("SELECT ARRAY[{}]", probes.join(", ")), &[(&cursor, Type::INT8)]).await?;
-    let changed: Vec<bool> = row.try_get(0)?;
-    if changed.len() != TABLES.len() {
-        return Err(SyncError::Invalid {
-            field: "pull".into(),
-            message: "the server answered for other tables".into(),
-        });
-    }
-    Ok(changed)
-}
-
 /// The version ranges a pull leaves out (the device's own pushed rows): their lower and upper bounds.
 #[derive(Debug, Default)]
 struct Own {
@@ -802,24 +786,55 @@ async fn pull_page(
     Ok((page, more.then_some(last)))
 }
 
-/// A read-only REPEATABLE READ transaction on the server and the user's change version in its snapshot:
-/// the snapshot holds exactly the user's versions up to that one (writers of one user commit in version
-/// order, see server V5).
-async fn snapshot(client: &mut Client) -> Result<(tokio_postgres::Transaction<'_>, i64), SyncError> {
+/// The server side of a pull or a reset, as it stands at the start of a read-only REPEATABLE READ
+/// transaction.
+struct Snapshot<'a> {
+    tx: tokio_postgres::Transaction<'a>,
+    /// The user's change version: the snapshot holds exactly the user's versions up to this one
+    /// (writers of one user commit in version order, see server V5).
+    version: i64,
+    /// Which synced tables have rows after the given cursor, in [`TABLES`] order: only those are read
+    /// (a typical pull touches one or two of the thirteen).
+    changed: Vec<bool>,
+}
+
+/// Open the snapshot, and in the same statement read the version and which tables changed after
+/// `cursor`, and turn sorts off for the transaction. Each exchange with a server across a network costs
+/// a round trip, and one round reaching another device is a chain of them.
+///
+/// Sorts: pages must come off the (user_id, server_seq) index in order. Right after a large push the
+/// server's statistics still describe nearly empty tables, and the planner then sorted everything after
+/// the cursor for every page (measured: 70 ms per page of executions at 100k rows, a first download 1.6x
+/// slower than through one portal). No query of a pull needs a sort.
+async fn snapshot(client: &mut Client, cursor: i64) -> Result<Snapshot<'_>, SyncError> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let probes: Vec<String> = TABLES
+            .iter()
+            .map(|t| format!("EXISTS (SELECT 1 FROM trenddojo.{} WHERE server_seq > $1)", t.name))
+            .collect();
+        format!(
+            "SELECT (SELECT coalesce(max(version), 0) FROM trenddojo.user_versions), ARRAY[{}], \
+                    set_config('enable_sort', 'off', true)",
+            probes.join(", ")
+        )
+    });
     let tx = client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
         .await?;
-    // Pages must come off the (user_id, server_seq) index in order. Right after a large push the
-    // server's statistics still describe nearly empty tables, and the planner then sorted everything
-    // after the cursor for every page (measured: 70 ms per page of executions at 100k rows, a first
-    // download 1.6x slower than through one portal). No query of the pull needs a sort.
-    tx.batch_execute("SET LOCAL enable_sort = off").await?;
-    let version: i64 =
-        tx.query_typed_one("SELECT coalesce(max(version), 0) FROM trenddojo.user_versions", &[]).await?.get(0);
-    Ok((tx, version))
+    let row = tx.query_typed_one(sql, &[(&cursor, Type::INT8)]).await?;
+    let version: i64 = row.try_get(0)?;
+    let changed: Vec<bool> = row.try_get(1)?;
+    if changed.len() != TABLES.len() {
+        return Err(SyncError::Invalid {
+            field: "pull".into(),
+            message: "the server answered for other tables".into(),
+        });
+    }
+    Ok(Snapshot { tx, version, changed })
 }
 
 /// Pull everything after the cursor. The server side is one read-only REPEATABLE READ transaction: its
@@ -845,13 +860,12 @@ async fn pull(
     let (lo, hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
     let own = Own { lo, hi };
     let mine = stamp_device(store);
-    let (tx, target) = snapshot(client).await?;
+    let Snapshot { tx, version: target, changed } = snapshot(client, cursor).await?;
     let mut conflicts = 0;
     let mut chunk: Vec<Pulled> = Vec::new();
     let mut touched: Vec<Uuid> = Vec::new();
     let mut pulled_rows = 0;
     if target > cursor {
-        let changed = changed_tables(&tx, cursor).await?;
         for (t, _) in TABLES.iter().zip(changed).filter(|(_, c)| *c) {
             let plan = plan(t);
             let mut after = cursor;
@@ -938,10 +952,18 @@ pub const MIN_SERVER_SCHEMA: u32 = 8;
 pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
     let found = match client.query_typed_one("SELECT trenddojo.schema_version()", &[]).await {
         Ok(row) => u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
-        // 42883: the function does not exist yet (a server from before V8).
-        Err(e) if e.code().map(|c| c.code()) == Some("42883") => 0,
+        Err(e) if before_v8(&e) => 0,
         Err(e) => return Err(e.into()),
     };
+    schema_usable(found)
+}
+
+/// 42883: `schema_version()` does not exist yet (a server from before V8).
+fn before_v8(e: &tokio_postgres::Error) -> bool {
+    e.code().map(|c| c.code()) == Some("42883")
+}
+
+fn schema_usable(found: u32) -> Result<u32, SyncError> {
     let known = trenddojo_server::migrations::latest_version();
     if found > known {
         return Err(SyncError::NewerServer { found, known });
@@ -954,9 +976,24 @@ pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
 
 /// The TrendDojo user the connection is signed in as.
 pub async fn server_user(client: &Client) -> Result<Uuid, SyncError> {
-    client.query_typed_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(|| {
-        SyncError::Invalid { field: "server".into(), message: "this login is not a TrendDojo user".into() }
-    })
+    client.query_typed_one("SELECT trenddojo.app_uid()", &[]).await?.get::<_, Option<Uuid>>(0).ok_or_else(not_a_user)
+}
+
+fn not_a_user() -> SyncError {
+    SyncError::Invalid { field: "server".into(), message: "this login is not a TrendDojo user".into() }
+}
+
+/// [`check_server_schema`] and [`server_user`] in one exchange, as every round starts: across a network
+/// each exchange is a round trip, and one change reaching another device is a chain of them.
+async fn handshake(client: &Client) -> Result<Uuid, SyncError> {
+    match client.query_typed_one("SELECT trenddojo.schema_version(), trenddojo.app_uid()", &[]).await {
+        Ok(row) => {
+            schema_usable(u32::try_from(row.get::<_, i32>(0)).unwrap_or(0))?;
+            row.get::<_, Option<Uuid>>(1).ok_or_else(not_a_user)
+        }
+        Err(e) if before_v8(&e) => Err(SyncError::OlderServer { found: 0, needed: MIN_SERVER_SCHEMA }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Replace this device's copy of the signed-in user's synced data with the server's, in one local
@@ -965,11 +1002,10 @@ pub async fn server_user(client: &Client) -> Result<Uuid, SyncError> {
 /// recomputed and the cursor set to the snapshot's version. Local changes not yet pushed are dropped: the
 /// caller confirms that first. Other users' rows in the same store are untouched.
 pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
-    check_server_schema(client).await?;
-    let user = server_user(client).await?;
-    let (tx, target) = snapshot(client).await?;
+    let user = handshake(client).await?;
+    let Snapshot { tx, version: target, changed } = snapshot(client, 0).await?;
     let mut rows = Vec::new();
-    for t in TABLES {
+    for (t, _) in TABLES.iter().zip(changed).filter(|(_, c)| *c) {
         let plan = plan(t);
         let mut after = 0;
         loop {
@@ -1028,8 +1064,7 @@ pub async fn reset(store: &Store, client: &mut Client, refresh: &Refresh<'_>) ->
 
 /// One sync round for the store's user that the server connection is signed in as: push, then pull.
 pub async fn sync_once(store: &Store, client: &mut Client, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
-    check_server_schema(client).await?;
-    let user = server_user(client).await?;
+    let user = handshake(client).await?;
     // A store that does not have the user yet (a new device) gets it, with its data, from the pull.
     let mut report = Report { user, ..Report::default() };
     push(store, client, user, &mut report).await?;

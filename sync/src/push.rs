@@ -91,21 +91,22 @@ pub async fn push_batch(
         return Err(invalid("number", format!("the batch starts at or before the acknowledged mutation {after}")));
     }
     let tx = client.transaction().await?;
-    // The foreign-key checks of a push (an execution's trade, a stop's trade) run a query the server
-    // prepares once per session and, after five runs, keeps as a generic plan. On a first sync the parent
-    // tables start nearly empty and without statistics, and that generic plan looked a parent up through
-    // the (user_id, server_seq) index, filtering on id: every check read all of the user's trades
-    // (measured: 0.8 ms per execution at 6,000 trades, 90% of a batch, quadratic over a first push).
-    // Custom plans are made with the table as it is at each check and use the (id, user_id) key.
-    tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan").await?;
     tx.execute_typed(
         "INSERT INTO trenddojo.sync_devices (device_id, user_id) VALUES ($1, trenddojo.app_uid()) ON CONFLICT (device_id) DO NOTHING",
         &[(&device, Type::UUID)],
     )
     .await?;
+    // The foreign-key checks of a push (an execution's trade, a stop's trade) run a query the server
+    // prepares once per session and, after five runs, keeps as a generic plan. On a first sync the parent
+    // tables start nearly empty and without statistics, and that generic plan looked a parent up through
+    // the (user_id, server_seq) index, filtering on id: every check read all of the user's trades
+    // (measured: 0.8 ms per execution at 6,000 trades, 90% of a batch, quadratic over a first push).
+    // Custom plans (`plan_cache_mode`, set here for the transaction: a statement of its own would cost a
+    // round trip) are made with the table as it is at each check and use the (id, user_id) key.
     let last: i64 = tx
         .query_typed_opt(
-            "SELECT last_mutation FROM trenddojo.sync_devices WHERE device_id = $1 FOR UPDATE",
+            "SELECT last_mutation, set_config('plan_cache_mode', 'force_custom_plan', true) \
+             FROM trenddojo.sync_devices WHERE device_id = $1 FOR UPDATE",
             &[(&device, Type::UUID)],
         )
         .await?
