@@ -4,8 +4,10 @@
 //! the first push of everything; the initial download of everything into a fresh encrypted store on a
 //! second device; the raw floor for that download measured in the same run (COPY of the same rows out of
 //! PostgreSQL plus a plain bulk insert of them into a fresh SQLCipher file); a push of 10,000 changes; the
-//! time for one change to reach another device (push + pull, p50/p95 over 30 runs); and how long a local
-//! write waits while a sync round holds the store.
+//! time for one change to reach another device (push + pull, p50/p95 over 30 runs), on loopback and again
+//! through a proxy that delays every byte by 10 ms each way (a 20 ms round trip, as to a nearby data
+//! centre: there each exchange with the server counts); and how long a local write waits while a sync
+//! round holds the store.
 //!
 //! `cargo run --release -p trenddojo-bench --bin trenddojo-sync-bench -- [TRADES]`
 
@@ -39,6 +41,45 @@ fn percentile(samples: &mut [Duration], p: usize) -> Duration {
     samples.sort();
     let idx = (samples.len() * p).div_ceil(100).saturating_sub(1);
     samples[idx.min(samples.len() - 1)]
+}
+
+/// A TCP proxy on loopback that delivers every byte `one_way` after it arrived, in each direction (latency
+/// without a bandwidth limit). Returns its port.
+fn delay_proxy(upstream: u16, one_way: Duration) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    fn pipe(mut from: TcpStream, mut to: TcpStream, one_way: Duration) {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16384];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                if tx.send((Instant::now() + one_way, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for (due, bytes) in rx {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if to.write_all(&bytes).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Both);
+        });
+    }
+    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind the proxy");
+    let port = listener.local_addr().expect("proxy address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let (c2, s2) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+            pipe(client, s2, one_way);
+            pipe(server, c2, one_way);
+        }
+    });
+    port
 }
 
 fn key() -> KeySource {
@@ -277,22 +318,33 @@ fn main() {
     println!("push of {} changes (and the pull after it): {}", r.pushed, ms(d));
     b.sync_once(&url).expect("catch up");
 
-    // One change reaching the other device: A edits and syncs, B syncs.
-    let mut lat = Vec::new();
-    for i in 0..30 {
-        a.edit_trade(&ids[i % ids.len()], &EditTradeInput { setup: Some(format!("s{i}")), ..Default::default() })
-            .expect("edit");
-        let t = Instant::now();
-        a.sync_once(&url).expect("push one");
-        b.sync_once(&url).expect("pull one");
-        lat.push(t.elapsed());
-    }
-    let max = *lat.iter().max().expect("samples");
-    println!(
-        "one change to another device (push + pull round trip): p50 {} p95 {} max {}",
-        ms(percentile(&mut lat, 50)),
-        ms(percentile(&mut lat, 95)),
-        ms(max)
+    // One change reaching the other device: A edits and syncs, B syncs. On loopback, then through a link
+    // with a 20 ms round trip.
+    let far = url.replacen(
+        &format!(":{}/", info.port),
+        &format!(":{}/", delay_proxy(info.port, Duration::from_millis(10))),
+        1,
     );
+    for (link, url) in [("loopback", &url), ("a 20 ms round-trip link", &far)] {
+        let mut lat = Vec::new();
+        for i in 0..30 {
+            a.edit_trade(
+                &ids[i % ids.len()],
+                &EditTradeInput { setup: Some(format!("{link} {i}")), ..Default::default() },
+            )
+            .expect("edit");
+            let t = Instant::now();
+            a.sync_once(url).expect("push one");
+            b.sync_once(url).expect("pull one");
+            lat.push(t.elapsed());
+        }
+        let max = *lat.iter().max().expect("samples");
+        println!(
+            "one change to another device over {link} (push + pull round trip): p50 {} p95 {} max {}",
+            ms(percentile(&mut lat, 50)),
+            ms(percentile(&mut lat, 95)),
+            ms(max)
+        );
+    }
     let _ = cluster::stop(&dir.path().join("pg"));
 }
