@@ -103,24 +103,26 @@ pub async fn push_batch(
     // (measured: 0.8 ms per execution at 6,000 trades, 90% of a batch, quadratic over a first push).
     // Custom plans (`plan_cache_mode`, set here for the transaction: a statement of its own would cost a
     // round trip) are made with the table as it is at each check and use the (id, user_id) key.
-    let last: i64 = tx
+    // The user's version comes with the device's row. Read in this statement's snapshot, it can only be
+    // older than the version at the moment the lock was granted, never newer: then `version_after -
+    // version_before` exceeds the rows written, and the device merely downloads its own rows back.
+    let row = tx
         .query_typed_opt(
-            "SELECT last_mutation, set_config('plan_cache_mode', 'force_custom_plan', true) \
+            "SELECT last_mutation, \
+                    coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0), \
+                    set_config('plan_cache_mode', 'force_custom_plan', true) \
              FROM trenddojo.sync_devices WHERE device_id = $1 FOR UPDATE",
             &[(&device, Type::UUID)],
         )
         .await?
-        .ok_or(SyncError::ForeignDevice)?
-        .get(0);
-    let mut out = PushOutcome { last_mutation: last, ..PushOutcome::default() };
+        .ok_or(SyncError::ForeignDevice)?;
+    let last: i64 = row.try_get(0)?;
+    let mut out = PushOutcome { last_mutation: last, version_before: row.try_get(1)?, ..PushOutcome::default() };
     // The server is behind what the device was told it has: acknowledged changes were lost on the server
     // (a restore from an older backup). Pushing on would hide that; the user must decide (`sync reset`).
     if last < after {
         return Err(SyncError::Gap { server_last: last, batch_first: after + 1 });
     }
-    const VERSION: &str =
-        "SELECT coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0)";
-    out.version_before = tx.query_typed_one(VERSION, &[]).await?.get(0);
     let fresh: Vec<&Mutation> = batch.iter().filter(|m| m.number > last).collect();
     out.duplicates = batch.len() - fresh.len();
     // Parents before children; within a table, one merged state per row (merge is associative).
@@ -144,14 +146,17 @@ pub async fn push_batch(
     if let Some(m) = fresh.last() {
         out.last_mutation = m.number;
     }
-    out.version_after = tx.query_typed_one(VERSION, &[]).await?.get(0);
-    if out.last_mutation > last {
-        tx.execute_typed(
-            "UPDATE trenddojo.sync_devices SET last_mutation = $2, last_seen = now() WHERE device_id = $1",
+    // The device's new mark (when the batch had new mutations) and the user's version after the batch,
+    // which includes this transaction's writes, in one exchange.
+    out.version_after = tx
+        .query_typed_one(
+            "WITH mark AS (UPDATE trenddojo.sync_devices SET last_mutation = $2, last_seen = now() \
+                           WHERE device_id = $1 AND last_mutation < $2) \
+             SELECT coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0)",
             &[(&device, Type::UUID), (&out.last_mutation, Type::INT8)],
         )
-        .await?;
-    }
+        .await?
+        .try_get(0)?;
     tx.commit().await?;
     Ok(out)
 }
