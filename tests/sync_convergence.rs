@@ -180,6 +180,21 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
         d.sync_once(url).map_err(|e| TestCaseError::fail(format!("sync: {}", e.message)))?;
     }
     let trades = |j: &Journal| trades(j, &account);
+    // A fill on device `d`'s `t`-th trade (if it has one), at the one minute every fill shares.
+    let fill = |d: usize, t: usize, side: &str, quantity: &str, price: String| {
+        if let Some(id) = trades(&devices[d]).get(t) {
+            let _ = devices[d].add_execution(
+                id,
+                &ExecutionInput {
+                    side: side.into(),
+                    quantity: quantity.into(),
+                    price,
+                    at: Some(AT.into()),
+                    ..ExecutionInput::default()
+                },
+            );
+        }
+    };
 
     let mut opened = Vec::new();
     let mut deleted = Vec::new();
@@ -214,34 +229,8 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
                         devices[d].edit_trade(id, &EditTradeInput { setup: Some(setup), ..EditTradeInput::default() });
                 }
             }
-            Op::Exit(d, t) => {
-                if let Some(id) = trades(&devices[d]).get(t) {
-                    let _ = devices[d].add_execution(
-                        id,
-                        &ExecutionInput {
-                            side: "sell".into(),
-                            quantity: "5".into(),
-                            price: format!("101.{d}5"),
-                            at: Some(AT.into()),
-                            ..ExecutionInput::default()
-                        },
-                    );
-                }
-            }
-            Op::ScaleIn(d, t) => {
-                if let Some(id) = trades(&devices[d]).get(t) {
-                    let _ = devices[d].add_execution(
-                        id,
-                        &ExecutionInput {
-                            side: "buy".into(),
-                            quantity: "10".into(),
-                            price: format!("9{d}.25"),
-                            at: Some(AT.into()),
-                            ..ExecutionInput::default()
-                        },
-                    );
-                }
-            }
+            Op::Exit(d, t) => fill(d, t, "sell", "5", format!("101.{d}5")),
+            Op::ScaleIn(d, t) => fill(d, t, "buy", "10", format!("9{d}.25")),
             Op::Delete(d, t) => {
                 if let Some(id) = trades(&devices[d]).get(t).cloned() {
                     if devices[d].delete_trade(&id).is_ok() {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use pg::Pg;
+use pg::{Pg, Pooler};
 use rust_decimal::Decimal;
 use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
 use trenddojo_core::{AccountInput, ImportFill, ImportTrade, Journal, OpenOptions, UserInput};
@@ -26,13 +26,39 @@ use trenddojo_sync::watch::{WatchEvent, WatchOptions};
 const PW: &str = "pooler-password";
 const EMAIL: &str = "pooled@example.com";
 
-fn user_url(p: &trenddojo_server::admin::Provisioned) -> String {
-    format!(
-        "postgresql://{}:{PW}@127.0.0.1:{}/{}",
-        p.role,
-        p.url.rsplit_once(':').expect("port").1.split('/').next().expect("port"),
-        trenddojo_server::cluster::DATABASE
+/// The trader's laptop (an encrypted store of its own, used offline first) and the trader provisioned with
+/// the same id on a fresh server, reached through a PgBouncer in transaction mode. Fields drop in order:
+/// the store before its folder, the pooler before the server.
+struct Trader {
+    laptop: Journal,
+    uid: uuid::Uuid,
+    /// The trader's own login through the pooler, password included.
+    pooled: String,
+    pooler: Pooler,
+    dir: tempfile::TempDir,
+    _pg: Pg,
+    rt: tokio::runtime::Runtime,
+}
+
+fn trader(reset_always: bool) -> Trader {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let pg = rt.block_on(Pg::migrated());
+    let pooler = pg.pooler(reset_always);
+    let dir = tempfile::tempdir().expect("dir");
+    let laptop = Journal::init(
+        &dir.path().join("laptop"),
+        &key(),
+        &UserInput { email: EMAIL.into(), tier: Some("pro".into()), ..UserInput::default() },
     )
+    .expect("init the laptop");
+    let uid = laptop.user().expect("user").id;
+    let admin = rt.block_on(pg.admin());
+    let service: tokio_postgres::Config = pg.service().parse().expect("config");
+    let p = rt
+        .block_on(trenddojo_server::admin::add_user_with_id(&admin, &service, uid, EMAIL, "pro", None, PW))
+        .expect("provision the trader");
+    let pooled = pooler.user_url(&p.role, PW);
+    Trader { laptop, uid, pooled, pooler, dir, _pg: pg, rt }
 }
 
 /// `n` closed trades, each with two entries and two exits (5 rows with its stop: 250 trades are 1,250
@@ -122,27 +148,12 @@ fn new_device(home: &Path, url: &str) -> Journal {
 
 #[test]
 fn full_rounds_and_a_reset_through_a_transaction_pooler() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let pg = rt.block_on(Pg::migrated());
-    let pooler = pg.pooler(true);
-    let dir = tempfile::tempdir().expect("dir");
-    let laptop = Journal::init(
-        &dir.path().join("laptop"),
-        &key(),
-        &UserInput { email: EMAIL.into(), tier: Some("pro".into()), ..UserInput::default() },
-    )
-    .expect("init the laptop");
-    let uid = laptop.user().expect("user").id;
-    let admin = rt.block_on(pg.admin());
-    let service: tokio_postgres::Config = pg.service().parse().expect("config");
-    let p = rt
-        .block_on(trenddojo_server::admin::add_user_with_id(&admin, &service, uid, EMAIL, "pro", None, PW))
-        .expect("provision the trader");
-    let pooled = pooler.url(&user_url(&p));
+    let Trader { laptop, uid, pooled, pooler, dir, rt, .. } = &trader(true);
+    let uid = *uid;
 
     // The checks every round starts with, each a statement outside any transaction.
     rt.block_on(async {
-        let target = envs::resolve_url(&pooled).expect("pooled URL");
+        let target = envs::resolve_url(pooled).expect("pooled URL");
         let client = target.connect().await.expect("connect through the pooler");
         for _ in 0..3 {
             let v = engine::check_server_schema(&client).await;
@@ -172,13 +183,13 @@ fn full_rounds_and_a_reset_through_a_transaction_pooler() {
         })
         .expect("import the trades");
     let r = laptop
-        .sync_once(&pooled)
+        .sync_once(pooled)
         .unwrap_or_else(|e| panic!("the laptop's push through the pooler: {e:?}\n{}", pooler.log()));
     assert!(r.pushed >= 1_250, "the laptop pushes its trades, executions and stops: {r:?}");
 
     // A new device downloads it all (the executions over two pages), each page its own exchange.
-    let desktop = new_device(&dir.path().join("desktop"), &pooled);
-    let (lap, desk) = (digest(&laptop), digest(&desktop));
+    let desktop = new_device(&dir.path().join("desktop"), pooled);
+    let (lap, desk) = (digest(laptop), digest(&desktop));
     assert_eq!(desk.0.len(), 250, "the desktop has every trade");
     assert_eq!(desk.1, 1_000, "the desktop has every execution");
     assert_eq!(lap, desk, "the desktop's trades and summaries equal the laptop's");
@@ -191,44 +202,28 @@ fn full_rounds_and_a_reset_through_a_transaction_pooler() {
             &trenddojo_core::EditTradeInput { setup: Some("edited on the desktop".into()), ..Default::default() },
         )
         .expect("edit");
-    desktop.sync_once(&pooled).expect("the desktop's push");
-    let r = laptop.sync_once(&pooled).expect("the laptop's pull");
+    desktop.sync_once(pooled).expect("the desktop's push");
+    let r = laptop.sync_once(pooled).expect("the laptop's pull");
     assert_eq!(r.pulled, 1, "the laptop pulls the one edited trade: {r:?}");
-    assert_eq!(digest(&laptop), digest(&desktop), "both devices agree after the edit");
+    assert_eq!(digest(laptop), digest(&desktop), "both devices agree after the edit");
 
     // A reset re-reads everything in one snapshot, page by page.
-    let target = envs::resolve_url(&pooled).expect("pooled URL");
+    let target = envs::resolve_url(pooled).expect("pooled URL");
     let r = desktop.sync_reset(&target, false).expect("reset through the pooler");
     assert!(r.pulled >= 1_250, "the reset downloads every row: {r:?}");
-    assert_eq!(digest(&laptop), digest(&desktop), "after the reset both devices agree");
-    let r = desktop.sync_once(&pooled).expect("a round after the reset");
+    assert_eq!(digest(laptop), digest(&desktop), "after the reset both devices agree");
+    let r = desktop.sync_once(pooled).expect("a round after the reset");
     assert_eq!((r.pushed, r.pulled), (0, 0), "nothing is left to exchange after a reset: {r:?}");
 }
 
 #[test]
 fn background_sync_through_a_transaction_pooler_polls_and_converges() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let pg = rt.block_on(Pg::migrated());
     // PgBouncer's default: no reset, so the LISTEN stays on the server connection that ran it and that
     // connection hears notifications sent through it.
-    let pooler = pg.pooler(false);
-    let dir = tempfile::tempdir().expect("dir");
-    let laptop = Journal::init(
-        &dir.path().join("laptop"),
-        &key(),
-        &UserInput { email: EMAIL.into(), tier: Some("pro".into()), ..UserInput::default() },
-    )
-    .expect("init the laptop");
-    let uid = laptop.user().expect("user").id;
-    let admin = rt.block_on(pg.admin());
-    let service: tokio_postgres::Config = pg.service().parse().expect("config");
-    let p = rt
-        .block_on(trenddojo_server::admin::add_user_with_id(&admin, &service, uid, EMAIL, "pro", None, PW))
-        .expect("provision the trader");
-    let pooled = pooler.url(&user_url(&p));
-    laptop.sync_once(&pooled).expect("the laptop's first sync");
+    let Trader { laptop, pooled, pooler, dir, .. } = &trader(false);
+    laptop.sync_once(pooled).expect("the laptop's first sync");
     let desktop_home = dir.path().join("desktop");
-    drop(new_device(&desktop_home, &pooled));
+    drop(new_device(&desktop_home, pooled));
 
     // The desktop watches through the pooler, polling every half second once it knows notifications do
     // not arrive.
@@ -307,7 +302,7 @@ fn background_sync_through_a_transaction_pooler_polls_and_converges() {
                 ..AccountInput::default()
             })
             .expect("account");
-        laptop.sync_once(&pooled).expect("the laptop's push");
+        laptop.sync_once(pooled).expect("the laptop's push");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let seen = open(&desktop_home).list_accounts().expect("accounts").iter().any(|a| a.account.name == name);

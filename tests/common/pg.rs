@@ -139,11 +139,9 @@ impl Pg {
 }
 
 impl Pooler {
-    /// A provisioned user's URL (with its password) pointed at the pooler instead of the server.
-    pub fn url(&self, direct: &str) -> String {
-        let (head, tail) = direct.rsplit_once(':').expect("host:port in the URL");
-        let db = tail.split_once('/').map(|(_, db)| db).expect("database in the URL");
-        format!("{head}:{}/{db}", self.port)
+    /// A user's login (role and password) through the pooler instead of the server.
+    pub fn user_url(&self, role: &str, password: &str) -> String {
+        format!("postgresql://{role}:{password}@127.0.0.1:{}/{}", self.port, trenddojo_server::cluster::DATABASE)
     }
 
     pub fn log(&self) -> String {
