@@ -950,12 +950,11 @@ pub const MIN_SERVER_SCHEMA: u32 = 8;
 
 /// Check the server's schema version before any exchange.
 pub async fn check_server_schema(client: &Client) -> Result<u32, SyncError> {
-    let found = match client.query_typed_one("SELECT trenddojo.schema_version()", &[]).await {
-        Ok(row) => u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
-        Err(e) if before_v8(&e) => 0,
-        Err(e) => return Err(e.into()),
-    };
-    schema_usable(found)
+    match client.query_typed_one("SELECT trenddojo.schema_version()", &[]).await {
+        Ok(row) => schema_usable(row.get(0)),
+        Err(e) if before_v8(&e) => schema_usable(0),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// 42883: `schema_version()` does not exist yet (a server from before V8).
@@ -963,7 +962,9 @@ fn before_v8(e: &tokio_postgres::Error) -> bool {
     e.code().map(|c| c.code()) == Some("42883")
 }
 
-fn schema_usable(found: u32) -> Result<u32, SyncError> {
+/// The server's schema version (as `schema_version()` returns it), if this engine can sync with it.
+fn schema_usable(found: i32) -> Result<u32, SyncError> {
+    let found = u32::try_from(found).unwrap_or(0);
     let known = trenddojo_server::migrations::latest_version();
     if found > known {
         return Err(SyncError::NewerServer { found, known });
@@ -988,7 +989,7 @@ fn not_a_user() -> SyncError {
 async fn handshake(client: &Client) -> Result<Uuid, SyncError> {
     match client.query_typed_one("SELECT trenddojo.schema_version(), trenddojo.app_uid()", &[]).await {
         Ok(row) => {
-            schema_usable(u32::try_from(row.get::<_, i32>(0)).unwrap_or(0))?;
+            schema_usable(row.get(0))?;
             row.get::<_, Option<Uuid>>(1).ok_or_else(not_a_user)
         }
         Err(e) if before_v8(&e) => Err(SyncError::OlderServer { found: 0, needed: MIN_SERVER_SCHEMA }),

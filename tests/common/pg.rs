@@ -114,15 +114,7 @@ impl Pg {
         std::fs::write(dir.path().join("pgbouncer.ini"), ini).expect("pgbouncer.ini");
         // The superuser logs in over the private socket without a password (trust).
         std::fs::write(dir.path().join("userlist.txt"), "\"postgres\" \"\"\n").expect("userlist.txt");
-        let as_root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        let mut cmd = if as_root {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--", "/usr/sbin/pgbouncer"]);
-            c
-        } else {
-            std::process::Command::new("/usr/sbin/pgbouncer")
-        };
-        let child = cmd
+        let child = trenddojo_server::cluster::as_server_user("/usr/sbin/pgbouncer")
             .arg(dir.path().join("pgbouncer.ini"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -82,14 +82,20 @@ pub fn bin_dir() -> Result<PathBuf> {
     ))
 }
 
-fn pg_command(bin: &Path, tool: &str) -> Command {
+/// A command that runs `program` as the user the server runs as: the `postgres` user when we are root
+/// (PostgreSQL, and PgBouncer, refuse to run as root), else ourselves.
+pub fn as_server_user(program: impl AsRef<std::ffi::OsStr>) -> Command {
     if running_as_root() {
         let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c.args(["-u", "postgres", "--"]).arg(program);
         c
     } else {
-        Command::new(bin.join(tool))
+        Command::new(program)
     }
+}
+
+fn pg_command(bin: &Path, tool: &str) -> Command {
+    as_server_user(bin.join(tool))
 }
 
 fn run(mut cmd: Command, what: &str) -> Result<String> {
@@ -230,16 +236,7 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
 /// Write a file as the user the server runs as (the `postgres` user when we are root), with `mode`.
 fn write_as_server_user(path: &Path, bytes: &[u8], mode: &str) -> Result<()> {
     use std::io::Write;
-    let as_server = |prog: &str| {
-        if running_as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", prog]);
-            c
-        } else {
-            Command::new(prog)
-        }
-    };
-    let mut tee = as_server("tee");
+    let mut tee = as_server_user("tee");
     tee.arg(path).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
     let mut child = tee.spawn()?;
     child
@@ -250,7 +247,7 @@ fn write_as_server_user(path: &Path, bytes: &[u8], mode: &str) -> Result<()> {
     if !child.wait()?.success() {
         return Err(ServerError::Cluster(format!("writing {} failed", path.display())));
     }
-    let mut chmod = as_server("chmod");
+    let mut chmod = as_server_user("chmod");
     chmod.arg(mode).arg(path);
     run(chmod, "chmod")?;
     Ok(())

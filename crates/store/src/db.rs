@@ -95,14 +95,13 @@ impl Checkpointer {
         let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let checkpointed = frames.clone();
         let (path, key) = (db.to_path_buf(), key.clone());
-        let db = path.clone();
         let thread = std::thread::Builder::new()
             .name("trenddojo-checkpoint".into())
             .spawn(move || {
                 let mut conn = None;
                 while rx.recv().is_ok() {
                     if conn.is_none() {
-                        conn = connect(&db, &key, false, false).ok();
+                        conn = connect(&path, &key, false, false).ok();
                     }
                     if let Some(c) = &conn {
                         if c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).is_ok() {
@@ -111,7 +110,7 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|e| StoreError::io(path, e))?;
+            .map_err(|e| StoreError::io(db, e))?;
         Ok(Checkpointer { frames, wake: Some(wake), thread: Some(thread) })
     }
 
