@@ -353,7 +353,7 @@ fn bad_input_is_refused_cleanly_and_changes_nothing() {
             3,
         ),
         (vec!["trade", "show", "zzzz"], "trade", 3),
-        (vec!["trade", "edit", &trade, "--stop", "120"], "stop", 2),
+        (vec!["trade", "edit", &trade, "--initial-stop", "120"], "stop", 2),
         (vec!["trade", "edit", &trade, "--cancel"], "cancel", 4),
         (vec!["trade", "list", "--from", "2026-13-01"], "from", 2),
         (vec!["trade", "list", "--from", "2026-03-02", "--to", "2026-03-01"], "to", 2),

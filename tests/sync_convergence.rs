@@ -313,8 +313,8 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
     expected.sort();
     prop_assert_eq!(trades(&devices[0]), expected, "every opened, undeleted trade survives; deleted ones stay deleted");
     for d in devices {
-        let s = d.sync_status().expect("status");
-        prop_assert_eq!(s.pending, 0, "nothing left to push");
+        let s = d.sync_status(None).expect("status");
+        prop_assert_eq!(s.state.pending, 0, "nothing left to push");
     }
 
     Ok(())

@@ -20,8 +20,8 @@ use rust_decimal::Decimal;
 use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
 use trenddojo_core::{AccountInput, ImportFill, ImportTrade, Journal, OpenOptions, UserInput};
 use trenddojo_server::envs;
-use trenddojo_sync::engine;
 use trenddojo_sync::watch::{WatchEvent, WatchOptions};
+use trenddojo_sync::{round, Limits};
 
 const PW: &str = "pooler-password";
 const EMAIL: &str = "pooled@example.com";
@@ -156,9 +156,9 @@ fn full_rounds_and_a_reset_through_a_transaction_pooler() {
         let target = envs::resolve_url(pooled).expect("pooled URL");
         let client = target.connect().await.expect("connect through the pooler");
         for _ in 0..3 {
-            let v = engine::check_server_schema(&client).await;
+            let v = round::check_server_schema(&client, &Limits::DEFAULT).await;
             assert!(v.is_ok(), "the schema check must work through a transaction pooler: {v:?}\n{}", pooler.log());
-            let u = engine::server_user(&client).await;
+            let u = round::server_user(&client, &Limits::DEFAULT).await;
             assert_eq!(u.ok(), Some(uid), "the pooled login signs in as the trader");
         }
     });
@@ -209,7 +209,8 @@ fn full_rounds_and_a_reset_through_a_transaction_pooler() {
 
     // A reset re-reads everything in one snapshot, page by page.
     let target = envs::resolve_url(pooled).expect("pooled URL");
-    let r = desktop.sync_reset(&target, false).expect("reset through the pooler");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let r = rt.block_on(desktop.sync_reset(&target, false, Limits::DEFAULT)).expect("reset through the pooler");
     assert!(r.pulled >= 1_250, "the reset downloads every row: {r:?}");
     assert_eq!(digest(laptop), digest(&desktop), "after the reset both devices agree");
     let r = desktop.sync_once(pooled).expect("a round after the reset");
@@ -235,6 +236,7 @@ fn background_sync_through_a_transaction_pooler_polls_and_converges() {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
         local_check: Duration::from_millis(50),
+        limits: Limits::DEFAULT,
     };
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -243,29 +245,29 @@ fn background_sync_through_a_transaction_pooler_polls_and_converges() {
         std::thread::spawn(move || {
             let desktop = open(&home);
             let target = envs::resolve_url(&pooled).expect("pooled URL");
-            desktop
-                .sync_watch(
-                    &target,
-                    &opts,
-                    |e| {
-                        let line = match e {
-                            WatchEvent::Round { trigger, report, .. } => {
-                                format!("round {trigger:?} pulled {}", report.pulled)
-                            }
-                            WatchEvent::Failed { error, .. } => format!("failed {error}"),
-                            WatchEvent::Listening { on, reason } => {
-                                format!("listening {on} {}", reason.unwrap_or_default())
-                            }
-                        };
-                        events.lock().expect("events").push(line);
-                    },
-                    async move {
-                        while !stop.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(desktop.sync_watch(
+                &target,
+                &opts,
+                |e| {
+                    let line = match e {
+                        WatchEvent::Round { trigger, report, .. } => {
+                            format!("round {trigger:?} pulled {}", report.pulled)
                         }
-                    },
-                )
-                .expect("the watch ends cleanly")
+                        WatchEvent::Failed { error, .. } => format!("failed {error}"),
+                        WatchEvent::Listening { on, reason } => {
+                            format!("listening {on} {}", reason.unwrap_or_default())
+                        }
+                    };
+                    events.lock().expect("events").push(line);
+                },
+                async move {
+                    while !stop.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                },
+            ))
+            .expect("the watch ends cleanly")
         })
     };
 

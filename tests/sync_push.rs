@@ -121,6 +121,7 @@ async fn setup() -> Setup {
     let mut c = pg.connect_as(&user, PW).await;
     let out = push_batch(
         &mut c,
+        &trenddojo_sync::Limits::DEFAULT,
         Uuid::now_v7(),
         0,
         &[m(1, "accounts", account, account_row(account, user.user_id, &t0)), m(2, "trades", trade, base.clone())],
@@ -141,6 +142,7 @@ async fn concurrent_field_edits_merge_and_the_same_field_has_one_winner() {
     // stop again later than the desktop's own stop edit.
     push_batch(
         &mut a,
+        &trenddojo_sync::Limits::DEFAULT,
         laptop,
         0,
         &[m(1, "trades", s.trade, edit(&s.base, "current_stop", json!("182.5"), &stamp(10, "laptop")))],
@@ -153,7 +155,9 @@ async fn concurrent_field_edits_merge_and_the_same_field_has_one_winner() {
         json!("181"),
         &stamp(5, "desktop"),
     );
-    let out = push_batch(&mut b, desktop, 0, &[m(1, "trades", s.trade, desk)]).await.expect("desktop");
+    let out = push_batch(&mut b, &trenddojo_sync::Limits::DEFAULT, desktop, 0, &[m(1, "trades", s.trade, desk)])
+        .await
+        .expect("desktop");
     let admin = s.pg.admin().await;
     assert_eq!(
         text(&admin, "SELECT current_stop::text FROM trenddojo.trades WHERE id = $1", s.trade).await,
@@ -196,14 +200,14 @@ async fn retries_apply_once_and_gaps_are_refused() {
             )
         })
         .collect();
-    let first = push_batch(&mut c, device, 0, &batch).await.expect("push");
+    let first = push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, device, 0, &batch).await.expect("push");
     assert_eq!((first.applied, first.last_mutation), (3, 3), "applied: {first:?}");
     let (audit_before, version_before) = (
         audit(&admin).await,
         text(&admin, "SELECT server_seq::text FROM trenddojo.trades WHERE id = $1", s.trade).await,
     );
 
-    let again = push_batch(&mut c, device, 0, &batch).await.expect("retry");
+    let again = push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, device, 0, &batch).await.expect("retry");
     assert_eq!(
         (again.applied, again.duplicates, again.last_mutation),
         (0, 3, 3),
@@ -220,7 +224,7 @@ async fn retries_apply_once_and_gaps_are_refused() {
     let mut longer = batch.clone();
     longer.push(m(4, "trades", s.trade, edit(&s.base, "setup", json!("flag"), &stamp(30, "laptop"))));
     longer.push(m(5, "trades", s.trade, edit(&s.base, "current_stop", json!("186"), &stamp(31, "laptop"))));
-    let overlap = push_batch(&mut c, device, 0, &longer).await.expect("overlap");
+    let overlap = push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, device, 0, &longer).await.expect("overlap");
     assert_eq!(
         (overlap.applied, overlap.duplicates, overlap.last_mutation),
         (2, 3, 5),
@@ -228,13 +232,16 @@ async fn retries_apply_once_and_gaps_are_refused() {
     );
 
     // The device was told 7 was acknowledged, but the server has only 5: the server lost data.
-    let gap = push_batch(&mut c, device, 7, &[m(8, "trades", s.trade, s.base.clone())]).await;
+    let gap =
+        push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, device, 7, &[m(8, "trades", s.trade, s.base.clone())])
+            .await;
     assert!(
         matches!(gap, Err(SyncError::Gap { server_last: 5, batch_first: 8 })),
         "lost acknowledged changes: {gap:?}"
     );
     let descending = push_batch(
         &mut c,
+        &trenddojo_sync::Limits::DEFAULT,
         device,
         5,
         &[m(8, "trades", s.trade, s.base.clone()), m(6, "trades", s.trade, s.base.clone())],
@@ -254,9 +261,12 @@ async fn a_delete_wins_over_a_later_edit() {
     let mut c = s.pg.connect_as(&s.user, PW).await;
     let mut deleted = s.base.clone();
     deleted.deleted = Some(stamp(10, "laptop"));
-    push_batch(&mut c, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, deleted)]).await.expect("delete");
+    push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, deleted)])
+        .await
+        .expect("delete");
     push_batch(
         &mut c,
+        &trenddojo_sync::Limits::DEFAULT,
         Uuid::now_v7(),
         0,
         &[m(1, "trades", s.trade, edit(&s.base, "setup", json!("revived?"), &stamp(50, "desktop")))],
@@ -281,12 +291,14 @@ async fn pushes_cannot_cross_tenants_or_bend_the_rules() {
     // Overwriting the victim's trade: the row is invisible to her, so this becomes an insert of a row with
     // an existing id and the victim's user_id, refused by row-level security or the primary key.
     let forged = edit(&s.base, "setup", json!("pwned"), &stamp(99, "mallory"));
-    let r = push_batch(&mut c, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, forged)]).await;
+    let r = push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, forged)])
+        .await;
     assert!(matches!(r, Err(SyncError::Server(_))), "refused: {r:?}");
     // A brand-new row claiming the victim's user id.
     let other = Uuid::now_v7();
     let r = push_batch(
         &mut c,
+        &trenddojo_sync::Limits::DEFAULT,
         Uuid::now_v7(),
         0,
         &[m(1, "accounts", other, account_row(other, s.user.user_id, &stamp(1, "mallory")))],
@@ -305,20 +317,24 @@ async fn pushes_cannot_cross_tenants_or_bend_the_rules() {
     // The victim's device id cannot be used (to block or probe its numbering).
     let victim_device = Uuid::now_v7();
     let mut v = s.pg.connect_as(&s.user, PW).await;
-    push_batch(&mut v, victim_device, 0, &[]).await.expect("register the device");
-    let r = push_batch(&mut c, victim_device, 0, &[]).await;
+    push_batch(&mut v, &trenddojo_sync::Limits::DEFAULT, victim_device, 0, &[]).await.expect("register the device");
+    let r = push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, victim_device, 0, &[]).await;
     assert!(matches!(r, Err(SyncError::ForeignDevice)), "another user's device id is refused: {r:?}");
 
     // Server-owned fields are ignored; unknown fields and tables are named.
     let mut u = RowState::default();
     u.fields.insert("subscription_tier".into(), Field { value: json!("pro"), hlc: stamp(5, "mallory") });
     u.fields.insert("display_name".into(), Field { value: json!("M"), hlc: stamp(5, "mallory") });
-    push_batch(&mut c, Uuid::now_v7(), 0, &[m(1, "users", mallory.user_id, u)]).await.expect("a users push");
+    push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "users", mallory.user_id, u)])
+        .await
+        .expect("a users push");
     let free = s.pg.user("free@example.com", "free", PW).await;
     let mut f = s.pg.connect_as(&free, PW).await;
     let mut up = RowState::default();
     up.fields.insert("subscription_tier".into(), Field { value: json!("pro"), hlc: stamp(5, "free") });
-    push_batch(&mut f, Uuid::now_v7(), 0, &[m(1, "users", free.user_id, up)]).await.expect("ignored, not an error");
+    push_batch(&mut f, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "users", free.user_id, up)])
+        .await
+        .expect("ignored, not an error");
     assert_eq!(
         text(&admin, "SELECT subscription_tier FROM trenddojo.users WHERE id = $1", free.user_id).await,
         "free",
@@ -326,16 +342,25 @@ async fn pushes_cannot_cross_tenants_or_bend_the_rules() {
     );
     let mut bad = s.base.clone();
     bad.fields.insert("is_admin".into(), Field { value: json!(true), hlc: stamp(5, "laptop") });
-    let r = push_batch(&mut v, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, bad)]).await;
+    let r =
+        push_batch(&mut v, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, bad)]).await;
     assert!(
         matches!(r, Err(SyncError::Invalid { ref field, .. }) if field == "trades.is_admin"),
         "an unknown field is named: {r:?}"
     );
-    let r = push_batch(&mut v, Uuid::now_v7(), 0, &[m(1, "user_roles", s.trade, s.base.clone())]).await;
+    let r = push_batch(
+        &mut v,
+        &trenddojo_sync::Limits::DEFAULT,
+        Uuid::now_v7(),
+        0,
+        &[m(1, "user_roles", s.trade, s.base.clone())],
+    )
+    .await;
     assert!(matches!(r, Err(SyncError::Invalid { ref field, .. }) if field == "table"), "only synced tables: {r:?}");
     let mut money = s.base.clone();
     money.fields.insert("planned_entry".into(), Field { value: json!(187.25), hlc: stamp(60, "laptop") });
-    let r = push_batch(&mut v, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, money)]).await;
+    let r = push_batch(&mut v, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, money)])
+        .await;
     assert!(
         matches!(r, Err(SyncError::Invalid { ref field, .. }) if field == "trades.planned_entry"),
         "money as a JSON number is refused: {r:?}"

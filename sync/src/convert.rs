@@ -68,6 +68,32 @@ pub fn local_from_pg(row: &Row, idx: usize, kind: Kind) -> Result<Sql, SyncError
     .unwrap_or(Sql::Null))
 }
 
+/// A local column as canonical JSON (bytes as lowercase hex).
+pub fn from_local(v: Sql, kind: Kind) -> Value {
+    match (v, kind) {
+        (Sql::Null, _) => Value::Null,
+        (Sql::Integer(i), Kind::Bool) => Value::Bool(i != 0),
+        (Sql::Integer(i), _) => Value::from(i),
+        (Sql::Blob(b), _) => Value::String(hex::encode(b)),
+        (Sql::Text(t), _) => Value::String(t),
+        // No synced column is REAL (floats are banned on money paths); a REAL would be corrupt data.
+        (Sql::Real(_), _) => Value::Null,
+    }
+}
+
+/// Canonical JSON as a local column value. Refuses what the column cannot hold (bytes that are not hex,
+/// an integer out of range), naming the column, instead of storing something else silently.
+pub fn to_local(table: &str, col: &Column, v: &Value) -> Result<Sql, SyncError> {
+    Ok(match (v, col.kind) {
+        (Value::Null, _) => Sql::Null,
+        (Value::Bool(b), _) => Sql::Integer(i64::from(*b)),
+        (Value::Number(n), _) => Sql::Integer(n.as_i64().ok_or_else(|| bad(table, col, v))?),
+        (Value::String(s), Kind::Bytes) => Sql::Blob(hex::decode(s).map_err(|_| bad(table, col, v))?),
+        (Value::String(s), _) => Sql::Text(s.clone()),
+        (other, _) => return Err(bad(table, col, other)),
+    })
+}
+
 /// A field's stamp as `field_hlcs` holds it: a missing or unreadable one is the zero stamp (older than
 /// every real write).
 pub fn parse_stamp(s: Option<&str>) -> Hlc {
@@ -136,6 +162,18 @@ mod tests {
 
     fn col(kind: Kind, nullable: bool) -> Column {
         Column { name: "x", kind, nullable, direction: Direction::Both }
+    }
+
+    #[test]
+    fn local_values_round_trip_and_bad_bytes_are_refused() {
+        let bytes = col(Kind::Bytes, false);
+        let json = from_local(Sql::Blob(vec![0, 255, 16]), Kind::Bytes);
+        assert_eq!(json, serde_json::json!("00ff10"), "bytes as lowercase hex");
+        assert_eq!(to_local("t", &bytes, &json).ok(), Some(Sql::Blob(vec![0, 255, 16])), "and back");
+        assert!(to_local("t", &bytes, &serde_json::json!("0g")).is_err(), "not hex: refused, never dropped");
+        assert!(to_local("t", &bytes, &serde_json::json!("abc")).is_err(), "odd length: refused");
+        assert_eq!(from_local(Sql::Integer(1), Kind::Bool), serde_json::json!(true), "booleans");
+        assert!(to_local("t", &col(Kind::Int, false), &serde_json::json!(1.5)).is_err(), "no fractions in an int");
     }
 
     #[test]

@@ -19,7 +19,14 @@
 //!
 //! Each round uses its own short connection (dropped when the round ends): nothing stays open between
 //! rounds but the listener, which carries no data. Errors that retrying cannot fix (a newer server
-//! schema, a server that lost acknowledged data, a device id owned by someone else) end the loop.
+//! schema, a server that lost acknowledged data, a device id owned by someone else, a login the server
+//! refuses) end the loop; the caller starts it again once the login (or the build) changes.
+//!
+//! Nothing waits forever: every exchange of a round runs under [`WatchOptions::limits`], so a stalled
+//! network fails the round (and it is retried) instead of hanging it; and `stop` is watched *during* a
+//! round too, so Ctrl-C, SIGTERM or the app closing end the loop at once. A round cut off that way leaves
+//! the store consistent (each of its local transactions committed or not) and the server rolls its side
+//! back.
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,7 +39,9 @@ use trenddojo_server::envs::Target;
 use trenddojo_store::Store;
 use uuid::Uuid;
 
-use crate::engine::{self, Refresh, Report};
+use crate::apply::Refresh;
+use crate::net::Limits;
+use crate::round::{self, Report};
 use crate::SyncError;
 
 /// Timing of the background loop.
@@ -45,6 +54,8 @@ pub struct WatchOptions {
     pub backoff_min: Duration,
     pub backoff_max: Duration,
     pub local_check: Duration,
+    /// Deadlines of each round's exchanges with the server.
+    pub limits: Limits,
 }
 
 impl Default for WatchOptions {
@@ -57,6 +68,7 @@ impl Default for WatchOptions {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(120),
             local_check: Duration::from_millis(200),
+            limits: Limits::DEFAULT,
         }
     }
 }
@@ -82,17 +94,6 @@ pub enum WatchEvent<'a> {
     Failed { trigger: Trigger, error: &'a SyncError, failures: u32, retry_in: Duration },
     /// Notifications are on (true) or off, with the reason they are off.
     Listening { on: bool, reason: Option<String> },
-}
-
-/// Errors no retry can fix.
-fn fatal(e: &SyncError) -> bool {
-    matches!(
-        e,
-        SyncError::NewerServer { .. }
-            | SyncError::OlderServer { .. }
-            | SyncError::Gap { .. }
-            | SyncError::ForeignDevice
-    )
 }
 
 /// The delay before retry number `failures` (1-based): doubling from `min`, capped at `max`, then
@@ -142,12 +143,20 @@ const PROBE_WAIT: Duration = Duration::from_secs(3);
 /// Such a connection is refused as `unsupported`, and the loop polls. Supabase's transaction pooler is
 /// recognised beforehand and listened to through its session port ([`Target::for_notifications`]).
 /// Dropping the returned client closes the connection.
-async fn listen(target: &Target) -> Result<Listener, NoListen> {
-    let target = target.for_notifications();
-    let (client, mut rx) = trenddojo_server::db::connect_listener(&target.config, target.ca_file.as_deref())
+async fn listen(target: &Target, limits: Limits) -> Result<Listener, NoListen> {
+    let target = crate::net::hardened(&target.for_notifications(), &limits);
+    let stalled = |what| NoListen::from(SyncError::Stalled { what, after: limits.exchange });
+    let (client, mut rx) = tokio::time::timeout(
+        limits.exchange,
+        trenddojo_server::db::connect_listener(&target.config, target.ca_file.as_deref()),
+    )
+    .await
+    .map_err(|_| stalled("the notification connection"))?
+    .map_err(crate::net::connect_error)?;
+    let asked = tokio::time::timeout(limits.exchange, client.query_typed_one("SELECT trenddojo.sync_channel()", &[]))
         .await
-        .map_err(SyncError::from)?;
-    let channel: String = match client.query_typed_one("SELECT trenddojo.sync_channel()", &[]).await {
+        .map_err(|_| stalled("the notification set-up"))?;
+    let channel: String = match asked {
         Ok(row) => row.get(0),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
             return Err(NoListen {
@@ -161,17 +170,24 @@ async fn listen(target: &Target) -> Result<Listener, NoListen> {
     if !channel.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(NoListen { unsupported: true, message: "the server sent an unexpected channel name".into() });
     }
-    client.batch_execute(&format!("LISTEN \"{channel}\"")).await.map_err(SyncError::from)?;
+    crate::net::within(
+        limits.exchange,
+        "the notification set-up",
+        client.batch_execute(&format!("LISTEN \"{channel}\"")),
+    )
+    .await?;
     // The probe goes out on a connection of its own. Sent on the listener's, a pooler in transaction mode
     // would usually run it on the very server session that ran LISTEN (PgBouncer reuses the last idle
     // one), which hears its own notification and passes it back: the probe would come back although no
     // other session's notification ever would.
     let probe = format!("{PROBE}{}", Uuid::now_v7().simple());
-    let sender = target.connect().await.map_err(SyncError::from)?;
-    sender
-        .execute_typed("SELECT pg_notify($1, $2)", &[(&channel, Type::TEXT), (&probe, Type::TEXT)])
-        .await
-        .map_err(SyncError::from)?;
+    let sender = crate::net::Server::connect(&target, limits).await?;
+    crate::net::within(
+        limits.exchange,
+        "the notification probe",
+        sender.client.execute_typed("SELECT pg_notify($1, $2)", &[(&channel, Type::TEXT), (&probe, Type::TEXT)]),
+    )
+    .await?;
     drop(sender);
     let heard = tokio::time::timeout(PROBE_WAIT, async {
         // Anything else heard meanwhile was committed before the round that follows a new listener.
@@ -197,11 +213,6 @@ async fn listen(target: &Target) -> Result<Listener, NoListen> {
             ),
         }),
     }
-}
-
-async fn round(store: &Store, target: &Target, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
-    let mut client = target.connect().await?;
-    engine::sync_once(store, &mut client, refresh).await
 }
 
 /// Run background sync (for `user`, once known: a new device learns it from its first round) until `stop` completes (Ok) or an error no retry can fix (Err).
@@ -236,7 +247,7 @@ pub async fn watch(
             biased;
             () = &mut stop => return Ok(()),
             () = sleep_until(listener_retry), if !listening && !attempting && listener_retry < Instant::now() + far => {
-                connecting = Some(Box::pin(listen(target)));
+                connecting = Some(Box::pin(listen(target, opts.limits)));
             }
             attempt = async { connecting.as_mut().expect("guarded").await }, if attempting => {
                 connecting = None;
@@ -297,13 +308,18 @@ pub async fn watch(
             () = sleep_until(due) => {
                 let started = Instant::now();
                 first_change = None;
-                let result = round(store, target, refresh).await;
+                // The round races `stop`: a stop during a round (a stalled one too) ends the loop at once.
+                let result = tokio::select! {
+                    biased;
+                    () = &mut stop => return Ok(()),
+                    r = round::connect_and_sync(store, target, opts.limits, refresh) => r,
+                };
                 if let Ok(r) = &result {
                     user = Some(r.user);
                 }
                 if let Some(u) = user {
                     // Best effort: a store that cannot record the outcome fails the next round visibly.
-                    let _ = engine::record_outcome(store, u, result.as_ref());
+                    let _ = round::record_outcome(store, u, result.as_ref());
                 }
                 match result {
                     Ok(report) => {
@@ -312,7 +328,7 @@ pub async fn watch(
                         due = Instant::now() + if listener.is_some() { opts.interval } else { opts.poll_interval };
                         trigger = Trigger::Timer;
                     }
-                    Err(e) if fatal(&e) => return Err(e),
+                    Err(e) if e.is_fatal() => return Err(e),
                     Err(e) => {
                         failures += 1;
                         let retry_in = backoff(opts, failures);

@@ -70,6 +70,10 @@ pub struct SyncArgs {
     /// backoff after failures. Stops on Ctrl-C.
     #[arg(long)]
     pub watch: bool,
+    /// Give up on an exchange with the server after this many seconds without an answer (default 30,
+    /// or TRENDDOJO_SYNC_TIMEOUT).
+    #[arg(long, value_name = "SECONDS", global = true)]
+    pub timeout: Option<String>,
     #[command(subcommand)]
     pub command: Option<SyncCmd>,
 }
@@ -78,6 +82,9 @@ pub struct SyncArgs {
 pub enum SyncCmd {
     /// Pending changes, last success, last error, pull cursor, conflicts logged.
     Status,
+    /// What merges left for you to resolve: trades that need review (and why), fills of trades deleted on
+    /// another device, and rows kept aside (with the reason), each with what to do.
+    Review,
     /// Values replaced by a merge that involved an edit made on this device; `restore SEQ` puts one back.
     Conflicts {
         #[command(subcommand)]
@@ -306,6 +313,10 @@ pub enum AccountCmd {
     Show {
         account: String,
     },
+    /// Delete an account with its trades, risk settings, notes and broker connections.
+    Delete {
+        account: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,11 +379,19 @@ pub enum TradeCmd {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Move the stop (history is kept), set targets, rename, or cancel a planned trade.
+    /// Move the stop (history is kept), set targets, rename, move to another account, or cancel a planned
+    /// trade.
     Edit {
         trade: String,
         #[arg(long, allow_hyphen_values = true)]
         stop: Option<String>,
+        /// Correct the initial stop (what initial risk and R are measured from); it must be on the losing
+        /// side of the first entry.
+        #[arg(long, allow_hyphen_values = true)]
+        initial_stop: Option<String>,
+        /// Move the trade, with its fills and notes, to this account.
+        #[arg(long)]
+        account: Option<String>,
         #[arg(long)]
         reason: Option<String>,
         /// Replace the targets (repeatable).
@@ -390,10 +409,30 @@ pub enum TradeCmd {
     Delete {
         trade: String,
     },
+    /// Change a recorded fill (any of side, quantity, price, fees, time); its trade is recomputed.
+    EditExecution {
+        /// The execution's id or a unique prefix (see `trade show`).
+        execution: String,
+        /// buy or sell
+        #[arg(long)]
+        side: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        quantity: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        price: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        fees: Option<String>,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Delete a recorded fill; its trade is recomputed.
+    DeleteExecution {
+        execution: String,
+    },
     List {
         #[arg(long)]
         account: Option<String>,
-        /// planned, open, partially_closed, closed or cancelled
+        /// planned, open, partially_closed, closed, cancelled or needs_review
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]

@@ -14,13 +14,13 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use trenddojo_core::seed::SeedState;
-use trenddojo_core::sync_types::{WatchEvent, WatchOptions};
-use trenddojo_core::LoginServer;
+use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
 use trenddojo_core::{
-    AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionInput, Journal,
-    KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, ServerAdmin, ServerTarget, SizeInput,
-    TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
+    AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionEditInput,
+    ExecutionInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, ServerAdmin,
+    ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
 };
+use trenddojo_core::{LoginServer, SyncSettings};
 
 use args::*;
 
@@ -152,6 +152,10 @@ fn run(cli: Cli) -> ApiResult<Output> {
                     let a = j.show_account(account)?;
                     let text = render::accounts(std::slice::from_ref(&a));
                     out(&a, text)
+                }
+                AccountCmd::Delete { account } => {
+                    let id = j.delete_account(account)?;
+                    out(&serde_json::json!({ "deleted": id }), format!("Deleted account {id} with its trades.\n"))
                 }
             }
         }
@@ -458,26 +462,56 @@ fn read_secret(from_stdin: bool, stdin: &mut Option<Stdin>, what: &str) -> ApiRe
 /// The confirmation word of `sync reset`.
 const RESET_CONFIRMATION: &str = "reset";
 
+/// The sync settings the CLI takes from its environment (the core reads none): `TRENDDOJO_SERVER_URL`
+/// overrides the saved login, `TRENDDOJO_SYNC_PASSWORD` gives its password where no keyring exists, and
+/// `TRENDDOJO_SYNC_TIMEOUT` (seconds) bounds each exchange with the server.
+fn sync_settings(args: &SyncArgs) -> ApiResult<SyncSettings> {
+    let seconds = match (&args.timeout, std::env::var("TRENDDOJO_SYNC_TIMEOUT").ok()) {
+        (Some(t), _) => Some(t.clone()),
+        (None, env) => env,
+    };
+    let limits = match seconds {
+        None => None,
+        Some(t) => {
+            let secs: u64 = t.trim().parse().ok().filter(|s| (1..=3600).contains(s)).ok_or_else(|| {
+                ApiError::invalid("timeout", format!("expected whole seconds from 1 to 3600, got {t:?}"))
+            })?;
+            Some(Limits::with_exchange(std::time::Duration::from_secs(secs)))
+        }
+    };
+    Ok(SyncSettings {
+        server_url: std::env::var("TRENDDOJO_SERVER_URL").ok(),
+        password: std::env::var("TRENDDOJO_SYNC_PASSWORD").ok(),
+        limits,
+    })
+}
+
+/// Run a use case that talks to the server on the process's runtime, stopped by Ctrl-C or SIGTERM at any
+/// point (a round cut off leaves the store consistent and the server rolls its side back).
+fn interruptible<T>(rt: &tokio::runtime::Runtime, f: impl std::future::Future<Output = ApiResult<T>>) -> ApiResult<T> {
+    rt.block_on(async {
+        tokio::select! {
+            biased;
+            () = stop_signal() => Err(ApiError::new(ErrorCode::Interrupted, "sync: stopped before it finished; nothing half-done was kept")),
+            r = f => r,
+        }
+    })
+}
+
 fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
     let j = Journal::open(opts)?;
+    let settings = sync_settings(args)?;
+    let rt = runtime()?;
     match &args.command {
         Some(SyncCmd::Status) => {
-            let s = j.sync_status()?;
-            let text = format!(
-                "Device {}\n  server: {}\n  pending local changes: {}\n  last success: {}\n  last error: {}\n  acknowledged mutation: {}\n  pull cursor: {}\n  conflicts logged (not restored): {}\n",
-                s.device,
-                s.server.as_deref().unwrap_or("not set up (trenddojo sync login)"),
-                s.pending,
-                s.last_success.as_deref().unwrap_or("never"),
-                match (&s.last_error_at, &s.last_error) {
-                    (Some(at), Some(e)) => format!("{at}: {e}"),
-                    _ => "none".into(),
-                },
-                s.acknowledged,
-                s.cursor,
-                s.conflicts
-            );
+            let s = j.sync_status(settings.server_url.as_deref())?;
+            let text = render::sync_status(&s);
             out(&s, text)
+        }
+        Some(SyncCmd::Review) => {
+            let r = j.sync_review()?;
+            let text = render::sync_review(&r);
+            out(&r, text)
         }
         Some(SyncCmd::Conflicts { command: None }) => {
             let all = j.sync_conflicts()?;
@@ -488,7 +522,10 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
             let c = j.sync_restore(*seq)?;
             let text = format!(
                 "Restored {}.{} of {} to {} (it reaches your other devices at the next sync).\n",
-                c.table, c.field, c.row_id, c.lost_value
+                c.table,
+                c.field,
+                c.row_id,
+                c.lost_shown.as_deref().unwrap_or(&c.lost_value)
             );
             out(&c, text)
         }
@@ -499,7 +536,7 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
                 _ => return Err(ApiError::invalid("server", "give --server URL, or --env ENV with --role ROLE")),
             };
             let password = read_secret(*password_stdin, stdin, "sync password")?;
-            let l = j.sync_login(&which, &password)?;
+            let l = interruptible(&rt, j.sync_login(&which, &password, settings.limits()))?;
             let text = format!(
                 "Signed in to {} as user {}{}.{}\n",
                 l.server,
@@ -523,13 +560,13 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
                     ),
                 ));
             }
-            let target = j.sync_target()?;
-            let r = j.sync_reset(&target, *discard_local)?;
+            let target = j.sync_target(&settings)?;
+            let r = interruptible(&rt, j.sync_reset(&target, *discard_local, settings.limits()))?;
             let text = format!("Reset: downloaded {} row(s) from the server (version {}).\n", r.pulled, r.cursor);
             out(&r, text)
         }
         None if args.watch => {
-            let target = j.sync_target()?;
+            let target = j.sync_target(&settings)?;
             let mut rounds = 0usize;
             let mut failures = 0usize;
             let on_event = |e: WatchEvent<'_>| {
@@ -538,10 +575,15 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
                         rounds += 1;
                         (
                             format!(
-                                "sync ({trigger:?}): pushed {}, pulled {}, {} conflict(s) in {} ms",
+                                "sync ({trigger:?}): pushed {}, pulled {}, {} conflict(s){} in {} ms",
                                 report.pushed,
                                 report.pulled,
                                 report.conflicts,
+                                if report.quarantined > 0 {
+                                    format!(", {} row(s) kept aside (trenddojo sync review)", report.quarantined)
+                                } else {
+                                    String::new()
+                                },
                                 took.as_millis()
                             ),
                             serde_json::json!({ "event": "round", "trigger": trigger, "report": report, "ms": took.as_millis() as u64 }),
@@ -571,25 +613,44 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
                     eprintln!("{line}");
                 }
             };
-            j.sync_watch(&target, &WatchOptions::default(), on_event, stop_signal())?;
+            let opts = WatchOptions { limits: settings.limits(), ..WatchOptions::default() };
+            rt.block_on(j.sync_watch(&target, &opts, on_event, stop_signal()))?;
             out(
                 &serde_json::json!({ "stopped": true, "rounds": rounds, "failures": failures }),
                 format!("Stopped after {rounds} round(s), {failures} failure(s).\n"),
             )
         }
         None => {
-            let target = j.sync_target()?;
-            let r = j.sync_once_with(&target)?;
-            let text = format!(
+            let target = j.sync_target(&settings)?;
+            let r = interruptible(&rt, j.sync_round(&target, settings.limits()))?;
+            let review = j
+                .sync_status(settings.server_url.as_deref())
+                .map(|s| (s.needs_review, s.state.kept_aside))
+                .unwrap_or((0, 0));
+            let mut text = format!(
                 "Synced: pushed {} change(s) ({} already on the server), pulled {} row(s), {} conflict(s) logged.\n",
                 r.pushed, r.duplicates, r.pulled, r.conflicts
             );
+            if review.0 > 0 || review.1 > 0 {
+                text.push_str(&format!(
+                    "{} trade(s) need review and {} row(s) are kept aside after merges: run `trenddojo sync review`.\n",
+                    review.0, review.1
+                ));
+            }
             out(&r, text)
         }
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM: background sync stops between rounds, never inside one.
+/// The process's one runtime for use cases that talk to a server.
+fn runtime() -> ApiResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("runtime: {e}")))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
 async fn stop_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
@@ -722,10 +783,12 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
             let text = render::trade_detail(&d);
             out(&d, text)
         }
-        TradeCmd::Edit { trade, stop, reason, target, symbol, setup, group, cancel } => {
+        TradeCmd::Edit { trade, stop, initial_stop, account, reason, target, symbol, setup, group, cancel } => {
             let d = j.edit_trade(
                 trade,
                 &EditTradeInput {
+                    initial_stop: initial_stop.clone(),
+                    account: account.clone(),
                     stop: stop.clone(),
                     stop_reason: reason.clone(),
                     targets: if target.is_empty() { None } else { Some(target.clone()) },
@@ -741,6 +804,24 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
         TradeCmd::Delete { trade } => {
             let id = j.delete_trade(trade)?;
             out(&serde_json::json!({ "deleted": id }), format!("Deleted trade {id}.\n"))
+        }
+        TradeCmd::EditExecution { execution, side, quantity, price, fees, at } => {
+            let d = j.edit_execution(
+                execution,
+                &ExecutionEditInput {
+                    side: side.clone(),
+                    quantity: quantity.clone(),
+                    price: price.clone(),
+                    fees: fees.clone(),
+                    at: at.clone(),
+                },
+            )?;
+            let text = render::trade_detail(&d);
+            out(&d, text)
+        }
+        TradeCmd::DeleteExecution { execution } => {
+            let id = j.delete_execution(execution)?;
+            out(&serde_json::json!({ "deleted": id }), format!("Deleted execution {id}.\n"))
         }
         TradeCmd::List { account, status, symbol, from, to, sort, limit, offset } => {
             let trades = j.list_trades(&TradeListInput {

@@ -8,7 +8,8 @@ use trenddojo_core::store_types::{
     BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User,
 };
 use trenddojo_core::{
-    AccountStats, AccountView, ConflictEntry, MigrationOutcome, ServerMigration, ServerStatus, TradeDetail,
+    sync_types::ConflictEntry, AccountStats, AccountView, MigrationOutcome, ServerMigration, ServerStatus, SyncReview,
+    SyncStatus, TradeDetail,
 };
 
 /// Render rows as a table with a header, columns padded to their widest cell.
@@ -374,11 +375,117 @@ pub fn conflicts(all: &[ConflictEntry]) -> String {
                     c.table.clone(),
                     c.row_id.clone(),
                     c.field.clone(),
-                    c.kept_value.clone(),
-                    c.lost_value.clone(),
+                    c.kept_shown.clone().unwrap_or_else(|| c.kept_value.clone()),
+                    c.lost_shown.clone().unwrap_or_else(|| c.lost_value.clone()),
                     c.restored_at.clone().unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect::<Vec<_>>(),
     )
+}
+
+pub fn sync_status(s: &SyncStatus) -> String {
+    let st = &s.state;
+    let last_error = match (&st.last_error_at, &st.last_error) {
+        (Some(at), Some(e)) if st.last_error_resolved => {
+            format!("{at}: {e} (a later round succeeded)")
+        }
+        (Some(at), Some(e)) => format!("{at}: {e} (not resolved yet)"),
+        _ => "none".into(),
+    };
+    let mut out = format!(
+        "Device {}\n  server: {}\n  pending local changes: {}\n  last success: {}\n  last error: {}\n  \
+         acknowledged mutation: {}\n  pull cursor: {}\n  conflicts logged (not restored): {}\n",
+        s.device,
+        s.server.as_deref().unwrap_or("not set up (trenddojo sync login)"),
+        st.pending,
+        st.last_success.as_deref().unwrap_or("never"),
+        last_error,
+        st.acknowledged,
+        st.cursor,
+        st.conflicts
+    );
+    let _ = writeln!(out, "  trades needing review: {}\n  rows kept aside: {}", s.needs_review, st.kept_aside);
+    if st.awaiting_download > 0 {
+        let _ = writeln!(
+            out,
+            "  a download was interrupted: {} trade(s) wait for their fills (the next sync finishes it)",
+            st.awaiting_download
+        );
+    }
+    if s.needs_review > 0 || st.kept_aside > 0 {
+        out.push_str("  see `trenddojo sync review` for what to do\n");
+    }
+    out
+}
+
+pub fn sync_review(r: &SyncReview) -> String {
+    if r.items.trades.is_empty() && r.items.orphan_executions.is_empty() && r.kept_aside.is_empty() {
+        return "Nothing to review: every merge applied cleanly.\n".into();
+    }
+    let mut out = String::new();
+    if !r.items.trades.is_empty() {
+        out.push_str("Trades that need review after a merge:\n");
+        out.push_str(&table(
+            &["ID", "SYMBOL", "ENTERED", "EXCESS", "NET P&L", "WHY", "WHAT TO DO"],
+            &r.items
+                .trades
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.trade.id.to_string(),
+                        t.trade.symbol.clone(),
+                        t.trade.entered_quantity.to_string(),
+                        t.trade.excess_quantity.to_string(),
+                        t.trade.net_pnl.to_string(),
+                        t.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                        t.advice.join("; "),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ));
+        out.push_str("  (trenddojo trade show ID lists the fills; trade edit-execution / delete-execution fix them)\n");
+    }
+    if !r.items.orphan_executions.is_empty() {
+        out.push_str(
+            "Fills of trades deleted on another device (hidden with the trade; delete them to acknowledge):\n",
+        );
+        out.push_str(&table(
+            &["ID", "TRADE", "SIDE", "QTY", "PRICE", "AT (UTC)"],
+            &r.items
+                .orphan_executions
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.id.to_string(),
+                        e.trade_id.to_string(),
+                        e.side.as_str().into(),
+                        e.quantity.to_string(),
+                        e.price.to_string(),
+                        e.executed_at.format("%Y-%m-%d %H:%M").to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if !r.kept_aside.is_empty() {
+        out.push_str("Rows kept aside (not applied; never dropped):\n");
+        out.push_str(&table(
+            &["TABLE", "ROW", "DIRECTION", "WHY", "TRIED", "WHAT TO DO"],
+            &r.kept_aside
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.table.clone(),
+                        k.row_id.clone(),
+                        format!("{:?}", k.direction).to_lowercase(),
+                        k.reason.clone(),
+                        k.attempts.to_string(),
+                        k.advice.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ));
+    }
+    out
 }

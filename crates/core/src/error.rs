@@ -30,8 +30,13 @@ pub enum ErrorCode {
     Refused,
     /// The server could not be reached or refused the login.
     Unreachable,
-    /// A production change needs `--confirm production`.
+    /// A production change needs an explicit confirmation.
     ConfirmationRequired,
+    /// The server refused the login itself (a wrong password, a removed user): retrying cannot help until
+    /// the user signs in again.
+    LoginRefused,
+    /// The user stopped the operation (Ctrl-C, closing the window) before it finished.
+    Interrupted,
     Io,
     Internal,
 }
@@ -53,6 +58,9 @@ impl ErrorCode {
             ErrorCode::Refused => 11,
             ErrorCode::Unreachable => 12,
             ErrorCode::ConfirmationRequired => 13,
+            ErrorCode::LoginRefused => 14,
+            // The shell convention for a command stopped by SIGINT (128 + 2).
+            ErrorCode::Interrupted => 130,
         }
     }
 }
@@ -65,11 +73,26 @@ pub struct ApiError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What the user can do about it, in words that name the thing (never a CLI flag or a button).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), field: None }
+        ApiError { code, message: message.into(), field: None, hint: None }
+    }
+
+    /// The same error, naming the input field it concerns.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same error, with advice on what to do.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     /// An invalid-input error whose message starts with the field's name.
@@ -78,11 +101,17 @@ impl ApiError {
             code: ErrorCode::InvalidInput,
             message: format!("{field}: {message}"),
             field: Some(field.to_string()),
+            hint: None,
         }
     }
 
     pub fn conflict(field: &str, message: impl std::fmt::Display) -> Self {
-        ApiError { code: ErrorCode::Conflict, message: format!("{field}: {message}"), field: Some(field.to_string()) }
+        ApiError {
+            code: ErrorCode::Conflict,
+            message: format!("{field}: {message}"),
+            field: Some(field.to_string()),
+            hint: None,
+        }
     }
 }
 
@@ -100,7 +129,7 @@ impl From<DomainError> for ApiError {
             DomainError::OverClose { .. } => ErrorCode::Conflict,
             _ => ErrorCode::InvalidInput,
         };
-        ApiError { code, field: field_of(&message), message }
+        ApiError { code, field: field_of(&message), message, hint: None }
     }
 }
 
@@ -125,7 +154,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid { field, .. } => Some((*field).to_string()),
             _ => None,
         };
-        ApiError { code, message: e.to_string(), field }
+        ApiError { code, message: e.to_string(), field, hint: None }
     }
 }
 
@@ -137,13 +166,14 @@ impl From<trenddojo_server::ServerError> for ApiError {
             S::LimitReached(_) => (ErrorCode::LimitReached, None),
             S::Refused(_) => (ErrorCode::Refused, None),
             S::Connect(_) => (ErrorCode::Unreachable, None),
+            S::LoginRefused(_) => (ErrorCode::LoginRefused, Some("password".to_string())),
             S::NewerSchema { .. } => (ErrorCode::NewerSchema, None),
             S::NeedsConfirmation(_) => (ErrorCode::ConfirmationRequired, None),
             S::Environment(_) => (ErrorCode::NotFound, Some("env".to_string())),
             S::Io(_) => (ErrorCode::Io, None),
             S::Db(_) | S::Migration(_) | S::Cluster(_) => (ErrorCode::Internal, None),
         };
-        ApiError { code, message: e.to_string(), field }
+        ApiError { code, message: e.to_string(), field, hint: None }
     }
 }
 
@@ -153,14 +183,24 @@ impl From<trenddojo_sync::SyncError> for ApiError {
         match e {
             S::Server(s) => ApiError::from(s),
             S::Store(s) => ApiError::from(s),
-            S::Invalid { field, message } => {
-                ApiError { code: ErrorCode::InvalidInput, message: format!("{field}: {message}"), field: Some(field) }
-            }
+            S::Invalid { field, message } => ApiError {
+                code: ErrorCode::InvalidInput,
+                message: format!("{field}: {message}"),
+                field: Some(field),
+                hint: None,
+            },
             S::Gap { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             S::ForeignDevice => ApiError::new(ErrorCode::Refused, e.to_string()),
             S::NewerServer { .. } => ApiError::new(ErrorCode::NewerSchema, e.to_string()),
             S::OlderServer { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             S::BadHlc(_) => ApiError::new(ErrorCode::Corrupt, e.to_string()),
+            S::LoginRefused(_) => ApiError::new(ErrorCode::LoginRefused, e.to_string())
+                .with_field("password")
+                .with_hint("sign in again with the right password; if the user was removed, ask the server's admin"),
+            S::Stalled { .. } => ApiError::new(ErrorCode::Unreachable, e.to_string())
+                .with_hint("check the network; background sync tries again on its own"),
+            S::DeviceBusy => ApiError::new(ErrorCode::Unreachable, e.to_string()),
+            S::Rejected { .. } => ApiError::new(ErrorCode::Refused, e.to_string()),
         }
     }
 }

@@ -15,4 +15,7 @@ pub use error::DomainError;
 pub use money::{Fee, Money, Percent, Price, Quantity};
 pub use risk::{Enforcement, PositionSize, RiskSettings, SizingMethod};
 pub use stats::{ClosedTrade, Stats, StatsOptions};
-pub use trade::{Direction, ExitRealization, Fill, MatchingMethod, PositionSummary, Side, TradeStatus};
+pub use trade::{
+    derive, summarize, Derived, Direction, ExitRealization, Fill, MatchingMethod, PositionSummary, Review, Side,
+    TradeFacts, TradeStatus,
+};

@@ -99,14 +99,24 @@ pub fn with_tls_policy(config: &Config) -> Result<Config> {
     Ok(config)
 }
 
+/// Why a connection failed, without the connection string: a refused login (SQLSTATE 28000 invalid
+/// authorization, 28P01 wrong password) is told apart from a server that cannot be reached, because
+/// retrying the first cannot help.
+fn connect_error(e: tokio_postgres::Error) -> ServerError {
+    match e.as_db_error() {
+        Some(db) if matches!(db.code().code(), "28000" | "28P01") => {
+            ServerError::LoginRefused(db.message().to_string())
+        }
+        Some(db) => ServerError::Connect(db.message().to_string()),
+        None => ServerError::Connect(e.to_string()),
+    }
+}
+
 /// Connect trusting `ca_file` (if given) for the server's certificate.
 pub async fn connect_with(config: &Config, ca_file: Option<&Path>) -> Result<Client> {
     let config = &with_tls_policy(config)?;
     let tls = tls_connector(ca_file)?;
-    let (client, connection) = config.connect(tls).await.map_err(|e| match e.as_db_error() {
-        Some(db) => ServerError::Connect(db.message().to_string()),
-        None => ServerError::Connect(e.to_string()),
-    })?;
+    let (client, connection) = config.connect(tls).await.map_err(connect_error)?;
     tokio::spawn(async move {
         // The connection ends when the client is dropped; errors surface on the client's next call.
         let _ = connection.await;
@@ -129,10 +139,7 @@ pub async fn connect_listener(
 ) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<Notice>)> {
     let config = &with_tls_policy(config)?;
     let tls = tls_connector(ca_file)?;
-    let (client, mut connection) = config.connect(tls).await.map_err(|e| match e.as_db_error() {
-        Some(db) => ServerError::Connect(db.message().to_string()),
-        None => ServerError::Connect(e.to_string()),
-    })?;
+    let (client, mut connection) = config.connect(tls).await.map_err(connect_error)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {

@@ -155,11 +155,9 @@ pub fn store_login_password(config: &Config, password: &str) -> Result<()> {
     entry.set_password(password).map_err(keyring_error)
 }
 
-/// A user's sync password: `TRENDDOJO_SYNC_PASSWORD`, else the keyring entry of the login, else none.
-pub fn login_password(config: &Config) -> Result<Option<Zeroizing<String>>> {
-    if let Ok(p) = std::env::var("TRENDDOJO_SYNC_PASSWORD") {
-        return Ok(Some(Zeroizing::new(p)));
-    }
+/// A user's sync password from the OS keyring entry of the login, if there is one (a shell may give the
+/// password some other way: this crate reads no environment variable for it).
+pub fn keyring_login_password(config: &Config) -> Result<Option<Zeroizing<String>>> {
     if keyring::Entry::store_status().is_err() {
         return Ok(None);
     }

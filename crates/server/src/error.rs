@@ -17,6 +17,9 @@ pub enum ServerError {
     Refused(String),
     #[error("could not reach the server: {0}")]
     Connect(String),
+    /// The server refused the login itself (SQLSTATE 28000 or 28P01): a wrong password or a removed role.
+    #[error("the server refused this login: {0}")]
+    LoginRefused(String),
     #[error("database error: {0}")]
     Db(String),
     #[error("server migration failed: {0}")]

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(10, "statement_level_audit_and_trade_limit"),
     migration!(11, "statement_local_version_counter"),
     migration!(12, "audit_without_sync_stamps"),
+    migration!(13, "merge_states"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

@@ -128,8 +128,13 @@ pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Account>
         let rows = stmt.query_map(params![user_id.to_string(), input], map)?;
         rows.collect::<Result<_, _>>()?
     };
-    if let [one] = by_name.as_slice() {
-        return Ok(one.clone());
+    match by_name.as_slice() {
+        [one] => return Ok(one.clone()),
+        // Two devices may each have created an account with this name while apart.
+        [_, _, ..] => {
+            return Err(StoreError::Ambiguous { what: "account", id: input.to_string(), count: by_name.len() })
+        }
+        [] => {}
     }
     let id = crate::resolve_id(conn, "accounts", "account", user_id, input)?;
     get(conn, user_id, id)
@@ -195,7 +200,8 @@ pub fn save_risk_settings(tx: &Tx<'_>, user_id: Uuid, account_id: Uuid, s: &Risk
             stmt.execute(all.as_slice())?;
         }
         None => {
-            let id = tx.new_id().to_string();
+            // One row per account, with the same id on every device (see `derived_id`).
+            let id = crate::derived_id("risk_settings", &[account_id]).to_string();
             let account = account_id.to_string();
             let user = user_id.to_string();
             let mut stmt = tx.prepare(
@@ -212,4 +218,49 @@ pub fn save_risk_settings(tx: &Tx<'_>, user_id: Uuid, account_id: Uuid, s: &Risk
         }
     }
     Ok(())
+}
+
+/// Tombstone an account with everything that belongs to it: its trades (each with its executions, stops,
+/// targets, notes and answers), its risk settings, its account notes and broker connections, and its
+/// running total.
+pub fn soft_delete(tx: &Tx<'_>, account_id: Uuid) -> Result<()> {
+    let id = account_id.to_string();
+    let trades: Vec<String> = tx
+        .prepare_cached("SELECT id FROM trades WHERE account_id = ?1 AND deleted = 0")?
+        .query_map([&id], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    for t in trades {
+        let t = Uuid::parse_str(&t).map_err(|_| StoreError::corrupt("bad trade id"))?;
+        crate::trades::soft_delete(tx, t)?;
+    }
+    for table in ["risk_settings", "trade_notes", "broker_connections"] {
+        tx.execute(
+            &format!(
+                "UPDATE {table} SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE account_id = ?1 AND deleted = 0"
+            ),
+            params![id, tx.now, tx.hlc],
+        )?;
+    }
+    tx.execute(
+        "UPDATE accounts SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
+        params![id, tx.now, tx.hlc],
+    )?;
+    tx.execute("DELETE FROM account_summaries WHERE account_id = ?1", [&id])?;
+    Ok(())
+}
+
+/// Whether an account row exists here and is deleted (a merge can leave live trades in such an account).
+pub fn is_deleted(conn: &Connection, account_id: Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT deleted FROM accounts WHERE id = ?1")?
+        .query_row([account_id.to_string()], |r| r.get::<_, i64>(0))
+        .optional()?
+        .is_some_and(|d| d != 0))
+}
+
+/// An account row whether deleted or not (to recompute trades a merge left in a deleted account).
+pub fn get_any(conn: &Connection, id: Uuid) -> Result<Account> {
+    conn.query_row(&format!("SELECT {COLS} FROM accounts WHERE id = ?1"), params![id.to_string()], map)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound { what: "account", id: id.to_string() })
 }

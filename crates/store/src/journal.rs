@@ -200,8 +200,14 @@ pub fn list_templates(conn: &Connection, user_id: Uuid) -> Result<Vec<ChecklistT
 /// Find a template by exact name, full id or unique id prefix.
 pub fn resolve_template(conn: &Connection, user_id: Uuid, input: &str) -> Result<ChecklistTemplate> {
     let all = list_templates(conn, user_id)?;
-    if let Some(t) = all.iter().find(|t| t.name == input) {
-        return Ok(t.clone());
+    let named: Vec<&ChecklistTemplate> = all.iter().filter(|t| t.name == input).collect();
+    match named.as_slice() {
+        [one] => return Ok((*one).clone()),
+        // Two devices may each have created a checklist with this name while apart.
+        [_, _, ..] => {
+            return Err(StoreError::Ambiguous { what: "checklist", id: input.to_string(), count: named.len() })
+        }
+        [] => {}
     }
     let id = crate::resolve_id(conn, "trade_checklist_templates", "checklist", user_id, input)?;
     all.into_iter().find(|t| t.id == id).ok_or_else(|| StoreError::NotFound { what: "checklist", id: input.into() })
@@ -216,16 +222,22 @@ pub fn answer(
     checked: bool,
     comment: Option<&str>,
 ) -> Result<()> {
-    tx.execute(
-        "UPDATE trade_checklist_responses SET deleted = 1, updated_at = ?3, updated_hlc = ?4 \
-         WHERE trade_id = ?1 AND item_id = ?2 AND deleted = 0",
-        params![trade_id.to_string(), item_id.to_string(), tx.now, tx.hlc],
+    // One answer per trade and item, with the same id on every device (see `derived_id`): answering again
+    // changes the row, and two devices answering while apart merge field by field.
+    let changed = tx.execute(
+        "UPDATE trade_checklist_responses SET checked = ?3, comment = ?4, answered_at = ?5, updated_at = ?5, \
+         updated_hlc = ?6 WHERE trade_id = ?1 AND item_id = ?2 AND deleted = 0",
+        params![trade_id.to_string(), item_id.to_string(), checked, comment, tx.now, tx.hlc],
     )?;
-    tx.execute(
+    if changed > 0 {
+        return Ok(());
+    }
+    let id = crate::derived_id("checklist_response", &[trade_id, item_id]);
+    let inserted = tx.execute(
         "INSERT INTO trade_checklist_responses (id, user_id, trade_id, item_id, checked, comment, answered_at, created_at, \
-         updated_at, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
+         updated_at, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8) ON CONFLICT (id) DO NOTHING",
         params![
-            tx.new_id().to_string(),
+            id.to_string(),
             user_id.to_string(),
             trade_id.to_string(),
             item_id.to_string(),
@@ -235,6 +247,12 @@ pub fn answer(
             tx.hlc
         ],
     )?;
+    if inserted == 0 {
+        return Err(StoreError::Invalid {
+            field: "item",
+            message: "this answer was deleted on another device; it cannot be answered again".into(),
+        });
+    }
     Ok(())
 }
 

@@ -35,6 +35,22 @@ pub use rusqlite::Connection;
 
 use uuid::Uuid;
 
+/// The namespace of ids derived from other ids (UUIDv5): a row that must exist at most once per parent
+/// (an account's risk settings, a trade's answer to a checklist item) gets the same id on every device,
+/// so two devices creating it while apart make one row whose fields merge, instead of two rows that break
+/// the one-per-parent rule when they meet.
+const DERIVED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x7d0a_8f3e_52c1_4b6a_9e2d_31f0_c4a7_b915);
+
+/// The id of the one row of its kind that hangs off `parents` (see [`DERIVED_ID_NAMESPACE`]).
+pub fn derived_id(kind: &str, parents: &[Uuid]) -> Uuid {
+    let mut name = kind.as_bytes().to_vec();
+    for p in parents {
+        name.push(b':');
+        name.extend_from_slice(p.as_bytes());
+    }
+    Uuid::new_v5(&DERIVED_ID_NAMESPACE, &name)
+}
+
 /// Resolve a full id or a unique id prefix (at least 4 characters) of a user's row in `table`.
 pub(crate) fn resolve_id(
     conn: &Connection,

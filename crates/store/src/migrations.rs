@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(5, "audit_and_outbox"),
     migration!(6, "sync_state"),
     migration!(7, "sync_apply_guard"),
+    migration!(8, "merge_states_and_quarantine"),
 ];
 
 /// The newest schema version this build knows.
@@ -135,8 +136,22 @@ pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>> {
     let runner = refinery::Runner::new(&refinery_set()?).set_target(refinery::Target::Version(
         i32::try_from(target).map_err(|_| StoreError::Migration("version out of range".into()))?,
     ));
-    let report = runner.run(conn).map_err(|e| StoreError::Migration(e.to_string()))?;
+    let report = without_foreign_keys(conn, |conn| runner.run(conn).map_err(|e| StoreError::Migration(e.to_string())))?;
     Ok(report.applied_migrations().iter().map(|m| m.version() as u32).collect())
+}
+
+/// Run `f` with foreign-key enforcement off, as SQLite's procedure for rebuilding a table requires (a
+/// table that others reference cannot be dropped and recreated otherwise; the pragma has no effect inside a
+/// transaction, so it is set around the migrations' transactions). A migration that rebuilds a table ends
+/// by proving `pragma_foreign_key_check` is empty, inside its own transaction. Enforcement is back on
+/// afterwards whatever happened.
+fn without_foreign_keys<T>(conn: &mut Connection, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let out = f(conn);
+    let back = conn.execute_batch("PRAGMA foreign_keys = ON");
+    let out = out?;
+    back?;
+    Ok(out)
 }
 
 /// Undo migrations down to version `to` (0 = empty), newest first, each in one transaction with the
@@ -147,14 +162,17 @@ pub fn rollback(conn: &mut Connection, to: u32) -> Result<Vec<u32>> {
         return Ok(Vec::new());
     }
     let mut done = Vec::new();
-    for m in MIGRATIONS.iter().rev().filter(|m| m.version > to && m.version <= current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(m.down)
-            .map_err(|e| StoreError::Migration(format!("rolling back V{} {}: {e}", m.version, m.name)))?;
-        tx.execute("DELETE FROM refinery_schema_history WHERE version = ?1", [m.version])?;
-        tx.commit()?;
-        done.push(m.version);
-    }
+    without_foreign_keys(conn, |conn| {
+        for m in MIGRATIONS.iter().rev().filter(|m| m.version > to && m.version <= current) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(m.down)
+                .map_err(|e| StoreError::Migration(format!("rolling back V{} {}: {e}", m.version, m.name)))?;
+            tx.execute("DELETE FROM refinery_schema_history WHERE version = ?1", [m.version])?;
+            tx.commit()?;
+            done.push(m.version);
+        }
+        Ok(())
+    })?;
     if to == 0 {
         conn.execute_batch("DROP TABLE IF EXISTS refinery_schema_history")?;
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use trenddojo_domain::money::{Fee, Money, Price, Quantity};
-use trenddojo_domain::trade::{Direction, Fill, PositionSummary, Side, TradeStatus};
+use trenddojo_domain::trade::{self as dtrade, Derived, Direction, Fill, PositionSummary, Review, Side, TradeStatus};
 
 use crate::clock::fmt_ts;
 use crate::db::Tx;
@@ -58,6 +58,11 @@ pub struct Trade {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: String,
     pub updated_at: String,
+    /// Exit quantity that found nothing open to close (a merge of two devices' exits); zero otherwise.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub excess_quantity: Decimal,
+    /// Why the trade needs review (empty unless its status is `needs_review`).
+    pub review: Vec<Review>,
 }
 
 /// One execution (fill) of a trade.
@@ -138,7 +143,7 @@ pub struct NewExecution {
 const TRADE_COLS: &str = "id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
     planned_quantity, initial_stop, current_stop, setup, correlation_group, entered_quantity, open_quantity, \
     avg_entry_price, avg_exit_price, gross_pnl, fees, net_pnl, initial_risk, r_multiple, opened_at, closed_at, \
-    cancelled_at, created_at, updated_at";
+    cancelled_at, created_at, updated_at, excess_quantity, review";
 
 fn map_trade(r: &rusqlite::Row<'_>) -> rusqlite::Result<Trade> {
     Ok(Trade {
@@ -169,6 +174,8 @@ fn map_trade(r: &rusqlite::Row<'_>) -> rusqlite::Result<Trade> {
         cancelled_at: col_ts_opt(r, 24)?,
         created_at: r.get(25)?,
         updated_at: r.get(26)?,
+        excess_quantity: col_dec_opt(r, 27)?.unwrap_or(Decimal::ZERO),
+        review: dtrade::parse_review(r.get::<_, Option<String>>(28)?.as_deref()),
     })
 }
 
@@ -230,21 +237,23 @@ pub fn executions(conn: &Connection, trade_id: Uuid) -> Result<Vec<Execution>> {
         "SELECT id, trade_id, side, quantity, price, fees, executed_at, time_zone, realized_gross, realized_net \
          FROM executions WHERE trade_id = ?1 AND deleted = 0 ORDER BY executed_at, id",
     )?;
-    let rows = stmt.query_map([trade_id.to_string()], |r| {
-        Ok(Execution {
-            id: col_uuid(r, 0)?,
-            trade_id: col_uuid(r, 1)?,
-            side: col_enum(r, 2)?,
-            quantity: col(r, 3, Quantity::parse)?,
-            price: col(r, 4, Price::parse)?,
-            fees: col(r, 5, Fee::parse)?,
-            executed_at: col_ts(r, 6)?,
-            time_zone: r.get(7)?,
-            realized_gross: col_opt(r, 8, Money::parse)?,
-            realized_net: col_opt(r, 9, Money::parse)?,
-        })
-    })?;
+    let rows = stmt.query_map([trade_id.to_string()], map_execution)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn map_execution(r: &rusqlite::Row<'_>) -> rusqlite::Result<Execution> {
+    Ok(Execution {
+        id: col_uuid(r, 0)?,
+        trade_id: col_uuid(r, 1)?,
+        side: col_enum(r, 2)?,
+        quantity: col(r, 3, Quantity::parse)?,
+        price: col(r, 4, Price::parse)?,
+        fees: col(r, 5, Fee::parse)?,
+        executed_at: col_ts(r, 6)?,
+        time_zone: r.get(7)?,
+        realized_gross: col_opt(r, 8, Money::parse)?,
+        realized_net: col_opt(r, 9, Money::parse)?,
+    })
 }
 
 /// Encode per-day net P&L as `YYYY-MM-DD=amount;...` (ascending days), or just `YYYY-MM-DD` when all of
@@ -290,14 +299,9 @@ pub fn decode_exit_days(s: &str, net: Money) -> Result<Vec<(NaiveDate, Money)>> 
 /// engine applies pulled rows (`sync_apply_guard` holds a row), the change bookkeeping (`updated_at`,
 /// `updated_hlc`) is left as merged: the recomputation is not an edit, every device derives the same
 /// values from the same executions, and a local time written here would differ on each device.
-pub fn apply_summary(
-    tx: &Tx<'_>,
-    trade_id: Uuid,
-    summary: &PositionSummary,
-    initial_risk: Option<Money>,
-    r_multiple: Option<Decimal>,
-    tz: Tz,
-) -> Result<()> {
+pub fn apply_summary(tx: &Tx<'_>, trade_id: Uuid, derived: &Derived, tz: Tz) -> Result<()> {
+    let Derived { summary, initial_risk, r_multiple } = derived;
+    let (initial_risk, r_multiple) = (*initial_risk, *r_multiple);
     let days = trenddojo_domain::trade::exit_days(&summary.exits, tz)?;
     let (account_id, old_net): (String, String) = tx
         .prepare_cached("SELECT account_id, net_pnl FROM trades WHERE id = ?1")?
@@ -310,12 +314,13 @@ pub fn apply_summary(
         "UPDATE trades SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?2 END, entered_quantity = ?3, \
          open_quantity = ?4, avg_entry_price = ?5, avg_exit_price = ?6, gross_pnl = ?7, fees = ?8, net_pnl = ?9, \
          initial_risk = ?10, r_multiple = ?11, opened_at = ?12, closed_at = ?13, exit_days = ?14, \
+         excess_quantity = ?17, review = ?18, \
          updated_at = CASE WHEN EXISTS (SELECT 1 FROM sync_apply_guard) THEN updated_at ELSE ?15 END, \
          updated_hlc = CASE WHEN EXISTS (SELECT 1 FROM sync_apply_guard) THEN updated_hlc ELSE ?16 END WHERE id = ?1 AND (status IS NOT CASE WHEN status = 'cancelled' THEN status ELSE ?2 END \
          OR entered_quantity IS NOT ?3 OR open_quantity IS NOT ?4 OR avg_entry_price IS NOT ?5 \
          OR avg_exit_price IS NOT ?6 OR gross_pnl IS NOT ?7 OR fees IS NOT ?8 OR net_pnl IS NOT ?9 \
          OR initial_risk IS NOT ?10 OR r_multiple IS NOT ?11 OR opened_at IS NOT ?12 OR closed_at IS NOT ?13 \
-         OR exit_days IS NOT ?14)",
+         OR exit_days IS NOT ?14 OR excess_quantity IS NOT ?17 OR review IS NOT ?18)",
     )?
     .execute(params![
         trade_id.to_string(),
@@ -333,7 +338,9 @@ pub fn apply_summary(
         summary.closed_at.filter(|_| closed).map(fmt_ts),
         if closed { Some(encode_exit_days(&days)) } else { None },
         tx.now,
-        tx.hlc
+        tx.hlc,
+        excess_text(summary),
+        dtrade::review_text(&summary.review),
     ])?;
     // Realized amounts on executions: only touch rows whose values change (each write is audited).
     let current = executions(tx, trade_id)?;
@@ -356,6 +363,11 @@ pub fn apply_summary(
         }
     }
     Ok(())
+}
+
+/// The stored form of a summary's excess quantity: none when nothing was over-closed.
+fn excess_text(s: &PositionSummary) -> Option<String> {
+    (!s.excess_quantity.is_zero()).then(|| dec_text(s.excess_quantity))
 }
 
 /// Add `delta` to an account's running realized net P&L (the `account_summaries` row).
@@ -438,8 +450,8 @@ pub fn insert_imported(tx: &Tx<'_>, t: &ImportedTrade<'_>, tz: Tz) -> Result<Uui
         "INSERT INTO trades (id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
          planned_quantity, initial_stop, current_stop, setup, correlation_group, entered_quantity, open_quantity, \
          avg_entry_price, avg_exit_price, gross_pnl, fees, net_pnl, initial_risk, r_multiple, opened_at, closed_at, \
-         exit_days, created_at, updated_at, updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, \
-         ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26)",
+         exit_days, created_at, updated_at, updated_hlc, excess_quantity, review) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+         ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26, ?27, ?28)",
     )?
     .execute(params![
         id.to_string(),
@@ -467,7 +479,9 @@ pub fn insert_imported(tx: &Tx<'_>, t: &ImportedTrade<'_>, tz: Tz) -> Result<Uui
         s.closed_at.filter(|_| closed).map(fmt_ts),
         if closed { Some(encode_exit_days(&days)) } else { None },
         tx.now,
-        tx.hlc
+        tx.hlc,
+        excess_text(s),
+        dtrade::review_text(&s.review),
     ])?;
     if let Some(stop) = t.trade.initial_stop {
         insert_stop_row(tx, t.trade.user_id, id, stop, s.opened_at.unwrap_or(tx.at), Some("initial stop"))?;
@@ -538,6 +552,18 @@ pub fn set_stop(tx: &Tx<'_>, trade: &Trade, price: Price, reason: Option<&str>) 
     Ok(())
 }
 
+/// Correct a trade's initial stop (what its initial risk and R are measured from), keeping the history.
+/// The current stop follows when it was still the initial one.
+pub fn set_initial_stop(tx: &Tx<'_>, trade: &Trade, price: Price, reason: Option<&str>) -> Result<()> {
+    insert_stop_row(tx, trade.user_id, trade.id, price, tx.at, Some(reason.unwrap_or("initial stop corrected")))?;
+    tx.execute(
+        "UPDATE trades SET initial_stop = ?2, current_stop = CASE WHEN current_stop IS initial_stop THEN ?2 \
+         ELSE current_stop END, updated_at = ?3, updated_hlc = ?4 WHERE id = ?1",
+        params![trade.id.to_string(), price.to_canonical(), tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
 pub fn stop_history(conn: &Connection, trade_id: Uuid) -> Result<Vec<StopAdjustment>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, price, adjusted_at, reason FROM trade_stop_adjustments WHERE trade_id = ?1 AND deleted = 0 \
@@ -554,34 +580,54 @@ pub fn stop_history(conn: &Connection, trade_id: Uuid) -> Result<Vec<StopAdjustm
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn add_target(
-    tx: &Tx<'_>,
-    trade: &Trade,
-    price: Price,
-    quantity: Option<Quantity>,
-    label: Option<&str>,
-) -> Result<Uuid> {
-    let id = tx.new_id();
-    tx.prepare_cached(
-        "INSERT INTO trade_targets (id, user_id, trade_id, price, quantity, label, created_at, updated_at, updated_hlc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
-    )?
-    .execute(params![
-        id.to_string(),
-        trade.user_id.to_string(),
-        trade.id.to_string(),
-        price.to_canonical(),
-        quantity.map(|q| q.to_canonical()),
-        label,
-        tx.now,
-        tx.hlc
-    ])?;
-    Ok(id)
+/// A new target for a trade: its price, and optionally the quantity to take there and a label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTarget {
+    pub price: Price,
+    pub quantity: Option<Quantity>,
+    pub label: Option<String>,
 }
 
+/// Replace a trade's targets with `targets`, as one edit: the new rows form a new set and the trade names
+/// it (`targets_set`); the rows of the set it replaces are tombstoned. Two devices replacing the targets
+/// while apart each make a set; the merge of `trades.targets_set` picks one (and logs the other, which can
+/// be restored), instead of showing the union of both lists.
+pub fn replace_targets(tx: &Tx<'_>, trade: &Trade, targets: &[NewTarget]) -> Result<Uuid> {
+    let trade_id = trade.id.to_string();
+    tx.prepare_cached(
+        "UPDATE trade_targets SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE trade_id = ?1 AND deleted = 0 \
+         AND set_id IS (SELECT targets_set FROM trades WHERE id = ?1)",
+    )?
+    .execute(params![trade_id, tx.now, tx.hlc])?;
+    let set = tx.new_id();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO trade_targets (id, user_id, trade_id, price, quantity, label, created_at, updated_at, updated_hlc, \
+         set_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+    )?;
+    for t in targets {
+        insert.execute(params![
+            tx.new_id().to_string(),
+            trade.user_id.to_string(),
+            trade_id,
+            t.price.to_canonical(),
+            t.quantity.map(|q| q.to_canonical()),
+            t.label,
+            tx.now,
+            tx.hlc,
+            set.to_string()
+        ])?;
+    }
+    tx.prepare_cached("UPDATE trades SET targets_set = ?2, updated_at = ?3, updated_hlc = ?4 WHERE id = ?1")?
+        .execute(params![trade_id, set.to_string(), tx.now, tx.hlc])?;
+    Ok(set)
+}
+
+/// A trade's current targets: the live rows of the set the trade names (rows written before sets existed
+/// have none, and neither had their trades).
 pub fn targets(conn: &Connection, trade_id: Uuid) -> Result<Vec<Target>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, price, quantity, label FROM trade_targets WHERE trade_id = ?1 AND deleted = 0 ORDER BY id",
+        "SELECT id, price, quantity, label FROM trade_targets WHERE trade_id = ?1 AND deleted = 0 \
+         AND set_id IS (SELECT targets_set FROM trades WHERE id = ?1) ORDER BY id",
     )?;
     let rows = stmt.query_map([trade_id.to_string()], |r| {
         Ok(Target {
@@ -594,13 +640,12 @@ pub fn targets(conn: &Connection, trade_id: Uuid) -> Result<Vec<Target>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Remove all targets of a trade (before setting a new list).
-pub fn clear_targets(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
-    tx.execute(
-        "UPDATE trade_targets SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE trade_id = ?1 AND deleted = 0",
-        params![trade_id.to_string(), tx.now, tx.hlc],
-    )?;
-    Ok(())
+/// The targets of a set, live or not (the conflict log shows what a replaced set held).
+pub fn target_set(conn: &Connection, set_id: Uuid) -> Result<Vec<Price>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT price FROM trade_targets WHERE set_id = ?1 ORDER BY price COLLATE decimal, id")?;
+    let rows = stmt.query_map([set_id.to_string()], |r| col(r, 0, Price::parse))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Change descriptive fields. `None` leaves a field as it is.
@@ -648,6 +693,155 @@ pub fn soft_delete(tx: &Tx<'_>, trade_id: Uuid) -> Result<()> {
         params![id, tx.now, tx.hlc],
     )?;
     Ok(())
+}
+
+/// Change an execution's recorded fields (`None` keeps a field). The caller recomputes its trade.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionChange {
+    pub side: Option<Side>,
+    pub quantity: Option<Quantity>,
+    pub price: Option<Price>,
+    pub fees: Option<Fee>,
+    pub executed_at: Option<DateTime<Utc>>,
+}
+
+impl ExecutionChange {
+    pub fn is_empty(&self) -> bool {
+        self.side.is_none()
+            && self.quantity.is_none()
+            && self.price.is_none()
+            && self.fees.is_none()
+            && self.executed_at.is_none()
+    }
+}
+
+pub fn update_execution(tx: &Tx<'_>, execution_id: Uuid, c: &ExecutionChange) -> Result<()> {
+    tx.execute(
+        "UPDATE executions SET side = coalesce(?2, side), quantity = coalesce(?3, quantity), price = coalesce(?4, price), \
+         fees = coalesce(?5, fees), executed_at = coalesce(?6, executed_at), updated_at = ?7, updated_hlc = ?8 \
+         WHERE id = ?1 AND deleted = 0",
+        params![
+            execution_id.to_string(),
+            c.side.map(|s| s.as_str()),
+            c.quantity.map(|q| q.to_canonical()),
+            c.price.map(|p| p.to_canonical()),
+            c.fees.map(|f| f.to_canonical()),
+            c.executed_at.map(fmt_ts),
+            tx.now,
+            tx.hlc
+        ],
+    )?;
+    Ok(())
+}
+
+/// Tombstone one execution. The caller recomputes its trade.
+pub fn delete_execution(tx: &Tx<'_>, execution_id: Uuid) -> Result<()> {
+    tx.execute(
+        "UPDATE executions SET deleted = 1, updated_at = ?2, updated_hlc = ?3 WHERE id = ?1 AND deleted = 0",
+        params![execution_id.to_string(), tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+/// An execution of `user_id` by full id or unique id prefix, with the trade it belongs to (which may be
+/// deleted: a merge can add a fill to a trade another device deleted).
+pub fn resolve_execution(conn: &Connection, user_id: Uuid, input: &str) -> Result<(Execution, Uuid, bool)> {
+    let id = crate::resolve_id(conn, "executions", "execution", user_id, input)?;
+    conn.prepare_cached(
+        "SELECT e.id, e.trade_id, e.side, e.quantity, e.price, e.fees, e.executed_at, e.time_zone, e.realized_gross, \
+         e.realized_net, t.deleted FROM executions e JOIN trades t ON t.id = e.trade_id \
+         WHERE e.id = ?1 AND e.user_id = ?2 AND e.deleted = 0",
+    )?
+    .query_row(params![id.to_string(), user_id.to_string()], |r| {
+        Ok((map_execution(r)?, col_uuid(r, 1)?, r.get::<_, i64>(10)? != 0))
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound { what: "execution", id: input.to_string() })
+}
+
+/// Move a trade (with its executions and notes) to another account of the same user.
+pub fn move_to_account(tx: &Tx<'_>, trade_id: Uuid, account_id: Uuid) -> Result<()> {
+    let (id, account) = (trade_id.to_string(), account_id.to_string());
+    for table in ["executions", "trade_notes"] {
+        tx.execute(
+            &format!("UPDATE {table} SET account_id = ?2, updated_at = ?3, updated_hlc = ?4 WHERE trade_id = ?1 AND deleted = 0"),
+            params![id, account, tx.now, tx.hlc],
+        )?;
+    }
+    tx.execute(
+        "UPDATE trades SET account_id = ?2, updated_at = ?3, updated_hlc = ?4 WHERE id = ?1",
+        params![id, account, tx.now, tx.hlc],
+    )?;
+    Ok(())
+}
+
+/// List trades whose rows arrived before their executions (a download that continues in a later
+/// transaction): their summaries are the server's until the download's last transaction recomputes them.
+pub fn mark_awaiting_download(tx: &Tx<'_>, trades: &[Uuid]) -> Result<()> {
+    let mut st = tx.prepare_cached("INSERT OR IGNORE INTO sync_pending_trades (trade_id) VALUES (?1)")?;
+    for t in trades {
+        st.execute([t.to_string()])?;
+    }
+    Ok(())
+}
+
+/// The download finished and every trade it touched was recomputed.
+pub fn clear_awaiting_download(tx: &Tx<'_>) -> Result<()> {
+    tx.prepare_cached("DELETE FROM sync_pending_trades")?.execute([])?;
+    Ok(())
+}
+
+/// Live trades of an account (to recompute them when the account was deleted on another device).
+pub fn live_trade_ids(conn: &Connection, account_id: Uuid) -> Result<Vec<Uuid>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM trades WHERE account_id = ?1 AND deleted = 0")?;
+    let rows = stmt.query_map([account_id.to_string()], |r| col_uuid(r, 0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Add to an account's running realized total (rows a pull applied directly, without [`apply_summary`]).
+pub fn add_realized(tx: &Tx<'_>, account_id: Uuid, delta: Money) -> Result<()> {
+    adjust_realized(tx, &account_id.to_string(), delta)
+}
+
+/// Record a stop level in a trade's stop history without changing the trade (the trade's stop was set by
+/// other means: a restored conflict).
+pub fn record_stop(tx: &Tx<'_>, trade_id: Uuid, price: &str, reason: &str) -> Result<()> {
+    let user: String = tx
+        .prepare_cached("SELECT user_id FROM trades WHERE id = ?1")?
+        .query_row([trade_id.to_string()], |r| r.get(0))?;
+    let user = Uuid::parse_str(&user).map_err(|_| StoreError::corrupt("bad user id"))?;
+    insert_stop_row(tx, user, trade_id, Price::parse("price", price)?, tx.at, Some(reason))?;
+    Ok(())
+}
+
+/// Trades whose rows arrived in a download that was cut off before it finished: their executions are
+/// still on the server, so their summaries are the server's until the next sync completes the download.
+pub fn awaiting_download(conn: &Connection) -> Result<std::collections::HashSet<Uuid>> {
+    let mut stmt = conn.prepare_cached("SELECT trade_id FROM sync_pending_trades")?;
+    let ids = stmt.query_map([], |r| col_uuid(r, 0))?;
+    Ok(ids.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Live trades of a user that need review, newest first.
+pub fn needing_review(conn: &Connection, user_id: Uuid) -> Result<Vec<Trade>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {TRADE_COLS} FROM trades WHERE user_id = ?1 AND status = 'needs_review' AND deleted = 0 \
+         ORDER BY opened_at DESC, id"
+    ))?;
+    let rows = stmt.query_map([user_id.to_string()], map_trade)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Live executions of a user whose trade was deleted (one device deleted the trade while another added
+/// a fill to it): hidden with the trade, listed so the user can see them and delete them.
+pub fn orphan_executions(conn: &Connection, user_id: Uuid) -> Result<Vec<Execution>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.trade_id, e.side, e.quantity, e.price, e.fees, e.executed_at, e.time_zone, e.realized_gross, \
+         e.realized_net FROM executions e JOIN trades t ON t.id = e.trade_id \
+         WHERE e.user_id = ?1 AND e.deleted = 0 AND t.deleted = 1 ORDER BY e.executed_at, e.id",
+    )?;
+    let rows = stmt.query_map([user_id.to_string()], map_execution)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn get(conn: &Connection, user_id: Uuid, id: Uuid) -> Result<Trade> {
@@ -743,7 +937,7 @@ pub fn count_created_between(conn: &Connection, user_id: Uuid, from: DateTime<Ut
 pub fn open_positions(conn: &Connection, account_id: Uuid) -> Result<Vec<(String, Option<String>)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT symbol, correlation_group FROM trades WHERE account_id = ?1 AND deleted = 0 \
-         AND status IN ('open', 'partially_closed')",
+         AND (status IN ('open', 'partially_closed') OR (status = 'needs_review' AND open_quantity <> '0'))",
     )?;
     let rows = stmt.query_map([account_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -144,6 +144,17 @@ impl Journal {
         })
     }
 
+    /// Delete an account with its trades (each with its fills, stops, targets, notes and answers), its risk
+    /// settings, notes and broker connections. Returns the account's id.
+    pub fn delete_account(&self, account: &str) -> ApiResult<Uuid> {
+        let user_id = self.user()?.id;
+        self.store.write(|tx| {
+            let a = account_repo::resolve(tx, user_id, account)?;
+            account_repo::soft_delete(tx, a.id)?;
+            Ok(a.id)
+        })
+    }
+
     pub fn list_accounts(&self) -> ApiResult<Vec<AccountView>> {
         let user_id = self.user()?.id;
         self.store.read_snapshot(|c| account_repo::list(c, user_id)?.into_iter().map(|a| account_view(c, a)).collect())

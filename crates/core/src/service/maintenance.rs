@@ -36,6 +36,9 @@ pub struct CheckReport {
     /// Trades whose stored summary differs from a recomputation from their executions.
     pub inconsistent_trades: Vec<String>,
     pub trades_checked: usize,
+    /// Trades of a download that was cut off: their executions are still on the server, so their
+    /// summaries are the server's until the next sync finishes the download (not damage).
+    pub awaiting_download: usize,
 }
 
 /// The store opened for maintenance.
@@ -178,9 +181,11 @@ impl Maintenance {
     /// SQLite, SQLCipher and foreign-key checks, plus every trade's summary recomputed from its executions.
     pub fn check(&self) -> ApiResult<CheckReport> {
         let sqlite = self.store.check()?;
-        let (inconsistent_trades, trades_checked) = self.store.read_snapshot(|c| {
+        let (inconsistent_trades, trades_checked, awaiting_download) = self.store.read_snapshot(|c| {
             let mut bad = Vec::new();
             let mut n = 0usize;
+            let pending = trade_repo::awaiting_download(c)?;
+            let mut waiting = 0usize;
             for user in user_repo::list(c)? {
                 for account in account_repo::list(c, user.id)? {
                     if trade_repo::account_realized(c, account.id)?
@@ -209,32 +214,47 @@ impl Maintenance {
                         offset += 1000;
                         for t in page {
                             n += 1;
+                            if pending.contains(&t.id) {
+                                waiting += 1;
+                                continue;
+                            }
                             let fills: Vec<_> =
                                 trade_repo::executions(c, t.id)?.iter().map(trade_repo::Execution::to_fill).collect();
-                            match dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills) {
-                                Ok(s) => {
-                                    let status_ok = t.status == s.status
-                                        || t.status == trenddojo_domain::trade::TradeStatus::Cancelled;
-                                    if !status_ok || s.net_realized != t.net_pnl || s.open_quantity != t.open_quantity {
-                                        bad.push(format!(
-                                            "{} ({}): stored summary differs from its executions",
-                                            t.id, t.symbol
-                                        ));
-                                    }
-                                }
-                                Err(e) => bad.push(format!("{} ({}): {e}", t.id, t.symbol)),
+                            let d = dtrade::derive(
+                                &dtrade::TradeFacts {
+                                    direction: t.direction,
+                                    multiplier: t.multiplier,
+                                    method: account.matching_method,
+                                    initial_stop: t.initial_stop,
+                                    account_deleted: false,
+                                },
+                                &fills,
+                            );
+                            let s = &d.summary;
+                            let status_ok = t.status == s.status || t.status == dtrade::TradeStatus::Cancelled;
+                            if !status_ok
+                                || s.net_realized != t.net_pnl
+                                || s.open_quantity != t.open_quantity
+                                || s.excess_quantity != t.excess_quantity
+                                || s.review != t.review
+                            {
+                                bad.push(format!(
+                                    "{} ({}): stored summary differs from its executions",
+                                    t.id, t.symbol
+                                ));
                             }
                         }
                     }
                 }
             }
-            Ok::<_, ApiError>((bad, n))
+            Ok::<_, ApiError>((bad, n, waiting))
         })?;
         Ok(CheckReport {
             ok: sqlite.is_ok() && inconsistent_trades.is_empty(),
             sqlite,
             inconsistent_trades,
             trades_checked,
+            awaiting_download,
         })
     }
 }

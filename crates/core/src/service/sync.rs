@@ -1,9 +1,14 @@
-//! Sync use cases: one round against the server, the device's sync status, and the conflict log.
+//! Sync use cases: one round against the server, background sync, reset, login, status, the conflict log
+//! and what merges left for the user to review.
 //!
-//! The server connection is the user's own login (`TRENDDOJO_SERVER_URL`, a postgres URL with the user's
-//! role and password), never a service credential, so row-level security bounds what a sync can read or
-//! write. Derived data that arrives by sync (a trade's summary, an account's realized total) is
-//! recomputed here, inside the pull's transaction, from the merged executions.
+//! The server connection is the user's own login, never a service credential, so row-level security
+//! bounds what a sync can read or write. Derived data that arrives by sync (a trade's summary, an
+//! account's realized total) is recomputed here, inside the pull's transaction, from the merged executions:
+//! the summary rules live in this crate. The sync engine's SQL stays in the sync crate.
+//!
+//! Every use case that talks to the server is `async` and runs on the caller's runtime (the desktop app's,
+//! or the one the CLI keeps for the process). The blocking conveniences (`sync_once`) refuse to run
+//! inside a runtime instead of panicking.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -13,32 +18,55 @@ use trenddojo_server::envs::{self, Target};
 use trenddojo_store::accounts as account_repo;
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::Tx;
-use trenddojo_sync::engine::{self, Refresh, Report};
-use trenddojo_sync::tables;
+use trenddojo_sync::quarantine::{self, KeptAside};
+use trenddojo_sync::round::{self, Report};
+use trenddojo_sync::status::{self as sync_status, ConflictEntry};
 use trenddojo_sync::watch::{self, WatchEvent, WatchOptions};
-use trenddojo_sync::SyncError;
+use trenddojo_sync::{Limits, Refresh, Server, SyncError};
 use uuid::Uuid;
 
-use super::trades::refresh_trade;
+use super::trades::{refresh_trade, ReviewItems};
 use super::Journal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
-/// The device's sync bookkeeping for the active user.
+/// Where and how this device syncs, as the shell gives it (the core reads no environment variables).
+#[derive(Clone, Default)]
+pub struct SyncSettings {
+    /// A full connection string (with the role's password) that overrides the saved login: scripts,
+    /// tests (the CLI takes it from `TRENDDOJO_SERVER_URL`).
+    pub server_url: Option<String>,
+    /// The saved login's password when the OS keyring is not available (the CLI: `TRENDDOJO_SYNC_PASSWORD`).
+    pub password: Option<String>,
+    /// Deadlines of the exchanges with the server (default: 30 s each).
+    pub limits: Option<Limits>,
+}
+
+impl std::fmt::Debug for SyncSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncSettings")
+            .field("server_url", &self.server_url.as_ref().map(|_| "<set>"))
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl SyncSettings {
+    pub fn limits(&self) -> Limits {
+        self.limits.unwrap_or_default()
+    }
+}
+
+/// The device's sync status for the active user.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
     pub device: String,
-    /// Local changes not yet acknowledged by the server.
-    pub pending: i64,
-    pub acknowledged: i64,
-    pub cursor: i64,
-    pub conflicts: i64,
     /// Where this device syncs (`role@host:port/db`, never a password), if set up.
     pub server: Option<String>,
-    /// When the last round succeeded (UTC, RFC 3339).
-    pub last_success: Option<String>,
-    /// When the last round failed, and why.
-    pub last_error_at: Option<String>,
-    pub last_error: Option<String>,
+    #[serde(flatten)]
+    pub state: sync_status::SyncState,
+    /// Trades a merge left needing review.
+    pub needs_review: usize,
 }
 
 /// Where this device syncs, written by `sync login` to `<home>/sync.json`: the user's own login without
@@ -69,50 +97,36 @@ pub struct LoginOutcome {
     pub user_id: Uuid,
     /// The user is already in this store (else the first sync brings it).
     pub known_here: bool,
-    /// The password was saved in the OS keyring (else set TRENDDOJO_SYNC_PASSWORD for each sync).
+    /// The password was saved in the OS keyring (else it must be given for each sync).
     pub keyring: bool,
 }
 
-/// One entry of the conflict log.
+/// Everything a merge left for the user to resolve.
 #[derive(Debug, Clone, Serialize)]
-pub struct ConflictEntry {
-    pub seq: i64,
-    pub seen_at: String,
-    pub table: String,
-    pub row_id: String,
-    pub field: String,
-    pub kept_value: String,
-    pub kept_hlc: String,
-    pub lost_value: String,
-    pub lost_hlc: String,
-    /// When the user put the lost value back, if they did.
-    pub restored_at: Option<String>,
+pub struct SyncReview {
+    #[serde(flatten)]
+    pub items: ReviewItems,
+    /// Rows kept aside, with why and what to do.
+    pub kept_aside: Vec<KeptAside>,
 }
 
-fn sql(e: trenddojo_store::sql::Value) -> String {
-    match e {
-        trenddojo_store::sql::Value::Text(t) => t,
-        trenddojo_store::sql::Value::Integer(i) => i.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// Recompute the derived data of trades whose rows or executions arrived; returns their accounts.
+/// Recompute the derived data of trades whose rows or executions arrived; returns their accounts. A trade
+/// in a deleted account (a merge can leave one) is recomputed too: it needs review.
 fn refresh_trades(tx: &Tx<'_>, trades: &[Uuid]) -> Result<Vec<Uuid>, SyncError> {
     let mut accounts = Vec::new();
     for &id in trades {
-        let found: Option<(String, String, bool)> = tx
-            .prepare_cached("SELECT user_id, account_id, deleted FROM trades WHERE id = ?1")
-            .and_then(|mut st| st.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0))))
+        let found: Option<(String, bool)> = tx
+            .prepare_cached("SELECT account_id, deleted FROM trades WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))))
             .ok();
-        let Some((user, account, deleted)) = found else { continue };
-        let (Ok(user), Ok(account)) = (Uuid::parse_str(&user), Uuid::parse_str(&account)) else { continue };
+        let Some((account, deleted)) = found else { continue };
+        let Ok(account) = Uuid::parse_str(&account) else { continue };
         accounts.push(account);
         // A deleted trade has no summary to keep; its account's total is still rebuilt.
         if deleted {
             continue;
         }
-        let acc = account_repo::get(tx, user, account)?;
+        let acc = account_repo::get_any(tx, account)?;
         refresh_trade(tx, &acc, id).map_err(|e| SyncError::Invalid { field: "trade".into(), message: e.message })?;
     }
     accounts.sort();
@@ -131,7 +145,15 @@ fn refresh_accounts(tx: &Tx<'_>, accounts: &[Uuid]) -> Result<(), SyncError> {
 /// What a pull recomputes, from the trade summary rules that live in this crate.
 const REFRESH: Refresh<'static> = Refresh { trades: &refresh_trades, accounts: &refresh_accounts };
 
-fn runtime() -> ApiResult<tokio::runtime::Runtime> {
+/// A runtime for the blocking conveniences, refused inside a running runtime (where blocking would
+/// panic or stall it): async callers use the async use cases.
+fn blocking_runtime() -> ApiResult<tokio::runtime::Runtime> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            "sync: the blocking sync was called from inside an async runtime; use the async use case",
+        ));
+    }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -153,37 +175,37 @@ fn read_login(home: &std::path::Path) -> ApiResult<Option<SyncLogin>> {
 }
 
 impl Journal {
-    /// The server this device syncs with, as the user's own login: `TRENDDOJO_SERVER_URL` (a connection
-    /// string with the role's password) if set, else the login saved by `sync login` with its password
-    /// from `TRENDDOJO_SYNC_PASSWORD` or the OS keyring.
-    pub fn sync_target(&self) -> ApiResult<Target> {
-        if let Ok(url) = std::env::var("TRENDDOJO_SERVER_URL") {
-            return Ok(envs::resolve_url_in(self.home(), &url)?);
+    /// The server this device syncs with, as the user's own login: `settings.server_url` (a connection
+    /// string with the role's password) if given, else the login saved by `sync login` with its password
+    /// from `settings.password` or the OS keyring.
+    pub fn sync_target(&self, settings: &SyncSettings) -> ApiResult<Target> {
+        if let Some(url) = &settings.server_url {
+            return Ok(envs::resolve_url_in(self.home(), url)?);
         }
         let login = read_login(self.home())?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                "server: this device has no sync server: run `trenddojo sync login --server postgresql://ROLE@HOST:PORT/DB` \
-                 (or `--env ENV --role ROLE`), or set TRENDDOJO_SERVER_URL",
-            )
+            ApiError::new(ErrorCode::NotFound, "server: this device has no sync server yet")
+                .with_field("server")
+                .with_hint("sign in to your sync server with your own login (a connection string without the password)")
         })?;
         let mut target = envs::resolve_url_in(self.home(), &login.server)?;
         if login.ca_file.is_some() {
             target.ca_file = login.ca_file;
         }
-        match envs::login_password(&target.config)? {
+        let password = match &settings.password {
+            Some(p) => Some(zeroize::Zeroizing::new(p.clone())),
+            None => envs::keyring_login_password(&target.config)?,
+        };
+        match password {
             Some(p) => {
                 target.config.password(p.as_bytes());
             }
             None => {
                 return Err(ApiError::new(
                     ErrorCode::KeyUnavailable,
-                    format!(
-                        "server: no password for {} (not in the OS keyring): run `trenddojo sync login` again or set \
-                         TRENDDOJO_SYNC_PASSWORD",
-                        envs::describe(&target.config)
-                    ),
-                ))
+                    format!("server: no password for {} in the OS keyring", envs::describe(&target.config)),
+                )
+                .with_field("password")
+                .with_hint("sign in again, or give the sync password for this session"))
             }
         }
         Ok(target)
@@ -191,7 +213,7 @@ impl Journal {
 
     /// Save where this device syncs: checks the login works (and is a TrendDojo user) first, then keeps
     /// the password in the OS keyring and the rest in `<home>/sync.json`.
-    pub fn sync_login(&self, server: &LoginServer, password: &str) -> ApiResult<LoginOutcome> {
+    pub async fn sync_login(&self, server: &LoginServer, password: &str, limits: Limits) -> ApiResult<LoginOutcome> {
         let (conn, ca_file) = match server {
             LoginServer::Url(u) => (u.clone(), None),
             LoginServer::Env { env, role } => envs::role_connection(self.home(), env, role)?,
@@ -200,7 +222,7 @@ impl Journal {
         if target.config.get_password().is_some() {
             return Err(ApiError::invalid(
                 "server",
-                "the connection string holds a password; give it on the prompt or with --password-stdin, never in a URL",
+                "the connection string holds a password; give the password separately, never in a URL",
             ));
         }
         if ca_file.is_some() {
@@ -208,18 +230,17 @@ impl Journal {
         }
         let mut with_password = target.clone();
         with_password.config.password(password.as_bytes());
-        let user_id = runtime()?.block_on(async {
-            let client = with_password.connect().await?;
-            engine::check_server_schema(&client).await?;
-            Ok::<_, ApiError>(engine::server_user(&client).await?)
-        })?;
-        let known_here = self.store.read(|c| {
-            Ok::<_, trenddojo_store::StoreError>(
-                c.query_row("SELECT count(*) FROM users WHERE id = ?1", [user_id.to_string()], |r| r.get::<_, i64>(0))?
-                    > 0,
-            )
-        })?;
-        let keyring = envs::store_login_password(&target.config, password).is_ok();
+        let server = Server::connect(&with_password, limits).await?;
+        round::check_server_schema(&server.client, &limits).await?;
+        let user_id = round::server_user(&server.client, &limits).await?;
+        drop(server);
+        let known_here = self.store.read(|c| Ok::<_, ApiError>(trenddojo_store::users::get(c, user_id).is_ok()))?;
+        // The keyring (Secret Service) must not be called on a runtime thread (it can deadlock there).
+        let config = target.config.clone();
+        let pw = zeroize::Zeroizing::new(password.to_string());
+        let keyring = tokio::task::spawn_blocking(move || envs::store_login_password(&config, &pw).is_ok())
+            .await
+            .unwrap_or(false);
         let login = SyncLogin { server: conn, ca_file: target.ca_file.clone() };
         let json = serde_json::to_vec_pretty(&login).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
         let tmp = login_path(self.home()).with_extension("json.tmp");
@@ -229,30 +250,29 @@ impl Journal {
         Ok(LoginOutcome { server: envs::describe(&target.config), user_id, known_here, keyring })
     }
 
-    /// One sync round (push, then pull) with the server at `url` as the user it signs in as.
-    pub fn sync_once(&self, url: &str) -> ApiResult<Report> {
-        let target = envs::resolve_url_in(self.home(), url)?;
-        self.sync_once_with(&target)
-    }
-
-    /// One sync round against a resolved server ([`Journal::sync_target`]); the outcome is recorded for
-    /// `sync status`.
-    pub fn sync_once_with(&self, target: &Target) -> ApiResult<Report> {
+    /// One sync round (push, then pull) against a resolved server ([`Journal::sync_target`]); the outcome
+    /// is recorded for the sync status.
+    pub async fn sync_round(&self, target: &Target, limits: Limits) -> ApiResult<Report> {
         let store = &self.store;
-        let result = runtime()?.block_on(async {
-            let mut client = target.connect().await?;
-            engine::sync_once(store, &mut client, &REFRESH).await
-        });
+        let result = round::connect_and_sync(store, target, limits, &REFRESH).await;
         if let Some(user) = result.as_ref().ok().map(|r| r.user).or(self.user.as_ref().map(|u| u.id)) {
             // Best effort: a store that cannot record this fails visibly on its next write.
-            let _ = engine::record_outcome(store, user, result.as_ref());
+            let _ = round::record_outcome(store, user, result.as_ref());
         }
         Ok(result?)
     }
 
+    /// One round with the server at `url` (a connection string with the password), blocking: for
+    /// scripts, tests and benchmarks outside any async runtime.
+    pub fn sync_once(&self, url: &str) -> ApiResult<Report> {
+        let target = envs::resolve_url_in(self.home(), url)?;
+        blocking_runtime()?.block_on(self.sync_round(&target, Limits::DEFAULT))
+    }
+
     /// Background sync until `stop` completes: see [`trenddojo_sync::watch`]. `on_event` hears every
-    /// round, failure and change of the notification connection.
-    pub fn sync_watch(
+    /// round, failure and change of the notification connection. Ends with an error only for failures
+    /// no retry can fix (a refused login among them).
+    pub async fn sync_watch(
         &self,
         target: &Target,
         opts: &WatchOptions,
@@ -260,174 +280,59 @@ impl Journal {
         stop: impl Future<Output = ()>,
     ) -> ApiResult<()> {
         let user = self.user.as_ref().map(|u| u.id);
-        Ok(runtime()?.block_on(watch::watch(&self.store, user, target, &REFRESH, opts, on_event, stop))?)
+        Ok(watch::watch(&self.store, user, target, &REFRESH, opts, on_event, stop).await?)
     }
 
     /// Replace this device's copy of the user's data with the server's. Refuses while local changes are
     /// not on the server yet, unless `discard_local` (then they are lost: the caller confirmed).
-    pub fn sync_reset(&self, target: &Target, discard_local: bool) -> ApiResult<Report> {
+    pub async fn sync_reset(&self, target: &Target, discard_local: bool, limits: Limits) -> ApiResult<Report> {
         let store = &self.store;
-        let report = runtime()?.block_on(async {
-            let mut client = target.connect().await?;
-            let user = engine::server_user(&client).await?;
-            let pending = engine::pending(store, user)?;
-            if pending > 0 && !discard_local {
-                return Err(ApiError::conflict(
-                    "reset",
-                    format!(
-                        "{pending} local change(s) are not on the server yet and a reset would drop them: run \
-                         `trenddojo sync` first, or add --discard-local"
-                    ),
-                ));
-            }
-            Ok(engine::reset(store, &mut client, &REFRESH).await?)
-        })?;
-        let _ = engine::record_outcome(store, report.user, Ok(&report));
+        let mut server = Server::connect(target, limits).await?;
+        let user = trenddojo_sync::reset::signed_in_user(&server).await?;
+        let pending = trenddojo_sync::outbox::pending(store, user)?;
+        if pending > 0 && !discard_local {
+            return Err(ApiError::conflict(
+                "reset",
+                format!("{pending} local change(s) are not on the server yet and a reset would drop them"),
+            )
+            .with_hint("sync first, or confirm that these local changes may be discarded"));
+        }
+        let report = trenddojo_sync::reset::reset(store, &mut server, &REFRESH).await?;
+        let _ = round::record_outcome(store, report.user, Ok(&report));
         Ok(report)
     }
 
     /// Put a logged conflict's overridden value back, as a new edit on this device (so it wins on every
     /// device at the next sync). The entry is marked restored; restoring it twice is refused.
     pub fn sync_restore(&self, seq: i64) -> ApiResult<ConflictEntry> {
-        let entry = self
-            .sync_conflicts()?
-            .into_iter()
-            .find(|c| c.seq == seq)
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("conflict: no conflict {seq} in the log")))?;
-        let table = tables::table(&entry.table).ok_or_else(|| {
-            ApiError::invalid("conflict", format!("table {} is not synced by this version", entry.table))
-        })?;
-        // Identity and the tombstone are never put back by hand (a delete wins over edits).
-        let column = tables::edited_column(&entry.table, &entry.field)
-            .filter(|c| !matches!(c.name, "id" | "user_id" | "deleted"))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "conflict",
-                    format!(
-                        "{}.{} is bookkeeping or derived data; it cannot be restored by hand",
-                        entry.table, entry.field
-                    ),
-                )
-            })?;
-        let lost: serde_json::Value = serde_json::from_str(&entry.lost_value)
-            .map_err(|_| ApiError::new(ErrorCode::Corrupt, format!("conflict {seq}: the logged value is not JSON")))?;
-        let value = engine::to_local(&lost, column.kind);
-        self.store.write(|tx| {
-            let done: i64 = tx
-                .query_row("SELECT count(*) FROM sync_conflict_restores WHERE seq = ?1", [seq], |r| r.get(0))
-                .map_err(trenddojo_store::StoreError::from)?;
-            if done > 0 {
-                return Err(ApiError::conflict("conflict", format!("conflict {seq} was already restored")));
-            }
-            let deleted: Option<i64> = tx
-                .query_row(&format!("SELECT deleted FROM {} WHERE id = ?1", table.name), [&entry.row_id], |r| r.get(0))
-                .ok();
-            match deleted {
-                None => return Err(ApiError::new(ErrorCode::NotFound, format!("conflict {seq}: the row is gone"))),
-                Some(1) => {
-                    return Err(ApiError::conflict(
-                        "conflict",
-                        format!("conflict {seq}: the row was deleted, and a delete wins over edits"),
-                    ))
-                }
-                Some(_) => {}
-            }
-            tx.execute(
-                &format!(
-                    "UPDATE {} SET {} = ?1, updated_at = ?2, updated_hlc = ?3 WHERE id = ?4",
-                    table.name, column.name
-                ),
-                trenddojo_store::sql::params![value, tx.now, tx.hlc, entry.row_id],
-            )
-            .map_err(trenddojo_store::StoreError::from)?;
-            tx.execute(
-                "INSERT INTO sync_conflict_restores (seq, restored_at, hlc) VALUES (?1, ?2, ?3)",
-                trenddojo_store::sql::params![seq, tx.now, tx.hlc],
-            )
-            .map_err(trenddojo_store::StoreError::from)?;
-            // A restored fill changes its trade's summary, like any edit of a fill.
-            let trade = match table.name {
-                "trades" => Uuid::parse_str(&entry.row_id).ok(),
-                "executions" => tx
-                    .query_row("SELECT trade_id FROM executions WHERE id = ?1", [&entry.row_id], |r| {
-                        r.get::<_, String>(0)
-                    })
-                    .ok()
-                    .and_then(|t| Uuid::parse_str(&t).ok()),
-                _ => None,
-            };
-            if let Some(t) = trade {
-                refresh_accounts(tx, &refresh_trades(tx, &[t])?)?;
-            }
-            Ok::<_, ApiError>(())
-        })?;
-        Ok(entry)
+        Ok(sync_status::restore(&self.store, seq, &REFRESH)?)
     }
 
-    pub fn sync_status(&self) -> ApiResult<SyncStatus> {
+    /// The sync status. `server_url` is the connection string the shell would sync with instead of the
+    /// saved login, if any (only its `role@host:port/db` is shown).
+    pub fn sync_status(&self, server_url: Option<&str>) -> ApiResult<SyncStatus> {
         let user = self.user()?.id;
-        let pending = i64::try_from(engine::pending(&self.store, user)?).unwrap_or(i64::MAX);
-        let server = match std::env::var("TRENDDOJO_SERVER_URL") {
-            Ok(url) => envs::resolve_url(&url).ok().map(|t| envs::describe(&t.config)),
-            Err(_) => read_login(self.home())?
+        let server = match server_url {
+            Some(url) => envs::resolve_url(url).ok().map(|t| envs::describe(&t.config)),
+            None => read_login(self.home())?
                 .and_then(|l| envs::resolve_url(&l.server).ok())
                 .map(|t| envs::describe(&t.config)),
         };
-        Ok(self.store.read(|c| {
-            let get = |k: &str| -> Result<i64, trenddojo_store::StoreError> {
-                Ok(c.query_row("SELECT value FROM sync_state WHERE key = ?1", [format!("{user}.{k}")], |r| {
-                    r.get::<_, String>(0)
-                })
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0))
-            };
-            let text = |k: &str| -> Option<String> {
-                c.query_row("SELECT value FROM sync_state WHERE key = ?1", [format!("{user}.{k}")], |r| r.get(0)).ok()
-            };
-            let acknowledged = get("acknowledged")?;
-            let cursor = get("cursor")?;
-            let conflicts: i64 = c.query_row(
-                "SELECT count(*) FROM sync_conflicts WHERE seq NOT IN (SELECT seq FROM sync_conflict_restores)",
-                [],
-                |r| r.get(0),
-            )?;
-            Ok::<_, trenddojo_store::StoreError>(SyncStatus {
-                device: self.store.device_id().to_string(),
-                pending,
-                acknowledged,
-                cursor,
-                conflicts,
-                server,
-                last_success: text("last_success"),
-                last_error_at: text("last_error_at"),
-                last_error: text("last_error"),
-            })
-        })?)
+        let state = sync_status::state(&self.store, user)?;
+        let needs_review = self.store.read(|c| Ok::<_, ApiError>(trade_repo::needing_review(c, user)?.len()))?;
+        Ok(SyncStatus { device: self.store.device_id().to_string(), server, state, needs_review })
     }
 
+    /// The conflict log, oldest first.
     pub fn sync_conflicts(&self) -> ApiResult<Vec<ConflictEntry>> {
-        Ok(self.store.read(|c| {
-            let mut st = c.prepare(
-                "SELECT c.seq, c.seen_at, c.table_name, c.row_id, c.field, c.kept_value, c.kept_hlc, c.lost_value,
-                        c.lost_hlc, r.restored_at
-                 FROM sync_conflicts c LEFT JOIN sync_conflict_restores r ON r.seq = c.seq ORDER BY c.seq",
-            )?;
-            let rows = st.query_map([], |r| {
-                Ok(ConflictEntry {
-                    seq: r.get(0)?,
-                    seen_at: r.get(1)?,
-                    table: r.get(2)?,
-                    row_id: r.get(3)?,
-                    field: r.get(4)?,
-                    kept_value: sql(r.get(5)?),
-                    kept_hlc: r.get(6)?,
-                    lost_value: sql(r.get(7)?),
-                    lost_hlc: r.get(8)?,
-                    restored_at: r.get(9)?,
-                })
-            })?;
-            Ok::<_, trenddojo_store::StoreError>(rows.collect::<Result<Vec<_>, _>>()?)
-        })?)
+        Ok(sync_status::conflicts(&self.store)?)
+    }
+
+    /// Everything a merge left to resolve: trades that need review, fills of deleted trades, rows kept aside.
+    pub fn sync_review(&self) -> ApiResult<SyncReview> {
+        let user = self.user()?.id;
+        let items = self.review_items()?;
+        let kept_aside = self.store.read(|c| Ok::<_, ApiError>(quarantine::list(c, user)?))?;
+        Ok(SyncReview { items, kept_aside })
     }
 }

@@ -9,10 +9,12 @@ use uuid::Uuid;
 
 use trenddojo_domain::money::{Fee, Price, Quantity};
 use trenddojo_domain::risk::{self, ProposedTrade, RiskAssessment, RiskContext};
-use trenddojo_domain::trade::{self as dtrade, Direction, Fill, Side, TradeStatus};
+use trenddojo_domain::trade::{self as dtrade, Derived, Direction, Fill, Review, Side, TradeFacts, TradeStatus};
 use trenddojo_store::accounts::{self as account_repo, Account};
 use trenddojo_store::journal::{self as journal_repo, ChecklistResponse, Note};
-use trenddojo_store::trades::{self as trade_repo, Execution, NewExecution, NewTrade, StopAdjustment, Target, Trade};
+use trenddojo_store::trades::{
+    self as trade_repo, Execution, ExecutionChange, NewExecution, NewTarget, NewTrade, StopAdjustment, Target, Trade,
+};
 use trenddojo_store::users as user_repo;
 use trenddojo_store::{Connection, Tx};
 
@@ -70,6 +72,21 @@ pub struct EditTradeInput {
     pub group: Option<String>,
     /// Cancel a planned trade.
     pub cancel: bool,
+    /// Correct the initial stop (what initial risk and R are measured from): it must sit on the losing side
+    /// of the first entry. Recorded in the stop history.
+    pub initial_stop: Option<String>,
+    /// Move the trade (with its executions and notes) to another account.
+    pub account: Option<String>,
+}
+
+/// Input for `trade edit-execution`: only given fields change.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExecutionEditInput {
+    pub side: Option<String>,
+    pub quantity: Option<String>,
+    pub price: Option<String>,
+    pub fees: Option<String>,
+    pub at: Option<String>,
 }
 
 /// Filters for `trade list`.
@@ -101,6 +118,22 @@ pub struct TradeDetail {
     pub warnings: Vec<String>,
 }
 
+/// A trade that needs review, with why and what the user can do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewTrade {
+    pub trade: Trade,
+    pub reasons: Vec<Review>,
+    pub advice: Vec<String>,
+}
+
+/// Everything a merge left for the user to look at.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItems {
+    pub trades: Vec<ReviewTrade>,
+    /// Live fills of trades that were deleted on another device (hidden with their trade).
+    pub orphan_executions: Vec<Execution>,
+}
+
 /// A full trade for bulk import: entry/exit fills already known (broker imports, seeds, benchmarks).
 #[derive(Debug, Clone)]
 pub struct ImportTrade {
@@ -130,14 +163,56 @@ fn tz_of(account: &Account) -> ApiResult<Tz> {
         .map_err(|_| ApiError::new(ErrorCode::Corrupt, format!("account {} has an unknown time zone", account.name)))
 }
 
-/// Recompute a trade from its executions and store the result.
+/// Everything derived for `trade` from its live executions (total: see `trenddojo_domain::trade::derive`).
+fn derive_trade(tx: &Connection, account: &Account, trade: &Trade) -> ApiResult<Derived> {
+    let fills: Vec<Fill> = trade_repo::executions(tx, trade.id)?.iter().map(Execution::to_fill).collect();
+    let facts = TradeFacts {
+        direction: trade.direction,
+        multiplier: trade.multiplier,
+        method: account.matching_method,
+        initial_stop: trade.initial_stop,
+        account_deleted: account_repo::is_deleted(tx, account.id)?,
+    };
+    Ok(dtrade::derive(&facts, &fills))
+}
+
+/// Recompute a trade from its executions and store the result. Never refuses: whatever the merged rows
+/// hold, the trade gets a state (possibly `needs_review`) that every device computes identically.
 pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> ApiResult<Trade> {
     let trade = trade_repo::get(tx, account.user_id, trade_id)?;
-    let fills: Vec<Fill> = trade_repo::executions(tx, trade_id)?.iter().map(Execution::to_fill).collect();
-    let summary = dtrade::summarize(trade.direction, trade.multiplier, account.matching_method, &fills)?;
-    let (initial_risk, r) = dtrade::risk_and_r(&summary, trade.initial_stop, trade.multiplier);
-    trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz_of(account)?)?;
+    let derived = derive_trade(tx, account, &trade)?;
+    trade_repo::apply_summary(tx, trade_id, &derived, tz_of(account).unwrap_or(Tz::UTC))?;
     Ok(trade_repo::get(tx, account.user_id, trade_id)?)
+}
+
+/// Recompute a trade after a change the user typed, refusing the change (the transaction rolls back) when
+/// it would put the trade into review: the rules a merge may break guard what a user enters on one device.
+fn refresh_checked(tx: &Tx<'_>, account: &Account, before: &Trade) -> ApiResult<Trade> {
+    let after = refresh_trade(tx, account, before.id)?;
+    let new: Vec<Review> = after.review.iter().copied().filter(|r| !before.review.contains(r)).collect();
+    if let Some(reason) = new.first() {
+        let message = match reason {
+            Review::OverClosed => {
+                let open = after.open_quantity + after.excess_quantity;
+                format!(
+                    "the exits would add up to more than was entered ({} more than the {} open at that time)",
+                    trenddojo_store::sql::dec_text(after.excess_quantity),
+                    trenddojo_store::sql::dec_text(open.max(Decimal::ZERO))
+                )
+            }
+            Review::StopWrongSide => "the initial stop would be on the wrong side of the first entry".to_string(),
+            Review::Overflow => "the amounts would be too large to compute exactly".to_string(),
+            Review::AccountDeleted => "the account is deleted".to_string(),
+        };
+        let field = match reason {
+            Review::OverClosed => "quantity",
+            Review::StopWrongSide => "stop",
+            Review::Overflow => "quantity",
+            Review::AccountDeleted => "account",
+        };
+        return Err(ApiError::conflict(field, message));
+    }
+    Ok(after)
 }
 
 fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
@@ -245,8 +320,16 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
             executed_at: f.at,
         })
         .collect();
-    let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
-    let (initial_risk, r) = dtrade::risk_and_r(&summary, t.initial_stop, t.multiplier);
+    let derived = dtrade::derive(
+        &TradeFacts {
+            direction: t.direction,
+            multiplier: t.multiplier,
+            method: account.matching_method,
+            initial_stop: t.initial_stop,
+            account_deleted: false,
+        },
+        &fills,
+    );
     let new = NewTrade {
         user_id: account.user_id,
         account_id: account.id,
@@ -264,16 +347,16 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
         &trade_repo::ImportedTrade {
             trade: &new,
             fills: &fills,
-            summary: &summary,
-            initial_risk,
-            r_multiple: r,
+            summary: &derived.summary,
+            initial_risk: derived.initial_risk,
+            r_multiple: derived.r_multiple,
             time_zone: &account.time_zone,
         },
         tz,
     )?;
     if let Some(target) = t.target {
         let shell = trade_repo::get(tx, account.user_id, trade_id)?;
-        trade_repo::add_target(tx, &shell, target, None, None)?;
+        trade_repo::replace_targets(tx, &shell, &[NewTarget { price: target, quantity: None, label: None }])?;
     }
     Ok(trade_id)
 }
@@ -349,7 +432,7 @@ impl Journal {
             )?;
             if let Some(target) = target {
                 let shell = trade_repo::get(tx, user_id, trade_id)?;
-                trade_repo::add_target(tx, &shell, target, None, None)?;
+                trade_repo::replace_targets(tx, &shell, &[NewTarget { price: target, quantity: None, label: None }])?;
             }
             trade_repo::insert_execution(
                 tx,
@@ -393,13 +476,24 @@ impl Journal {
                 Some(s) => parse::instant("at", s, tz_of(&account)?, tx.at)?,
                 None => tx.at,
             };
+            if side == t.direction.exit_side() && quantity.value() > t.open_quantity {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "quantity: cannot close {}, only {} is open",
+                        quantity,
+                        trenddojo_store::sql::dec_text(t.open_quantity)
+                    ),
+                )
+                .with_field("quantity"));
+            }
             let mut warnings = Vec::new();
             if side == t.direction.entry_side() && t.status != TradeStatus::Planned {
                 // Scaling in: the whole position's risk at its current stop must stay within the limit.
                 let settings = account_repo::risk_settings(tx, account.id)?;
                 let ctx = risk_context(tx, &account, "", tx.at)?;
                 let fills: Vec<Fill> = trade_repo::executions(tx, t.id)?.iter().map(Execution::to_fill).collect();
-                let before = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
+                let before = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills);
                 let add = price
                     .value()
                     .checked_mul(quantity.value())
@@ -436,7 +530,7 @@ impl Journal {
                     time_zone: account.time_zone.clone(),
                 },
             )?;
-            let trade = refresh_trade(tx, &account, t.id)?;
+            let trade = refresh_checked(tx, &account, &t)?;
             detail(tx, trade, warnings)
         })
     }
@@ -445,7 +539,9 @@ impl Journal {
     pub fn close_trade(&self, trade: &str, input: &CloseInput) -> ApiResult<TradeDetail> {
         let user_id = self.user()?.id;
         let t = self.store.read(|c| Ok::<_, ApiError>(trade_repo::resolve(c, user_id, trade)?))?;
-        if !matches!(t.status, TradeStatus::Open | TradeStatus::PartiallyClosed) {
+        let open = matches!(t.status, TradeStatus::Open | TradeStatus::PartiallyClosed)
+            || (t.status == TradeStatus::NeedsReview && t.open_quantity > Decimal::ZERO);
+        if !open {
             return Err(ApiError::conflict("trade", format!("the trade is {}, not open", t.status.as_str())));
         }
         let quantity = match &input.quantity {
@@ -467,6 +563,7 @@ impl Journal {
     pub fn edit_trade(&self, trade: &str, input: &EditTradeInput) -> ApiResult<TradeDetail> {
         let user_id = self.user()?.id;
         let stop = parse::opt("stop", input.stop.as_deref(), parse::price)?;
+        let initial_stop = parse::opt("initial_stop", input.initial_stop.as_deref(), parse::price)?;
         let targets = input
             .targets
             .as_ref()
@@ -477,7 +574,7 @@ impl Journal {
         let group = input.group.as_deref().map(|g| parse::text("group", g, 60)).transpose()?;
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
-            let account = account_repo::get(tx, user_id, t.account_id)?;
+            let mut account = account_repo::get_any(tx, t.account_id)?;
             if input.cancel {
                 if t.status != TradeStatus::Planned {
                     return Err(ApiError::conflict(
@@ -487,12 +584,33 @@ impl Journal {
                 }
                 trade_repo::cancel(tx, t.id)?;
             }
-            let reference = t.avg_entry_price.or(t.planned_entry.map(|p| p.value()));
-            if let Some(stop) = stop {
-                if let Some(entry) = reference {
-                    dtrade::validate_stop(t.direction, Price::new("price", entry)?, stop)?;
+            if let Some(to) = &input.account {
+                let target = account_repo::resolve(tx, user_id, to)?;
+                if target.id != t.account_id {
+                    trade_repo::move_to_account(tx, t.id, target.id)?;
+                    trade_repo::reset_account_realized(tx, t.account_id)?;
+                    account = target;
                 }
-                trade_repo::set_stop(tx, &t, stop, input.stop_reason.as_deref())?;
+            }
+            let reference = t.avg_entry_price.or(t.planned_entry.map(|p| p.value()));
+            if let Some(stop) = initial_stop {
+                // Measured against the first entry, as `derive` checks it.
+                let first = trade_repo::executions(tx, t.id)?
+                    .iter()
+                    .filter(|e| e.side == t.direction.entry_side())
+                    .min_by_key(|e| (e.executed_at, e.id))
+                    .map(|e| e.price)
+                    .or(t.planned_entry);
+                if let Some(entry) = first {
+                    dtrade::validate_stop(t.direction, entry, stop)?;
+                }
+                trade_repo::set_initial_stop(tx, &t, stop, input.stop_reason.as_deref())?;
+            }
+            if let Some(stop) = stop {
+                // Only the initial stop is bound to the entry's side; a stop moved later may sit at or
+                // beyond the entry (breakeven, or locking in profit).
+                let reason = if initial_stop.is_some() { None } else { input.stop_reason.as_deref() };
+                trade_repo::set_stop(tx, &t, stop, reason)?;
             }
             if let Some(targets) = &targets {
                 if let Some(entry) = reference {
@@ -500,10 +618,9 @@ impl Journal {
                         validate_target(t.direction, Price::new("price", entry)?, *target)?;
                     }
                 }
-                trade_repo::clear_targets(tx, t.id)?;
-                for target in targets {
-                    trade_repo::add_target(tx, &t, *target, None, None)?;
-                }
+                let rows: Vec<NewTarget> =
+                    targets.iter().map(|p| NewTarget { price: *p, quantity: None, label: None }).collect();
+                trade_repo::replace_targets(tx, &t, &rows)?;
             }
             if symbol.is_some() || setup.is_some() || group.is_some() {
                 trade_repo::update_details(tx, t.id, symbol.as_deref(), setup.as_deref(), group.as_deref())?;
@@ -511,9 +628,78 @@ impl Journal {
             let trade = if t.status == TradeStatus::Cancelled || input.cancel {
                 trade_repo::get(tx, user_id, t.id)?
             } else {
-                refresh_trade(tx, &account, t.id)?
+                refresh_checked(tx, &account, &t)?
             };
             detail(tx, trade, Vec::new())
+        })
+    }
+
+    /// Change a recorded fill (the way to resolve a trade a merge left over-closed, or to fix a typo). The
+    /// trade is recomputed; a change that would put a consistent trade into review is refused.
+    pub fn edit_execution(&self, execution: &str, input: &ExecutionEditInput) -> ApiResult<TradeDetail> {
+        let user_id = self.user()?.id;
+        let side = input.side.as_deref().map(|s| parse::choice::<Side>("side", s)).transpose()?;
+        let quantity = parse::opt("quantity", input.quantity.as_deref(), parse::quantity)?;
+        let price = parse::opt("price", input.price.as_deref(), parse::price)?;
+        let fees = parse::opt("fees", input.fees.as_deref(), parse::fee)?;
+        self.store.write(|tx| {
+            let (_, trade_id, trade_deleted) = trade_repo::resolve_execution(tx, user_id, execution)?;
+            if trade_deleted {
+                return Err(ApiError::conflict(
+                    "execution",
+                    "its trade was deleted (on another device); the fill can only be deleted",
+                ));
+            }
+            let t = trade_repo::get(tx, user_id, trade_id)?;
+            let account = account_repo::get_any(tx, t.account_id)?;
+            let executed_at = match &input.at {
+                Some(s) => Some(parse::instant("at", s, tz_of(&account)?, tx.at)?),
+                None => None,
+            };
+            let change = ExecutionChange { side, quantity, price, fees, executed_at };
+            if change.is_empty() {
+                return Err(ApiError::invalid(
+                    "execution",
+                    "nothing to change: give a side, quantity, price, fees or time",
+                ));
+            }
+            let (e, _, _) = trade_repo::resolve_execution(tx, user_id, execution)?;
+            trade_repo::update_execution(tx, e.id, &change)?;
+            let trade = refresh_checked(tx, &account, &t)?;
+            detail(tx, trade, Vec::new())
+        })
+    }
+
+    /// Delete a recorded fill. Its trade is recomputed (a trade without fills is planned again); deleting
+    /// a fill of a trade another device deleted just removes it.
+    pub fn delete_execution(&self, execution: &str) -> ApiResult<Uuid> {
+        let user_id = self.user()?.id;
+        self.store.write(|tx| {
+            let (e, trade_id, trade_deleted) = trade_repo::resolve_execution(tx, user_id, execution)?;
+            trade_repo::delete_execution(tx, e.id)?;
+            if !trade_deleted {
+                let t = trade_repo::get(tx, user_id, trade_id)?;
+                let account = account_repo::get_any(tx, t.account_id)?;
+                refresh_checked(tx, &account, &t)?;
+            }
+            Ok(e.id)
+        })
+    }
+
+    /// What needs the user's attention after merges: trades that need review (with why and what to do)
+    /// and fills of trades another device deleted.
+    pub fn review_items(&self) -> ApiResult<ReviewItems> {
+        let user_id = self.user()?.id;
+        self.store.read(|c| {
+            let trades = trade_repo::needing_review(c, user_id)?
+                .into_iter()
+                .map(|t| ReviewTrade {
+                    advice: t.review.iter().map(|r| r.advice().to_string()).collect(),
+                    reasons: t.review.clone(),
+                    trade: t,
+                })
+                .collect();
+            Ok(ReviewItems { trades, orphan_executions: trade_repo::orphan_executions(c, user_id)? })
         })
     }
 

@@ -1,4 +1,5 @@
 //! The server half of a push: apply one batch of a device's mutations in one transaction, as the user.
+//! (The device half, which reads the outbox and acknowledges what the server took, is `outbox`.)
 //!
 //! A mutation is a row's state as the device has it (every synced field with the stamp of the write that
 //! set it, plus the tombstone), numbered by the device. [`push_batch`] runs over the user's own login, so
@@ -7,7 +8,13 @@
 //! retried batch changes nothing), refuses a push when the server has less than the device was told it
 //! acknowledged (lost changes), merges each row with the server's copy field by field
 //! ([`crate::merge`](mod@crate::merge)), writes only rows that changed, and records the batch's last
-//! number. Either all of it commits or none of it does.
+//! number. Either all of it commits or none of it does. A row the server refuses (a constraint, a tier
+//! limit) fails the batch with [`SyncError::Rejected`]; the device half then finds that row by splitting
+//! the batch and keeps it aside.
+//!
+//! Every exchange runs under the round's [`Limits`]; the transaction tells the server to end it if the
+//! device goes silent inside it (`idle_in_transaction_session_timeout`) and to give up waiting for the
+//! device's lock quickly (`lock_timeout`), so a vanished client never blocks that device's next sync.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -17,6 +24,8 @@ use uuid::Uuid;
 
 use crate::convert::{server_state, to_pg};
 use crate::merge::{merge, Field, Overridden, RowState};
+use crate::net::{within, Limits};
+use crate::plan::columns as data_columns;
 use crate::tables::{self, Column, Direction, Kind, Table};
 use crate::SyncError;
 
@@ -62,12 +71,7 @@ pub struct PushOutcome {
 const IMMUTABLE: &[&str] = &["id", "user_id", "created_at"];
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> SyncError {
-    SyncError::Invalid { field: field.into(), message: message.into() }
-}
-
-/// The synced columns of `t` other than `deleted` (carried by [`RowState::deleted`]).
-fn data_columns(t: &Table) -> Vec<Column> {
-    t.all_columns().into_iter().filter(|c| c.name != "deleted").collect()
+    SyncError::invalid(field, message)
 }
 
 /// Apply a batch of one device's mutations in one server transaction. `after` is the last number the
@@ -75,10 +79,12 @@ fn data_columns(t: &Table) -> Vec<Column> {
 /// outbox, so numbers of changes it does not push here may be absent).
 pub async fn push_batch(
     client: &mut Client,
+    limits: &Limits,
     device: Uuid,
     after: i64,
     batch: &[Mutation],
 ) -> Result<PushOutcome, SyncError> {
+    let limit = limits.exchange;
     for w in batch.windows(2) {
         if w[1].number <= w[0].number {
             return Err(invalid(
@@ -90,10 +96,24 @@ pub async fn push_batch(
     if batch.first().is_some_and(|m| m.number <= after) {
         return Err(invalid("number", format!("the batch starts at or before the acknowledged mutation {after}")));
     }
-    let tx = client.transaction().await?;
-    tx.execute_typed(
-        "INSERT INTO trenddojo.sync_devices (device_id, user_id) VALUES ($1, trenddojo.app_uid()) ON CONFLICT (device_id) DO NOTHING",
-        &[(&device, Type::UUID)],
+    let tx = within(limit, "the start of the push", client.transaction()).await?;
+    // The transaction's limits come with its first statement (a round trip saved): the server ends the
+    // session if this device goes silent inside the transaction, and the device lock below is waited for
+    // only briefly (a second sync of this device, or a dead one the server has not ended yet).
+    within(
+        limit,
+        "the push",
+        tx.execute_typed(
+            "WITH limits AS (SELECT set_config('idle_in_transaction_session_timeout', $2, true), \
+                                    set_config('lock_timeout', $3, true)) \
+             INSERT INTO trenddojo.sync_devices (device_id, user_id) SELECT $1, trenddojo.app_uid() FROM limits \
+             ON CONFLICT (device_id) DO NOTHING",
+            &[
+                (&device, Type::UUID),
+                (&limits.server_idle_setting(), Type::TEXT),
+                (&limits.device_lock_setting(), Type::TEXT),
+            ],
+        ),
     )
     .await?;
     // The foreign-key checks of a push (an execution's trade, a stop's trade) run a query the server
@@ -106,16 +126,22 @@ pub async fn push_batch(
     // The user's version comes with the device's row. Read in this statement's snapshot, it can only be
     // older than the version at the moment the lock was granted, never newer: then `version_after -
     // version_before` exceeds the rows written, and the device merely downloads its own rows back.
-    let row = tx
-        .query_typed_opt(
+    // Waiting longer than the lock timeout for this row means another sync of this device holds it.
+    let device_lock = async {
+        tx.query_typed_opt(
             "SELECT last_mutation, \
                     coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0), \
                     set_config('plan_cache_mode', 'force_custom_plan', true) \
              FROM trenddojo.sync_devices WHERE device_id = $1 FOR UPDATE",
             &[(&device, Type::UUID)],
         )
-        .await?
-        .ok_or(SyncError::ForeignDevice)?;
+        .await
+        .map_err(|e| match e.code() {
+            Some(c) if c == &tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE => SyncError::DeviceBusy,
+            _ => SyncError::from(e),
+        })
+    };
+    let row = within(limit, "the push", device_lock).await?.ok_or(SyncError::ForeignDevice)?;
     let last: i64 = row.try_get(0)?;
     let mut out = PushOutcome { last_mutation: last, version_before: row.try_get(1)?, ..PushOutcome::default() };
     // The server is behind what the device was told it has: acknowledged changes were lost on the server
@@ -136,7 +162,7 @@ pub async fn push_batch(
             }
         }
         if !rows.is_empty() {
-            out.written += apply_table(&tx, t, rows, &mut out.conflicts, &mut out.newest_merged).await?;
+            out.written += apply_table(&tx, limit, t, rows, &mut out.conflicts, &mut out.newest_merged).await?;
         }
     }
     if let Some(m) = fresh.iter().find(|m| tables::table(&m.table).is_none()) {
@@ -148,16 +174,19 @@ pub async fn push_batch(
     }
     // The device's new mark (when the batch had new mutations) and the user's version after the batch,
     // which includes this transaction's writes, in one exchange.
-    out.version_after = tx
-        .query_typed_one(
+    out.version_after = within(
+        limit,
+        "the push",
+        tx.query_typed_one(
             "WITH mark AS (UPDATE trenddojo.sync_devices SET last_mutation = $2, last_seen = now() \
                            WHERE device_id = $1 AND last_mutation < $2) \
              SELECT coalesce((SELECT version FROM trenddojo.user_versions WHERE user_id = trenddojo.app_uid()), 0)",
             &[(&device, Type::UUID), (&out.last_mutation, Type::INT8)],
-        )
-        .await?
-        .try_get(0)?;
-    tx.commit().await?;
+        ),
+    )
+    .await?
+    .try_get(0)?;
+    within(limit, "the push's commit", tx.commit()).await?;
     Ok(out)
 }
 
@@ -215,6 +244,7 @@ fn record(id: Uuid, cols: &[Column], row: &RowState) -> Value {
 /// over all the rows at once (as a jsonb record set), whatever the batch size.
 async fn apply_table(
     tx: &tokio_postgres::Transaction<'_>,
+    limit: std::time::Duration,
     t: &Table,
     rows: Vec<(Uuid, RowState)>,
     conflicts: &mut Vec<RowConflict>,
@@ -230,7 +260,7 @@ async fn apply_table(
         t.name
     );
     let mut server: std::collections::HashMap<Uuid, (RowState, i64)> = std::collections::HashMap::new();
-    for row in tx.query_typed(&select, &[(&ids, Type::UUID_ARRAY)]).await? {
+    for row in within(limit, "the push", tx.query_typed(&select, &[(&ids, Type::UUID_ARRAY)])).await? {
         let (id, state) = server_state(&row, &cols)?;
         if let Some(id) = id {
             server.insert(id, (state, row.try_get(cols.len() + 2)?));
@@ -265,7 +295,7 @@ async fn apply_table(
             t = t.name,
             cols = list.join(", ")
         );
-        written += tx.execute_typed(&sql, &[(&Value::Array(inserts), Type::JSONB)]).await?;
+        written += within(limit, "the push", tx.execute_typed(&sql, &[(&Value::Array(inserts), Type::JSONB)])).await?;
     }
     if !updates.is_empty() {
         let sets: Vec<String> = cols
@@ -280,7 +310,7 @@ async fn apply_table(
             t = t.name,
             sets = sets.join(", ")
         );
-        written += tx.execute_typed(&sql, &[(&Value::Array(updates), Type::JSONB)]).await?;
+        written += within(limit, "the push", tx.execute_typed(&sql, &[(&Value::Array(updates), Type::JSONB)])).await?;
     }
     Ok(written)
 }

@@ -1,0 +1,242 @@
+//! The device half of a push: read the outbox, send it in batches, acknowledge what the server took, keep
+//! aside what it refused.
+//!
+//! The outbox entries after the acknowledged mark that belong to the user become mutations (the row's
+//! current values with each field's stamp), numbered by outbox `seq`, sent in batches of [`BATCH`]
+//! (`server_push::push_batch`). After the server commits a batch, one local transaction deletes those
+//! entries, moves the mark, marks the pushed fields synced, logs the conflicts that were real, and
+//! records which server versions hold only this device's rows (the pull leaves them out). A crash in
+//! between leaves the entries; the next push is recognised as a duplicate and acknowledged without being
+//! applied twice.
+//!
+//! A batch the server refuses because of one row (a constraint, a tier limit: `SyncError::Rejected`) is
+//! split in halves and sent again, until the refused row is alone; that row is kept aside
+//! (`quarantine`) and its entries leave the outbox, while every other row goes through. A batch of 500
+//! with one bad row costs about 18 more exchanges, once.
+
+use std::collections::HashMap;
+
+use trenddojo_store::{Store, Tx};
+use uuid::Uuid;
+
+use crate::crash::crash_point;
+use crate::decide::{batch_is_own, is_conflict, rows_to_push, OutboxEntry, RowToPush};
+use crate::local::{get_i64, local_row, mark_synced, set_state, skip_own_versions, sql_err, state_key, LocalRow};
+use crate::net::Server;
+use crate::quarantine;
+use crate::round::Report;
+use crate::server_push::{push_batch, Mutation, PushOutcome};
+use crate::SyncError;
+
+/// Rows per pushed batch.
+pub const BATCH: usize = 500;
+
+/// A row ready to push: what the outbox said, and the row as it is here.
+#[derive(Debug, Clone)]
+struct Prepared {
+    row: RowToPush,
+    local: LocalRow,
+}
+
+impl Prepared {
+    fn mutation(&self) -> Mutation {
+        Mutation {
+            number: self.row.number,
+            table: self.row.table.name.to_string(),
+            id: self.row.id,
+            row: self.local.state.clone(),
+        }
+    }
+}
+
+/// One batch read from the outbox.
+struct Batch {
+    /// The acknowledged mark when it was read.
+    after: i64,
+    /// Entries read (a full batch means there may be more).
+    read: usize,
+    rows: Vec<Prepared>,
+}
+
+fn read_batch(store: &Store, user: Uuid) -> Result<Batch, SyncError> {
+    store.read(|c| {
+        let after = get_i64(c, &state_key(user, "acknowledged"))?;
+        let mut st = c
+            .prepare_cached("SELECT seq, table_name, row_id FROM sync_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(sql_err)?;
+        let entries: Vec<OutboxEntry> = st
+            .query_map(rusqlite::params![after, BATCH as i64], |r| {
+                Ok(OutboxEntry { seq: r.get(0)?, table: r.get(1)?, row: r.get(2)? })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>()
+            .map_err(sql_err)?;
+        let read = entries.len();
+        let mut rows = Vec::new();
+        for row in rows_to_push(&entries) {
+            // Rows of other users of this store go out when that user syncs.
+            if let Some(local) = local_row(c, row.table, row.id)? {
+                if local.owner == Some(user) {
+                    rows.push(Prepared { row, local });
+                }
+            }
+        }
+        Ok(Batch { after, read, rows })
+    })
+}
+
+/// How many local changes of `user` wait to be pushed (entries of other local users are not counted:
+/// they go out when that user syncs).
+pub fn pending(store: &Store, user: Uuid) -> Result<usize, SyncError> {
+    store.read(|c| {
+        let after = get_i64(c, &state_key(user, "acknowledged"))?;
+        let mut st = c.prepare("SELECT seq, table_name, row_id FROM sync_outbox WHERE seq > ?1").map_err(sql_err)?;
+        let entries: Vec<OutboxEntry> = st
+            .query_map([after], |r| Ok(OutboxEntry { seq: r.get(0)?, table: r.get(1)?, row: r.get(2)? }))
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>()
+            .map_err(sql_err)?;
+        let mut n = 0;
+        for e in &entries {
+            let Some(t) = crate::tables::table(&e.table) else { continue };
+            let Ok(id) = Uuid::parse_str(&e.row) else { continue };
+            if local_row(c, t, id)?.is_some_and(|l| l.owner == Some(user)) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    })
+}
+
+/// This device's sync id: the store's device id (a UUID), stable for the life of the store.
+pub fn device_uuid(store: &Store) -> Result<Uuid, SyncError> {
+    Uuid::parse_str(store.device_id()).map_err(|_| SyncError::invalid("device", "the store has no device id"))
+}
+
+/// Push every pending local change of `user`, in batches.
+pub(crate) async fn push(store: &Store, server: &mut Server, user: Uuid, report: &mut Report) -> Result<(), SyncError> {
+    let device = device_uuid(store)?;
+    loop {
+        let batch = read_batch(store, user)?;
+        if batch.rows.is_empty() {
+            report.acknowledged = batch.after;
+            return Ok(());
+        }
+        send(store, server, device, user, batch.after, &batch.rows, report).await?;
+        if batch.read < crate::outbox::BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Send `rows` (ascending numbers), splitting around rows the server refuses.
+async fn send(
+    store: &Store,
+    server: &mut Server,
+    device: Uuid,
+    user: Uuid,
+    mut after: i64,
+    rows: &[Prepared],
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    // Parts still to send, in order: a refused part is replaced by its two halves.
+    let mut parts: Vec<&[Prepared]> = vec![rows];
+    while let Some(part) = parts.pop() {
+        let mutations: Vec<Mutation> = part.iter().map(Prepared::mutation).collect();
+        crash_point("push:before-send");
+        match push_batch(&mut server.client, &server.limits, device, after, &mutations).await {
+            Ok(out) => {
+                crash_point("push:after-server-commit");
+                let last = part.last().map_or(after, |p| p.row.number);
+                acknowledge(store, user, part, last, &out, report)?;
+                crash_point("push:after-local-ack");
+                after = last;
+                report.pushed += out.applied;
+                report.duplicates += out.duplicates;
+                report.acknowledged = last;
+            }
+            Err(SyncError::Rejected { code, message }) => match part {
+                [one] => {
+                    keep_aside(store, user, one, &code, &message)?;
+                    report.quarantined += 1;
+                }
+                _ => {
+                    let (first, second) = part.split_at(part.len() / 2);
+                    parts.push(second);
+                    parts.push(first);
+                }
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The server committed `part`: drop its entries, move the mark, mark the pushed fields synced, log the
+/// conflicts that were real, and note whether the batch's versions are the device's own.
+fn acknowledge(
+    store: &Store,
+    user: Uuid,
+    part: &[Prepared],
+    last: i64,
+    out: &PushOutcome,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    let logged = store.write(|tx| {
+        let mut delete = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1").map_err(sql_err)?;
+        for p in part {
+            for seq in &p.row.seqs {
+                delete.execute([seq]).map_err(sql_err)?;
+            }
+        }
+        set_state(tx, &state_key(user, "acknowledged"), &last.to_string())?;
+        let clear_aside = quarantine::any_pushed(tx)?;
+        for p in part {
+            if let Some(newest) =
+                p.local.state.fields.values().map(|f| &f.hlc).chain(p.local.state.deleted.as_ref()).max()
+            {
+                mark_synced(tx, p.row.table.name, p.row.id, newest)?;
+            }
+            if clear_aside {
+                quarantine::clear(tx, p.row.table.name, p.row.id, quarantine::Direction::Push)?;
+            }
+        }
+        // The versions this batch took hold only its own rows (dense) and each of them merged into a
+        // server row this device already had (or is new): the device has exactly what they hold, so the
+        // pull skips them instead of downloading them back.
+        let cursor = get_i64(tx, &state_key(user, "cursor"))?;
+        if batch_is_own(out.version_before, out.version_after, out.written, out.newest_merged, cursor) {
+            skip_own_versions(tx, user, out.version_before, out.version_after)?;
+        }
+        log_push_conflicts(tx, part, out)
+    })?;
+    report.conflicts += logged;
+    Ok(())
+}
+
+/// Log the values the server's merge replaced that are real conflicts from this device's point of view.
+fn log_push_conflicts(tx: &Tx<'_>, part: &[Prepared], out: &PushOutcome) -> Result<usize, SyncError> {
+    let rows: HashMap<(&str, Uuid), &LocalRow> =
+        part.iter().map(|p| ((p.row.table.name, p.row.id), &p.local)).collect();
+    let mut n = 0;
+    for c in &out.conflicts {
+        let Some(local) = rows.get(&(c.table.as_str(), c.id)) else { continue };
+        let Some(mine) = local.state.fields.get(&c.overridden.field) else { continue };
+        if is_conflict(&c.overridden, mine, local.base(&c.overridden.field)) {
+            n += usize::from(crate::status::log_conflict(tx, &c.table, c.id, &c.overridden)?);
+        }
+    }
+    Ok(n)
+}
+
+/// The server refused this one row: its entries leave the outbox (the mark does not move past it: it was
+/// not applied), and it is kept aside with the server's reason.
+fn keep_aside(store: &Store, user: Uuid, p: &Prepared, code: &str, message: &str) -> Result<(), SyncError> {
+    store.write(|tx| {
+        let mut delete = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1").map_err(sql_err)?;
+        for seq in &p.row.seqs {
+            delete.execute([seq]).map_err(sql_err)?;
+        }
+        quarantine::keep_pushed(tx, p.row.table.name, p.row.id, user, code, message)
+    })
+}

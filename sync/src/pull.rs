@@ -1,0 +1,324 @@
+//! The pull: everything after the cursor, from one server snapshot, applied locally in budgeted
+//! transactions (`apply`), the cursor moving with the last of them.
+//!
+//! One read-only REPEATABLE READ transaction on the server: read the user's counter, then every changed
+//! synced table's rows with `server_seq > cursor` (outside the device's own ranges), parents first, in
+//! keyset pages of [`PULL_CHUNK`] rows, each page one statement, so nothing lives on the server between
+//! two exchanges (poolers). The snapshot holds exactly the versions up to the counter it showed (writers
+//! of one user commit in version order, server V5), so the pull reaches that version with no gap. Then
+//! the trades whose rows or executions arrived are recomputed once each, and their accounts' totals; the
+//! transaction that finishes also moves the cursor. If the pull is cut off (a crash, a stall, Ctrl-C) the
+//! cursor has not moved and the next pull applies the same rows again, which the merge makes a no-op.
+
+use tokio_postgres::types::Type;
+use tokio_postgres::Client;
+use trenddojo_store::Store;
+use uuid::Uuid;
+
+use crate::apply::{pulled, touched_trades, Mode, Pulled, Refresh, Tally, Work, TX_BUDGET};
+use crate::crash::crash_point;
+use crate::decide::tables_to_pull;
+use crate::local::{get_i64, own_versions, set_own_versions, set_state, state_key};
+use crate::net::{within, Limits, Server};
+use crate::plan::{plan, Plan};
+use crate::quarantine;
+use crate::round::Report;
+use crate::tables::TABLES;
+use crate::SyncError;
+
+/// Rows read from the server per round trip of a pull.
+pub const PULL_CHUNK: usize = 500;
+
+/// The version ranges a pull leaves out (the device's own pushed rows): their lower and upper bounds.
+#[derive(Debug, Default)]
+pub(crate) struct Own {
+    lo: Vec<i64>,
+    hi: Vec<i64>,
+}
+
+/// One page of a table's changes after version `after`: at most [`PULL_CHUNK`] rows in version order,
+/// converted, and whether more may follow (the page was full). A statement of its own, not a portal: a
+/// keyset page needs nothing to live on the server between two exchanges, which a transaction pooler
+/// cannot promise outside a transaction and no pooler can for a prepared statement. Versions are unique
+/// within a user's table (one per row written, server V5/V11), so `server_seq > last` resumes exactly
+/// after the previous page. (A user who forges V11's statement-local counter can give two of their own
+/// rows one version; a page refuses that when it sees it, and at a page boundary it costs only that
+/// user's own row on that user's own device.)
+pub(crate) async fn pull_page(
+    tx: &tokio_postgres::Transaction<'_>,
+    limits: &Limits,
+    plan: &'static Plan,
+    after: i64,
+    own: &Own,
+) -> Result<(Vec<Pulled>, Option<i64>), SyncError> {
+    let limit = PULL_CHUNK as i64;
+    let rows = within(
+        limits.exchange,
+        "the download",
+        tx.query_typed(
+            &plan.pull,
+            &[(&after, Type::INT8), (&own.lo, Type::INT8_ARRAY), (&own.hi, Type::INT8_ARRAY), (&limit, Type::INT8)],
+        ),
+    )
+    .await?;
+    let mut page = Vec::with_capacity(rows.len());
+    let mut last = after;
+    for row in &rows {
+        let seq: i64 = row.try_get(plan.cols.len() + 2)?;
+        if seq <= last {
+            return Err(SyncError::invalid(
+                format!("{}.server_seq", plan.table.name),
+                format!("versions must ascend strictly within a page ({seq} after {last})"),
+            ));
+        }
+        last = seq;
+        page.push(pulled(plan, row)?);
+    }
+    let more = rows.len() == PULL_CHUNK;
+    Ok((page, more.then_some(last)))
+}
+
+/// The server side of a pull or a reset, as it stands at the start of a read-only REPEATABLE READ
+/// transaction.
+pub(crate) struct Snapshot<'a> {
+    pub tx: tokio_postgres::Transaction<'a>,
+    /// The user's change version: the snapshot holds exactly the user's versions up to this one
+    /// (writers of one user commit in version order, see server V5).
+    pub version: i64,
+    /// Which synced tables have rows after the given cursor, in [`TABLES`] order: only those are read
+    /// (a typical pull touches one or two of the thirteen).
+    pub changed: Vec<bool>,
+}
+
+/// Open the snapshot, and in the same statement read the version and which tables changed after
+/// `cursor`, turn sorts off for the transaction, and tell the server to end the session should this
+/// device go silent inside it. Each exchange with a server across a network costs a round trip, and one
+/// round reaching another device is a chain of them.
+///
+/// Sorts: pages must come off the (user_id, server_seq) index in order. Right after a large push the
+/// server's statistics still describe nearly empty tables, and the planner then sorted everything after
+/// the cursor for every page (measured: 70 ms per page of executions at 100k rows, a first download 1.6x
+/// slower than through one portal). No query of a pull needs a sort.
+pub(crate) async fn snapshot<'a>(
+    client: &'a mut Client,
+    limits: &Limits,
+    cursor: i64,
+) -> Result<Snapshot<'a>, SyncError> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let probes: Vec<String> = TABLES
+            .iter()
+            .map(|t| format!("EXISTS (SELECT 1 FROM trenddojo.{} WHERE server_seq > $1)", t.name))
+            .collect();
+        format!(
+            "SELECT (SELECT coalesce(max(version), 0) FROM trenddojo.user_versions), ARRAY[{}], \
+                    set_config('enable_sort', 'off', true), \
+                    set_config('idle_in_transaction_session_timeout', $2, true)",
+            probes.join(", ")
+        )
+    });
+    let tx = within(
+        limits.exchange,
+        "the start of the download",
+        client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start(),
+    )
+    .await?;
+    let row = within(
+        limits.exchange,
+        "the download",
+        tx.query_typed_one(sql, &[(&cursor, Type::INT8), (&limits.server_idle_setting(), Type::TEXT)]),
+    )
+    .await?;
+    let version: i64 = row.try_get(0)?;
+    let changed: Vec<bool> = row.try_get(1)?;
+    if changed.len() != TABLES.len() {
+        return Err(SyncError::invalid("pull", "the server answered for other tables"));
+    }
+    Ok(Snapshot { tx, version, changed })
+}
+
+/// Apply `work` in budgeted transactions until it is done (or, with `until_rows`, until its rows are in),
+/// falling back to the careful mode for a transaction whose fast attempt failed because of a row. When
+/// `finish` is given, the transaction that completes the work also runs it (moving the cursor).
+/// Between transactions the task yields, so a round can be cancelled there (Ctrl-C, the app closing).
+pub(crate) async fn run_work(
+    store: &Store,
+    work: &mut Work<'_>,
+    tally: &mut Tally,
+    refresh: Option<&Refresh<'_>>,
+    until_rows: bool,
+    finish: Option<&dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError>>,
+) -> Result<(), SyncError> {
+    loop {
+        if until_rows && work.rows.is_empty() {
+            return Ok(());
+        }
+        let mut mode = Mode::Fast;
+        let counted = (tally.conflicts, tally.quarantined);
+        let done = loop {
+            let mut next = work.clone();
+            let attempt = store.write(|tx| {
+                next.step(tx, mode, tally, refresh, TX_BUDGET)?;
+                let done = next.done();
+                if done {
+                    if let Some(f) = finish {
+                        f(tx)?;
+                    }
+                }
+                Ok::<_, SyncError>(done)
+            });
+            match attempt {
+                Ok(done) => {
+                    *work = next;
+                    break done;
+                }
+                Err(e) if mode == Mode::Fast && crate::apply::row_level_local(&e) => {
+                    // The fast attempt rolled back: what it counted did not happen.
+                    (tally.conflicts, tally.quarantined) = counted;
+                    mode = Mode::Careful;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if done {
+            return Ok(());
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Let the device's clock see the newest stamp among pulled rows.
+pub(crate) fn observe_newest(store: &Store, rows: &[Pulled]) {
+    if let Some(h) = rows.iter().filter_map(Pulled::newest_stamp).max() {
+        store.observe_clock(h.as_str());
+    }
+}
+
+/// Pull everything after the cursor (see the module docs). Returns whether derived data was queued to
+/// push.
+pub(crate) async fn pull(
+    store: &Store,
+    server: &mut Server,
+    user: Uuid,
+    refresh: &Refresh<'_>,
+    report: &mut Report,
+) -> Result<bool, SyncError> {
+    let cursor_key = state_key(user, "cursor");
+    let (cursor, own) = store.read(|c| Ok::<_, SyncError>((get_i64(c, &cursor_key)?, own_versions(c, user)?)))?;
+    let (lo, hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
+    let own = Own { lo, hi };
+    let mut tally = Tally::default();
+    let limits = server.limits;
+    let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, cursor).await?;
+    let mut chunk: Vec<Pulled> = Vec::new();
+    let mut touched: Vec<Uuid> = Vec::new();
+    let mut deleted_accounts: Vec<Uuid> = Vec::new();
+    let mut pulled_rows = 0;
+    if target > cursor {
+        for t in tables_to_pull(&changed) {
+            let plan = plan(t);
+            let mut after = cursor;
+            loop {
+                let (page, more) = pull_page(&tx, &limits, plan, after, &own).await?;
+                chunk.extend(page);
+                if chunk.len() >= PULL_CHUNK {
+                    // The clock sees the newest stamp before the rows land: an app write made between two
+                    // of these transactions must be stamped after what it sees.
+                    observe_newest(store, &chunk);
+                    let mut work = Work::new(&chunk, &[], false);
+                    run_work(store, &mut work, &mut tally, None, true, None).await?;
+                    touched.extend(touched_trades(&chunk));
+                    deleted_accounts.extend(chunk.iter().filter(|p| is_deleted_account(p)).map(|p| p.id));
+                    pulled_rows += chunk.len();
+                    chunk.clear();
+                }
+                match more {
+                    Some(last) => after = last,
+                    None => break,
+                }
+            }
+        }
+    }
+    within(limits.exchange, "the end of the download", tx.commit()).await?;
+    crash_point("pull:after-fetch");
+    let reached = target.max(cursor);
+    touched.extend(touched_trades(&chunk));
+    deleted_accounts.extend(chunk.iter().filter(|p| is_deleted_account(p)).map(|p| p.id));
+    let arrived = pulled_rows + chunk.len() > 0;
+    // Rows kept aside by earlier pulls are tried again after a pull that brought anything (their parent
+    // may have come), before the trades are recomputed; so are trades whose recomputation failed.
+    let retried: Vec<Pulled> = if arrived { retry_states(store, user)? } else { Vec::new() };
+    if arrived {
+        touched.extend(touched_trades(&retried));
+        touched.extend(store.read(|c| quarantine::recompute_trades(c, user))?);
+        // A deleted account's live trades (created on another device meanwhile) now need review.
+        for a in &deleted_accounts {
+            touched.extend(store.read(|c| Ok::<_, SyncError>(trenddojo_store::trades::live_trade_ids(c, *a)?))?);
+        }
+    }
+    touched.sort();
+    touched.dedup();
+    // The clock first sees the newest stamp that arrived, so derived data published below is newer.
+    observe_newest(store, &chunk);
+    // The rest of the rows, then the ones kept aside before (if any), then the trades to recompute, then
+    // their accounts; the cursor moves with the last of them. A small pull (the usual case) is one
+    // transaction.
+    let finish = |tx: &trenddojo_store::Tx<'_>| {
+        set_state(tx, &cursor_key, &reached.to_string())?;
+        set_own_versions(tx, user, &[])?;
+        crash_point("pull:before-local-commit");
+        Ok(())
+    };
+    let published = if retried.is_empty() {
+        let mut work = Work::new(&chunk, &touched, true);
+        run_work(store, &mut work, &mut tally, Some(refresh), false, Some(&finish)).await?;
+        work.published
+    } else {
+        let mut rows = Work::new(&chunk, &[], false);
+        run_work(store, &mut rows, &mut tally, None, true, None).await?;
+        // Carefully from the start: these failed once already.
+        let mut again = Work::new(&retried, &[], false);
+        run_retry(store, &mut again, &mut tally)?;
+        let mut work = Work::new(&[], &touched, true);
+        run_work(store, &mut work, &mut tally, Some(refresh), false, Some(&finish)).await?;
+        work.published
+    };
+    pulled_rows += chunk.len();
+    crash_point("pull:after-local-commit");
+    report.pulled += pulled_rows;
+    report.conflicts += tally.conflicts;
+    report.quarantined += tally.quarantined;
+    report.cursor = reached;
+    Ok(published > 0)
+}
+
+fn is_deleted_account(p: &Pulled) -> bool {
+    p.plan.table.name == "accounts" && p.deleted.is_some()
+}
+
+/// The pulled rows kept aside for `user`, as rows to apply again.
+fn retry_states(store: &Store, user: Uuid) -> Result<Vec<Pulled>, SyncError> {
+    let states = store.read(|c| quarantine::pulled_states(c, user))?;
+    let mut out = Vec::with_capacity(states.len());
+    for (table, id, state) in states {
+        let Some(t) = crate::tables::table(&table) else { continue };
+        if let Ok(p) = Pulled::from_state(plan(t), id, &state) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Apply rows that were kept aside before, carefully (they failed once), in budgeted transactions.
+fn run_retry(store: &Store, work: &mut Work<'_>, tally: &mut Tally) -> Result<(), SyncError> {
+    while !work.rows.is_empty() {
+        let mut next = work.clone();
+        store.write(|tx| next.step(tx, Mode::Careful, tally, None, TX_BUDGET))?;
+        *work = next;
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Reset: replace this device's copy of the signed-in user's synced data with the server's.
+//!
+//! One local transaction: every synced row of the user is deleted (children first) together with its field
+//! stamps, outbox entries, kept-aside rows and pending recomputations; the server's rows (one snapshot) are
+//! written in their place; derived data is recomputed and the cursor set to the snapshot's version. Local
+//! changes not yet pushed are dropped: the caller confirms that first. Other users' rows in the same store
+//! are untouched. A row the store refuses is kept aside, as in a pull; it never stops the reset.
+
+use trenddojo_store::Store;
+
+use crate::apply::{touched_trades, Mode, Pulled, Refresh, Tally, Work};
+use crate::local::{set_own_versions, set_state, sql_err, state_key};
+use crate::net::{within, Server};
+use crate::plan::plan;
+use crate::pull::{observe_newest, pull_page, snapshot, Own, Snapshot};
+use crate::round::{handshake, Report};
+use crate::tables::TABLES;
+use crate::SyncError;
+
+/// Download the user's data again (see the module docs).
+pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
+    let user = handshake(server).await?;
+    let limits = server.limits;
+    let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, 0).await?;
+    let mut rows: Vec<Pulled> = Vec::new();
+    for t in crate::decide::tables_to_pull(&changed) {
+        let plan = plan(t);
+        let mut after = 0;
+        loop {
+            let (page, more) = pull_page(&tx, &limits, plan, after, &Own::default()).await?;
+            rows.extend(page);
+            match more {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
+    }
+    within(limits.exchange, "the end of the download", tx.commit()).await?;
+    // The clock sees the newest stamp that arrived before anything is stamped here.
+    observe_newest(store, &rows);
+    let uid = user.to_string();
+    let trades = touched_trades(&rows);
+    let mut quarantined = 0;
+    // The whole replacement is one transaction, whatever its length: the user asked for it and waits. A
+    // fast attempt that a refused row rolls back is done again carefully (that row kept aside).
+    for mode in [Mode::Fast, Mode::Careful] {
+        let mut tally = Tally::default();
+        let attempt = store.write(|tx| {
+            // The local-only running totals of the user's accounts go too; the refresh below rebuilds them.
+            tx.execute(
+                "DELETE FROM account_summaries WHERE account_id IN (SELECT id FROM accounts WHERE user_id = ?1)",
+                [uid.as_str()],
+            )
+            .map_err(sql_err)?;
+            tx.execute("DELETE FROM sync_quarantine WHERE user_id = ?1", [uid.as_str()]).map_err(sql_err)?;
+            tx.execute("DELETE FROM sync_pending_trades", []).map_err(sql_err)?;
+            for t in TABLES.iter().rev() {
+                let owner = if t.name == "users" { "id" } else { "user_id" };
+                let mine_rows = format!("SELECT id FROM {} WHERE {owner} = ?2", t.name);
+                tx.execute(
+                    &format!("DELETE FROM sync_field_clock WHERE table_name = ?1 AND row_id IN ({mine_rows})"),
+                    [t.name, uid.as_str()],
+                )
+                .map_err(sql_err)?;
+                tx.execute(
+                    &format!("DELETE FROM sync_outbox WHERE table_name = ?1 AND row_id IN ({mine_rows})"),
+                    [t.name, uid.as_str()],
+                )
+                .map_err(sql_err)?;
+                // The user row stays (the store's sign-in refers to it); with its stamps gone, the server's
+                // values win every field below.
+                if t.name != "users" {
+                    tx.execute(&format!("DELETE FROM {} WHERE user_id = ?1", t.name), [uid.as_str()])
+                        .map_err(sql_err)?;
+                }
+            }
+            let mut work = Work::new(&rows, &trades, true);
+            while !work.done() {
+                work.step(tx, mode, &mut tally, Some(refresh), std::time::Duration::MAX)?;
+            }
+            set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
+            set_own_versions(tx, user, &[])?;
+            Ok::<_, SyncError>(tally.quarantined)
+        });
+        match attempt {
+            Ok(n) => {
+                quarantined = n;
+                break;
+            }
+            Err(e) if mode == Mode::Fast && crate::apply::row_level_local(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Report { user, pulled: rows.len(), cursor: target, quarantined, ..Report::default() })
+}
+
+/// The server user a connection signs in as (checked before a reset asks about local changes).
+pub async fn signed_in_user(server: &Server) -> Result<uuid::Uuid, SyncError> {
+    handshake(server).await
+}
