@@ -156,10 +156,7 @@ async fn send(
                 report.acknowledged = last;
             }
             Err(SyncError::Rejected { code, message }) => match part {
-                [one] => {
-                    keep_aside(store, user, one, &code, &message)?;
-                    report.quarantined += 1;
-                }
+                [one] => keep_aside(store, user, one, &code, &message)?,
                 _ => {
                     let (first, second) = part.split_at(part.len() / 2);
                     parts.push(second);

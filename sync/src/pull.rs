@@ -291,7 +291,6 @@ pub(crate) async fn pull(
     crash_point("pull:after-local-commit");
     report.pulled += pulled_rows;
     report.conflicts += tally.conflicts;
-    report.quarantined += tally.quarantined;
     report.cursor = reached;
     Ok(published > 0)
 }

@@ -40,7 +40,6 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
     observe_newest(store, &rows);
     let uid = user.to_string();
     let trades = touched_trades(&rows);
-    let mut quarantined = 0;
     // The whole replacement is one transaction, whatever its length: the user asked for it and waits. A
     // fast attempt that a refused row rolls back is done again carefully (that row kept aside).
     for mode in [Mode::Fast, Mode::Careful] {
@@ -80,18 +79,16 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
             }
             set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
             set_own_versions(tx, user, &[])?;
-            Ok::<_, SyncError>(tally.quarantined)
+            Ok::<_, SyncError>(())
         });
         match attempt {
-            Ok(n) => {
-                quarantined = n;
-                break;
-            }
+            Ok(()) => break,
             Err(e) if mode == Mode::Fast && crate::apply::row_level_local(&e) => continue,
             Err(e) => return Err(e),
         }
     }
-    Ok(Report { user, pulled: rows.len(), cursor: target, quarantined, ..Report::default() })
+    let kept_aside = usize::try_from(store.read(|c| crate::quarantine::count(c, user))?).unwrap_or(usize::MAX);
+    Ok(Report { user, pulled: rows.len(), cursor: target, kept_aside, ..Report::default() })
 }
 
 /// The server user a connection signs in as (checked before a reset asks about local changes).

@@ -20,8 +20,9 @@ pub struct Report {
     pub pulled: usize,
     /// Values replaced by a merge that were real conflicts (logged; see `sync conflicts`).
     pub conflicts: usize,
-    /// Rows this round kept aside (refused by the server or by the store); see the review list.
-    pub quarantined: usize,
+    /// The user's rows kept aside after this round (refused by the server or by the store, never dropped;
+    /// see the review list): a state, not a count of attempts.
+    pub kept_aside: usize,
     pub acknowledged: i64,
     pub cursor: i64,
 }
@@ -105,6 +106,7 @@ pub async fn sync_once(store: &Store, server: &mut Server, refresh: &Refresh<'_>
     if published || requeued > 0 {
         outbox::push(store, server, user, &mut report).await?;
     }
+    report.kept_aside = usize::try_from(store.read(|c| quarantine::count(c, user))?).unwrap_or(usize::MAX);
     Ok(report)
 }
 

@@ -107,3 +107,41 @@ pub fn pump(mut from: TcpStream, mut to: TcpStream, limit: Option<(Arc<AtomicUsi
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
 }
+
+/// A trader's devices on one server: the first created offline (`Home::init`, the trader `me@example.com`)
+/// and provisioned with its user id and `tier`, the others new stores whose first sync brings the trader
+/// down. Returns the devices (each already synced once) and the trader's URL (role and password).
+pub async fn fleet(pg: &crate::pg::Pg, n: usize, tier: &str, password: &str) -> (Vec<Device>, String) {
+    let first = crate::common::Home::init();
+    let id = first.json(&["user", "list"])[0]["id"].as_str().expect("user id").to_string();
+    let admin = pg.admin().await;
+    let config: tokio_postgres::Config = pg.service().parse().expect("config");
+    let p = trenddojo_server::admin::add_user_with_id(
+        &admin,
+        &config,
+        id.parse().expect("uuid"),
+        TRADER,
+        tier,
+        None,
+        password,
+    )
+    .await
+    .expect("provision the trader");
+    let url = p.url.replacen("postgresql://", &format!("postgresql://{}:{password}@", p.role), 1).replacen(
+        &format!("@{}@", p.role),
+        "@",
+        1,
+    );
+    let mut devices = vec![Device { home: first, url: url.clone() }];
+    devices[0].sync();
+    for i in 1..n {
+        let home = crate::common::Home { dir: tempfile::tempdir().expect("dir") };
+        let o = home.run(&["init", "--email", &format!("owner{i}@example.com"), "--tier", "free"]);
+        assert!(o.status.success(), "init device {i}: {}", String::from_utf8_lossy(&o.stderr));
+        let d = Device { home, url: url.clone() };
+        let o = d.home.cmd().env("TRENDDOJO_SERVER_URL", &url).args(["--json", "sync"]).output().expect("sync");
+        assert!(o.status.success(), "device {i}'s first sync: {}", String::from_utf8_lossy(&o.stderr));
+        devices.push(d);
+    }
+    (devices, url)
+}

@@ -579,8 +579,8 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
                                 report.pushed,
                                 report.pulled,
                                 report.conflicts,
-                                if report.quarantined > 0 {
-                                    format!(", {} row(s) kept aside (trenddojo sync review)", report.quarantined)
+                                if report.kept_aside > 0 {
+                                    format!(", {} row(s) kept aside (trenddojo sync review)", report.kept_aside)
                                 } else {
                                     String::new()
                                 },
@@ -679,6 +679,16 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
                 d.user_url_template,
                 if d.applied.is_empty() { String::new() } else { format!("; applied migrations {:?}", d.applied) }
             );
+            let text = match d.moved_from {
+                Some(old) => format!(
+                    "{text}Port {old}, where it ran before, is taken by another program: it now runs on {}. The \
+                     development profile{} was updated; other devices' logins must be updated too \
+                     (trenddojo sync login --server ...).\n",
+                    d.port,
+                    if d.login_updated { " and this data folder's sync login" } else { "" }
+                ),
+                None => text,
+            };
             out(&d, text)
         }
         ServerCmd::Stop => {

@@ -1,8 +1,10 @@
 //! The local development PostgreSQL: the plan's "Local PG" environment with no manual install steps.
 //!
-//! `start_or_reuse(dir)` initialises a private cluster in `dir` (once), starts it on a free port on
-//! 127.0.0.1 with its socket inside `dir`, creates the `trenddojo` database, and returns how to reach it.
-//! A cluster already running from `dir` is reused. The test suite uses the same code for its throwaway
+//! `start_or_reuse(dir)` initialises a private cluster in `dir` (once), starts it on 127.0.0.1 with its
+//! socket inside `dir`, creates the `trenddojo` database, and returns how to reach it. A cluster already
+//! running from `dir` is reused. The port is chosen once and kept (`cluster.json`): every device's saved
+//! login names it, so a restart must not move it; only when another program took it meanwhile is a new
+//! one chosen, and reported (`moved_from`). The test suite uses the same code for its throwaway
 //! clusters, so roles (cluster-wide objects) never leak between tests or into a real server.
 //!
 //! Authentication: the `postgres` superuser connects only through the private Unix socket (trust); every
@@ -30,6 +32,10 @@ pub struct ClusterInfo {
     /// True when this call started it, false when it was already running.
     #[serde(default)]
     pub started: bool,
+    /// The port it ran on before, when that port was taken by something else and a new one had to be
+    /// chosen (saved logins that name the old port need updating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<u16>,
 }
 
 impl ClusterInfo {
@@ -113,6 +119,22 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Whether `port` on 127.0.0.1 is free to listen on right now.
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// The port to start on: the one the cluster used last time (every device's saved login names it), unless
+/// something else took it meanwhile; then a new free one, and the old one is reported.
+fn choose_port(dir: &Path) -> Result<(u16, Option<u16>)> {
+    let previous = std::fs::read(state_file(dir)).ok().and_then(|b| serde_json::from_slice::<ClusterInfo>(&b).ok());
+    match previous.map(|p| p.port) {
+        Some(port) if port_is_free(port) => Ok((port, None)),
+        Some(port) => Ok((free_port()?, Some(port))),
+        None => Ok((free_port()?, None)),
+    }
+}
+
 const HBA: &str = "# TrendDojo development cluster: the superuser only over the private socket; everyone else SCRAM.
 local   all   postgres                 trust
 local   all   all                      scram-sha-256
@@ -186,7 +208,7 @@ pub fn status(dir: &Path) -> Result<Option<ClusterInfo>> {
     }
     let info: ClusterInfo = serde_json::from_slice(&std::fs::read(state_file(dir))?)
         .map_err(|e| ServerError::Cluster(format!("cluster.json: {e}")))?;
-    Ok(Some(ClusterInfo { started: false, ..info }))
+    Ok(Some(ClusterInfo { started: false, moved_from: None, ..info }))
 }
 
 /// Start the development cluster in `dir` (initialising it the first time), or reuse it if running.
@@ -212,7 +234,7 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
         run(init, "initdb")?;
         write_as_server_user(&data.join("pg_hba.conf"), HBA.as_bytes(), "600")?;
     }
-    let port = free_port()?;
+    let (port, moved_from) = choose_port(dir)?;
     let mut start = pg_command(&bin, "pg_ctl");
     start
         .arg("-D")
@@ -227,7 +249,7 @@ pub fn start_or_reuse(dir: &Path) -> Result<ClusterInfo> {
         ))
         .arg("start");
     run(start, "pg_ctl start")?;
-    let info = ClusterInfo { data_dir: data, socket_dir, port, started: true };
+    let info = ClusterInfo { data_dir: data, socket_dir, port, started: true, moved_from };
     let json = serde_json::to_vec_pretty(&info).map_err(|e| ServerError::Cluster(e.to_string()))?;
     std::fs::write(state_file(dir), json)?;
     Ok(info)

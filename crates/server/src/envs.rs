@@ -349,6 +349,20 @@ pub fn role_connection(home: &Path, env: &str, role: &str) -> Result<(String, Op
 }
 
 /// Where a config points, for messages: `user@host:port/db`, never the password.
+/// A connection string to this machine on port `old`, rewritten to port `new` (the development cluster
+/// moved); `None` when `conn` is not such a string (another host, another port, not a URL).
+pub fn moved_local_port(conn: &str, old: u16, new: u16) -> Option<String> {
+    let config = parse(conn).ok()?;
+    let local = config.get_hosts().iter().all(|h| {
+        matches!(h, tokio_postgres::config::Host::Tcp(name) if name == "127.0.0.1" || name == "localhost")
+    });
+    if !local || config.get_ports() != [old] || config.get_password().is_some() {
+        return None;
+    }
+    let (user, db) = (config.get_user()?, config.get_dbname()?);
+    Some(format!("postgresql://{user}@127.0.0.1:{new}/{db}"))
+}
+
 pub fn describe(config: &Config) -> String {
     let (host, port) = host_port(config);
     format!(

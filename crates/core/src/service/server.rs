@@ -40,6 +40,12 @@ pub struct DevServer {
     pub applied: Vec<u32>,
     /// How a provisioned user's role connects (with its own role name and password).
     pub user_url_template: String,
+    /// The port the cluster used before, when something else had taken it and a new one was chosen (the
+    /// development profile and this data folder's sync login were moved to the new port).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<u16>,
+    /// This data folder's sync login pointed at the old port and was updated.
+    pub login_updated: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,7 +128,13 @@ impl ServerAdmin {
             migrations::migrate(&mut c, None).await
         })?;
         envs::set(&self.home, "development", &service, false, None)?;
+        let login_updated = match info.moved_from {
+            Some(old) => super::sync::move_login_port(&self.home, old, info.port)?,
+            None => false,
+        };
         Ok(DevServer {
+            moved_from: info.moved_from,
+            login_updated,
             service,
             port: info.port,
             data_dir: info.data_dir.clone(),

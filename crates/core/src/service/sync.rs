@@ -174,6 +174,20 @@ fn read_login(home: &std::path::Path) -> ApiResult<Option<SyncLogin>> {
     }
 }
 
+/// The development server moved from port `old` to `new` (its old port was taken): a saved login of this
+/// data folder that named the old port on this machine names the new one. Returns whether it changed.
+pub(crate) fn move_login_port(home: &std::path::Path, old: u16, new: u16) -> ApiResult<bool> {
+    let Some(mut login) = read_login(home)? else { return Ok(false) };
+    let Some(moved) = envs::moved_local_port(&login.server, old, new) else { return Ok(false) };
+    login.server = moved;
+    let json = serde_json::to_vec_pretty(&login).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let tmp = login_path(home).with_extension("json.tmp");
+    std::fs::write(&tmp, json)
+        .and_then(|()| std::fs::rename(&tmp, login_path(home)))
+        .map_err(|e| ApiError::new(ErrorCode::Io, format!("{}: {e}", login_path(home).display())))?;
+    Ok(true)
+}
+
 impl Journal {
     /// The server this device syncs with, as the user's own login: `settings.server_url` (a connection
     /// string with the role's password) if given, else the login saved by `sync login` with its password
