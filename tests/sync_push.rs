@@ -21,7 +21,7 @@ fn stamp(ms: u64, device: &str) -> Hlc {
 
 fn state(fields: &[(&str, Value)], at: &Hlc) -> RowState {
     RowState {
-        fields: fields.iter().map(|(k, v)| (k.to_string(), Field { value: v.clone(), hlc: at.clone() })).collect(),
+        fields: fields.iter().map(|(k, v)| (k.to_string(), Field::new(v.clone(), at.clone()))).collect(),
         deleted: None,
     }
 }
@@ -83,7 +83,7 @@ fn trade_row(id: Uuid, account: Uuid, user: Uuid, at: &Hlc) -> RowState {
         "closed_at",
         "cancelled_at",
     ] {
-        s.fields.insert(nullable.into(), Field { value: Value::Null, hlc: at.clone() });
+        s.fields.insert(nullable.into(), Field::new(Value::Null, at.clone()));
     }
     s
 }
@@ -95,8 +95,8 @@ fn m(number: i64, table: &str, id: Uuid, row: RowState) -> Mutation {
 /// One field changed at a later stamp, as a device that edited only that field would send it.
 fn edit(base: &RowState, field: &str, value: Value, at: &Hlc) -> RowState {
     let mut s = base.clone();
-    s.fields.insert(field.into(), Field { value: value.clone(), hlc: at.clone() });
-    s.fields.insert("updated_hlc".into(), Field { value: json!(at.to_string()), hlc: at.clone() });
+    s.fields.insert(field.into(), Field::new(value.clone(), at.clone()));
+    s.fields.insert("updated_hlc".into(), Field::new(json!(at.to_string()), at.clone()));
     s
 }
 
@@ -323,15 +323,15 @@ async fn pushes_cannot_cross_tenants_or_bend_the_rules() {
 
     // Server-owned fields are ignored; unknown fields and tables are named.
     let mut u = RowState::default();
-    u.fields.insert("subscription_tier".into(), Field { value: json!("pro"), hlc: stamp(5, "mallory") });
-    u.fields.insert("display_name".into(), Field { value: json!("M"), hlc: stamp(5, "mallory") });
+    u.fields.insert("subscription_tier".into(), Field::new(json!("pro"), stamp(5, "mallory")));
+    u.fields.insert("display_name".into(), Field::new(json!("M"), stamp(5, "mallory")));
     push_batch(&mut c, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "users", mallory.user_id, u)])
         .await
         .expect("a users push");
     let free = s.pg.user("free@example.com", "free", PW).await;
     let mut f = s.pg.connect_as(&free, PW).await;
     let mut up = RowState::default();
-    up.fields.insert("subscription_tier".into(), Field { value: json!("pro"), hlc: stamp(5, "free") });
+    up.fields.insert("subscription_tier".into(), Field::new(json!("pro"), stamp(5, "free")));
     push_batch(&mut f, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "users", free.user_id, up)])
         .await
         .expect("ignored, not an error");
@@ -341,7 +341,7 @@ async fn pushes_cannot_cross_tenants_or_bend_the_rules() {
         "a device cannot upgrade its tier"
     );
     let mut bad = s.base.clone();
-    bad.fields.insert("is_admin".into(), Field { value: json!(true), hlc: stamp(5, "laptop") });
+    bad.fields.insert("is_admin".into(), Field::new(json!(true), stamp(5, "laptop")));
     let r =
         push_batch(&mut v, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, bad)]).await;
     assert!(
@@ -358,7 +358,7 @@ async fn pushes_cannot_cross_tenants_or_bend_the_rules() {
     .await;
     assert!(matches!(r, Err(SyncError::Invalid { ref field, .. }) if field == "table"), "only synced tables: {r:?}");
     let mut money = s.base.clone();
-    money.fields.insert("planned_entry".into(), Field { value: json!(187.25), hlc: stamp(60, "laptop") });
+    money.fields.insert("planned_entry".into(), Field::new(json!(187.25), stamp(60, "laptop")));
     let r = push_batch(&mut v, &trenddojo_sync::Limits::DEFAULT, Uuid::now_v7(), 0, &[m(1, "trades", s.trade, money)])
         .await;
     assert!(

@@ -28,7 +28,7 @@ use trenddojo_store::{StoreError, Tx};
 use uuid::Uuid;
 
 use crate::convert::{from_local, local_from_pg, parse_stamp, to_local};
-use crate::decide::{is_conflict, pulled_action, PulledAction};
+use crate::decide::{is_conflict, pulled_action, Meeting, PulledAction};
 use crate::hlc::Hlc;
 use crate::local::{local_row, put_stamp, sql_err, write_stamps, LocalRow, StampEntry};
 use crate::merge::{Field, RowState};
@@ -79,6 +79,8 @@ pub(crate) struct Pulled {
     pub id: Uuid,
     pub values: Vec<Sql>,
     pub stamps: Stamps,
+    /// The base of each field's write, in [`Plan`] order (empty when none is recorded: the usual case).
+    pub bases: Vec<Option<Hlc>>,
     pub deleted: Option<Hlc>,
 }
 
@@ -96,7 +98,11 @@ impl Pulled {
         for (i, (col, v)) in self.plan.cols.iter().zip(&self.values).enumerate() {
             state.fields.insert(
                 col.name.to_string(),
-                Field { value: from_local(v.clone(), col.kind), hlc: self.stamp(i).clone() },
+                Field {
+                    value: from_local(v.clone(), col.kind),
+                    hlc: self.stamp(i).clone(),
+                    base: self.bases.get(i).cloned().flatten(),
+                },
             );
         }
         state.deleted = self.deleted.clone();
@@ -107,12 +113,14 @@ impl Pulled {
     pub fn from_state(plan: &'static Plan, id: Uuid, state: &RowState) -> Result<Pulled, SyncError> {
         let mut values = Vec::with_capacity(plan.cols.len());
         let mut stamps = Vec::with_capacity(plan.cols.len());
+        let mut bases = Vec::with_capacity(plan.cols.len());
         for c in &plan.cols {
             let f = state.fields.get(c.name);
             values.push(to_local(plan.table.name, c, f.map(|f| &f.value).unwrap_or(&Value::Null))?);
             stamps.push(f.map(|f| f.hlc.clone()).unwrap_or_else(Hlc::zero));
+            bases.push(f.and_then(|f| f.base.clone()));
         }
-        Ok(Pulled { plan, id, values, stamps: Stamps::PerField(stamps), deleted: state.deleted.clone() })
+        Ok(Pulled { plan, id, values, stamps: Stamps::PerField(stamps), bases, deleted: state.deleted.clone() })
     }
 
     /// The trade whose derived data this row feeds: a trade itself, or an execution's trade.
@@ -157,7 +165,13 @@ pub(crate) fn pulled(plan: &'static Plan, row: &tokio_postgres::Row) -> Result<P
         Stamps::PerField(cols.iter().map(|c| parse_stamp(raw(c.name))).collect())
     };
     let deleted = if row.try_get::<_, bool>(cols.len())? { Some(parse_stamp(raw("deleted"))) } else { None };
-    Ok(Pulled { plan, id, values, stamps, deleted })
+    // Bases are recorded only for fields edited after the row was created, so most rows have none.
+    let bases: Vec<Option<Hlc>> = if json.as_object().is_some_and(|m| m.keys().any(|k| k.ends_with('^'))) {
+        cols.iter().map(|c| crate::convert::base_of(&json, c.name)).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Pulled { plan, id, values, stamps, bases, deleted })
 }
 
 /// What one applied row changes in an account's running total: the live net P&L of a trade row before
@@ -201,9 +215,10 @@ pub(crate) enum Mode {
     Careful,
 }
 
-/// What applying rows counted.
+/// What applying rows counted, and who "I" am: this device's part of clock stamps.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
+    pub mine: String,
     pub conflicts: usize,
     pub quarantined: usize,
 }
@@ -240,7 +255,7 @@ fn merge_into(
     let PulledAction::Write(merged) = pulled_action(Some(&local.state), &p.state()) else { return Ok(()) };
     for o in &merged.overridden {
         let Some(mine) = local.state.fields.get(&o.field) else { continue };
-        if is_conflict(o, mine, local.base(&o.field)) {
+        if is_conflict(Meeting::Pull, o, mine, local.base(&o.field).is_some(), &tally.mine) {
             tally.conflicts += usize::from(crate::status::log_conflict(tx, t.name, p.id, o)?);
         }
     }

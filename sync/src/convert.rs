@@ -94,6 +94,16 @@ pub fn to_local(table: &str, col: &Column, v: &Value) -> Result<Sql, SyncError> 
     })
 }
 
+/// The key under which `field_hlcs` keeps the base of a field's write (see [`crate::merge::Field`]).
+pub fn base_key(field: &str) -> String {
+    format!("{field}^")
+}
+
+/// The base of a field's write in `field_hlcs`, if recorded.
+pub fn base_of(stamps: &Value, field: &str) -> Option<Hlc> {
+    stamps.get(base_key(field)).and_then(Value::as_str).and_then(|s| Hlc::parse(s).ok())
+}
+
 /// A field's stamp as `field_hlcs` holds it: a missing or unreadable one is the zero stamp (older than
 /// every real write).
 pub fn parse_stamp(s: Option<&str>) -> Hlc {
@@ -105,6 +115,7 @@ pub fn parse_stamp(s: Option<&str>) -> Hlc {
 pub fn server_state(row: &Row, cols: &[Column]) -> Result<(Option<Uuid>, RowState), SyncError> {
     let stamps: Value = row.try_get(cols.len() + 1)?;
     let stamp = |f: &str| parse_stamp(stamps.get(f).and_then(Value::as_str));
+    let base = |f: &str| base_of(&stamps, f);
     let mut state = RowState::default();
     let mut id = None;
     for (i, c) in cols.iter().enumerate() {
@@ -112,7 +123,7 @@ pub fn server_state(row: &Row, cols: &[Column]) -> Result<(Option<Uuid>, RowStat
         if c.name == "id" {
             id = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
         }
-        state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name) });
+        state.fields.insert(c.name.to_string(), Field { value, hlc: stamp(c.name), base: base(c.name) });
     }
     if row.try_get::<_, bool>(cols.len())? {
         state.deleted = Some(stamp("deleted"));

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::hlc::Hlc;
-use crate::merge::{merge, Merged, Overridden, RowState};
+use crate::merge::{merge, Field, Merged, Overridden, RowState};
 use crate::tables::{Table, TABLES};
 
 /// One entry of the outbox, as read.
@@ -61,21 +61,27 @@ pub enum Meeting {
 
 /// Whether a value the merge replaced is a conflict to log on this device.
 ///
-/// `mine` is the field as this device had (or pushed) it and `base` its base: `None` when that value was
-/// already synced, else the synced stamp this device's unsynced edit replaced. Only an unsynced edit
-/// meeting a concurrent one is a conflict:
-/// - this device's unsynced edit lost (the other value is newer and this device never saw it, or its own
-///   edit would be newer still): a conflict;
-/// - this device's unsynced edit won over a value other than the one it replaced (its base): the other
-///   value was a concurrent edit this device never saw, and it is gone now: a conflict;
-/// - anything else is an ordinary update: an edit made after seeing the previous value, or a value
-///   this device had already synced being replaced by a newer one.
-pub fn is_conflict(o: &Overridden, mine: &crate::merge::Field, base: Option<&str>) -> bool {
-    let Some(base) = base else { return false };
-    if o.lost.hlc == mine.hlc {
-        return true;
+/// A conflict is logged where a device's own edit *lost* to a concurrent one (the winner never saw it);
+/// the device whose edit won shows the winning value and logs nothing. `mine` is the field as this device
+/// had (or pushed) it, `mine_unsynced` whether that value is an edit of this device not yet acknowledged,
+/// `my_device` this device's part of clock stamps.
+/// - At a push (the server merged this device's row with its copy): this device's unsynced edit lost to a
+///   newer value the device never saw (had it seen it, its own edit would be newer still).
+/// - At a pull: the arriving value replaced one this device wrote, and the arriving edit was based on
+///   something else (its `base` is not this device's value): it was made without seeing this device's
+///   edit. An arriving edit based on this device's value is an ordinary update; one that replaced an
+///   unsynced local edit is always concurrent.
+pub fn is_conflict(meeting: Meeting, o: &Overridden, mine: &Field, mine_unsynced: bool, my_device: &str) -> bool {
+    if o.lost.hlc != mine.hlc {
+        return false;
     }
-    o.kept.hlc == mine.hlc && o.lost.hlc.as_str() != base
+    match meeting {
+        Meeting::Push => mine_unsynced,
+        Meeting::Pull => {
+            mine_unsynced
+                || (mine.hlc.device() == my_device && o.kept.base.as_ref().is_some_and(|b| *b != mine.hlc))
+        }
+    }
 }
 
 /// What a pull does with one row it received.
@@ -144,7 +150,6 @@ pub fn newest_stamp<'a>(stamps: impl IntoIterator<Item = &'a Hlc>) -> Option<&'a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merge::Field;
     use serde_json::json;
 
     fn h(ms: u64, dev: &str) -> Hlc {
@@ -152,7 +157,7 @@ mod tests {
     }
 
     fn f(v: &str, ms: u64, dev: &str) -> Field {
-        Field { value: json!(v), hlc: h(ms, dev) }
+        Field::new(json!(v), h(ms, dev))
     }
 
     #[test]
@@ -173,25 +178,27 @@ mod tests {
     }
 
     #[test]
-    fn only_an_unsynced_edit_meeting_a_concurrent_one_is_a_conflict() {
-        // Created on A (a1), synced; B edits (b2): when A pulls, its synced a1 is replaced. No conflict.
+    fn only_an_own_edit_losing_to_a_concurrent_one_is_a_conflict() {
+        let based = |v: &str, ms: u64, dev: &str, base: &Hlc| Field { base: Some(base.clone()), ..f(v, ms, dev) };
+        // Created on A (a1), synced; B edits it (b2, based on a1): when A pulls, no conflict anywhere.
         let a1 = f("ABC", 1, "a");
-        let o = Overridden { field: "symbol".into(), kept: f("ABC.X", 2, "b"), lost: a1.clone() };
-        assert!(!is_conflict(&o, &a1, None), "a synced value replaced by a newer edit is an update");
-        // A edited too (a3, base a1) and B's b2 wins? Not possible (a3 > b2); b4 wins over a3:
+        let o = Overridden { field: "symbol".into(), kept: based("ABC.X", 2, "b", &a1.hlc), lost: a1.clone() };
+        assert!(!is_conflict(Meeting::Pull, &o, &a1, false, "a"), "an edit made after seeing A's value");
+        // A edited too (a3, synced) while B, never seeing it, edited again based on a1 (b4): A's edit lost.
         let a3 = f("ABD", 3, "a");
+        let o = Overridden { field: "symbol".into(), kept: based("ABE", 4, "b", &a1.hlc), lost: a3.clone() };
+        assert!(is_conflict(Meeting::Pull, &o, &a3, false, "a"), "A's own edit lost to a concurrent one");
+        assert!(!is_conflict(Meeting::Pull, &o, &a3, false, "c"), "a value another device wrote is not C's loss");
+        // The same arriving over an unsynced edit of A: always a conflict.
+        assert!(is_conflict(Meeting::Pull, &o, &a3, true, "a"), "an unsynced edit lost");
+        // At a push, A's unsynced edit lost to the server's newer value: a conflict; a synced one is not.
         let o = Overridden { field: "symbol".into(), kept: f("ABE", 4, "b"), lost: a3.clone() };
-        assert!(is_conflict(&o, &a3, Some(a1.hlc.as_str())), "my unsynced edit lost to a concurrent one");
-        // A's unsynced a3 wins over B's b2 which A never saw (A's base is a1): B's edit is gone.
+        assert!(is_conflict(Meeting::Push, &o, &a3, true, "a"), "pushed edit lost");
+        assert!(!is_conflict(Meeting::Push, &o, &a3, false, "a"), "a value A had synced long ago lost: not A's edit now");
+        // The winner's side never logs.
         let o = Overridden { field: "symbol".into(), kept: a3.clone(), lost: f("ABC.X", 2, "b") };
-        assert!(is_conflict(&o, &a3, Some(a1.hlc.as_str())), "my edit replaced a concurrent one I never saw");
-        // A pulled b2, then edited (a3, base b2): pushing replaces b2 on the server: an update.
-        let o = Overridden { field: "symbol".into(), kept: a3.clone(), lost: f("ABC.X", 2, "b") };
-        assert!(!is_conflict(&o, &a3, Some(h(2, "b").as_str())), "an edit made after seeing the value");
-        // Fields this device did not touch, replaced by newer values, are never conflicts.
-        let other = f("x", 1, "c");
-        let o = Overridden { field: "setup".into(), kept: f("y", 5, "b"), lost: other.clone() };
-        assert!(!is_conflict(&o, &other, None), "untouched field");
+        assert!(!is_conflict(Meeting::Push, &o, &a3, true, "a"), "A's edit won");
+        assert!(!is_conflict(Meeting::Pull, &o, &a3, true, "a"), "A's edit won");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum SyncError {
     /// A value the engine cannot apply as given (unknown table or field, bad value), naming it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A request that contradicts the data (restoring a conflict twice, or onto a deleted row).
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
     /// The server has fewer of this device's changes than it acknowledged before: something was lost.
     #[error("sync: the server has this device's changes up to {server_last}, but had acknowledged more (the push follows {}); the server lost data: reset this device's copy from the server", batch_first - 1)]
     Gap { server_last: i64, batch_first: i64 },

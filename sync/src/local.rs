@@ -85,8 +85,10 @@ pub fn local_row(c: &Connection, t: &Table, id: Uuid) -> Result<Option<LocalRow>
             out.owner = value.as_str().and_then(|s| Uuid::parse_str(s).ok());
         }
         let (hlc, base) = stamp(col.name);
+        // An unsynced edit carries the stamp it replaced to the server (empty: a row created here).
+        let sent_base = base.as_deref().filter(|b| !b.is_empty()).and_then(|b| Hlc::parse(b).ok());
         out.bases.insert(col.name.to_string(), base);
-        out.state.fields.insert(col.name.to_string(), Field { value, hlc });
+        out.state.fields.insert(col.name.to_string(), Field { value, hlc, base: sent_base });
     }
     if deleted {
         let (hlc, base) = stamp("deleted");

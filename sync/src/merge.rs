@@ -21,10 +21,23 @@ use crate::hlc::Hlc;
 
 /// One field's value and the stamp of the write that set it. Values are JSON: money, prices and
 /// quantities travel as decimal strings, never as JSON numbers.
+///
+/// `base` is the stamp of the value that write replaced, as the writing device had it (when known): it
+/// travels with the value, so a device that receives it can tell an edit made after seeing its own value
+/// (base = its stamp: an ordinary update) from a concurrent one (a conflict, logged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     pub value: Value,
     pub hlc: Hlc,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Hlc>,
+}
+
+impl Field {
+    /// A value with its stamp and no known base.
+    pub fn new(value: Value, hlc: Hlc) -> Field {
+        Field { value, hlc, base: None }
+    }
 }
 
 /// A row as the sync engine sees it.
@@ -82,7 +95,13 @@ pub fn merge(a: &RowState, b: &RowState) -> Merged {
                 if kept.value != lost.value {
                     overridden.push(Overridden { field: name.clone(), kept: kept.clone(), lost: lost.clone() });
                 }
-                kept.clone()
+                // The same write seen twice (one copy may not carry its base any more): keep the base
+                // either copy has, the same way in every order.
+                let mut kept = kept.clone();
+                if x.hlc == y.hlc && x.value == y.value {
+                    kept.base = x.base.clone().max(y.base.clone());
+                }
+                kept
             }
             (Some(x), None) | (None, Some(x)) => x.clone(),
             (None, None) => continue,
@@ -99,7 +118,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn f(value: &str, ms: u64, device: &str) -> Field {
-        Field { value: Value::String(value.into()), hlc: Hlc::new(ms, 0, device).expect("stamp") }
+        Field::new(Value::String(value.into()), Hlc::new(ms, 0, device).expect("stamp"))
     }
 
     fn row(fields: &[(&str, Field)]) -> RowState {
@@ -152,7 +171,9 @@ mod tests {
                     // The same stamp always carries the same value (one write), as in real data.
                     let value = Value::String(format!("v{ms}.{counter}.{dev}"));
                     let hlc = Hlc::new(ms, counter, dev).expect("stamp");
-                    fields.insert(format!("f{name}"), Field { value, hlc });
+                    // A write's base is part of the write; a copy may have lost it.
+                    let base = (ms % 2 == 0).then(|| Hlc::new(ms / 2, 0, "z").expect("stamp"));
+                    fields.insert(format!("f{name}"), Field { value, hlc, base });
                 }
                 let deleted = del.map(|(ms, d)| Hlc::new(ms, 0, d).expect("stamp"));
                 RowState { fields, deleted }

@@ -20,7 +20,7 @@ use trenddojo_store::{Store, Tx};
 use uuid::Uuid;
 
 use crate::crash::crash_point;
-use crate::decide::{batch_is_own, is_conflict, rows_to_push, OutboxEntry, RowToPush};
+use crate::decide::{batch_is_own, is_conflict, rows_to_push, Meeting, OutboxEntry, RowToPush};
 use crate::local::{get_i64, local_row, mark_synced, set_state, skip_own_versions, sql_err, state_key, LocalRow};
 use crate::net::Server;
 use crate::quarantine;
@@ -219,7 +219,7 @@ fn log_push_conflicts(tx: &Tx<'_>, part: &[Prepared], out: &PushOutcome) -> Resu
     for c in &out.conflicts {
         let Some(local) = rows.get(&(c.table.as_str(), c.id)) else { continue };
         let Some(mine) = local.state.fields.get(&c.overridden.field) else { continue };
-        if is_conflict(&c.overridden, mine, local.base(&c.overridden.field)) {
+        if is_conflict(Meeting::Push, &c.overridden, mine, local.base(&c.overridden.field).is_some(), "") {
             n += usize::from(crate::status::log_conflict(tx, &c.table, c.id, &c.overridden)?);
         }
     }

@@ -211,7 +211,7 @@ pub(crate) async fn pull(
     let (cursor, own) = store.read(|c| Ok::<_, SyncError>((get_i64(c, &cursor_key)?, own_versions(c, user)?)))?;
     let (lo, hi): (Vec<i64>, Vec<i64>) = own.into_iter().unzip();
     let own = Own { lo, hi };
-    let mut tally = Tally::default();
+    let mut tally = Tally { mine: trenddojo_store::clock::stamp_device(store.device_id()), ..Tally::default() };
     let limits = server.limits;
     let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, cursor).await?;
     let mut chunk: Vec<Pulled> = Vec::new();

@@ -43,7 +43,7 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
     // The whole replacement is one transaction, whatever its length: the user asked for it and waits. A
     // fast attempt that a refused row rolls back is done again carefully (that row kept aside).
     for mode in [Mode::Fast, Mode::Careful] {
-        let mut tally = Tally::default();
+        let mut tally = Tally { mine: trenddojo_store::clock::stamp_device(store.device_id()), ..Tally::default() };
         let attempt = store.write(|tx| {
             // The local-only running totals of the user's accounts go too; the refresh below rebuilds them.
             tx.execute(

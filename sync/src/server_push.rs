@@ -232,6 +232,9 @@ fn record(id: Uuid, cols: &[Column], row: &RowState) -> Value {
     let mut stamps = Map::new();
     for (name, f) in &row.fields {
         stamps.insert(name.clone(), Value::String(f.hlc.to_string()));
+        if let Some(base) = &f.base {
+            stamps.insert(crate::convert::base_key(name), Value::String(base.to_string()));
+        }
     }
     if let Some(d) = &row.deleted {
         stamps.insert("deleted".into(), Value::String(d.to_string()));

@@ -206,7 +206,10 @@ pub fn restore(store: &Store, seq: i64, refresh: &Refresh<'_>) -> Result<Conflic
             .query_row("SELECT count(*) FROM sync_conflict_restores WHERE seq = ?1", [seq], |r| r.get(0))
             .map_err(sql_err)?;
         if done > 0 {
-            return Err(SyncError::invalid("conflict", format!("conflict {seq} was already restored")));
+            return Err(SyncError::Conflict {
+                field: "conflict".into(),
+                message: format!("conflict {seq} was already restored"),
+            });
         }
         let deleted: Option<i64> = tx
             .query_row(&format!("SELECT deleted FROM {} WHERE id = ?1", table.name), [&entry.row_id], |r| r.get(0))
@@ -220,10 +223,10 @@ pub fn restore(store: &Store, seq: i64, refresh: &Refresh<'_>) -> Result<Conflic
                 }))
             }
             Some(1) => {
-                return Err(SyncError::invalid(
-                    "conflict",
-                    format!("conflict {seq}: the row was deleted, and a delete wins over edits"),
-                ))
+                return Err(SyncError::Conflict {
+                    field: "conflict".into(),
+                    message: format!("conflict {seq}: the row was deleted, and a delete wins over edits"),
+                })
             }
             Some(_) => {}
         }

@@ -189,6 +189,12 @@ impl From<trenddojo_sync::SyncError> for ApiError {
                 field: Some(field),
                 hint: None,
             },
+            S::Conflict { field, message } => ApiError {
+                code: ErrorCode::Conflict,
+                message: format!("{field}: {message}"),
+                field: Some(field),
+                hint: None,
+            },
             S::Gap { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             S::ForeignDevice => ApiError::new(ErrorCode::Refused, e.to_string()),
             S::NewerServer { .. } => ApiError::new(ErrorCode::NewerSchema, e.to_string()),
