@@ -7,11 +7,19 @@
 //! separators, no NaN), `to_canonical` gives one spelling per value (no trailing zeros, never `-0`), which is
 //! what the store keeps in SQLite TEXT columns, and serde writes and reads JSON strings, refusing JSON
 //! numbers so that no float ever sits between a user and their balance.
+//!
+//! Two ways in, two rules. What a user types or a device stores is *input*: it is taken exactly or
+//! refused (`parse`, `new`: more than [`MAX_SCALE`] places is an error, because silently changing what
+//! someone typed is worse than asking again). What TrendDojo computes from accepted input is *derived*
+//! (a product of a 12-place quantity and a 12-place price has up to 24 places): it is rounded to
+//! [`MAX_SCALE`] places with banker's rounding ([`Money::derived`], [`round_derived`]) and never refused
+//! for its scale, so every input that is accepted can be computed with. Only a result too large for 28
+//! digits is an error ([`checked`]), naming the field it would have been.
 
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -21,6 +29,22 @@ use crate::error::DomainError;
 pub const MAX_SCALE: u32 = 12;
 /// Largest number of significant digits accepted (what `Decimal` holds exactly).
 pub const MAX_DIGITS: usize = 28;
+
+/// How every derived amount is rounded: half to even ("banker's rounding"), so ties do not drift one
+/// way over many trades (2.345 -> 2.34, 2.355 -> 2.36). `Decimal::round_dp` uses the same strategy; this
+/// names it where it matters.
+pub const ROUNDING: RoundingStrategy = RoundingStrategy::MidpointNearestEven;
+
+/// A derived value rounded to [`MAX_SCALE`] places by [`ROUNDING`], normalized (no trailing zeros).
+pub fn round_derived(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(MAX_SCALE, ROUNDING).normalize()
+}
+
+/// The result of a checked operation, or an overflow error naming `field` (the value that could not be
+/// computed within 28 digits).
+pub fn checked(field: &'static str, v: Option<Decimal>) -> Result<Decimal, DomainError> {
+    v.ok_or(DomainError::Overflow { field })
+}
 
 /// Parse plain decimal text: optional `-` (when `allow_negative`), digits, optional `.` and digits.
 pub(crate) fn parse_plain(
@@ -177,6 +201,17 @@ impl Money {
         Money(Decimal::ZERO)
     }
 
+    /// A computed amount (P&L, fees allocated, risk, averages, statistics): rounded to [`MAX_SCALE`]
+    /// places with banker's rounding ([`ROUNDING`]) instead of refused for its scale. Use [`Money::new`]
+    /// for values a user typed or a device stored, which must be kept exactly.
+    ///
+    /// A `Decimal` always fits after rounding, so this only fails if that ever stops being true; the
+    /// `Result` keeps the shape of [`Money::new`] so callers `?` it next to their checked arithmetic
+    /// (see [`checked`]), where overflow is actually caught.
+    pub fn derived(field: &'static str, d: Decimal) -> Result<Money, DomainError> {
+        Money::new(field, round_derived(d))
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < Decimal::ZERO
     }
@@ -261,6 +296,34 @@ mod tests {
         assert!(serde_json::from_str::<Price>("\"0\"").is_err(), "validation applies to JSON too");
     }
 
+    #[test]
+    fn derived_amounts_round_half_to_even_at_12_places_instead_of_failing() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        // The gross of 123.456789 x (0.00001301 - 0.00001234): 14 places, refused as input, rounded as derived.
+        let gross = d("123.456789") * (d("0.00001301") - d("0.00001234"));
+        assert_eq!(gross, d("0.00008271604863"), "the exact product has 14 places");
+        assert!(Money::new("gross", gross).is_err(), "as input it would be refused");
+        assert_eq!(Money::derived("gross", gross).unwrap().to_canonical(), "0.000082716049", "derived: rounded");
+        for (input, want) in [
+            ("0.0000000000005", "0"),                // tie: to the even 0
+            ("0.0000000000015", "0.000000000002"),   // tie: to the even 2
+            ("0.0000000000025", "0.000000000002"),   // tie: to the even 2
+            ("-0.0000000000025", "-0.000000000002"), // ties are symmetric around zero
+            ("-0.0000000000004", "0"),               // never "-0"
+            ("0.00000000000051", "0.000000000001"),  // above the tie
+            ("1.25", "1.25"),                        // 12 places or fewer: unchanged
+            ("9999999999999999999999999999", "9999999999999999999999999999"),
+        ] {
+            assert_eq!(Money::derived("x", d(input)).unwrap().to_canonical(), want, "derived({input})");
+        }
+        assert_eq!(round_derived(d("2.0000000000005")), d("2"), "round_derived follows the same rule");
+        assert_eq!(
+            checked("price", d("79228162514264337593543950335").checked_mul(d("2"))).unwrap_err().to_string(),
+            "price: the amount is too large to compute exactly",
+            "overflow names the field"
+        );
+    }
+
     fn accepted() -> impl Strategy<Value = Decimal> {
         (any::<i64>(), 0u32..=MAX_SCALE).prop_map(|(m, s)| Decimal::new(m, s))
     }
@@ -276,6 +339,18 @@ mod tests {
             let json = serde_json::to_string(&m).unwrap();
             let from_json: Money = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(from_json, m, "JSON round trip keeps the value");
+        }
+
+        #[test]
+        fn derived_keeps_12_places_exactly_and_is_within_half_a_unit_otherwise(m in any::<i64>(), scale in 0u32..=28) {
+            let d = Decimal::new(m, scale);
+            let r = Money::derived("x", d).unwrap().value();
+            let unit = Decimal::new(1, MAX_SCALE);
+            if scale <= MAX_SCALE {
+                prop_assert_eq!(r, d, "a value with at most 12 places is kept as is");
+            }
+            prop_assert!(r.scale() <= MAX_SCALE, "at most 12 places: {}", r);
+            prop_assert!((r - d).abs() * Decimal::TWO <= unit, "within half a unit of the 12th place: {} vs {}", r, d);
         }
 
         #[test]
