@@ -131,7 +131,7 @@ pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Account>
     if let [one] = by_name.as_slice() {
         return Ok(one.clone());
     }
-    let id = crate::resolve_id(conn, "accounts", "account", user_id, input)?;
+    let id = crate::resolve_id(conn, "accounts", "account", "name", user_id, input)?;
     get(conn, user_id, id)
 }
 

@@ -203,7 +203,7 @@ pub fn resolve_template(conn: &Connection, user_id: Uuid, input: &str) -> Result
     if let Some(t) = all.iter().find(|t| t.name == input) {
         return Ok(t.clone());
     }
-    let id = crate::resolve_id(conn, "trade_checklist_templates", "checklist", user_id, input)?;
+    let id = crate::resolve_id(conn, "trade_checklist_templates", "checklist", "name", user_id, input)?;
     all.into_iter().find(|t| t.id == id).ok_or_else(|| StoreError::NotFound { what: "checklist", id: input.into() })
 }
 

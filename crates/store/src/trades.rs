@@ -659,7 +659,7 @@ pub fn get(conn: &Connection, user_id: Uuid, id: Uuid) -> Result<Trade> {
 
 /// Find a trade by full id or unique id prefix.
 pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Trade> {
-    let id = crate::resolve_id(conn, "trades", "trade", user_id, input)?;
+    let id = crate::resolve_id(conn, "trades", "trade", "symbol", user_id, input)?;
     get(conn, user_id, id)
 }
 

@@ -58,7 +58,8 @@ pub struct CloseInput {
     pub at: Option<String>,
 }
 
-/// Input for `trade edit`: only given fields change. A new stop is appended to the stop history.
+/// Input for `trade edit`: only given fields change (at least one must be given). A new stop is appended
+/// to the stop history; only the first stop ever set is held to the entry's side.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct EditTradeInput {
     pub stop: Option<String>,
@@ -91,6 +92,9 @@ pub struct TradeListInput {
 pub struct TradeDetail {
     #[serde(flatten)]
     pub trade: Trade,
+    /// The account's currency (ISO 4217 code): what the amounts are in, and how a screen formats them
+    /// (see `crate::format`).
+    pub currency: String,
     pub executions: Vec<Execution>,
     pub stops: Vec<StopAdjustment>,
     pub targets: Vec<Target>,
@@ -135,7 +139,7 @@ pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> A
     let trade = trade_repo::get(tx, account.user_id, trade_id)?;
     let fills: Vec<Fill> = trade_repo::executions(tx, trade_id)?.iter().map(Execution::to_fill).collect();
     let summary = dtrade::summarize(trade.direction, trade.multiplier, account.matching_method, &fills)?;
-    let (initial_risk, r) = dtrade::risk_and_r(&summary, trade.initial_stop, trade.multiplier);
+    let (initial_risk, r) = dtrade::risk_and_r(&summary, trade.initial_stop, trade.multiplier)?;
     trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz_of(account)?)?;
     Ok(trade_repo::get(tx, account.user_id, trade_id)?)
 }
@@ -201,6 +205,7 @@ fn format_violations(a: &RiskAssessment) -> Vec<String> {
 
 fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<TradeDetail> {
     Ok(TradeDetail {
+        currency: account_repo::get(conn, trade.user_id, trade.account_id)?.currency,
         executions: trade_repo::executions(conn, trade.id)?,
         stops: trade_repo::stop_history(conn, trade.id)?,
         targets: trade_repo::targets(conn, trade.id)?,
@@ -246,7 +251,7 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
         })
         .collect();
     let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
-    let (initial_risk, r) = dtrade::risk_and_r(&summary, t.initial_stop, t.multiplier);
+    let (initial_risk, r) = dtrade::risk_and_r(&summary, t.initial_stop, t.multiplier)?;
     let new = NewTrade {
         user_id: account.user_id,
         account_id: account.id,
@@ -324,7 +329,7 @@ impl Journal {
                     symbol: symbol.clone(),
                     correlation_group: group.clone(),
                 },
-            );
+            )?;
             let violations = format_violations(&assessment);
             if assessment.blocks(settings.enforcement) {
                 return Err(ApiError::new(
@@ -400,18 +405,17 @@ impl Journal {
                 let ctx = risk_context(tx, &account, "", tx.at)?;
                 let fills: Vec<Fill> = trade_repo::executions(tx, t.id)?.iter().map(Execution::to_fill).collect();
                 let before = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
-                let add = price
+                let too_large =
+                    || ApiError::invalid("quantity", "the position after this fill is too large to compute exactly");
+                let notional = price
                     .value()
                     .checked_mul(quantity.value())
-                    .ok_or_else(|| ApiError::invalid("quantity", "too large"))?;
-                if let Some(v) = risk::check_scale_in(
-                    &settings,
-                    ctx.balance,
-                    before.entry_notional + add,
-                    before.entered_quantity + quantity.value(),
-                    t.current_stop,
-                    t.multiplier,
-                ) {
+                    .and_then(|add| before.entry_notional.checked_add(add))
+                    .ok_or_else(too_large)?;
+                let entered = before.entered_quantity.checked_add(quantity.value()).ok_or_else(too_large)?;
+                if let Some(v) =
+                    risk::check_scale_in(&settings, ctx.balance, notional, entered, t.current_stop, t.multiplier)?
+                {
                     let line = format!("{}: {}", v.rule.as_str(), v.message);
                     if settings.enforcement == trenddojo_domain::risk::Enforcement::Block {
                         return Err(ApiError::new(
@@ -475,6 +479,21 @@ impl Journal {
         let symbol = input.symbol.as_deref().map(|s| parse::symbol("symbol", s)).transpose()?;
         let setup = input.setup.as_deref().map(|s| parse::text("setup", s, 100)).transpose()?;
         let group = input.group.as_deref().map(|g| parse::text("group", g, 60)).transpose()?;
+        if stop.is_none() && input.stop_reason.is_some() {
+            return Err(ApiError::invalid("reason", "explains a stop move; give the new stop with it"));
+        }
+        if stop.is_none()
+            && targets.is_none()
+            && symbol.is_none()
+            && setup.is_none()
+            && group.is_none()
+            && !input.cancel
+        {
+            return Err(ApiError::invalid(
+                "trade",
+                "nothing to change; give a new stop, targets, a symbol, a setup or a group, or cancel a planned trade",
+            ));
+        }
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
             let account = account_repo::get(tx, user_id, t.account_id)?;
@@ -489,9 +508,10 @@ impl Journal {
             }
             let reference = t.avg_entry_price.or(t.planned_entry.map(|p| p.value()));
             if let Some(stop) = stop {
-                if let Some(entry) = reference {
-                    dtrade::validate_stop(t.direction, Price::new("price", entry)?, stop)?;
-                }
+                // Only the first stop (which becomes the initial stop) must be on the losing side; moving
+                // it to breakeven or past the entry later is trade management.
+                let entry = reference.map(|e| Price::new("price", e)).transpose()?;
+                dtrade::check_stop_move(t.direction, entry, t.initial_stop, stop)?;
                 trade_repo::set_stop(tx, &t, stop, input.stop_reason.as_deref())?;
             }
             if let Some(targets) = &targets {
@@ -566,7 +586,7 @@ impl Journal {
             let to = input.to.as_deref().map(|d| parse::date("to", d)).transpose()?;
             if let (Some(f), Some(t)) = (from, to) {
                 if f > t {
-                    return Err(ApiError::invalid("to", format!("{t} is before --from {f}")));
+                    return Err(ApiError::invalid("to", format!("{t} is before the first day {f}")));
                 }
             }
             let q = trade_repo::TradeQuery {
