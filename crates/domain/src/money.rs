@@ -35,9 +35,24 @@ pub const MAX_DIGITS: usize = 28;
 /// names it where it matters.
 pub const ROUNDING: RoundingStrategy = RoundingStrategy::MidpointNearestEven;
 
-/// A derived value rounded to [`MAX_SCALE`] places by [`ROUNDING`], normalized (no trailing zeros).
+/// Number of decimal digits of `n` (0 for 0).
+fn digit_count(n: u128) -> usize {
+    n.checked_ilog10().map_or(0, |l| l as usize + 1)
+}
+
+/// Significant digits of a value as its canonical text spells them (the normalized mantissa's digits).
+fn significant_digits(d: Decimal) -> usize {
+    digit_count(d.normalize().mantissa().unsigned_abs())
+}
+
+/// A derived value rounded by [`ROUNDING`] to [`MAX_SCALE`] places, or to fewer when its integer part is
+/// so long that 12 places would exceed [`MAX_DIGITS`] significant digits (what canonical text may hold),
+/// normalized. Rounded once, from the exact value (never 12 places first and then fewer, which could
+/// round a value twice). A value of 10^28 or more does not fit at all: see [`Money::derived`].
 pub fn round_derived(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(MAX_SCALE, ROUNDING).normalize()
+    let int_digits = digit_count(d.trunc().mantissa().unsigned_abs());
+    let room = u32::try_from(MAX_DIGITS.saturating_sub(int_digits)).unwrap_or(0);
+    d.round_dp_with_strategy(MAX_SCALE.min(room), ROUNDING).normalize()
 }
 
 /// The result of a checked operation, or an overflow error naming `field` (the value that could not be
@@ -94,12 +109,27 @@ pub fn canonical(d: Decimal) -> String {
     }
 }
 
+/// What `parse` accepts, for values that did not come from text: at most [`MAX_SCALE`] places and
+/// [`MAX_DIGITS`] significant digits, so that every value held in these types has canonical text that
+/// parses back (a 29-digit value would be written to the store and then refused when read).
 fn check_scale(field: &'static str, d: Decimal) -> Result<Decimal, DomainError> {
     let n = d.normalize();
     if n.scale() > MAX_SCALE {
         return Err(DomainError::OutOfRange { field, reason: format!("{d} has more than {MAX_SCALE} decimal places") });
     }
+    if significant_digits(n) > MAX_DIGITS {
+        return Err(DomainError::OutOfRange {
+            field,
+            reason: format!("{n} has more than {MAX_DIGITS} significant digits"),
+        });
+    }
     Ok(n)
+}
+
+/// `Some(Money)` when `d` fits what money may hold (see [`check_scale`]), else `None` (an overflow to the
+/// checked operations below).
+fn fits(d: Decimal) -> Option<Money> {
+    check_scale("amount", d).ok().map(Money)
 }
 
 macro_rules! decimal_type {
@@ -205,11 +235,11 @@ impl Money {
     /// places with banker's rounding ([`ROUNDING`]) instead of refused for its scale. Use [`Money::new`]
     /// for values a user typed or a device stored, which must be kept exactly.
     ///
-    /// A `Decimal` always fits after rounding, so this only fails if that ever stops being true; the
-    /// `Result` keeps the shape of [`Money::new`] so callers `?` it next to their checked arithmetic
-    /// (see [`checked`]), where overflow is actually caught.
+    /// When the integer part is long, fewer places are kept so that at most [`MAX_DIGITS`] significant
+    /// digits remain (see [`round_derived`]). The only error is an amount of 10^28 or more, which no
+    /// canonical text holds: [`DomainError::Overflow`] naming `field`.
     pub fn derived(field: &'static str, d: Decimal) -> Result<Money, DomainError> {
-        Money::new(field, round_derived(d))
+        fits(round_derived(d)).ok_or(DomainError::Overflow { field })
     }
 
     pub fn is_negative(self) -> bool {
@@ -224,16 +254,19 @@ impl Money {
         Money(self.0.abs())
     }
 
+    /// The sum, or `None` when it does not fit in money (more than 28 digits).
     pub fn checked_add(self, o: Money) -> Option<Money> {
-        self.0.checked_add(o.0).map(|d| Money(d.normalize()))
+        self.0.checked_add(o.0).and_then(fits)
     }
 
+    /// The difference, or `None` when it does not fit in money (more than 28 digits).
     pub fn checked_sub(self, o: Money) -> Option<Money> {
-        self.0.checked_sub(o.0).map(|d| Money(d.normalize()))
+        self.0.checked_sub(o.0).and_then(fits)
     }
 
+    /// The product, or `None` when it does not fit in money (more than 28 digits or 12 places).
     pub fn checked_mul(self, by: Decimal) -> Option<Money> {
-        self.0.checked_mul(by).map(|d| Money(d.normalize()))
+        self.0.checked_mul(by).and_then(fits)
     }
 
     pub fn checked_neg(self) -> Money {
@@ -317,6 +350,31 @@ mod tests {
             assert_eq!(Money::derived("x", d(input)).unwrap().to_canonical(), want, "derived({input})");
         }
         assert_eq!(round_derived(d("2.0000000000005")), d("2"), "round_derived follows the same rule");
+        // A long integer part keeps fewer places: canonical text holds at most 28 significant digits.
+        assert_eq!(
+            Money::derived("gross", d("4999999999999999999999999999.5")).unwrap().to_canonical(),
+            "5000000000000000000000000000",
+            "half of a 28-digit quantity: rounded to 28 digits (the tie goes to the even 0 after a 9)"
+        );
+        assert_eq!(
+            Money::derived("x", d("1234567890123456789.1234567891")).unwrap().to_canonical(),
+            "1234567890123456789.123456789",
+            "19 integer digits leave 9 places"
+        );
+        assert_eq!(
+            Money::derived("x", d("999999999999999.9999999999995")).unwrap().to_canonical(),
+            "1000000000000000",
+            "rounded once from the exact value, carrying into the integer part"
+        );
+        let big = Money::derived("gross", d("10000000000000000000000000000")).unwrap_err();
+        assert_eq!(big.to_string(), "gross: the amount is too large to compute exactly", "10^28 does not fit");
+        assert!(
+            Money::new("x", d("4999999999999999999999999999.5")).unwrap_err().to_string().contains("significant"),
+            "as input (or anything else written to the store), 29 digits are refused: they would not parse back"
+        );
+        let max = Money::parse("x", "9999999999999999999999999999").unwrap();
+        assert_eq!(max.checked_add(Money::parse("x", "1").unwrap()), None, "a sum of 29 digits is an overflow");
+        assert!(max.checked_sub(Money::parse("x", "1").unwrap()).is_some(), "28 digits fit");
         assert_eq!(
             checked("price", d("79228162514264337593543950335").checked_mul(d("2"))).unwrap_err().to_string(),
             "price: the amount is too large to compute exactly",
@@ -350,6 +408,8 @@ mod tests {
                 prop_assert_eq!(r, d, "a value with at most 12 places is kept as is");
             }
             prop_assert!(r.scale() <= MAX_SCALE, "at most 12 places: {}", r);
+            let text = Money::derived("x", d).unwrap().to_canonical();
+            prop_assert_eq!(Money::parse("x", &text).unwrap().value(), r, "a derived amount's text parses back");
             prop_assert!((r - d).abs() * Decimal::TWO <= unit, "within half a unit of the 12th place: {} vs {}", r, d);
         }
 

@@ -116,8 +116,8 @@ fn add(field: &'static str, a: Decimal, b: Decimal) -> Result<Decimal, DomainErr
     checked(field, a.checked_add(b))
 }
 
-fn money(d: Decimal) -> Result<Money, DomainError> {
-    Money::derived("stats", d)
+fn money(field: &'static str, d: Decimal) -> Result<Money, DomainError> {
+    Money::derived(field, d)
 }
 
 /// `x` rounded to `dp` places, half to even, normalized.
@@ -205,7 +205,7 @@ pub fn compute(trades: &[ClosedTrade], opts: &StatsOptions) -> Result<Stats, Dom
 
     let pnl_by_day = days
         .into_iter()
-        .map(|(date, (v, n))| Ok(DayPnl { date, net_pnl: money(v)?, trades: n }))
+        .map(|(date, (v, n))| Ok(DayPnl { date, net_pnl: money("pnl_by_day", v)?, trades: n }))
         .collect::<Result<Vec<_>, DomainError>>()?;
     let best_day = pnl_by_day.iter().max_by(|a, b| a.net_pnl.cmp(&b.net_pnl).then(b.date.cmp(&a.date))).cloned();
     let worst_day = pnl_by_day.iter().min_by(|a, b| a.net_pnl.cmp(&b.net_pnl).then(a.date.cmp(&b.date))).cloned();
@@ -224,23 +224,23 @@ pub fn compute(trades: &[ClosedTrade], opts: &StatsOptions) -> Result<Stats, Dom
             0 => None,
             decided => Some(percent_of("win_rate", Decimal::from(wins), Decimal::from(decided))?),
         },
-        net_pnl: money(net)?,
-        gross_profit: money(gross_profit)?,
-        gross_loss: money(gross_loss)?,
-        total_fees: money(fees)?,
-        avg_win: mean(gross_profit, wins, 8).map(money).transpose()?,
-        avg_loss: mean(gross_loss, losses, 8).map(money).transpose()?,
-        largest_win: largest_win.map(money).transpose()?,
-        largest_loss: largest_loss.map(money).transpose()?,
+        net_pnl: money("net_pnl", net)?,
+        gross_profit: money("gross_profit", gross_profit)?,
+        gross_loss: money("gross_loss", gross_loss)?,
+        total_fees: money("total_fees", fees)?,
+        avg_win: mean(gross_profit, wins, 8).map(|m| money("avg_win", m)).transpose()?,
+        avg_loss: mean(gross_loss, losses, 8).map(|m| money("avg_loss", m)).transpose()?,
+        largest_win: largest_win.map(|m| money("largest_win", m)).transpose()?,
+        largest_loss: largest_loss.map(|m| money("largest_loss", m)).transpose()?,
         profit_factor,
-        expectancy: mean(net, count, 8).map(money).transpose()?,
+        expectancy: mean(net, count, 8).map(|m| money("expectancy", m)).transpose()?,
         expectancy_r: mean(total_r, r_trades, 4),
         r_trades,
         total_r: total_r.normalize(),
-        max_drawdown: money(max_dd)?,
+        max_drawdown: money("max_drawdown", max_dd)?,
         max_drawdown_pct: max_dd_pct,
-        peak_equity: money(peak)?,
-        ending_equity: money(equity)?,
+        peak_equity: money("peak_equity", peak)?,
+        ending_equity: money("ending_equity", equity)?,
         longest_win_streak: best_win_streak,
         longest_loss_streak: best_loss_streak,
         current_streak: if win_streak > 0 { i64::from(win_streak) } else { -i64::from(loss_streak) },

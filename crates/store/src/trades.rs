@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use trenddojo_domain::money::{Fee, Money, Price, Quantity};
 use trenddojo_domain::trade::{Direction, Fill, PositionSummary, Side, TradeStatus};
+use trenddojo_domain::DomainError;
 
 use crate::clock::fmt_ts;
 use crate::db::Tx;
@@ -763,9 +764,13 @@ pub fn realized_between(
     // Stored instants are fixed-width text starting with the year; "9" sorts after all of them.
     let to = to.map_or_else(|| "9".to_string(), fmt_ts);
     let rows = stmt.query_map(params![account_id.to_string(), fmt_ts(from), to], |r| col(r, 0, Money::parse))?;
+    // Exits of different trades can add up past 28 digits even when every trade and the account's total
+    // fit (entry fees of open trades are in the total but in no exit): that is an amount too large to
+    // evaluate a rule with, not damaged data.
+    let too_large = || StoreError::Domain(DomainError::Overflow { field: "realized" });
     let mut total = Money::zero();
     for m in rows {
-        total = total.checked_add(m?).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;
+        total = total.checked_add(m?).ok_or_else(too_large)?;
     }
     Ok(total)
 }

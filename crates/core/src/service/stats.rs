@@ -52,7 +52,7 @@ fn account_stats(
         for t in trade_repo::closed_trades(conn, account.id, None, Some(f))? {
             starting_equity = starting_equity
                 .checked_add(t.net_pnl)
-                .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, "equity overflows"))?;
+                .ok_or_else(|| ApiError::from(trenddojo_domain::DomainError::Overflow { field: "starting_equity" }))?;
         }
     }
     let rows = trade_repo::closed_trades(conn, account.id, from_t, to_t)?;

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use trenddojo_domain::money::{Fee, Price, Quantity};
+use trenddojo_domain::money::{Fee, Money, Price, Quantity};
 use trenddojo_domain::risk::{self, ProposedTrade, RiskAssessment, RiskContext};
 use trenddojo_domain::trade::{self as dtrade, Direction, Fill, Side, TradeStatus};
 use trenddojo_store::accounts::{self as account_repo, Account};
@@ -134,11 +134,34 @@ fn tz_of(account: &Account) -> ApiResult<Tz> {
         .map_err(|_| ApiError::new(ErrorCode::Corrupt, format!("account {} has an unknown time zone", account.name)))
 }
 
+/// Refuse a trade whose net P&L would take the account's realized total or equity past 28 digits (what
+/// money may hold): written anyway, the account's totals could no longer be computed and every screen
+/// showing the account would fail. `old` is what the trade contributed so far, `new` what it would.
+fn ensure_account_totals_fit(conn: &Connection, account: &Account, old: Money, new: Money) -> ApiResult<()> {
+    let realized = trade_repo::account_realized(conn, account.id)?.value();
+    let fits = realized
+        .checked_sub(old.value())
+        .and_then(|r| r.checked_add(new.value()))
+        .and_then(|r| Money::new("realized", r).ok())
+        .and_then(|r| account.starting_balance.checked_add(r));
+    match fits {
+        Some(_) => Ok(()),
+        None => Err(ApiError::invalid(
+            "net_pnl",
+            format!(
+                "this trade's net P&L {new} would take account {}'s realized P&L or equity past 28 digits",
+                account.name
+            ),
+        )),
+    }
+}
+
 /// Recompute a trade from its executions and store the result.
 pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> ApiResult<Trade> {
     let trade = trade_repo::get(tx, account.user_id, trade_id)?;
     let fills: Vec<Fill> = trade_repo::executions(tx, trade_id)?.iter().map(Execution::to_fill).collect();
     let summary = dtrade::summarize(trade.direction, trade.multiplier, account.matching_method, &fills)?;
+    ensure_account_totals_fit(tx, account, trade.net_pnl, summary.net_realized)?;
     let (initial_risk, r) = dtrade::risk_and_r(&summary, trade.initial_stop, trade.multiplier)?;
     trade_repo::apply_summary(tx, trade_id, &summary, initial_risk, r, tz_of(account)?)?;
     Ok(trade_repo::get(tx, account.user_id, trade_id)?)
@@ -199,6 +222,11 @@ pub(crate) fn risk_context(
     })
 }
 
+/// A refusal by the account's risk rules; like every input error it names its field (`risk`).
+fn risk_blocked(message: String) -> ApiError {
+    ApiError { code: ErrorCode::RiskBlocked, message, field: Some("risk".into()) }
+}
+
 fn format_violations(a: &RiskAssessment) -> Vec<String> {
     a.violations.iter().map(|v| format!("{}: {}", v.rule.as_str(), v.message)).collect()
 }
@@ -251,6 +279,7 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
         })
         .collect();
     let summary = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)?;
+    ensure_account_totals_fit(tx, account, Money::zero(), summary.net_realized)?;
     let (initial_risk, r) = dtrade::risk_and_r(&summary, t.initial_stop, t.multiplier)?;
     let new = NewTrade {
         user_id: account.user_id,
@@ -332,10 +361,10 @@ impl Journal {
             )?;
             let violations = format_violations(&assessment);
             if assessment.blocks(settings.enforcement) {
-                return Err(ApiError::new(
-                    ErrorCode::RiskBlocked,
-                    format!("risk: trade refused by the account's risk rules: {}", violations.join("; ")),
-                ));
+                return Err(risk_blocked(format!(
+                    "risk: trade refused by the account's risk rules: {}",
+                    violations.join("; ")
+                )));
             }
             let trade_id = trade_repo::insert_trade(
                 tx,
@@ -418,10 +447,9 @@ impl Journal {
                 {
                     let line = format!("{}: {}", v.rule.as_str(), v.message);
                     if settings.enforcement == trenddojo_domain::risk::Enforcement::Block {
-                        return Err(ApiError::new(
-                            ErrorCode::RiskBlocked,
-                            format!("risk: scale-in refused by the account's risk rules: {line}"),
-                        ));
+                        return Err(risk_blocked(format!(
+                            "risk: scale-in refused by the account's risk rules: {line}"
+                        )));
                     }
                     warnings.push(line);
                 }
