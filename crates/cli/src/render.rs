@@ -318,7 +318,7 @@ pub fn stats(all: &[AccountStats]) -> String {
         let _ = writeln!(s, "  profit factor   {pf}");
         let _ = writeln!(
             s,
-            "  expectancy      {} per trade, {} R (over {} with a stop)",
+            "  expectancy      {} per trade, {} R (over {} with an initial risk)",
             or_dash(st.expectancy, |m| money(m, c)),
             or_dash(st.expectancy_r, format::r),
             count(st.r_trades, "trade", "trades")

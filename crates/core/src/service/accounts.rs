@@ -303,7 +303,7 @@ impl Journal {
             items.push((parse::text("optional-item", i, 500)?, false));
         }
         if items.is_empty() {
-            return Err(ApiError::invalid("item", "a checklist needs at least one required item"));
+            return Err(ApiError::invalid("item", "a checklist needs at least one item"));
         }
         self.store.write(|tx| {
             let user = user_repo::get(tx, user_id)?;

@@ -183,7 +183,7 @@ fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
     .single()
     .ok_or_else(|| ApiError::new(ErrorCode::Internal, "month end"))?;
     let used = trade_repo::count_created_between(tx, user_id, month_start, next_month)?;
-    if used + extra > limits.max_trades_per_month {
+    if used.saturating_add(extra) > limits.max_trades_per_month {
         return Err(ApiError::new(
             ErrorCode::LimitReached,
             format!(
