@@ -351,3 +351,227 @@ fn an_empty_store_gets_an_active_user_from_user_add() {
     let accounts = h.json(&["account", "list"]);
     assert_eq!(accounts.as_array().map(Vec::len), Some(0), "the new user is active and has no accounts yet");
 }
+
+fn open(h: &Home, args: &[&str]) -> String {
+    let mut all = vec!["trade", "open"];
+    all.extend_from_slice(args);
+    s(&h.json(&all)["id"]).to_string()
+}
+
+/// A risk with more than 12 places is rounded (half to even), not dropped with its R; the README's stop
+/// moves (to breakeven, past the entry) are accepted, only the first stop is bound to the entry's side.
+#[test]
+fn derived_values_are_rounded_and_stops_can_move_past_the_entry() {
+    let h = Home::init();
+    h.json(&["account", "add", "--name", "A", "--currency", "USD", "--balance", "100000"]);
+    h.json(&["risk", "set", "--account", "A", "--enforcement", "warn"]);
+    // |0.00012345 x 98765.4321 - 90000.1234567 x 0.00012345| = 1.082077352015385 (15 places).
+    let btc = open(
+        &h,
+        &[
+            "--account",
+            "A",
+            "--symbol",
+            "BTC",
+            "--side",
+            "long",
+            "--quantity",
+            "0.00012345",
+            "--price",
+            "98765.4321",
+            "--stop",
+            "90000.1234567",
+        ],
+    );
+    let t = h.json(&["trade", "show", &btc]);
+    assert_eq!(s(&t["initial_risk"]), "1.082077352015", "rounded to 12 places, not null");
+    let closed = h.json(&["trade", "close", &btc, "--price", "100000"]);
+    // Net 0.00012345 x 1234.5679 = 0.152407407255; R = 0.152407407255 / 1.082077352015 = 0.14084...
+    assert_eq!(s(&closed["net_pnl"]), "0.152407407255", "net");
+    assert_eq!(s(&closed["r_multiple"]), "0.1408", "R exists (it was null with the risk)");
+    let stats = h.json(&["stats", "--account", "A"]);
+    assert_eq!(stats[0]["stats"]["r_trades"], 1, "the trade counts in expectancy in R");
+
+    // The README's example: entry 187.50, stop moved to breakeven, then past the entry.
+    let aapl = open(
+        &h,
+        &[
+            "--account",
+            "A",
+            "--symbol",
+            "AAPL",
+            "--side",
+            "long",
+            "--quantity",
+            "58",
+            "--price",
+            "187.50",
+            "--stop",
+            "183.20",
+        ],
+    );
+    let be = h.json(&["trade", "edit", &aapl, "--stop", "187.50", "--reason", "breakeven after +1R"]);
+    assert_eq!(s(&be["current_stop"]), "187.5", "a stop at breakeven is accepted");
+    let lock = h.json(&["trade", "edit", &aapl, "--stop", "190", "--reason", "lock in profit"]);
+    assert_eq!((s(&lock["current_stop"]), s(&lock["initial_stop"])), ("190", "183.2"), "past the entry; initial kept");
+    assert_eq!(s(&lock["initial_risk"]), "249.4", "the risk still comes from the initial stop: 58 x 4.30");
+    let short = open(
+        &h,
+        &["--account", "A", "--symbol", "SPY", "--side", "short", "--quantity", "1", "--price", "50", "--stop", "52"],
+    );
+    assert_eq!(s(&h.json(&["trade", "edit", &short, "--stop", "45"])["current_stop"]), "45", "a short's too");
+}
+
+/// The display rule: money in the currency's minor unit with separators, % and R to 2 places, exact JSON.
+/// Ranges, starting equity, singular counts, a drawdown from a zero peak and days outside the range.
+#[test]
+fn human_output_is_rounded_for_reading_and_json_stays_exact() {
+    let h = Home::init();
+    h.json(&[
+        "account",
+        "add",
+        "--name",
+        "R",
+        "--currency",
+        "USD",
+        "--balance",
+        "10000",
+        "--timezone",
+        "America/New_York",
+    ]);
+    h.json(&["risk", "set", "--account", "R", "--enforcement", "warn"]);
+    // Opened March 2, half sold March 3 for +250, the rest on March 10 for -50: net 200, closed March 10.
+    let t = open(
+        &h,
+        &[
+            "--account",
+            "R",
+            "--symbol",
+            "P",
+            "--side",
+            "long",
+            "--quantity",
+            "10",
+            "--price",
+            "100",
+            "--stop",
+            "95",
+            "--at",
+            "2026-03-02 10:00",
+        ],
+    );
+    h.json(&[
+        "trade",
+        "add-execution",
+        &t,
+        "--side",
+        "sell",
+        "--quantity",
+        "5",
+        "--price",
+        "150",
+        "--at",
+        "2026-03-03 10:00",
+    ]);
+    h.json(&["trade", "close", &t, "--price", "90", "--at", "2026-03-10 10:00"]);
+    // Two more wins on March 11 and 12 for an average win with many places: (200 + 0.01 + 0.02) / 3.
+    for (day, price) in [("2026-03-11", "100.01"), ("2026-03-12", "100.02")] {
+        let id = open(
+            &h,
+            &[
+                "--account",
+                "R",
+                "--symbol",
+                "Q",
+                "--side",
+                "long",
+                "--quantity",
+                "1",
+                "--price",
+                "100",
+                "--stop",
+                "99",
+                "--at",
+                &format!("{day} 10:00"),
+            ],
+        );
+        h.json(&["trade", "close", &id, "--price", price, "--at", &format!("{day} 11:00")]);
+    }
+    let json = h.json(&["stats", "--account", "R", "--from", "2026-03-05", "--to", "2026-03-31"]);
+    let st = &json[0]["stats"];
+    assert_eq!(s(&st["avg_win"]), "66.67666667", "JSON is exact (8 places by definition)");
+    let days: Vec<&str> = st["pnl_by_day"].as_array().unwrap().iter().map(|d| s(&d["date"])).collect();
+    assert_eq!(days, ["2026-03-10", "2026-03-11", "2026-03-12"], "March 3 is outside the range");
+    assert_eq!(s(&st["best_day"]["date"]), "2026-03-12", "so the best day is inside it (0.02 > -50)");
+    assert_eq!(s(&json[0]["starting_equity"]), "10000", "starting equity in JSON");
+
+    let text =
+        String::from_utf8(h.run(&["stats", "--account", "R", "--from", "2026-03-05", "--to", "2026-03-31"]).stdout)
+            .unwrap();
+    for want in [
+        "range           2026-03-05 to 2026-03-31",
+        "equity          10,000.00 at the start, 10,200.03 at the end",
+        "closed trades   3 (3 wins, 0 losses, 0 breakevens)",
+        "avg win / loss  66.68 / -",
+        "win rate        100.00%",
+        "net P&L         200.03",
+        "expectancy      66.68 per trade",
+    ] {
+        assert!(text.contains(want), "stats shows {want:?}:\n{text}");
+    }
+
+    // An account starting at 0 that loses 10: the drawdown has no percentage; 1 loss, not "1 losses".
+    h.json(&["account", "add", "--name", "Z", "--currency", "JPY", "--balance", "0"]);
+    h.json(&["risk", "set", "--account", "Z", "--enforcement", "warn"]);
+    let z = open(
+        &h,
+        &["--account", "Z", "--symbol", "L", "--side", "long", "--quantity", "1", "--price", "20", "--stop", "10"],
+    );
+    h.json(&["trade", "close", &z, "--price", "9.5"]);
+    let zj = h.json(&["stats", "--account", "Z"]);
+    assert_eq!(zj[0]["stats"]["max_drawdown_pct"], Value::Null, "JSON null, never a false 0");
+    let zt = String::from_utf8(h.run(&["stats", "--account", "Z"]).stdout).unwrap();
+    assert!(zt.contains("(0 wins, 1 loss, 0 breakevens)"), "singular: {zt}");
+    // -10.5 yen: no minor unit, and the tie goes to the even 10.
+    assert!(zt.contains("net P&L         -10  (closed"), "yen are whole, half to even: {zt}");
+    assert!(zt.contains("max drawdown    10 (n/a: the peak was at or below zero)"), "n/a, not 0%: {zt}");
+
+    // The account list says what REALIZED is next to stats' closed-trade net P&L.
+    let accounts = String::from_utf8(h.run(&["account", "list"]).stdout).unwrap();
+    assert!(accounts.contains("10,000.00  200.03"), "money columns formatted: {accounts}");
+    assert!(accounts.contains("REALIZED: net P&L booked so far on all trades, open ones included"), "{accounts}");
+    assert!(accounts.contains("`trenddojo stats` counts closed trades only"), "{accounts}");
+}
+
+/// Accepted inputs must be closable: the gross of 123.456789 x (0.00001301 - 0.00001234) has 14 places
+/// (0.00008271604863) and is a derived amount, rounded to 0.000082716049, never a refusal. The rounding
+/// happens inside `trade::summarize`, which builds gross, fees and net with `Money::new`; it passes once
+/// `summarize` builds them with `Money::derived` (the lead's rewrite of `summarize`).
+#[test]
+fn an_exit_whose_gross_has_more_than_12_places_is_rounded_not_refused() {
+    let h = Home::init();
+    h.json(&["account", "add", "--name", "A", "--currency", "USD", "--balance", "100000"]);
+    let t = open(
+        &h,
+        &[
+            "--account",
+            "A",
+            "--symbol",
+            "PENNY",
+            "--side",
+            "long",
+            "--quantity",
+            "123.456789",
+            "--price",
+            "0.00001234",
+            "--stop",
+            "0.00001",
+        ],
+    );
+    let o = h.run(&["--json", "trade", "close", &t, "--price", "0.00001301"]);
+    assert!(o.status.success(), "the exit is accepted: {}", stderr(&o));
+    let closed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s(&closed["gross_pnl"]), "0.000082716049", "rounded half to even at 12 places");
+    assert_eq!(s(&closed["initial_risk"]), "0.000288888886", "123.456789 x 0.00000234 = 0.00028888888626");
+    assert_eq!(s(&closed["r_multiple"]), "0.2863", "R from the rounded amounts");
+}

@@ -25,8 +25,22 @@ const PW: &str = "merge-states-password";
 
 fn open(d: &Device, qty: &str) -> String {
     let t = d.json(&[
-        "trade", "open", "--account", "Swing", "--symbol", "AAPL", "--side", "long", "--quantity", qty, "--price", "100",
-        "--stop", "95", "--at", "2026-03-02 10:00",
+        "trade",
+        "open",
+        "--account",
+        "Swing",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "long",
+        "--quantity",
+        qty,
+        "--price",
+        "100",
+        "--stop",
+        "95",
+        "--at",
+        "2026-03-02 10:00",
     ]);
     t["id"].as_str().expect("trade id").to_string()
 }
@@ -69,7 +83,19 @@ async fn two_devices_exiting_the_same_trade_never_stop_sync() {
     settle(&devices);
     // Offline: A closes all 10, B sells 4 of them.
     a.json(&["trade", "close", &trade, "--price", "110", "--at", "2026-03-02 11:00"]);
-    b.json(&["trade", "add-execution", &trade, "--side", "sell", "--quantity", "4", "--price", "105", "--at", "2026-03-02 10:30"]);
+    b.json(&[
+        "trade",
+        "add-execution",
+        &trade,
+        "--side",
+        "sell",
+        "--quantity",
+        "4",
+        "--price",
+        "105",
+        "--at",
+        "2026-03-02 10:30",
+    ]);
     b.sync();
     let r = a.sync();
     assert!(r["pulled"].as_u64().unwrap_or(0) >= 1, "A's round succeeds and brings B's fill: {r}");
@@ -251,7 +277,11 @@ async fn conflicts_are_logged_only_for_concurrent_edits_and_restore_cleanly() {
     b.json(&["trade", "edit", &trade, "--symbol", "ABC.X"]);
     settle(&devices);
     for d in &devices {
-        assert_eq!(d.json(&["sync", "conflicts"]), serde_json::json!([]), "an edit after seeing the value is no conflict");
+        assert_eq!(
+            d.json(&["sync", "conflicts"]),
+            serde_json::json!([]),
+            "an edit after seeing the value is no conflict"
+        );
     }
     assert_eq!(show(a, &trade)["symbol"], "ABC.X", "the edit arrived");
     // Concurrent: both edit the setup while apart. One wins everywhere, the loss is logged, restorable.
@@ -259,10 +289,8 @@ async fn conflicts_are_logged_only_for_concurrent_edits_and_restore_cleanly() {
     b.json(&["trade", "edit", &trade, "--setup", "pullback"]);
     settle(&devices);
     let setup = same_everywhere(&devices, &trade)["setup"].clone();
-    let logged: Vec<Value> = devices
-        .iter()
-        .flat_map(|d| d.json(&["sync", "conflicts"]).as_array().cloned().unwrap_or_default())
-        .collect();
+    let logged: Vec<Value> =
+        devices.iter().flat_map(|d| d.json(&["sync", "conflicts"]).as_array().cloned().unwrap_or_default()).collect();
     assert!(!logged.is_empty(), "a concurrent edit is logged on a device");
     assert!(logged.iter().all(|c| c["field"] == "setup"), "only the setup: {logged:?}");
     // Targets replaced on both devices: one list wins (not the union), the other is logged and restorable.

@@ -34,7 +34,14 @@ struct StallProxy {
     healed: Arc<AtomicBool>,
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, passed: Arc<AtomicUsize>, stall_after: usize, stalled: Arc<AtomicUsize>, healed: Arc<AtomicBool>) {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    passed: Arc<AtomicUsize>,
+    stall_after: usize,
+    stalled: Arc<AtomicUsize>,
+    healed: Arc<AtomicBool>,
+) {
     let mut buf = [0u8; 4096];
     loop {
         let n = match from.read(&mut buf) {
@@ -105,14 +112,35 @@ impl StallProxy {
 
 fn trade(d: &Device, n: usize) {
     d.json(&[
-        "trade", "open", "--account", "Swing", "--symbol", &format!("S{n}"), "--side", "long", "--quantity", "10",
-        "--price", "100", "--stop", "99",
+        "trade",
+        "open",
+        "--account",
+        "Swing",
+        "--symbol",
+        &format!("S{n}"),
+        "--side",
+        "long",
+        "--quantity",
+        "10",
+        "--price",
+        "100",
+        "--stop",
+        "99",
     ]);
 }
 
 fn setup(d: &Device) {
     d.json(&["account", "add", "--name", "Swing", "--currency", "USD", "--balance", "100000"]);
-    d.json(&["risk", "set", "--account", "Swing", "--max-open-positions", "1000", "--max-correlated-positions", "1000"]);
+    d.json(&[
+        "risk",
+        "set",
+        "--account",
+        "Swing",
+        "--max-open-positions",
+        "1000",
+        "--max-correlated-positions",
+        "1000",
+    ]);
 }
 
 /// Run `trenddojo` on `d` against `url` with `args`, returning the output and how long it took.
@@ -205,11 +233,8 @@ async fn a_stall_at_any_point_fails_the_round_in_bounded_time_and_never_blocks_t
     proxy.heal();
     // Nothing lost or doubled: the server has every trade once.
     let admin = pg.admin().await;
-    let n: i64 = admin
-        .query_one("SELECT count(*) FROM trenddojo.trades WHERE NOT deleted", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 =
+        admin.query_one("SELECT count(*) FROM trenddojo.trades WHERE NOT deleted", &[]).await.expect("count").get(0);
     assert_eq!(n, made as i64, "every trade reached the server exactly once");
     assert_eq!(d.json(&["sync", "status"])["pending"], 0, "nothing left to push");
 }
@@ -292,10 +317,7 @@ async fn watch_keeps_going_through_a_stall_and_catches_up_when_the_network_heals
     proxy.stall_after(300);
     trade(d, 1);
     let failed = wait(&|v| v["event"] == "failed", Duration::from_secs(30), "failed round during the stall");
-    assert!(
-        failed["error"].as_str().unwrap_or_default().contains("stopped answering"),
-        "the stall is named: {failed}"
-    );
+    assert!(failed["error"].as_str().unwrap_or_default().contains("stopped answering"), "the stall is named: {failed}");
     proxy.heal();
     let pushed = wait(
         &|v| v["event"] == "round" && v["report"]["pushed"].as_u64().unwrap_or(0) > 0,
@@ -351,7 +373,8 @@ async fn kill_9_at_random_points_of_a_large_download_leaves_a_consistent_store()
     for n in 0..150 {
         trade(a, n);
     }
-    let ids: Vec<String> = a.json(&["trade", "list", "--limit", "1000"])
+    let ids: Vec<String> = a
+        .json(&["trade", "list", "--limit", "1000"])
         .as_array()
         .expect("trades")
         .iter()

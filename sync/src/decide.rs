@@ -78,8 +78,7 @@ pub fn is_conflict(meeting: Meeting, o: &Overridden, mine: &Field, mine_unsynced
     match meeting {
         Meeting::Push => mine_unsynced,
         Meeting::Pull => {
-            mine_unsynced
-                || (mine.hlc.device() == my_device && o.kept.base.as_ref().is_some_and(|b| *b != mine.hlc))
+            mine_unsynced || (mine.hlc.device() == my_device && o.kept.base.as_ref().is_some_and(|b| *b != mine.hlc))
         }
     }
 }
@@ -194,7 +193,10 @@ mod tests {
         // At a push, A's unsynced edit lost to the server's newer value: a conflict; a synced one is not.
         let o = Overridden { field: "symbol".into(), kept: f("ABE", 4, "b"), lost: a3.clone() };
         assert!(is_conflict(Meeting::Push, &o, &a3, true, "a"), "pushed edit lost");
-        assert!(!is_conflict(Meeting::Push, &o, &a3, false, "a"), "a value A had synced long ago lost: not A's edit now");
+        assert!(
+            !is_conflict(Meeting::Push, &o, &a3, false, "a"),
+            "a value A had synced long ago lost: not A's edit now"
+        );
         // The winner's side never logs.
         let o = Overridden { field: "symbol".into(), kept: a3.clone(), lost: f("ABC.X", 2, "b") };
         assert!(!is_conflict(Meeting::Push, &o, &a3, true, "a"), "A's edit won");

@@ -141,6 +141,9 @@ pub(crate) async fn snapshot<'a>(
     Ok(Snapshot { tx, version, changed })
 }
 
+/// What the transaction that completes a pull's work also does (move the cursor).
+pub(crate) type Finish<'a> = dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError> + 'a;
+
 /// Apply `work` in budgeted transactions until it is done (or, with `until_rows`, until its rows are in),
 /// falling back to the careful mode for a transaction whose fast attempt failed because of a row. When
 /// `finish` is given, the transaction that completes the work also runs it (moving the cursor).
@@ -151,7 +154,7 @@ pub(crate) async fn run_work(
     tally: &mut Tally,
     refresh: Option<&Refresh<'_>>,
     until_rows: bool,
-    finish: Option<&dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError>>,
+    finish: Option<&Finish<'_>>,
 ) -> Result<(), SyncError> {
     loop {
         if until_rows && work.rows.is_empty() {

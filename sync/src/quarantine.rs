@@ -94,16 +94,18 @@ fn singular(table: &str) -> &str {
     }
 }
 
-fn upsert(
-    tx: &Tx<'_>,
-    table: &str,
-    id: &str,
+/// A row to keep aside: where it was going, whose it is, and why.
+struct Entry<'a> {
+    table: &'a str,
+    id: &'a str,
     direction: Direction,
-    user: &str,
-    code: &str,
-    reason: &str,
-    state: Option<&str>,
-) -> Result<(), SyncError> {
+    user: &'a str,
+    code: &'a str,
+    reason: &'a str,
+    state: Option<&'a str>,
+}
+
+fn upsert(tx: &Tx<'_>, e: &Entry<'_>) -> Result<(), SyncError> {
     tx.prepare_cached(
         "INSERT INTO sync_quarantine (table_name, row_id, direction, user_id, code, reason, state, first_seen, last_tried) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) \
@@ -112,7 +114,7 @@ fn upsert(
          attempts = sync_quarantine.attempts + 1",
     )
     .map_err(sql_err)?
-    .execute(rusqlite::params![table, id, direction.as_str(), user, code, reason, state, tx.now])
+    .execute(rusqlite::params![e.table, e.id, e.direction.as_str(), e.user, e.code, e.reason, e.state, tx.now])
     .map_err(sql_err)?;
     Ok(())
 }
@@ -122,7 +124,19 @@ pub(crate) fn keep_pulled(tx: &Tx<'_>, table: &str, id: Uuid, state: &RowState, 
     let owner = if table == "users" { "id" } else { "user_id" };
     let user = state.fields.get(owner).and_then(|f| f.value.as_str()).unwrap_or_default().to_string();
     let json = serde_json::to_string(state).map_err(|e| SyncError::invalid("quarantine", e.to_string()))?;
-    upsert(tx, table, &id.to_string(), Direction::Pull, &user, "constraint", reason, Some(&json))
+    let id = id.to_string();
+    upsert(
+        tx,
+        &Entry {
+            table,
+            id: &id,
+            direction: Direction::Pull,
+            user: &user,
+            code: "constraint",
+            reason,
+            state: Some(&json),
+        },
+    )
 }
 
 /// Keep aside a trade whose derived data could not be computed (its rows are in; its summary is stale).
@@ -132,7 +146,19 @@ pub(crate) fn keep_recompute(tx: &Tx<'_>, trade: Uuid, reason: &str) -> Result<(
         .optional()
         .map_err(sql_err)?
         .unwrap_or_default();
-    upsert(tx, "trades", &trade.to_string(), Direction::Pull, &user, "recompute", reason, None)
+    let id = trade.to_string();
+    upsert(
+        tx,
+        &Entry {
+            table: "trades",
+            id: &id,
+            direction: Direction::Pull,
+            user: &user,
+            code: "recompute",
+            reason,
+            state: None,
+        },
+    )
 }
 
 /// Keep aside a row the server refused; its outbox entries are taken out (the row itself stays).
@@ -144,7 +170,8 @@ pub(crate) fn keep_pushed(
     code: &str,
     reason: &str,
 ) -> Result<(), SyncError> {
-    upsert(tx, table, &id.to_string(), Direction::Push, &user.to_string(), code, reason, None)
+    let (id, user) = (id.to_string(), user.to_string());
+    upsert(tx, &Entry { table, id: &id, direction: Direction::Push, user: &user, code, reason, state: None })
 }
 
 /// The row went through: it is no longer kept aside.
@@ -168,8 +195,8 @@ pub(crate) fn is_kept_aside(c: &Connection, table: &str, id: &str) -> Result<boo
 
 /// Whether anything is kept aside for pushing (so a push bothers clearing entries).
 pub(crate) fn any_pushed(c: &Connection) -> Result<bool, SyncError> {
-    Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM sync_quarantine WHERE direction = 'push')", [], |r| r.get(0))
-        .map_err(sql_err)?)
+    c.query_row("SELECT EXISTS (SELECT 1 FROM sync_quarantine WHERE direction = 'push')", [], |r| r.get(0))
+        .map_err(sql_err)
 }
 
 /// Every row kept aside for `user`, oldest first.

@@ -1,4 +1,9 @@
 //! Command-line grammar. The names here are a contract: scripts and tests call them.
+//!
+//! Every number a user types is taken as text (`allow_hyphen_values` where a `-` may start it) and handed
+//! to the core, which parses it and refuses it with the field's own message (`limit: expected a whole
+//! number ...`, `multiplier: expected a positive decimal ...`). Left to clap, `--limit -1` would read as an
+//! unknown flag `-1`, and a typed integer would fail with clap's wording instead of the field's.
 
 use std::path::PathBuf;
 
@@ -245,8 +250,8 @@ pub enum UserCmd {
 pub enum DbCmd {
     /// Apply pending migrations (a backup is taken first).
     Migrate {
-        #[arg(long)]
-        to: Option<u32>,
+        #[arg(long, allow_hyphen_values = true)]
+        to: Option<String>,
         #[command(flatten)]
         server: ServerSel,
         /// Production changes apply only with `--confirm production`.
@@ -255,8 +260,8 @@ pub enum DbCmd {
     },
     /// Undo migrations down to version N (default: one step).
     Rollback {
-        #[arg(long)]
-        to: Option<u32>,
+        #[arg(long, allow_hyphen_values = true)]
+        to: Option<String>,
         #[command(flatten)]
         server: ServerSel,
         #[arg(long, value_name = "WORD")]
@@ -306,7 +311,7 @@ pub enum AccountCmd {
         #[arg(long)]
         matching: Option<String>,
         /// |net P&L| at or below this is a breakeven trade (default 0).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         breakeven_tolerance: Option<String>,
     },
     List,
@@ -344,7 +349,7 @@ pub enum TradeCmd {
         #[arg(long)]
         at: Option<String>,
         /// Contract multiplier (default 1).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         multiplier: Option<String>,
         #[arg(long)]
         setup: Option<String>,
@@ -446,10 +451,12 @@ pub enum TradeCmd {
         /// newest, oldest, pnl, -pnl, symbol
         #[arg(long, allow_hyphen_values = true)]
         sort: Option<String>,
-        #[arg(long)]
-        limit: Option<u32>,
-        #[arg(long)]
-        offset: Option<u32>,
+        /// At most this many trades (1 to 1000, default 50).
+        #[arg(long, allow_hyphen_values = true)]
+        limit: Option<String>,
+        /// Skip this many trades first.
+        #[arg(long, allow_hyphen_values = true)]
+        offset: Option<String>,
     },
     Show {
         trade: String,
@@ -471,8 +478,8 @@ pub enum NoteCmd {
     List {
         #[arg(long)]
         trade: Option<String>,
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
+        #[arg(long, default_value = "50", allow_hyphen_values = true)]
+        limit: String,
     },
 }
 
@@ -497,8 +504,8 @@ pub enum ChecklistCmd {
         trade: String,
         #[arg(long)]
         checklist: String,
-        #[arg(long)]
-        item: u32,
+        #[arg(long, allow_hyphen_values = true)]
+        item: String,
         /// Mark unchecked instead of checked.
         #[arg(long)]
         unchecked: bool,
@@ -526,10 +533,10 @@ pub enum RiskCmd {
         max_daily_loss_pct: Option<String>,
         #[arg(long, allow_hyphen_values = true)]
         max_weekly_loss_pct: Option<String>,
-        #[arg(long)]
-        max_open_positions: Option<u32>,
-        #[arg(long)]
-        max_correlated_positions: Option<u32>,
+        #[arg(long, allow_hyphen_values = true)]
+        max_open_positions: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        max_correlated_positions: Option<String>,
         /// fixed_fractional, fixed_amount or fixed_quantity
         #[arg(long)]
         sizing: Option<String>,
@@ -551,10 +558,10 @@ pub enum RiskCmd {
         entry: String,
         #[arg(long, allow_hyphen_values = true)]
         stop: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         multiplier: Option<String>,
         /// Quantity increment (1 for shares, 0.0001 for crypto).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         step: Option<String>,
     },
 }

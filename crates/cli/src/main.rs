@@ -5,7 +5,7 @@
 mod args;
 mod render;
 
-use std::io::BufRead;
+use std::io::{BufRead, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ use clap::Parser;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use trenddojo_core::parse;
 use trenddojo_core::seed::SeedState;
 use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
 use trenddojo_core::{
@@ -33,6 +34,11 @@ struct Output {
 fn out<T: Serialize>(value: &T, text: String) -> ApiResult<Output> {
     let json = serde_json::to_value(value).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     Ok(Output { json, text })
+}
+
+/// An optional count flag, parsed by the core so that `-1` gets the field's own message.
+fn count(field: &'static str, s: &Option<String>) -> ApiResult<Option<u32>> {
+    s.as_deref().map(|v| parse::whole(field, v)).transpose()
 }
 
 fn default_home() -> PathBuf {
@@ -168,7 +174,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
                     out(&n, format!("Added note {}.\n", n.id))
                 }
                 NoteCmd::List { trade, limit } => {
-                    let notes = j.list_notes(trade.as_deref(), *limit)?;
+                    let notes = j.list_notes(trade.as_deref(), parse::whole("limit", limit)?)?;
                     let text = render::notes(&notes);
                     out(&notes, text)
                 }
@@ -193,7 +199,8 @@ fn run(cli: Cli) -> ApiResult<Output> {
                     out(&all, text)
                 }
                 ChecklistCmd::Answer { trade, checklist, item, unchecked, comment } => {
-                    let r = j.answer_checklist(trade, checklist, *item, !unchecked, comment.as_deref())?;
+                    let item = parse::whole("item", item)?;
+                    let r = j.answer_checklist(trade, checklist, item, !unchecked, comment.as_deref())?;
                     let text = render::responses(&r);
                     out(&r, text)
                 }
@@ -230,8 +237,8 @@ fn run(cli: Cli) -> ApiResult<Output> {
                             max_risk_pct: max_risk_pct.clone(),
                             max_daily_loss_pct: max_daily_loss_pct.clone(),
                             max_weekly_loss_pct: max_weekly_loss_pct.clone(),
-                            max_open_positions: *max_open_positions,
-                            max_correlated_positions: *max_correlated_positions,
+                            max_open_positions: count("max-open-positions", max_open_positions)?,
+                            max_correlated_positions: count("max-correlated-positions", max_correlated_positions)?,
                             sizing: sizing.clone(),
                             fixed_amount: fixed_amount.clone(),
                             fixed_quantity: fixed_quantity.clone(),
@@ -242,6 +249,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
                     out(&s, text)
                 }
                 RiskCmd::Size { account, side, entry, stop, multiplier, step } => {
+                    let currency = j.show_account(account)?.account.currency;
                     let p = j.position_size(&SizeInput {
                         account: account.clone(),
                         side: side.clone(),
@@ -250,7 +258,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
                         multiplier: multiplier.clone(),
                         step: step.clone(),
                     })?;
-                    let text = render::size(&p);
+                    let text = render::size(&p, &currency);
                     out(&p, text)
                 }
             }
@@ -304,12 +312,12 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
             out(&s, text)
         }
         DbCmd::Migrate { to, .. } => {
-            let r = m.migrate(*to)?;
+            let r = m.migrate(count("to", to)?)?;
             let text = render::migration(&r);
             out(&r, text)
         }
         DbCmd::Rollback { to, .. } => {
-            let r = m.rollback(*to)?;
+            let r = m.rollback(count("to", to)?)?;
             let text = render::migration(&r);
             out(&r, text)
         }
@@ -401,10 +409,11 @@ fn db_server(cmd: &DbCmd, home: &std::path::Path, target: &ServerTarget) -> ApiR
             out(&s, text)
         }
         DbCmd::Migrate { to, confirm, .. } | DbCmd::Rollback { to, confirm, .. } => {
+            let to = count("to", to)?;
             let r = if matches!(cmd, DbCmd::Migrate { .. }) {
-                admin.migrate(target, *to, confirm.as_deref())?
+                admin.migrate(target, to, confirm.as_deref())?
             } else {
-                admin.rollback(target, *to, confirm.as_deref())?
+                admin.rollback(target, to, confirm.as_deref())?
             };
             if !r.applied {
                 return Err(ApiError::new(
@@ -608,9 +617,9 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
                     ),
                 };
                 if json {
-                    println!("{value}");
+                    stdout_or_exit(&format!("{value}\n"));
                 } else {
-                    eprintln!("{line}");
+                    say(&line);
                 }
             };
             let opts = WatchOptions { limits: settings.limits(), ..WatchOptions::default() };
@@ -763,7 +772,7 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
                 group: group.clone(),
             })?;
             for w in &d.warnings {
-                eprintln!("warning: {w}");
+                say(&format!("warning: {w}"));
             }
             let text = render::trade_detail(&d);
             out(&d, text)
@@ -780,7 +789,7 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
                 },
             )?;
             for w in &d.warnings {
-                eprintln!("warning: {w}");
+                say(&format!("warning: {w}"));
             }
             let text = render::trade_detail(&d);
             out(&d, text)
@@ -841,10 +850,12 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
                 from: from.clone(),
                 to: to.clone(),
                 sort: sort.clone(),
-                limit: *limit,
-                offset: *offset,
+                limit: count("limit", limit)?,
+                offset: count("offset", offset)?,
             })?;
-            let text = render::trades(&trades);
+            let currencies: std::collections::HashMap<_, _> =
+                j.list_accounts()?.into_iter().map(|a| (a.account.id, a.account.currency)).collect();
+            let text = render::trades(&trades, |t| currencies.get(&t.account_id).map_or("", String::as_str));
             out(&trades, text)
         }
         TradeCmd::Show { trade } => {
@@ -855,24 +866,53 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
     }
 }
 
+/// Write to standard output. `print!` panics when the reader has gone (`trenddojo trade list | head`);
+/// this returns the error instead.
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Write to standard output; when the reader has closed the pipe, end the program quietly and
+/// successfully, as `grep` or `ls` end (Rust ignores SIGPIPE, so without this the first write after
+/// `head` exits would panic with exit code 101). Exit 0 rather than 141: the command did its work, and
+/// a script with `set -o pipefail` should not fail because its reader wanted fewer lines.
+fn stdout_or_exit(text: &str) {
+    match write_stdout(text) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            say(&format!("error: stdout: {e}"));
+            std::process::exit(ErrorCode::Io.exit_code());
+        }
+    }
+}
+
+/// A line on standard error. Never panics: with stderr closed there is nobody left to tell.
+fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     match run(cli) {
         Ok(o) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&o.json).unwrap_or_else(|_| "null".into()));
+                let body = serde_json::to_string_pretty(&o.json).unwrap_or_else(|_| "null".into());
+                stdout_or_exit(&format!("{body}\n"));
             } else {
-                print!("{}", o.text);
+                stdout_or_exit(&o.text);
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
             if json {
-                let body = serde_json::json!({ "error": e });
-                eprintln!("{body}");
+                say(&serde_json::json!({ "error": e }).to_string());
             } else {
-                eprintln!("error: {}", e.message);
+                say(&format!("error: {}", e.message));
             }
             ExitCode::from(u8::try_from(e.code.exit_code()).unwrap_or(1))
         }

@@ -1,6 +1,13 @@
 //! Human-readable output: aligned tables and short summaries. `--json` bypasses all of this.
+//!
+//! Numbers go through `trenddojo_core::format`, the display rule the desktop app shares: money in the
+//! account currency's minor unit with thousands separators, percentages and R to 2 places, quantities and
+//! prices exact. Only what is shown is rounded; JSON stays exact.
 
 use std::fmt::Write as _;
+
+use rust_decimal::Decimal;
+use trenddojo_core::format;
 
 use trenddojo_core::domain_types::{PositionSize, ProfitFactor, RiskSettings};
 use trenddojo_core::server_types::Environments;
@@ -40,6 +47,25 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".to_string(), ToString::to_string)
 }
 
+/// `f(value)`, or `-` for none.
+fn or_dash<T: Copy>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| "-".to_string(), f)
+}
+
+/// `1 win`, `2 wins`, `1 loss`, `2 losses`.
+fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n: u64 = n.into();
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn money(m: trenddojo_core::domain_types::Money, currency: &str) -> String {
+    format::money(m.value(), currency)
+}
+
 pub fn users(users: &[User]) -> String {
     table(
         &["EMAIL", "NAME", "TIER"],
@@ -50,28 +76,40 @@ pub fn users(users: &[User]) -> String {
     )
 }
 
+/// What the account list's money columns mean; `stats` counts something else, so both screens say which.
+pub const ACCOUNTS_LEGEND: &str = "REALIZED: net P&L booked so far on all trades, open ones included (partial exits, fees \
+paid); EQUITY = START + REALIZED.\n`trenddojo stats` counts closed trades only: its net P&L and ending equity leave open \
+trades out.\n";
+
 pub fn accounts(accounts: &[AccountView]) -> String {
-    table(
+    if accounts.is_empty() {
+        return "No accounts.\n".into();
+    }
+    let mut s = table(
         &["ID", "NAME", "CCY", "START", "REALIZED", "EQUITY", "OPEN", "TIME ZONE"],
         &accounts
             .iter()
             .map(|a| {
+                let c = a.account.currency.as_str();
                 vec![
                     a.account.id.to_string(),
                     a.account.name.clone(),
                     a.account.currency.clone(),
-                    a.account.starting_balance.to_string(),
-                    a.realized_pnl.to_string(),
-                    a.equity.to_string(),
+                    money(a.account.starting_balance, c),
+                    money(a.realized_pnl, c),
+                    money(a.equity, c),
                     a.open_positions.to_string(),
                     a.account.time_zone.clone(),
                 ]
             })
             .collect::<Vec<_>>(),
-    )
+    );
+    s.push_str(ACCOUNTS_LEGEND);
+    s
 }
 
-pub fn trades(trades: &[Trade]) -> String {
+/// The trade list; `currency_of` gives a trade's account currency (for the money columns).
+pub fn trades<'a>(trades: &'a [Trade], currency_of: impl Fn(&'a Trade) -> &'a str) -> String {
     if trades.is_empty() {
         return "No trades.\n".into();
     }
@@ -80,16 +118,17 @@ pub fn trades(trades: &[Trade]) -> String {
         &trades
             .iter()
             .map(|t| {
+                let c = currency_of(t);
                 vec![
                     t.id.to_string(),
                     t.symbol.clone(),
                     t.direction.as_str().into(),
                     t.status.as_str().into(),
-                    t.entered_quantity.to_string(),
-                    t.open_quantity.to_string(),
-                    opt(&t.avg_entry_price),
-                    t.net_pnl.to_string(),
-                    opt(&t.r_multiple),
+                    format::quantity(t.entered_quantity),
+                    format::quantity(t.open_quantity),
+                    or_dash(t.avg_entry_price, |p| format::price(p, c)),
+                    money(t.net_pnl, c),
+                    or_dash(t.r_multiple, format::r),
                     t.opened_at.map_or_else(|| "-".into(), |d| d.format("%Y-%m-%d %H:%M").to_string()),
                 ]
             })
@@ -99,24 +138,26 @@ pub fn trades(trades: &[Trade]) -> String {
 
 pub fn trade_detail(d: &TradeDetail) -> String {
     let t = &d.trade;
+    let c = d.currency.as_str();
+    let price = |p: Option<Decimal>| or_dash(p, |p| format::price(p, c));
     let mut s = format!(
         "Trade {}  {} {} {}  status {}\n  entered {}  open {}  avg entry {}  avg exit {}\n  gross {}  fees {}  net {}  initial risk {}  R {}\n  stop {} (initial {})\n",
         t.id,
         t.symbol,
         t.direction.as_str(),
-        if t.multiplier == rust_decimal::Decimal::ONE { String::new() } else { format!("x{}", t.multiplier) },
+        if t.multiplier == Decimal::ONE { String::new() } else { format!("x{}", format::quantity(t.multiplier)) },
         t.status.as_str(),
-        t.entered_quantity,
-        t.open_quantity,
-        opt(&t.avg_entry_price),
-        opt(&t.avg_exit_price),
-        t.gross_pnl,
-        t.fees,
-        t.net_pnl,
-        opt(&t.initial_risk),
-        opt(&t.r_multiple),
-        opt(&t.current_stop),
-        opt(&t.initial_stop),
+        format::quantity(t.entered_quantity),
+        format::quantity(t.open_quantity),
+        price(t.avg_entry_price),
+        price(t.avg_exit_price),
+        money(t.gross_pnl, c),
+        money(t.fees, c),
+        money(t.net_pnl, c),
+        or_dash(t.initial_risk, |m| money(m, c)),
+        or_dash(t.r_multiple, format::r),
+        price(t.current_stop.map(|p| p.value())),
+        price(t.initial_stop.map(|p| p.value())),
     );
     if !d.executions.is_empty() {
         s.push_str("Executions:\n");
@@ -127,11 +168,11 @@ pub fn trade_detail(d: &TradeDetail) -> String {
                 .map(|e| {
                     vec![
                         format!("  {}", e.side.as_str()),
-                        e.quantity.to_string(),
-                        e.price.to_string(),
-                        e.fees.to_string(),
+                        format::quantity(e.quantity.value()),
+                        format::price(e.price.value(), c),
+                        format::money(e.fees.value(), c),
                         e.executed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        opt(&e.realized_net),
+                        or_dash(e.realized_net, |m| money(m, c)),
                     ]
                 })
                 .collect::<Vec<_>>(),
@@ -144,14 +185,14 @@ pub fn trade_detail(d: &TradeDetail) -> String {
                 s,
                 "  {}  {}  {}",
                 st.adjusted_at.format("%Y-%m-%d %H:%M"),
-                st.price,
+                format::price(st.price.value(), c),
                 st.reason.as_deref().unwrap_or("")
             );
         }
     }
     if !d.targets.is_empty() {
-        let _ =
-            writeln!(s, "Targets: {}", d.targets.iter().map(|t| t.price.to_string()).collect::<Vec<_>>().join(", "));
+        let targets: Vec<String> = d.targets.iter().map(|t| format::price(t.price.value(), c)).collect();
+        let _ = writeln!(s, "Targets: {}", targets.join(", "));
     }
     for n in &d.notes {
         let _ = writeln!(s, "Note ({}): {}", n.kind, n.body);
@@ -214,41 +255,101 @@ pub fn risk(account: &str, s: &RiskSettings) -> String {
     )
 }
 
-pub fn size(p: &PositionSize) -> String {
+pub fn size(p: &PositionSize, currency: &str) -> String {
     format!(
         "Quantity {}  (risk {} of budget {}, {}% of balance; {} per unit; notional {})\n",
-        p.quantity, p.risk_amount, p.risk_budget, p.risk_pct_of_balance, p.per_unit_risk, p.notional
+        format::quantity(p.quantity),
+        money(p.risk_amount, currency),
+        money(p.risk_budget, currency),
+        format::percent(p.risk_pct_of_balance),
+        format::price(p.per_unit_risk, currency),
+        money(p.notional, currency)
     )
+}
+
+/// The requested range in words.
+fn range(a: &AccountStats) -> String {
+    match (&a.from, &a.to) {
+        (Some(f), Some(t)) => format!("{f} to {t}"),
+        (Some(f), None) => format!("from {f}"),
+        (None, Some(t)) => format!("up to {t}"),
+        (None, None) => "all time".into(),
+    }
 }
 
 pub fn stats(all: &[AccountStats]) -> String {
     let mut s = String::new();
     for a in all {
         let st = &a.stats;
+        let c = a.currency.as_str();
         let pf = match &st.profit_factor {
-            ProfitFactor::Ratio(r) => r.to_string(),
+            ProfitFactor::Ratio(r) => format::r(*r),
             ProfitFactor::NoLosses => "no losses".into(),
             ProfitFactor::NoTrades => "no trades".into(),
         };
         let _ = writeln!(s, "{} ({}, {})", a.account, a.currency, a.time_zone);
+        let _ = writeln!(s, "  range           {} (days in the account's time zone)", range(a));
         let _ = writeln!(
             s,
-            "  closed trades   {} ({} wins, {} losses, {} breakeven)",
-            st.trades, st.wins, st.losses, st.breakevens
+            "  equity          {} at the start, {} at the end (starting balance plus closed trades' net P&L)",
+            money(a.starting_equity, c),
+            money(st.ending_equity, c)
         );
-        let _ = writeln!(s, "  win rate        {}", st.win_rate.map_or("-".into(), |w| format!("{w}%")));
-        let _ = writeln!(s, "  net P&L         {}  (fees {})", st.net_pnl, st.total_fees);
-        let _ = writeln!(s, "  avg win / loss  {} / {}", opt(&st.avg_win), opt(&st.avg_loss));
-        let _ = writeln!(s, "  profit factor   {pf}");
-        let _ = writeln!(s, "  expectancy      {} per trade, {} R", opt(&st.expectancy), opt(&st.expectancy_r));
-        let _ = writeln!(s, "  max drawdown    {} ({}%)", st.max_drawdown, st.max_drawdown_pct);
         let _ = writeln!(
             s,
-            "  streaks         best {} wins, worst {} losses, current {}",
-            st.longest_win_streak, st.longest_loss_streak, st.current_streak
+            "  closed trades   {} ({}, {}, {})",
+            st.trades,
+            count(st.wins, "win", "wins"),
+            count(st.losses, "loss", "losses"),
+            count(st.breakevens, "breakeven", "breakevens")
+        );
+        let _ = writeln!(s, "  win rate        {}", or_dash(st.win_rate, |w| format!("{}%", format::percent(w))));
+        let _ = writeln!(
+            s,
+            "  net P&L         {}  (closed trades only; fees {})",
+            money(st.net_pnl, c),
+            money(st.total_fees, c)
+        );
+        let _ = writeln!(
+            s,
+            "  avg win / loss  {} / {}",
+            or_dash(st.avg_win, |m| money(m, c)),
+            or_dash(st.avg_loss, |m| money(m, c))
+        );
+        let _ = writeln!(s, "  profit factor   {pf}");
+        let _ = writeln!(
+            s,
+            "  expectancy      {} per trade, {} R (over {} with an initial risk)",
+            or_dash(st.expectancy, |m| money(m, c)),
+            or_dash(st.expectancy_r, format::r),
+            count(st.r_trades, "trade", "trades")
+        );
+        let pct = match st.max_drawdown_pct {
+            Some(p) => format!("{}%", format::percent(p)),
+            None => "n/a: the peak was at or below zero".into(),
+        };
+        let _ = writeln!(s, "  max drawdown    {} ({pct})", money(st.max_drawdown, c));
+        let current = match st.current_streak {
+            0 => "none".to_string(),
+            n if n > 0 => count(n.unsigned_abs(), "win", "wins"),
+            n => count(n.unsigned_abs(), "loss", "losses"),
+        };
+        let _ = writeln!(
+            s,
+            "  streaks         longest {} and {}; current {}",
+            count(st.longest_win_streak, "win", "wins"),
+            count(st.longest_loss_streak, "loss", "losses"),
+            current
         );
         if let (Some(b), Some(w)) = (&st.best_day, &st.worst_day) {
-            let _ = writeln!(s, "  best / worst day {} {} / {} {}", b.date, b.net_pnl, w.date, w.net_pnl);
+            let _ = writeln!(
+                s,
+                "  best / worst day {} {} / {} {}",
+                b.date,
+                money(b.net_pnl, c),
+                w.date,
+                money(w.net_pnl, c)
+            );
         }
     }
     if s.is_empty() {

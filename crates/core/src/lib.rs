@@ -7,6 +7,7 @@
 //! write. Errors are [`ApiError`]s with stable codes.
 
 mod error;
+pub mod format;
 pub mod parse;
 pub mod seed;
 mod service;

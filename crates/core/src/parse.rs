@@ -42,6 +42,17 @@ pub fn positive_decimal(field: &'static str, s: &str) -> ApiResult<Decimal> {
     Ok(Quantity::parse(field, s)?.value())
 }
 
+/// A count typed as text (a limit, an offset, an item number, a number of positions): plain digits, no
+/// sign. Shells hand these over as text so that `-1` reaches this check and gets the field's own message
+/// instead of being taken for a flag or failing a shell's own number parsing.
+pub fn whole(field: &'static str, s: &str) -> ApiResult<u32> {
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid(field, format!("expected a whole number of 0 or more, got {s:?}")));
+    }
+    t.parse::<u32>().map_err(|_| ApiError::invalid(field, format!("{t} is larger than {}", u32::MAX)))
+}
+
 /// Any enum with a `FromStr` whose error message names its field.
 pub fn choice<T: FromStr>(field: &'static str, s: &str) -> ApiResult<T>
 where
@@ -196,6 +207,18 @@ mod tests {
         assert_eq!(currency("currency", "usd").unwrap(), "USD", "upper-cased");
         assert!(currency("currency", "US").is_err(), "three letters");
         assert!(time_zone("timezone", "Mars/Olympus").is_err(), "unknown zone");
+    }
+
+    #[test]
+    fn counts_are_plain_digits_and_name_the_field() {
+        assert_eq!(whole("limit", " 50 ").unwrap(), 50, "trimmed digits");
+        assert_eq!(whole("limit", "0").unwrap(), 0, "zero is a count; range checks belong to the use case");
+        for bad in ["-1", "+1", "1.5", "", "ten", "1e3"] {
+            let e = whole("limit", bad).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("limit"), "{bad:?} names the field");
+            assert!(e.message.starts_with("limit: expected a whole number"), "{bad:?}: {}", e.message);
+        }
+        assert!(whole("limit", "4294967296").unwrap_err().message.contains("larger than"), "above u32");
     }
 
     #[test]

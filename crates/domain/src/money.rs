@@ -7,11 +7,19 @@
 //! separators, no NaN), `to_canonical` gives one spelling per value (no trailing zeros, never `-0`), which is
 //! what the store keeps in SQLite TEXT columns, and serde writes and reads JSON strings, refusing JSON
 //! numbers so that no float ever sits between a user and their balance.
+//!
+//! Two ways in, two rules. What a user types or a device stores is *input*: it is taken exactly or
+//! refused (`parse`, `new`: more than [`MAX_SCALE`] places is an error, because silently changing what
+//! someone typed is worse than asking again). What TrendDojo computes from accepted input is *derived*
+//! (a product of a 12-place quantity and a 12-place price has up to 24 places): it is rounded to
+//! [`MAX_SCALE`] places with banker's rounding ([`Money::derived`], [`round_derived`]) and never refused
+//! for its scale, so every input that is accepted can be computed with. Only a result too large for 28
+//! digits is an error ([`checked`]), naming the field it would have been.
 
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -21,6 +29,37 @@ use crate::error::DomainError;
 pub const MAX_SCALE: u32 = 12;
 /// Largest number of significant digits accepted (what `Decimal` holds exactly).
 pub const MAX_DIGITS: usize = 28;
+
+/// How every derived amount is rounded: half to even ("banker's rounding"), so ties do not drift one
+/// way over many trades (2.345 -> 2.34, 2.355 -> 2.36). `Decimal::round_dp` uses the same strategy; this
+/// names it where it matters.
+pub const ROUNDING: RoundingStrategy = RoundingStrategy::MidpointNearestEven;
+
+/// Number of decimal digits of `n` (0 for 0).
+fn digit_count(n: u128) -> usize {
+    n.checked_ilog10().map_or(0, |l| l as usize + 1)
+}
+
+/// Significant digits of a value as its canonical text spells them (the normalized mantissa's digits).
+fn significant_digits(d: Decimal) -> usize {
+    digit_count(d.normalize().mantissa().unsigned_abs())
+}
+
+/// A derived value rounded by [`ROUNDING`] to [`MAX_SCALE`] places, or to fewer when its integer part is
+/// so long that 12 places would exceed [`MAX_DIGITS`] significant digits (what canonical text may hold),
+/// normalized. Rounded once, from the exact value (never 12 places first and then fewer, which could
+/// round a value twice). A value of 10^28 or more does not fit at all: see [`Money::derived`].
+pub fn round_derived(d: Decimal) -> Decimal {
+    let int_digits = digit_count(d.trunc().mantissa().unsigned_abs());
+    let room = u32::try_from(MAX_DIGITS.saturating_sub(int_digits)).unwrap_or(0);
+    d.round_dp_with_strategy(MAX_SCALE.min(room), ROUNDING).normalize()
+}
+
+/// The result of a checked operation, or an overflow error naming `field` (the value that could not be
+/// computed within 28 digits).
+pub fn checked(field: &'static str, v: Option<Decimal>) -> Result<Decimal, DomainError> {
+    v.ok_or(DomainError::Overflow { field })
+}
 
 /// Parse plain decimal text: optional `-` (when `allow_negative`), digits, optional `.` and digits.
 pub(crate) fn parse_plain(
@@ -70,12 +109,27 @@ pub fn canonical(d: Decimal) -> String {
     }
 }
 
+/// What `parse` accepts, for values that did not come from text: at most [`MAX_SCALE`] places and
+/// [`MAX_DIGITS`] significant digits, so that every value held in these types has canonical text that
+/// parses back (a 29-digit value would be written to the store and then refused when read).
 fn check_scale(field: &'static str, d: Decimal) -> Result<Decimal, DomainError> {
     let n = d.normalize();
     if n.scale() > MAX_SCALE {
         return Err(DomainError::OutOfRange { field, reason: format!("{d} has more than {MAX_SCALE} decimal places") });
     }
+    if significant_digits(n) > MAX_DIGITS {
+        return Err(DomainError::OutOfRange {
+            field,
+            reason: format!("{n} has more than {MAX_DIGITS} significant digits"),
+        });
+    }
     Ok(n)
+}
+
+/// `Some(Money)` when `d` fits what money may hold (see [`check_scale`]), else `None` (an overflow to the
+/// checked operations below).
+fn fits(d: Decimal) -> Option<Money> {
+    check_scale("amount", d).ok().map(Money)
 }
 
 macro_rules! decimal_type {
@@ -177,6 +231,17 @@ impl Money {
         Money(Decimal::ZERO)
     }
 
+    /// A computed amount (P&L, fees allocated, risk, averages, statistics): rounded to [`MAX_SCALE`]
+    /// places with banker's rounding ([`ROUNDING`]) instead of refused for its scale. Use [`Money::new`]
+    /// for values a user typed or a device stored, which must be kept exactly.
+    ///
+    /// When the integer part is long, fewer places are kept so that at most [`MAX_DIGITS`] significant
+    /// digits remain (see [`round_derived`]). The only error is an amount of 10^28 or more, which no
+    /// canonical text holds: [`DomainError::Overflow`] naming `field`.
+    pub fn derived(field: &'static str, d: Decimal) -> Result<Money, DomainError> {
+        fits(round_derived(d)).ok_or(DomainError::Overflow { field })
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < Decimal::ZERO
     }
@@ -189,16 +254,19 @@ impl Money {
         Money(self.0.abs())
     }
 
+    /// The sum, or `None` when it does not fit in money (more than 28 digits).
     pub fn checked_add(self, o: Money) -> Option<Money> {
-        self.0.checked_add(o.0).map(|d| Money(d.normalize()))
+        self.0.checked_add(o.0).and_then(fits)
     }
 
+    /// The difference, or `None` when it does not fit in money (more than 28 digits).
     pub fn checked_sub(self, o: Money) -> Option<Money> {
-        self.0.checked_sub(o.0).map(|d| Money(d.normalize()))
+        self.0.checked_sub(o.0).and_then(fits)
     }
 
+    /// The product, or `None` when it does not fit in money (more than 28 digits or 12 places).
     pub fn checked_mul(self, by: Decimal) -> Option<Money> {
-        self.0.checked_mul(by).map(|d| Money(d.normalize()))
+        self.0.checked_mul(by).and_then(fits)
     }
 
     pub fn checked_neg(self) -> Money {
@@ -261,6 +329,59 @@ mod tests {
         assert!(serde_json::from_str::<Price>("\"0\"").is_err(), "validation applies to JSON too");
     }
 
+    #[test]
+    fn derived_amounts_round_half_to_even_at_12_places_instead_of_failing() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        // The gross of 123.456789 x (0.00001301 - 0.00001234): 14 places, refused as input, rounded as derived.
+        let gross = d("123.456789") * (d("0.00001301") - d("0.00001234"));
+        assert_eq!(gross, d("0.00008271604863"), "the exact product has 14 places");
+        assert!(Money::new("gross", gross).is_err(), "as input it would be refused");
+        assert_eq!(Money::derived("gross", gross).unwrap().to_canonical(), "0.000082716049", "derived: rounded");
+        for (input, want) in [
+            ("0.0000000000005", "0"),                // tie: to the even 0
+            ("0.0000000000015", "0.000000000002"),   // tie: to the even 2
+            ("0.0000000000025", "0.000000000002"),   // tie: to the even 2
+            ("-0.0000000000025", "-0.000000000002"), // ties are symmetric around zero
+            ("-0.0000000000004", "0"),               // never "-0"
+            ("0.00000000000051", "0.000000000001"),  // above the tie
+            ("1.25", "1.25"),                        // 12 places or fewer: unchanged
+            ("9999999999999999999999999999", "9999999999999999999999999999"),
+        ] {
+            assert_eq!(Money::derived("x", d(input)).unwrap().to_canonical(), want, "derived({input})");
+        }
+        assert_eq!(round_derived(d("2.0000000000005")), d("2"), "round_derived follows the same rule");
+        // A long integer part keeps fewer places: canonical text holds at most 28 significant digits.
+        assert_eq!(
+            Money::derived("gross", d("4999999999999999999999999999.5")).unwrap().to_canonical(),
+            "5000000000000000000000000000",
+            "half of a 28-digit quantity: rounded to 28 digits (the tie goes to the even 0 after a 9)"
+        );
+        assert_eq!(
+            Money::derived("x", d("1234567890123456789.1234567891")).unwrap().to_canonical(),
+            "1234567890123456789.123456789",
+            "19 integer digits leave 9 places"
+        );
+        assert_eq!(
+            Money::derived("x", d("999999999999999.9999999999995")).unwrap().to_canonical(),
+            "1000000000000000",
+            "rounded once from the exact value, carrying into the integer part"
+        );
+        let big = Money::derived("gross", d("10000000000000000000000000000")).unwrap_err();
+        assert_eq!(big.to_string(), "gross: the amount is too large to compute exactly", "10^28 does not fit");
+        assert!(
+            Money::new("x", d("4999999999999999999999999999.5")).unwrap_err().to_string().contains("significant"),
+            "as input (or anything else written to the store), 29 digits are refused: they would not parse back"
+        );
+        let max = Money::parse("x", "9999999999999999999999999999").unwrap();
+        assert_eq!(max.checked_add(Money::parse("x", "1").unwrap()), None, "a sum of 29 digits is an overflow");
+        assert!(max.checked_sub(Money::parse("x", "1").unwrap()).is_some(), "28 digits fit");
+        assert_eq!(
+            checked("price", d("79228162514264337593543950335").checked_mul(d("2"))).unwrap_err().to_string(),
+            "price: the amount is too large to compute exactly",
+            "overflow names the field"
+        );
+    }
+
     fn accepted() -> impl Strategy<Value = Decimal> {
         (any::<i64>(), 0u32..=MAX_SCALE).prop_map(|(m, s)| Decimal::new(m, s))
     }
@@ -276,6 +397,20 @@ mod tests {
             let json = serde_json::to_string(&m).unwrap();
             let from_json: Money = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(from_json, m, "JSON round trip keeps the value");
+        }
+
+        #[test]
+        fn derived_keeps_12_places_exactly_and_is_within_half_a_unit_otherwise(m in any::<i64>(), scale in 0u32..=28) {
+            let d = Decimal::new(m, scale);
+            let r = Money::derived("x", d).unwrap().value();
+            let unit = Decimal::new(1, MAX_SCALE);
+            if scale <= MAX_SCALE {
+                prop_assert_eq!(r, d, "a value with at most 12 places is kept as is");
+            }
+            prop_assert!(r.scale() <= MAX_SCALE, "at most 12 places: {}", r);
+            let text = Money::derived("x", d).unwrap().to_canonical();
+            prop_assert_eq!(Money::parse("x", &text).unwrap().value(), r, "a derived amount's text parses back");
+            prop_assert!((r - d).abs() * Decimal::TWO <= unit, "within half a unit of the 12th place: {} vs {}", r, d);
         }
 
         #[test]

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::money::{Money, Percent, Price, Quantity};
+use crate::money::{checked, round_derived, Money, Percent, Price, Quantity};
 use crate::trade::{str_enum, Direction};
 
 str_enum!(
@@ -85,19 +85,24 @@ pub struct PositionSize {
     pub risk_pct_of_balance: Decimal,
 }
 
-fn overflow(field: &'static str) -> DomainError {
-    DomainError::Overflow { field }
-}
-
+/// `amount` as a percentage of `balance`, 4 places (half to even); 0 for a balance at or below zero
+/// (the rules then refuse on their own: nothing can be risked). Multiplies first (exact) unless that
+/// overflows, then divides first.
 fn pct_of(amount: Decimal, balance: Decimal) -> Decimal {
     if balance <= Decimal::ZERO {
         return Decimal::ZERO;
     }
-    (amount * Decimal::ONE_HUNDRED / balance).round_dp(4).normalize()
+    let v = match amount.checked_mul(Decimal::ONE_HUNDRED) {
+        Some(scaled) => scaled.checked_div(balance),
+        None => amount.checked_div(balance).and_then(|q| q.checked_mul(Decimal::ONE_HUNDRED)),
+    };
+    // A percentage too large for 28 digits is larger than any limit (at most 100%): show the cap.
+    v.map_or(Decimal::MAX, |p| p.round_dp_with_strategy(4, crate::money::ROUNDING).normalize())
 }
 
 /// The largest quantity (a multiple of `quantity_step`) whose loss at the stop stays within the budget.
-/// Never rounds up.
+/// Never rounds up. Money it derives (risk, budget, notional) is rounded to 12 places, half to even
+/// ([`Money::derived`]); a size too large for 28 digits is an error naming the input that makes it so.
 pub fn position_size(
     settings: &RiskSettings,
     balance: Money,
@@ -114,13 +119,19 @@ pub fn position_size(
             reason: format!("the account balance {balance} leaves nothing to risk"),
         });
     }
-    if multiplier <= Decimal::ZERO || quantity_step <= Decimal::ZERO {
+    if multiplier <= Decimal::ZERO {
         return Err(DomainError::OutOfRange {
-            field: "step",
-            reason: "multiplier and quantity step must be positive".into(),
+            field: "multiplier",
+            reason: format!("must be positive, got {multiplier}"),
         });
     }
-    let per_unit = ((entry.value() - stop.value()).abs()).checked_mul(multiplier).ok_or_else(|| overflow("price"))?;
+    if quantity_step <= Decimal::ZERO {
+        return Err(DomainError::OutOfRange {
+            field: "step",
+            reason: format!("must be positive, got {quantity_step}"),
+        });
+    }
+    let per_unit = checked("multiplier", (entry.value() - stop.value()).abs().checked_mul(multiplier))?;
     let (budget, quantity) = match settings.sizing_method {
         SizingMethod::FixedQuantity => {
             let q = settings
@@ -130,7 +141,7 @@ pub fn position_size(
                     reason: "no fixed quantity is set".into(),
                 })?
                 .value();
-            (q.checked_mul(per_unit).ok_or_else(|| overflow("quantity"))?, q)
+            (checked("quantity", q.checked_mul(per_unit))?, q)
         }
         method => {
             let budget = match method {
@@ -142,15 +153,24 @@ pub fn position_size(
                     })?
                     .value(),
                 _ => {
-                    balance
-                        .value()
-                        .checked_mul(settings.max_risk_per_trade_pct.value())
-                        .ok_or_else(|| overflow("balance"))?
+                    checked("balance", balance.value().checked_mul(settings.max_risk_per_trade_pct.value()))?
                         / Decimal::ONE_HUNDRED
                 }
             };
-            let units = (budget / per_unit / quantity_step).floor();
-            (budget, units * quantity_step)
+            // Units of one step each: budget / per-unit risk / step, floored. A budget of 28 digits over a
+            // per-unit risk or step of 1e-12 is more units than 28 digits hold.
+            let too_many = || DomainError::OutOfRange {
+                field: "step",
+                reason: format!(
+                    "the risk budget {} over a risk of {} per unit is more steps of {} than can be computed \
+                     exactly (28 digits); use a larger step",
+                    round_derived(budget),
+                    per_unit.normalize(),
+                    quantity_step.normalize()
+                ),
+            };
+            let units = budget.checked_div(per_unit).and_then(|u| u.checked_div(quantity_step)).ok_or_else(too_many)?;
+            (budget, checked("step", units.floor().checked_mul(quantity_step))?)
         }
     };
     if quantity <= Decimal::ZERO {
@@ -158,22 +178,19 @@ pub fn position_size(
             field: "quantity",
             reason: format!(
                 "the risk budget {} is smaller than the risk of one unit {}",
-                budget.normalize(),
+                round_derived(budget),
                 per_unit.normalize()
             ),
         });
     }
-    let risk = quantity.checked_mul(per_unit).ok_or_else(|| overflow("quantity"))?;
-    let notional = quantity
-        .checked_mul(entry.value())
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| overflow("quantity"))?;
+    let risk = checked("quantity", quantity.checked_mul(per_unit))?;
+    let notional = checked("quantity", quantity.checked_mul(entry.value()).and_then(|n| n.checked_mul(multiplier)))?;
     Ok(PositionSize {
         quantity: quantity.normalize(),
-        risk_amount: Money::new("risk", risk)?,
-        risk_budget: Money::new("budget", budget.round_dp(crate::money::MAX_SCALE))?,
+        risk_amount: Money::derived("risk", risk)?,
+        risk_budget: Money::derived("budget", budget)?,
         per_unit_risk: per_unit.normalize(),
-        notional: Money::new("notional", notional)?,
+        notional: Money::derived("notional", notional)?,
         risk_pct_of_balance: pct_of(risk, balance.value()),
     })
 }
@@ -225,35 +242,57 @@ impl RiskAssessment {
     }
 }
 
+/// `pct` of `balance`. Multiplies first (exact) unless that overflows, then divides first.
 fn limit_of(balance: Decimal, pct: Percent) -> Decimal {
-    (balance * pct.value() / Decimal::ONE_HUNDRED).normalize()
+    let v = match balance.checked_mul(pct.value()) {
+        Some(v) => v / Decimal::ONE_HUNDRED,
+        // Dividing first cannot overflow: the result is at most |balance| (pct is at most 100).
+        None => balance / Decimal::ONE_HUNDRED * pct.value(),
+    };
+    v.normalize()
 }
 
-/// Check a proposed trade against the account's rules.
-pub fn check_new_trade(settings: &RiskSettings, ctx: &RiskContext, p: &ProposedTrade) -> RiskAssessment {
+/// Check a proposed trade against the account's rules. A risk too large to compute exactly (28 digits) is
+/// an error naming the quantity, never mistaken for a missing stop.
+pub fn check_new_trade(
+    settings: &RiskSettings,
+    ctx: &RiskContext,
+    p: &ProposedTrade,
+) -> Result<RiskAssessment, DomainError> {
     let mut violations = Vec::new();
     let balance = ctx.balance.value();
     let mut push = |rule, message: String| violations.push(RiskViolation { rule, message });
-    let risk = p.stop.and_then(|stop| {
-        (p.entry.value() - stop.value()).abs().checked_mul(p.quantity.value())?.checked_mul(p.multiplier)
-    });
-    match risk {
-        None => push(RiskRule::NoStop, "the trade has no stop, so its risk is unbounded".into()),
-        Some(risk) => {
+    // The exact risk is held to the limit; the reported amount is rounded like every derived amount.
+    let exact = p
+        .stop
+        .map(|stop| {
+            checked(
+                "quantity",
+                (p.entry.value() - stop.value())
+                    .abs()
+                    .checked_mul(p.quantity.value())
+                    .and_then(|r| r.checked_mul(p.multiplier)),
+            )
+        })
+        .transpose()?;
+    let risk = exact.map(|r| Money::derived("risk", r)).transpose()?;
+    match (exact, risk) {
+        (Some(exact), Some(risk)) => {
             let allowed = limit_of(balance, settings.max_risk_per_trade_pct);
-            if risk > allowed {
+            if exact > allowed {
                 push(
                     RiskRule::MaxRiskPerTrade,
                     format!(
                         "risk {} is {}% of balance {}, above the {}% limit",
-                        risk.normalize(),
-                        pct_of(risk, balance),
+                        risk,
+                        pct_of(exact, balance),
                         ctx.balance,
                         settings.max_risk_per_trade_pct
                     ),
                 );
             }
         }
+        _ => push(RiskRule::NoStop, "the trade has no stop, so its risk is unbounded".into()),
     }
     for (rule, realized, limit, period) in [
         (RiskRule::MaxDailyLoss, ctx.realized_today, settings.max_daily_loss_pct, "today"),
@@ -262,7 +301,10 @@ pub fn check_new_trade(settings: &RiskSettings, ctx: &RiskContext, p: &ProposedT
         let loss = -realized.value();
         let cap = limit_of(balance, limit);
         if loss > Decimal::ZERO && loss >= cap {
-            push(rule, format!("{} lost {period} reaches the {limit}% limit ({cap})", loss.normalize()));
+            push(
+                rule,
+                format!("{} lost {period} reaches the {limit}% limit ({})", loss.normalize(), round_derived(cap)),
+            );
         }
     }
     if ctx.open_positions >= settings.max_open_positions {
@@ -281,16 +323,13 @@ pub fn check_new_trade(settings: &RiskSettings, ctx: &RiskContext, p: &ProposedT
             ),
         );
     }
-    RiskAssessment {
-        violations,
-        risk_amount: risk.and_then(|r| Money::new("risk", r).ok()),
-        risk_pct_of_balance: risk.map(|r| pct_of(r, balance)),
-    }
+    Ok(RiskAssessment { violations, risk_amount: risk, risk_pct_of_balance: exact.map(|r| pct_of(r, balance)) })
 }
 
 /// Scaling into an open trade: the position's risk at its current stop after the added fill must stay
 /// within the per-trade limit. `entry_notional` and `quantity` describe all entries including the new one.
-/// Without a stop the risk is unbounded and reported as [`RiskRule::NoStop`].
+/// Without a stop the risk is unbounded and reported as [`RiskRule::NoStop`]. A risk too large to compute
+/// exactly (28 digits) is an error naming the quantity, never a silent pass.
 pub fn check_scale_in(
     settings: &RiskSettings,
     balance: Money,
@@ -298,24 +337,26 @@ pub fn check_scale_in(
     quantity: Decimal,
     stop: Option<Price>,
     multiplier: Decimal,
-) -> Option<RiskViolation> {
+) -> Result<Option<RiskViolation>, DomainError> {
     let Some(stop) = stop else {
-        return Some(RiskViolation {
+        return Ok(Some(RiskViolation {
             rule: RiskRule::NoStop,
             message: "the position has no stop, so its risk is unbounded".into(),
-        });
+        }));
     };
-    let risk = entry_notional.checked_sub(stop.value().checked_mul(quantity)?)?.abs().checked_mul(multiplier)?;
+    let at_stop = checked("quantity", stop.value().checked_mul(quantity))?;
+    let risk =
+        checked("quantity", checked("quantity", entry_notional.checked_sub(at_stop))?.abs().checked_mul(multiplier))?;
     let allowed = limit_of(balance.value(), settings.max_risk_per_trade_pct);
-    (risk > allowed).then(|| RiskViolation {
+    Ok((risk > allowed).then(|| RiskViolation {
         rule: RiskRule::MaxRiskPerTrade,
         message: format!(
             "after scaling in, risk {} at the stop {stop} is {}% of balance {balance}, above the {}% limit",
-            risk.normalize(),
+            round_derived(risk),
             pct_of(risk, balance.value()),
             settings.max_risk_per_trade_pct
         ),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -362,26 +403,36 @@ mod tests {
     fn risk_per_trade_at_below_and_above_the_limit() {
         let s = RiskSettings::default(); // 1% of 10000 = 100
         assert!(
-            rules(&check_new_trade(&s, &ctx(), &proposal("100", Some("49")))).is_empty(),
+            rules(&check_new_trade(&s, &ctx(), &proposal("100", Some("49"))).unwrap()).is_empty(),
             "risk 100 = limit: allowed"
         );
-        assert!(rules(&check_new_trade(&s, &ctx(), &proposal("99", Some("49")))).is_empty(), "risk 99: allowed");
-        let a = check_new_trade(&s, &ctx(), &proposal("101", Some("49")));
+        assert!(
+            rules(&check_new_trade(&s, &ctx(), &proposal("99", Some("49"))).unwrap()).is_empty(),
+            "risk 99: allowed"
+        );
+        let a = check_new_trade(&s, &ctx(), &proposal("101", Some("49"))).unwrap();
         assert_eq!(rules(&a), [RiskRule::MaxRiskPerTrade], "risk 101 > 100: refused");
         assert!(a.violations[0].message.contains("1.01%"), "numbers in the message: {}", a.violations[0].message);
         assert!(a.blocks(Enforcement::Block) && !a.blocks(Enforcement::Warn), "enforcement decides");
-        assert_eq!(rules(&check_new_trade(&s, &ctx(), &proposal("1", None))), [RiskRule::NoStop], "no stop flagged");
+        assert_eq!(
+            rules(&check_new_trade(&s, &ctx(), &proposal("1", None)).unwrap()),
+            [RiskRule::NoStop],
+            "no stop flagged"
+        );
     }
 
     #[test]
     fn daily_and_weekly_loss_limits() {
         let s = RiskSettings::default(); // 3% = 300 a day, 6% = 600 a week
         let at = |today: &str, week: &str| {
-            rules(&check_new_trade(
-                &s,
-                &RiskContext { realized_today: m(today), realized_this_week: m(week), ..ctx() },
-                &proposal("1", Some("49")),
-            ))
+            rules(
+                &check_new_trade(
+                    &s,
+                    &RiskContext { realized_today: m(today), realized_this_week: m(week), ..ctx() },
+                    &proposal("1", Some("49")),
+                )
+                .unwrap(),
+            )
         };
         assert!(at("-299.99", "-299.99").is_empty(), "below both limits");
         assert_eq!(at("-300", "-300"), [RiskRule::MaxDailyLoss], "daily limit reached");
@@ -393,11 +444,14 @@ mod tests {
     fn open_and_correlated_position_limits() {
         let s = RiskSettings::default(); // 10 open, 3 correlated
         let with = |open, corr| {
-            rules(&check_new_trade(
-                &s,
-                &RiskContext { open_positions: open, correlated_open_positions: corr, ..ctx() },
-                &proposal("1", Some("49")),
-            ))
+            rules(
+                &check_new_trade(
+                    &s,
+                    &RiskContext { open_positions: open, correlated_open_positions: corr, ..ctx() },
+                    &proposal("1", Some("49")),
+                )
+                .unwrap(),
+            )
         };
         assert!(with(9, 2).is_empty(), "below both");
         assert_eq!(with(10, 2), [RiskRule::MaxOpenPositions], "open limit reached");
@@ -408,16 +462,17 @@ mod tests {
     fn scaling_in_is_held_to_the_per_trade_limit() {
         let s = RiskSettings::default(); // 1% of 10000 = 100
                                          // 50 @ 50 + 50 @ 51 = 5050 against a stop of 49 x 100 = 4900: risk 150.
-        let v =
-            check_scale_in(&s, m("10000"), d("5050"), d("100"), Some(p("49")), Decimal::ONE).expect("over the limit");
+        let v = check_scale_in(&s, m("10000"), d("5050"), d("100"), Some(p("49")), Decimal::ONE)
+            .unwrap()
+            .expect("over the limit");
         assert_eq!(v.rule, RiskRule::MaxRiskPerTrade, "risk 150 > 100");
         assert!(v.message.contains("1.5%"), "numbers in the message: {}", v.message);
         assert!(
-            check_scale_in(&s, m("10000"), d("5050"), d("100"), Some(p("50")), Decimal::ONE).is_none(),
+            check_scale_in(&s, m("10000"), d("5050"), d("100"), Some(p("50")), Decimal::ONE).unwrap().is_none(),
             "risk 50: fine"
         );
         assert_eq!(
-            check_scale_in(&s, m("10000"), d("1"), d("1"), None, Decimal::ONE).map(|v| v.rule),
+            check_scale_in(&s, m("10000"), d("1"), d("1"), None, Decimal::ONE).unwrap().map(|v| v.rule),
             Some(RiskRule::NoStop),
             "no stop"
         );
@@ -449,5 +504,83 @@ mod tests {
             d("250"),
             "fixed amount"
         );
+    }
+
+    #[test]
+    fn sizing_extreme_balances_and_steps_is_an_error_naming_the_input_never_a_panic() {
+        let s = RiskSettings::default();
+        let max = m("9999999999999999999999999999");
+        // Budget 1% of a 28-digit balance over 1 per unit in steps of 1e-12: more than 28 digits of steps.
+        let err =
+            position_size(&s, max, Direction::Long, p("2"), p("1"), Decimal::ONE, d("0.000000000001")).unwrap_err();
+        assert!(err.to_string().starts_with("step:"), "names the step: {err}");
+        assert!(err.to_string().contains("larger step"), "says what to do: {err}");
+        let ok = position_size(&s, max, Direction::Long, p("2"), p("1"), Decimal::ONE, Decimal::ONE).unwrap();
+        assert_eq!(ok.quantity, d("99999999999999999999999999"), "a 28-digit balance with whole steps is fine");
+        // A risk with more than 12 places is rounded, not refused: 0.6666 x 150.000000000001.
+        let fine = position_size(
+            &s,
+            m("10000"),
+            Direction::Short,
+            p("30000.000000000001"),
+            p("30150.000000000002"),
+            Decimal::ONE,
+            d("0.0001"),
+        )
+        .unwrap();
+        assert_eq!(fine.quantity, d("0.6666"), "floored to the step");
+        assert_eq!(
+            fine.risk_amount,
+            m("99.990000000001"),
+            "0.6666 x 150.000000000001 = 99.9900000000006666 -> 12 places"
+        );
+        let huge = position_size(
+            &RiskSettings {
+                sizing_method: SizingMethod::FixedQuantity,
+                fixed_quantity: Quantity::parse("q", "9999999999999999999999999999").ok(),
+                ..s
+            },
+            max,
+            Direction::Long,
+            p("9999999999999999999999999999"),
+            p("1"),
+            Decimal::ONE,
+            Decimal::ONE,
+        )
+        .unwrap_err();
+        assert!(huge.to_string().starts_with("quantity:"), "an overflowing risk names the quantity: {huge}");
+    }
+
+    #[test]
+    fn an_overflowing_risk_is_an_error_not_a_missing_stop() {
+        let s = RiskSettings::default();
+        let big = ProposedTrade {
+            quantity: Quantity::parse("q", "9999999999999999999999999999").unwrap(),
+            entry: p("9999999999999999999999999999"),
+            stop: Some(p("1")),
+            ..proposal("1", None)
+        };
+        let err = check_new_trade(&s, &ctx(), &big).unwrap_err();
+        assert!(err.to_string().starts_with("quantity:"), "named, not reported as no_stop: {err}");
+        let scale = check_scale_in(
+            &s,
+            m("10000"),
+            d("1"),
+            d("9999999999999999999999999999"),
+            Some(p("9999999999999999999999999999")),
+            Decimal::ONE,
+        )
+        .unwrap_err();
+        assert!(scale.to_string().starts_with("quantity:"), "scale-in too: {scale}");
+        // A risk of 24 places is reported rounded to 12 but held to the limit exactly.
+        let tiny = ProposedTrade {
+            quantity: Quantity::parse("q", "0.000000000001").unwrap(),
+            entry: p("1.000000000001"),
+            stop: Some(p("1")),
+            ..proposal("1", None)
+        };
+        let a = check_new_trade(&s, &ctx(), &tiny).unwrap();
+        assert_eq!(a.risk_amount, Some(Money::zero()), "1e-24 reported as 0 at 12 places");
+        assert!(a.violations.is_empty(), "and far within the limit");
     }
 }

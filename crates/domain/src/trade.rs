@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::DomainError;
-use crate::money::{Fee, Money, Price, Quantity};
+use crate::money::{checked, Fee, Money, Price, Quantity};
 
 /// Places kept when allocating entry fees and removing average cost.
 const ALLOC_DP: u32 = 10;
@@ -236,9 +236,10 @@ fn of(field: &'static str, v: Option<Decimal>) -> Result<Decimal, DomainError> {
 /// accepted must always be closable.
 pub const DERIVED_DP: u32 = crate::money::MAX_SCALE;
 
-/// Round a derived amount to [`DERIVED_DP`] places, half to even.
+/// Round a derived amount by the money rule: [`DERIVED_DP`] places half to even, fewer when the integer
+/// part is long (see `money::round_derived`).
 fn derived(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(DERIVED_DP, rust_decimal::RoundingStrategy::MidpointNearestEven)
+    crate::money::round_derived(d)
 }
 
 /// Derive a trade's state from its fills (taken in order of time, entries first at a tie, then by id).
@@ -499,11 +500,22 @@ pub fn derive(facts: &TradeFacts, fills: &[Fill]) -> Derived {
     if facts.account_deleted {
         summary.review.push(Review::AccountDeleted);
     }
+    let stop = facts.initial_stop.filter(|_| !summary.review.contains(&Review::StopWrongSide));
+    // Computed before the status is settled: R of a closed trade. Too large to compute exactly: no risk,
+    // no R, and the trade needs review like any amount that overflows.
+    let (initial_risk, r_multiple) = match risk_and_r(&summary, stop, facts.multiplier) {
+        Ok(rr) => rr,
+        Err(_) => {
+            if !summary.review.contains(&Review::Overflow) {
+                summary.review.push(Review::Overflow);
+            }
+            (None, None)
+        }
+    };
     if !summary.review.is_empty() {
         summary.status = TradeStatus::NeedsReview;
     }
-    let stop = facts.initial_stop.filter(|_| !summary.review.contains(&Review::StopWrongSide));
-    let (initial_risk, r_multiple) = risk_and_r(&summary, stop, facts.multiplier);
+    let r_multiple = r_multiple.filter(|_| summary.status == TradeStatus::Closed);
     Derived { summary, initial_risk, r_multiple }
 }
 
@@ -518,15 +530,20 @@ pub fn parse_review(text: Option<&str>) -> Vec<Review> {
 }
 
 /// Initial risk: |entry notional − initial stop × entered quantity| × multiplier, which equals
-/// |volume-weighted average entry − stop| × quantity × multiplier without rounding the average.
-/// `None` when nothing was entered or the stop sits at the entry.
-pub fn initial_risk(summary: &PositionSummary, initial_stop: Decimal, multiplier: Decimal) -> Option<Money> {
-    let at_stop = initial_stop.checked_mul(summary.entered_quantity)?;
-    let risk = summary.entry_notional.checked_sub(at_stop)?.abs().checked_mul(multiplier)?;
-    if risk.is_zero() {
-        return None;
-    }
-    Money::new("initial_risk", risk).ok()
+/// |volume-weighted average entry − stop| × quantity × multiplier without rounding the average. The exact
+/// value can have up to 24 places (a 12-place stop times a 12-place quantity); it is a derived amount,
+/// rounded to 12 places by [`Money::derived`], never dropped. `Ok(None)` when nothing was entered or the
+/// risk is zero at 12 places (a stop at the entry: there is no risk to measure R against). Too large for
+/// 28 digits is an error naming `stop`, the input that makes it so.
+pub fn initial_risk(
+    summary: &PositionSummary,
+    initial_stop: Decimal,
+    multiplier: Decimal,
+) -> Result<Option<Money>, DomainError> {
+    let at_stop = checked("stop", initial_stop.checked_mul(summary.entered_quantity))?;
+    let diff = checked("stop", summary.entry_notional.checked_sub(at_stop))?;
+    let risk = Money::derived("initial_risk", checked("stop", diff.abs().checked_mul(multiplier))?)?;
+    Ok((!risk.is_zero()).then_some(risk))
 }
 
 /// A trade's initial risk (from its initial stop) and, once it is closed, its R-multiple.
@@ -534,13 +551,17 @@ pub fn risk_and_r(
     summary: &PositionSummary,
     initial_stop: Option<Price>,
     multiplier: Decimal,
-) -> (Option<Money>, Option<Decimal>) {
-    let risk = initial_stop.and_then(|stop| initial_risk(summary, stop.value(), multiplier));
-    let r = if summary.status == TradeStatus::Closed { r_multiple(summary.net_realized, risk) } else { None };
-    (risk, r)
+) -> Result<(Option<Money>, Option<Decimal>), DomainError> {
+    let risk = match initial_stop {
+        Some(stop) => initial_risk(summary, stop.value(), multiplier)?,
+        None => None,
+    };
+    let r = if summary.status == TradeStatus::Closed { r_multiple(summary.net_realized, risk)? } else { None };
+    Ok((risk, r))
 }
 
-/// A long's stop must be below its entry, a short's above.
+/// A trade's initial stop must be on the losing side of its entry: below it for a long, above it for a
+/// short. Later stops are not held to this (see [`check_stop_move`]).
 pub fn validate_stop(direction: Direction, entry: Price, stop: Price) -> Result<(), DomainError> {
     let ok = match direction {
         Direction::Long => stop.value() < entry.value(),
@@ -559,10 +580,33 @@ pub fn validate_stop(direction: Direction, entry: Price, stop: Price) -> Result<
     }
 }
 
-/// R-multiple: net P&L over initial risk, 4 places; `None` without a risk.
-pub fn r_multiple(net: Money, initial_risk: Option<Money>) -> Option<Decimal> {
-    let risk = initial_risk?.value();
-    net.value().checked_div(risk).map(|r| r.round_dp(4).normalize())
+/// A new stop for an existing trade. The first stop ever set becomes the initial stop, which defines the
+/// trade's risk and R, so it must sit on the losing side of the entry ([`validate_stop`]). Once a trade
+/// has its initial stop, moving the stop is trade management: to breakeven, or past the entry to lock in
+/// profit once the trade runs, so any positive price is accepted. `entry` is the average entry (or the
+/// planned entry before the first fill); without one there is nothing to check against.
+pub fn check_stop_move(
+    direction: Direction,
+    entry: Option<Price>,
+    initial_stop: Option<Price>,
+    stop: Price,
+) -> Result<(), DomainError> {
+    match (initial_stop, entry) {
+        (None, Some(entry)) => validate_stop(direction, entry, stop),
+        _ => Ok(()),
+    }
+}
+
+/// R-multiple: net P&L over initial risk, rounded to 4 places (half to even); `Ok(None)` without a risk.
+/// A ratio too large for 28 digits (a huge P&L over a risk of a few 1e-12) is an error naming
+/// `r_multiple`, never a silent `None`.
+pub fn r_multiple(net: Money, initial_risk: Option<Money>) -> Result<Option<Decimal>, DomainError> {
+    let Some(risk) = initial_risk else { return Ok(None) };
+    if risk.is_zero() {
+        return Ok(None);
+    }
+    let r = checked("r_multiple", net.value().checked_div(risk.value()))?;
+    Ok(Some(r.round_dp_with_strategy(4, crate::money::ROUNDING).normalize()))
 }
 
 /// Each exit's net P&L attributed to the calendar date of its fill in the account's time zone.
@@ -647,7 +691,7 @@ mod tests {
         // Exit 1: 375 - 1 - 0.75 = 373.25; exit 2: 125 - 1 - 0.25 - 1 = 122.75.
         let nets: Vec<String> = s.exits.iter().map(|x| x.net.to_canonical()).collect();
         assert_eq!(nets, ["373.25", "122.75"], "per-exit net with fee allocation");
-        assert_eq!(initial_risk(&s, d("49"), Decimal::ONE).unwrap().to_canonical(), "250", "|7600 - 7350|");
+        assert_eq!(initial_risk(&s, d("49"), Decimal::ONE).unwrap().unwrap().to_canonical(), "250", "|7600 - 7350|");
         assert_eq!(s.avg_entry_price, Some(d("50.66666667")), "average entry rounded to 8 places for display");
     }
 
@@ -781,8 +825,89 @@ mod tests {
             validate_stop(Direction::Short, p("10"), p("9")).unwrap_err().to_string().starts_with("stop:"),
             "names the field"
         );
-        assert_eq!(r_multiple(Money::parse("x", "-50").unwrap(), Money::parse("x", "100").ok()), Some(d("-0.5")), "R");
-        assert_eq!(r_multiple(Money::parse("x", "50").unwrap(), None), None, "no risk, no R");
+        assert_eq!(
+            r_multiple(Money::parse("x", "-50").unwrap(), Money::parse("x", "100").ok()).unwrap(),
+            Some(d("-0.5")),
+            "R"
+        );
+        assert_eq!(r_multiple(Money::parse("x", "50").unwrap(), None).unwrap(), None, "no risk, no R");
+    }
+
+    #[test]
+    fn only_the_initial_stop_is_bound_to_the_entry_side() {
+        let p = |s| Price::parse("p", s).unwrap();
+        // The README's example: a long entered at 187.50 with its initial stop at 183.20, stop moved to breakeven.
+        assert!(
+            check_stop_move(Direction::Long, Some(p("187.5")), Some(p("183.2")), p("187.5")).is_ok(),
+            "a long's stop moves to breakeven"
+        );
+        assert!(
+            check_stop_move(Direction::Long, Some(p("187.5")), Some(p("183.2")), p("190")).is_ok(),
+            "and past the entry to lock in profit"
+        );
+        assert!(
+            check_stop_move(Direction::Short, Some(p("50")), Some(p("52")), p("45")).is_ok(),
+            "a short's stop moves below its entry"
+        );
+        let first = check_stop_move(Direction::Long, Some(p("187.5")), None, p("190")).unwrap_err();
+        assert_eq!(
+            first.to_string(),
+            "stop: a long stop must be below the entry 187.5, got 190",
+            "the first stop ever set becomes the initial stop and must be on the losing side"
+        );
+        assert!(check_stop_move(Direction::Long, None, None, p("190")).is_ok(), "no entry yet: nothing to check");
+    }
+
+    #[test]
+    fn initial_risk_and_r_are_rounded_not_dropped() {
+        use Side::*;
+        // 0.00012345 @ 98765.4321, stop 90000.1234567: the exact risk has 19 places.
+        let s = summarize(
+            Direction::Long,
+            Decimal::ONE,
+            MatchingMethod::Fifo,
+            &[fill(Buy, "0.00012345", "98765.4321", "0", 0)],
+        );
+        let exact = d("12.192592592745") - d("90000.1234567") * d("0.00012345");
+        assert_eq!(exact, d("1.082077352015385"), "|notional - stop x quantity| exactly");
+        let risk = initial_risk(&s, d("90000.1234567"), Decimal::ONE).unwrap();
+        assert_eq!(risk.map(|r| r.to_canonical()), Some("1.082077352015".to_string()), "rounded to 12 places");
+        // 123.456789 @ 0.00001234, stop 0.00001: risk 0.00028888888626 (14 places) -> 0.000288888886.
+        let penny = summarize(
+            Direction::Long,
+            Decimal::ONE,
+            MatchingMethod::Fifo,
+            &[fill(Buy, "123.456789", "0.00001234", "0", 0)],
+        );
+        let (risk, r) = risk_and_r(&penny, Some(Price::parse("stop", "0.00001").unwrap()), Decimal::ONE).unwrap();
+        assert_eq!(risk.map(|r| r.to_canonical()), Some("0.000288888886".to_string()), "banker's rounding at 12");
+        assert_eq!(r, None, "no R while the trade is open");
+        // A risk below half a unit of the 12th place is zero: no risk, no R (never a division by zero).
+        let tiny = summarize(
+            Direction::Long,
+            Decimal::ONE,
+            MatchingMethod::Fifo,
+            &[fill(Buy, "0.000000000001", "0.000000000002", "0", 0)],
+        );
+        assert_eq!(initial_risk(&tiny, d("0.000000000001"), Decimal::ONE).unwrap(), None, "1e-24 rounds to 0");
+        let huge = Money::parse("x", "9999999999999999999999999999").unwrap();
+        let err = r_multiple(huge, Money::parse("x", "0.000000000001").ok()).unwrap_err();
+        assert!(err.to_string().starts_with("r_multiple:"), "an R too large to compute is an error: {err}");
+        assert_eq!(
+            r_multiple(Money::parse("x", "1").unwrap(), Money::parse("x", "0.3").ok()).unwrap(),
+            Some(d("3.3333")),
+            "4 places"
+        );
+        assert_eq!(
+            r_multiple(Money::parse("x", "0.00125").unwrap(), Money::parse("x", "0.1").ok()).unwrap(),
+            Some(d("0.0125")),
+            "exact at 4 places"
+        );
+        assert_eq!(
+            r_multiple(Money::parse("x", "0.000125").unwrap(), Money::parse("x", "0.1").ok()).unwrap(),
+            Some(d("0.0012")),
+            "0.00125 is a tie: half to even"
+        );
     }
 
     #[test]

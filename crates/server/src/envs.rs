@@ -353,9 +353,10 @@ pub fn role_connection(home: &Path, env: &str, role: &str) -> Result<(String, Op
 /// moved); `None` when `conn` is not such a string (another host, another port, not a URL).
 pub fn moved_local_port(conn: &str, old: u16, new: u16) -> Option<String> {
     let config = parse(conn).ok()?;
-    let local = config.get_hosts().iter().all(|h| {
-        matches!(h, tokio_postgres::config::Host::Tcp(name) if name == "127.0.0.1" || name == "localhost")
-    });
+    let local = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, tokio_postgres::config::Host::Tcp(name) if name == "127.0.0.1" || name == "localhost"));
     if !local || config.get_ports() != [old] || config.get_password().is_some() {
         return None;
     }

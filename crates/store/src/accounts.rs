@@ -132,11 +132,16 @@ pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Account>
         [one] => return Ok(one.clone()),
         // Two devices may each have created an account with this name while apart.
         [_, _, ..] => {
-            return Err(StoreError::Ambiguous { what: "account", id: input.to_string(), count: by_name.len() })
+            return Err(StoreError::Ambiguous {
+                what: "account",
+                id: input.to_string(),
+                count: by_name.len(),
+                examples: by_name.iter().take(3).map(|a| format!("{} ({})", a.id, a.name)).collect(),
+            })
         }
         [] => {}
     }
-    let id = crate::resolve_id(conn, "accounts", "account", user_id, input)?;
+    let id = crate::resolve_id(conn, "accounts", "account", "name", user_id, input)?;
     get(conn, user_id, id)
 }
 

@@ -27,8 +27,10 @@ pub enum StoreError {
     Invalid { field: &'static str, message: String },
     #[error("{what}: no {what} matches {id:?}")]
     NotFound { what: &'static str, id: String },
-    #[error("{what}: {id:?} matches {count} rows; give more characters")]
-    Ambiguous { what: &'static str, id: String, count: usize },
+    /// An id prefix that matches several rows: how many, and a few of them (`examples`, already written
+    /// as `id (label)`) so the user can pick one.
+    #[error("{what}: {id:?} matches {count} {what}s, such as {}{}; give more characters", examples.join(", "), if *count > examples.len() { format!(" and {} more", count - examples.len()) } else { String::new() })]
+    Ambiguous { what: &'static str, id: String, count: usize, examples: Vec<String> },
     #[error("{0}")]
     LimitReached(String),
     #[error(transparent)]

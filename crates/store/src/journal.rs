@@ -205,11 +205,16 @@ pub fn resolve_template(conn: &Connection, user_id: Uuid, input: &str) -> Result
         [one] => return Ok((*one).clone()),
         // Two devices may each have created a checklist with this name while apart.
         [_, _, ..] => {
-            return Err(StoreError::Ambiguous { what: "checklist", id: input.to_string(), count: named.len() })
+            return Err(StoreError::Ambiguous {
+                what: "checklist",
+                id: input.to_string(),
+                count: named.len(),
+                examples: named.iter().take(3).map(|t| format!("{} ({})", t.id, t.name)).collect(),
+            })
         }
         [] => {}
     }
-    let id = crate::resolve_id(conn, "trade_checklist_templates", "checklist", user_id, input)?;
+    let id = crate::resolve_id(conn, "trade_checklist_templates", "checklist", "name", user_id, input)?;
     all.into_iter().find(|t| t.id == id).ok_or_else(|| StoreError::NotFound { what: "checklist", id: input.into() })
 }
 

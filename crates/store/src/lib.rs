@@ -51,11 +51,17 @@ pub fn derived_id(kind: &str, parents: &[Uuid]) -> Uuid {
     Uuid::new_v5(&DERIVED_ID_NAMESPACE, &name)
 }
 
-/// Resolve a full id or a unique id prefix (at least 4 characters) of a user's row in `table`.
+/// How many matching rows an ambiguous id prefix lists in its error.
+const AMBIGUOUS_EXAMPLES: usize = 3;
+
+/// Resolve a full id or a unique id prefix (at least 4 characters) of a user's row in `table`. A prefix
+/// matching several rows is an error that says how many and shows a few (id and `label`, a column that
+/// names the row, such as a trade's symbol), oldest first.
 pub(crate) fn resolve_id(
     conn: &Connection,
     table: &str,
     what: &'static str,
+    label: &str,
     user_id: Uuid,
     input: &str,
 ) -> Result<Uuid> {
@@ -66,14 +72,22 @@ pub(crate) fn resolve_id(
     if input.len() < 4 || !input.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(StoreError::NotFound { what, id: input });
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id FROM {table} WHERE user_id = ?1 AND deleted = 0 AND id >= ?2 AND id < ?2 || 'g' LIMIT 2"
-    ))?;
-    let ids: Vec<String> =
-        stmt.query_map(rusqlite::params![user_id.to_string(), input], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let matching = format!("FROM {table} WHERE user_id = ?1 AND deleted = 0 AND id >= ?2 AND id < ?2 || 'g'");
+    let user = user_id.to_string();
+    let args = rusqlite::params![user, input];
+    let ids: Vec<(String, String)> = conn
+        .prepare_cached(&format!("SELECT id, {label} {matching} ORDER BY id LIMIT {}", AMBIGUOUS_EXAMPLES + 1))?
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     match ids.as_slice() {
-        [one] => Uuid::parse_str(one).map_err(|_| StoreError::corrupt(format!("bad id in {table}"))),
+        [(one, _)] => Uuid::parse_str(one).map_err(|_| StoreError::corrupt(format!("bad id in {table}"))),
         [] => Err(StoreError::NotFound { what, id: input }),
-        _ => Err(StoreError::Ambiguous { what, id: input, count: ids.len() }),
+        _ => {
+            let count: i64 =
+                conn.prepare_cached(&format!("SELECT count(*) {matching}"))?.query_row(args, |r| r.get(0))?;
+            let count = usize::try_from(count).map_err(|_| StoreError::corrupt(format!("count of {table}")))?;
+            let examples = ids.iter().take(AMBIGUOUS_EXAMPLES).map(|(id, label)| format!("{id} ({label})")).collect();
+            Err(StoreError::Ambiguous { what, id: input, count, examples })
+        }
     }
 }

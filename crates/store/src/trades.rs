@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use trenddojo_domain::money::{Fee, Money, Price, Quantity};
 use trenddojo_domain::trade::{self as dtrade, Derived, Direction, Fill, PositionSummary, Review, Side, TradeStatus};
+use trenddojo_domain::DomainError;
 
 use crate::clock::fmt_ts;
 use crate::db::Tx;
@@ -383,7 +384,10 @@ fn adjust_realized(tx: &Tx<'_>, account_id: &str, delta: Money) -> Result<()> {
         Some(c) => Money::parse("realized_net", &c)?,
         None => Money::zero(),
     };
-    let next = current.checked_add(delta).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;
+    let next = current.checked_add(delta).ok_or_else(|| StoreError::Invalid {
+        field: "net_pnl",
+        message: "the account's realized P&L would be too large to compute exactly".into(),
+    })?;
     tx.prepare_cached(
         "INSERT INTO account_summaries (account_id, realized_net, updated_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (account_id) DO UPDATE SET realized_net = excluded.realized_net, updated_at = excluded.updated_at",
@@ -746,7 +750,14 @@ pub fn delete_execution(tx: &Tx<'_>, execution_id: Uuid) -> Result<()> {
 /// An execution of `user_id` by full id or unique id prefix, with the trade it belongs to (which may be
 /// deleted: a merge can add a fill to a trade another device deleted).
 pub fn resolve_execution(conn: &Connection, user_id: Uuid, input: &str) -> Result<(Execution, Uuid, bool)> {
-    let id = crate::resolve_id(conn, "executions", "execution", user_id, input)?;
+    let id = crate::resolve_id(
+        conn,
+        "executions",
+        "execution",
+        "side || ' ' || quantity || ' @ ' || price",
+        user_id,
+        input,
+    )?;
     conn.prepare_cached(
         "SELECT e.id, e.trade_id, e.side, e.quantity, e.price, e.fees, e.executed_at, e.time_zone, e.realized_gross, \
          e.realized_net, t.deleted FROM executions e JOIN trades t ON t.id = e.trade_id \
@@ -853,7 +864,7 @@ pub fn get(conn: &Connection, user_id: Uuid, id: Uuid) -> Result<Trade> {
 
 /// Find a trade by full id or unique id prefix.
 pub fn resolve(conn: &Connection, user_id: Uuid, input: &str) -> Result<Trade> {
-    let id = crate::resolve_id(conn, "trades", "trade", user_id, input)?;
+    let id = crate::resolve_id(conn, "trades", "trade", "symbol", user_id, input)?;
     get(conn, user_id, id)
 }
 
@@ -957,9 +968,13 @@ pub fn realized_between(
     // Stored instants are fixed-width text starting with the year; "9" sorts after all of them.
     let to = to.map_or_else(|| "9".to_string(), fmt_ts);
     let rows = stmt.query_map(params![account_id.to_string(), fmt_ts(from), to], |r| col(r, 0, Money::parse))?;
+    // Exits of different trades can add up past 28 digits even when every trade and the account's total
+    // fit (entry fees of open trades are in the total but in no exit): that is an amount too large to
+    // evaluate a rule with, not damaged data.
+    let too_large = || StoreError::Domain(DomainError::Overflow { field: "realized" });
     let mut total = Money::zero();
     for m in rows {
-        total = total.checked_add(m?).ok_or_else(|| StoreError::corrupt("realized P&L overflows"))?;
+        total = total.checked_add(m?).ok_or_else(too_large)?;
     }
     Ok(total)
 }

@@ -184,7 +184,7 @@ impl Journal {
                     _ => Err(ApiError::invalid(
                         "account",
                         format!(
-                            "there are several accounts; pass --account with one of: {}",
+                            "there are several accounts; name one of: {}",
                             all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
                         ),
                     )),
@@ -238,10 +238,10 @@ impl Journal {
                 s.enforcement = parse::choice("enforcement", v)?;
             }
             if s.sizing_method == risk::SizingMethod::FixedAmount && s.fixed_amount.is_none() {
-                return Err(ApiError::invalid("fixed-amount", "is required with --sizing fixed_amount"));
+                return Err(ApiError::invalid("fixed-amount", "is required with sizing fixed_amount"));
             }
             if s.sizing_method == risk::SizingMethod::FixedQuantity && s.fixed_quantity.is_none() {
-                return Err(ApiError::invalid("fixed-quantity", "is required with --sizing fixed_quantity"));
+                return Err(ApiError::invalid("fixed-quantity", "is required with sizing fixed_quantity"));
             }
             account_repo::save_risk_settings(tx, user_id, a.id, &s)?;
             Ok(s)
@@ -314,7 +314,7 @@ impl Journal {
             items.push((parse::text("optional-item", i, 500)?, false));
         }
         if items.is_empty() {
-            return Err(ApiError::invalid("item", "a checklist needs at least one --item"));
+            return Err(ApiError::invalid("item", "a checklist needs at least one item"));
         }
         self.store.write(|tx| {
             let user = user_repo::get(tx, user_id)?;

@@ -42,7 +42,7 @@ fn account_stats(
     let to_d = to.map(|d| parse::date("to", d)).transpose()?;
     if let (Some(f), Some(t)) = (from_d, to_d) {
         if f > t {
-            return Err(ApiError::invalid("to", format!("{t} is before --from {f}")));
+            return Err(ApiError::invalid("to", format!("{t} is before the first day {f}")));
         }
     }
     let from_t = from_d.map(|d| parse::start_of_day(d, tz));
@@ -52,7 +52,7 @@ fn account_stats(
         for t in trade_repo::closed_trades(conn, account.id, None, Some(f))? {
             starting_equity = starting_equity
                 .checked_add(t.net_pnl)
-                .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, "equity overflows"))?;
+                .ok_or_else(|| ApiError::from(trenddojo_domain::DomainError::Overflow { field: "starting_equity" }))?;
         }
     }
     let rows = trade_repo::closed_trades(conn, account.id, from_t, to_t)?;
@@ -67,7 +67,12 @@ fn account_stats(
             exit_days: r.exit_days,
         })
         .collect();
-    let opts = StatsOptions { starting_balance: starting_equity, breakeven_tolerance: account.breakeven_tolerance };
+    let opts = StatsOptions {
+        starting_balance: starting_equity,
+        breakeven_tolerance: account.breakeven_tolerance,
+        from: from_d,
+        to: to_d,
+    };
     Ok(AccountStats {
         account_id: account.id,
         account: account.name.clone(),

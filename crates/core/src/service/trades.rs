@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use trenddojo_domain::money::{Fee, Price, Quantity};
+use trenddojo_domain::money::{Fee, Money, Price, Quantity};
 use trenddojo_domain::risk::{self, ProposedTrade, RiskAssessment, RiskContext};
 use trenddojo_domain::trade::{self as dtrade, Derived, Direction, Fill, Review, Side, TradeFacts, TradeStatus};
 use trenddojo_store::accounts::{self as account_repo, Account};
@@ -60,7 +60,8 @@ pub struct CloseInput {
     pub at: Option<String>,
 }
 
-/// Input for `trade edit`: only given fields change. A new stop is appended to the stop history.
+/// Input for `trade edit`: only given fields change (at least one must be given). A new stop is appended
+/// to the stop history; only the first stop ever set is held to the entry's side.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct EditTradeInput {
     pub stop: Option<String>,
@@ -108,6 +109,9 @@ pub struct TradeListInput {
 pub struct TradeDetail {
     #[serde(flatten)]
     pub trade: Trade,
+    /// The account's currency (ISO 4217 code): what the amounts are in, and how a screen formats them
+    /// (see `crate::format`).
+    pub currency: String,
     pub executions: Vec<Execution>,
     pub stops: Vec<StopAdjustment>,
     pub targets: Vec<Target>,
@@ -163,6 +167,28 @@ fn tz_of(account: &Account) -> ApiResult<Tz> {
         .map_err(|_| ApiError::new(ErrorCode::Corrupt, format!("account {} has an unknown time zone", account.name)))
 }
 
+/// Refuse a trade whose net P&L would take the account's realized total or equity past 28 digits (what
+/// money may hold): written anyway, the account's totals could no longer be computed and every screen
+/// showing the account would fail. `old` is what the trade contributed so far, `new` what it would.
+fn ensure_account_totals_fit(conn: &Connection, account: &Account, old: Money, new: Money) -> ApiResult<()> {
+    let realized = trade_repo::account_realized(conn, account.id)?.value();
+    let fits = realized
+        .checked_sub(old.value())
+        .and_then(|r| r.checked_add(new.value()))
+        .and_then(|r| Money::new("realized", r).ok())
+        .and_then(|r| account.starting_balance.checked_add(r));
+    match fits {
+        Some(_) => Ok(()),
+        None => Err(ApiError::invalid(
+            "net_pnl",
+            format!(
+                "this trade's net P&L {new} would take account {}'s realized P&L or equity past 28 digits",
+                account.name
+            ),
+        )),
+    }
+}
+
 /// Everything derived for `trade` from its live executions (total: see `trenddojo_domain::trade::derive`).
 fn derive_trade(tx: &Connection, account: &Account, trade: &Trade) -> ApiResult<Derived> {
     let fills: Vec<Fill> = trade_repo::executions(tx, trade.id)?.iter().map(Execution::to_fill).collect();
@@ -187,32 +213,30 @@ pub(crate) fn refresh_trade(tx: &Tx<'_>, account: &Account, trade_id: Uuid) -> A
 
 /// Recompute a trade after a change the user typed, refusing the change (the transaction rolls back) when
 /// it would put the trade into review: the rules a merge may break guard what a user enters on one device.
-fn refresh_checked(tx: &Tx<'_>, account: &Account, before: &Trade) -> ApiResult<Trade> {
-    let after = refresh_trade(tx, account, before.id)?;
-    let new: Vec<Review> = after.review.iter().copied().filter(|r| !before.review.contains(r)).collect();
+fn refresh_checked(tx: &Tx<'_>, account: &Account, before: &Trade, amounts: &'static str) -> ApiResult<Trade> {
+    let current = trade_repo::get(tx, account.user_id, before.id)?;
+    let derived = derive_trade(tx, account, &current)?;
+    let new: Vec<Review> = derived.summary.review.iter().copied().filter(|r| !before.review.contains(r)).collect();
     if let Some(reason) = new.first() {
-        let message = match reason {
-            Review::OverClosed => {
-                let open = after.open_quantity + after.excess_quantity;
+        let s = &derived.summary;
+        return Err(match reason {
+            Review::OverClosed => ApiError::conflict(
+                "quantity",
                 format!(
-                    "the exits would add up to more than was entered ({} more than the {} open at that time)",
-                    trenddojo_store::sql::dec_text(after.excess_quantity),
-                    trenddojo_store::sql::dec_text(open.max(Decimal::ZERO))
-                )
+                    "the exits would add up to more than was entered ({} more than was open)",
+                    trenddojo_store::sql::dec_text(s.excess_quantity)
+                ),
+            ),
+            Review::StopWrongSide => {
+                ApiError::invalid("stop", "the initial stop would be on the wrong side of the first entry")
             }
-            Review::StopWrongSide => "the initial stop would be on the wrong side of the first entry".to_string(),
-            Review::Overflow => "the amounts would be too large to compute exactly".to_string(),
-            Review::AccountDeleted => "the account is deleted".to_string(),
-        };
-        let field = match reason {
-            Review::OverClosed => "quantity",
-            Review::StopWrongSide => "stop",
-            Review::Overflow => "quantity",
-            Review::AccountDeleted => "account",
-        };
-        return Err(ApiError::conflict(field, message));
+            // Amounts too large to compute exactly: the input that made them so is at fault.
+            Review::Overflow => ApiError::invalid(amounts, "the amounts would be too large to compute exactly"),
+            Review::AccountDeleted => ApiError::conflict("account", "the account is deleted"),
+        });
     }
-    Ok(after)
+    ensure_account_totals_fit(tx, account, current.net_pnl, derived.summary.net_realized)?;
+    refresh_trade(tx, account, before.id)
 }
 
 fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
@@ -231,7 +255,7 @@ fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
     .single()
     .ok_or_else(|| ApiError::new(ErrorCode::Internal, "month end"))?;
     let used = trade_repo::count_created_between(tx, user_id, month_start, next_month)?;
-    if used + extra > limits.max_trades_per_month {
+    if used.saturating_add(extra) > limits.max_trades_per_month {
         return Err(ApiError::new(
             ErrorCode::LimitReached,
             format!(
@@ -270,12 +294,18 @@ pub(crate) fn risk_context(
     })
 }
 
+/// A refusal by the account's risk rules; like every input error it names its field (`risk`).
+fn risk_blocked(message: String) -> ApiError {
+    ApiError { code: ErrorCode::RiskBlocked, message, field: Some("risk".into()), hint: None }
+}
+
 fn format_violations(a: &RiskAssessment) -> Vec<String> {
     a.violations.iter().map(|v| format!("{}: {}", v.rule.as_str(), v.message)).collect()
 }
 
 fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<TradeDetail> {
     Ok(TradeDetail {
+        currency: account_repo::get(conn, trade.user_id, trade.account_id)?.currency,
         executions: trade_repo::executions(conn, trade.id)?,
         stops: trade_repo::stop_history(conn, trade.id)?,
         targets: trade_repo::targets(conn, trade.id)?,
@@ -330,6 +360,7 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
         },
         &fills,
     );
+    ensure_account_totals_fit(tx, account, Money::zero(), derived.summary.net_realized)?;
     let new = NewTrade {
         user_id: account.user_id,
         account_id: account.id,
@@ -407,13 +438,13 @@ impl Journal {
                     symbol: symbol.clone(),
                     correlation_group: group.clone(),
                 },
-            );
+            )?;
             let violations = format_violations(&assessment);
             if assessment.blocks(settings.enforcement) {
-                return Err(ApiError::new(
-                    ErrorCode::RiskBlocked,
-                    format!("risk: trade refused by the account's risk rules: {}", violations.join("; ")),
-                ));
+                return Err(risk_blocked(format!(
+                    "risk: trade refused by the account's risk rules: {}",
+                    violations.join("; ")
+                )));
             }
             let trade_id = trade_repo::insert_trade(
                 tx,
@@ -448,7 +479,8 @@ impl Journal {
                     time_zone: account.time_zone.clone(),
                 },
             )?;
-            let trade = refresh_trade(tx, &account, trade_id)?;
+            let fresh = trade_repo::get(tx, user_id, trade_id)?;
+            let trade = refresh_checked(tx, &account, &fresh, "quantity")?;
             detail(tx, trade, violations)
         })
     }
@@ -494,24 +526,22 @@ impl Journal {
                 let ctx = risk_context(tx, &account, "", tx.at)?;
                 let fills: Vec<Fill> = trade_repo::executions(tx, t.id)?.iter().map(Execution::to_fill).collect();
                 let before = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills);
-                let add = price
+                let too_large =
+                    || ApiError::invalid("quantity", "the position after this fill is too large to compute exactly");
+                let notional = price
                     .value()
                     .checked_mul(quantity.value())
-                    .ok_or_else(|| ApiError::invalid("quantity", "too large"))?;
-                if let Some(v) = risk::check_scale_in(
-                    &settings,
-                    ctx.balance,
-                    before.entry_notional + add,
-                    before.entered_quantity + quantity.value(),
-                    t.current_stop,
-                    t.multiplier,
-                ) {
+                    .and_then(|add| before.entry_notional.checked_add(add))
+                    .ok_or_else(too_large)?;
+                let entered = before.entered_quantity.checked_add(quantity.value()).ok_or_else(too_large)?;
+                if let Some(v) =
+                    risk::check_scale_in(&settings, ctx.balance, notional, entered, t.current_stop, t.multiplier)?
+                {
                     let line = format!("{}: {}", v.rule.as_str(), v.message);
                     if settings.enforcement == trenddojo_domain::risk::Enforcement::Block {
-                        return Err(ApiError::new(
-                            ErrorCode::RiskBlocked,
-                            format!("risk: scale-in refused by the account's risk rules: {line}"),
-                        ));
+                        return Err(risk_blocked(format!(
+                            "risk: scale-in refused by the account's risk rules: {line}"
+                        )));
                     }
                     warnings.push(line);
                 }
@@ -530,7 +560,8 @@ impl Journal {
                     time_zone: account.time_zone.clone(),
                 },
             )?;
-            let trade = refresh_checked(tx, &account, &t)?;
+            let trade =
+                refresh_checked(tx, &account, &t, if side == t.direction.exit_side() { "price" } else { "quantity" })?;
             detail(tx, trade, warnings)
         })
     }
@@ -572,6 +603,24 @@ impl Journal {
         let symbol = input.symbol.as_deref().map(|s| parse::symbol("symbol", s)).transpose()?;
         let setup = input.setup.as_deref().map(|s| parse::text("setup", s, 100)).transpose()?;
         let group = input.group.as_deref().map(|g| parse::text("group", g, 60)).transpose()?;
+        if stop.is_none() && initial_stop.is_none() && input.stop_reason.is_some() {
+            return Err(ApiError::invalid("reason", "explains a stop move; give the new stop with it"));
+        }
+        if stop.is_none()
+            && initial_stop.is_none()
+            && input.account.is_none()
+            && targets.is_none()
+            && symbol.is_none()
+            && setup.is_none()
+            && group.is_none()
+            && !input.cancel
+        {
+            return Err(ApiError::invalid(
+                "trade",
+                "nothing to change; give a new stop, a corrected initial stop, targets, a symbol, a setup, a group or \
+                 an account, or cancel a planned trade",
+            ));
+        }
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
             let mut account = account_repo::get_any(tx, t.account_id)?;
@@ -607,8 +656,10 @@ impl Journal {
                 trade_repo::set_initial_stop(tx, &t, stop, input.stop_reason.as_deref())?;
             }
             if let Some(stop) = stop {
-                // Only the initial stop is bound to the entry's side; a stop moved later may sit at or
-                // beyond the entry (breakeven, or locking in profit).
+                // Only the first stop (which becomes the initial stop) must be on the losing side; moving
+                // it to breakeven or past the entry later is trade management.
+                let entry = reference.map(|e| Price::new("price", e)).transpose()?;
+                dtrade::check_stop_move(t.direction, entry, t.initial_stop, stop)?;
                 let reason = if initial_stop.is_some() { None } else { input.stop_reason.as_deref() };
                 trade_repo::set_stop(tx, &t, stop, reason)?;
             }
@@ -628,7 +679,7 @@ impl Journal {
             let trade = if t.status == TradeStatus::Cancelled || input.cancel {
                 trade_repo::get(tx, user_id, t.id)?
             } else {
-                refresh_checked(tx, &account, &t)?
+                refresh_checked(tx, &account, &t, "stop")?
             };
             detail(tx, trade, Vec::new())
         })
@@ -665,7 +716,7 @@ impl Journal {
             }
             let (e, _, _) = trade_repo::resolve_execution(tx, user_id, execution)?;
             trade_repo::update_execution(tx, e.id, &change)?;
-            let trade = refresh_checked(tx, &account, &t)?;
+            let trade = refresh_checked(tx, &account, &t, "quantity")?;
             detail(tx, trade, Vec::new())
         })
     }
@@ -680,7 +731,7 @@ impl Journal {
             if !trade_deleted {
                 let t = trade_repo::get(tx, user_id, trade_id)?;
                 let account = account_repo::get_any(tx, t.account_id)?;
-                refresh_checked(tx, &account, &t)?;
+                refresh_checked(tx, &account, &t, "execution")?;
             }
             Ok(e.id)
         })
@@ -752,7 +803,7 @@ impl Journal {
             let to = input.to.as_deref().map(|d| parse::date("to", d)).transpose()?;
             if let (Some(f), Some(t)) = (from, to) {
                 if f > t {
-                    return Err(ApiError::invalid("to", format!("{t} is before --from {f}")));
+                    return Err(ApiError::invalid("to", format!("{t} is before the first day {f}")));
                 }
             }
             let q = trade_repo::TradeQuery {
