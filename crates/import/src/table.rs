@@ -8,7 +8,10 @@
 //! found and the header expected.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Read;
+use std::rc::Rc;
 
 use crate::error::ImportError;
 use crate::model::FormatId;
@@ -96,12 +99,53 @@ pub fn require(format: FormatId, line: u64, found: &[String], cols: &[Col], expe
     })
 }
 
+/// Records the byte offsets of line breaks as they stream past (`\n`, or a `\r` not followed by `\n`), so a
+/// record's line can be computed from its start offset. The CSV reader's own line count is off by one after
+/// every CRLF (it counts the `\n` only when it reads the next record), which matters for files with mixed
+/// line endings. Only breaks within the reader's read-ahead are held, so memory stays bounded.
+#[derive(Debug)]
+struct LineTracker<R> {
+    inner: R,
+    offset: u64,
+    pending_cr: Option<u64>,
+    breaks: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut breaks = self.breaks.borrow_mut();
+        for (i, &b) in buf.iter().take(n).enumerate() {
+            let at = self.offset + i as u64;
+            if let Some(cr) = self.pending_cr.take() {
+                if b != b'\n' {
+                    breaks.push_back(cr);
+                }
+            }
+            match b {
+                b'\n' => breaks.push_back(at),
+                b'\r' => self.pending_cr = Some(at),
+                _ => {}
+            }
+        }
+        if n == 0 {
+            if let Some(cr) = self.pending_cr.take() {
+                breaks.push_back(cr);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// A streaming reader of delimited records with their line numbers.
 pub struct CsvRows<R: Read> {
-    rdr: csv::Reader<R>,
+    rdr: csv::Reader<LineTracker<R>>,
     pub rec: csv::ByteRecord,
     line: u64,
     delimiter: u8,
+    breaks: Rc<RefCell<VecDeque<u64>>>,
+    breaks_passed: u64,
 }
 
 impl<R: Read> std::fmt::Debug for CsvRows<R> {
@@ -112,13 +156,25 @@ impl<R: Read> std::fmt::Debug for CsvRows<R> {
 
 impl<R: Read> CsvRows<R> {
     pub fn new(r: R, delimiter: u8) -> Self {
+        let breaks = Rc::new(RefCell::new(VecDeque::new()));
         let rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
             .buffer_capacity(256 * 1024)
-            .from_reader(r);
-        CsvRows { rdr, rec: csv::ByteRecord::new(), line: 0, delimiter }
+            .from_reader(LineTracker { inner: r, offset: 0, pending_cr: None, breaks: Rc::clone(&breaks) });
+        CsvRows { rdr, rec: csv::ByteRecord::new(), line: 0, delimiter, breaks, breaks_passed: 0 }
+    }
+
+    /// The 1-based line of the byte at `offset`: one more than the line breaks before it (a record that
+    /// starts on the `\n` of a CRLF belongs to the next line, so breaks *at* the offset count too).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut breaks = self.breaks.borrow_mut();
+        while breaks.front().is_some_and(|b| *b <= offset) {
+            breaks.pop_front();
+            self.breaks_passed += 1;
+        }
+        self.breaks_passed + 1
     }
 
     /// Read the next record; `false` at the end. Blank lines are skipped by the CSV reader.
@@ -126,7 +182,8 @@ impl<R: Read> CsvRows<R> {
         match self.rdr.read_byte_record(&mut self.rec) {
             Ok(more) => {
                 if let Some(p) = self.rec.position() {
-                    self.line = p.line();
+                    let at = p.byte();
+                    self.line = self.line_at(at);
                 }
                 Ok(more)
             }

@@ -6,7 +6,8 @@
 //! Only `Trade` rows are executions; money movements and `Receive Deliver` rows (expirations, assignments,
 //! exercises) are counted as skipped: they carry no price and are reported as a warning, so a position closed
 //! by expiry stays visibly open rather than closed at an invented price. `Average Price` and `Value` carry the
-//! cash sign; the price is the absolute value. `Commissions` and `Fees` are negative costs; `Fees` (clearing,
+//! cash sign and are per contract (`-425.00` for an option bought at 4.25): the price is the absolute value
+//! divided by `Multiplier` when the row has one. `Commissions` and `Fees` are negative costs; `Fees` (clearing,
 //! regulatory and exchange together) are kept as `other`. `Date` carries its offset
 //! (`2024-03-15T10:30:45-0400`); an old export without one is read in the statement zone. Option symbols are
 //! OCC; futures `/ESH4`; futures options `./ESM4 EW2K4 240517C5300`. No execution ids: dedupe by
@@ -118,7 +119,7 @@ fn fill<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: &str) -> Result<crate::
         None
     };
     let qty = num::parse(&r.get(QTY), NumStyle::POINT).map_err(|e| format!("Quantity: {e}"))?.abs();
-    let price = num::parse(&r.get(AVG), NumStyle::POINT).map_err(|e| format!("Average Price: {e}"))?.abs();
+    let avg = num::parse(&r.get(AVG), NumStyle::POINT).map_err(|e| format!("Average Price: {e}"))?.abs();
     let comm = num::parse_opt(&r.get(COMM), NumStyle::POINT).map_err(|e| format!("Commissions: {e}"))?.unwrap_or_default();
     let fees = num::parse_opt(&r.get(FEES), NumStyle::POINT).map_err(|e| format!("Fees: {e}"))?.unwrap_or_default();
     let mult = num::parse_opt(&r.get(MULT), NumStyle::POINT).map_err(|e| format!("Multiplier: {e}"))?;
@@ -158,6 +159,12 @@ fn fill<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: &str) -> Result<crate::
         }
         "cryptocurrency" => (AssetClass::Crypto, Instrument::simple(AssetClass::Crypto, &symbol, &symbol), Some(Decimal::ONE)),
         _ => (AssetClass::Other, Instrument::simple(AssetClass::Other, &symbol, &symbol), Some(Decimal::ONE)),
+    };
+    // `Average Price` is per contract (the option price times the multiplier, like `Value`); the fill's price
+    // is per unit, so it is divided by the file's multiplier when the file gives one.
+    let price = match mult.filter(|m| *m > Decimal::ZERO) {
+        Some(m) => avg.checked_div(m).map(|p| p.round_dp(10).normalize()).ok_or("Average Price: cannot divide by the multiplier")?,
+        None => avg,
     };
     let multiplier = mult
         .filter(|m| *m > Decimal::ZERO)
