@@ -24,6 +24,8 @@ pub const MAX_LINE: u64 = 4 * 1024 * 1024;
 pub const HEADER_SEARCH_LINES: u64 = 200;
 /// How many bytes [`crate::detect`] is given.
 pub const HEAD_LEN: usize = 64 * 1024;
+/// Rows that are not executions read before the first fill, after which a file is given up.
+pub const MAX_SKIPPED_WITHOUT_FILL: u64 = 100_000;
 /// Rejected rows kept for the preview (more are counted).
 pub const MAX_REJECTED_KEPT: usize = 1000;
 
@@ -272,6 +274,24 @@ impl Collector {
                 rows: self.rejected_total + self.fills.len() as u64 + self.skipped,
                 first_line: first.line,
                 first_reason: first.reason,
+            });
+        }
+        Ok(())
+    }
+
+    /// Count a row that is read but not an execution (a summary, a cancelled order, a deposit). A file of
+    /// only such rows stops after [`MAX_SKIPPED_WITHOUT_FILL`] of them, so a header followed by gigabytes of
+    /// rows that are never executions fails early too (and says what it saw).
+    pub fn skip(&mut self, line: u64) -> Result<(), ImportError> {
+        self.skipped += 1;
+        if self.skipped >= MAX_SKIPPED_WITHOUT_FILL && self.fills.is_empty() {
+            return Err(ImportError::Malformed {
+                line,
+                detail: format!(
+                    "{} rows read and none is an execution; is this a {} with executions (IBKR: LevelOfDetail EXECUTION)?",
+                    self.skipped,
+                    self.format.label()
+                ),
             });
         }
         Ok(())

@@ -204,8 +204,7 @@ impl FlexState {
 
     fn process(&mut self, ctx: &mut Ctx<'_>, rec: &OwnedRecord) -> Result<(), ImportError> {
         if !is_execution(rec) {
-            ctx.out.skipped += 1;
-            return Ok(());
+            return ctx.out.skip(rec.line);
         }
         let ttype = rec.get(TTYPE);
         if ttype.contains("Cancel") || rec.get(BUYSELL).contains("(Ca.)") {
@@ -532,7 +531,7 @@ pub fn parse_csv(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportE
                     None if section == "TRNT" || section == "TCNF" => {
                         ctx.out.reject(line, format!("a {section} DATA row before its HEADER row"), &rows.raw())?;
                     }
-                    None => ctx.out.skipped += 1,
+                    None => ctx.out.skip(line)?,
                 }
                 continue;
             }
@@ -571,7 +570,7 @@ pub fn parse_csv(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportE
                 state.push(ctx, rec)?;
             }
             None if wanted_sections == 0 && line >= crate::input::HEADER_SEARCH_LINES => break,
-            None => ctx.out.skipped += 1,
+            None => ctx.out.skip(line)?,
         }
     }
     if wanted_sections == 0 {

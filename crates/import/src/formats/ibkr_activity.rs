@@ -132,7 +132,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                 }
                 None => ctx.out.reject(line, "a Trades Data row before the Trades Header", &rows.raw())?,
             },
-            ("Trades", _) => ctx.out.skipped += 1,
+            ("Trades", _) => ctx.out.skip(line)?,
             ("Financial Instrument Information", "Header") => {
                 let (h, missing) = table::match_header(&rest, FII_COLS);
                 fii_header = missing.is_empty().then_some(h);
@@ -177,7 +177,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
     for t in &trades {
         let wanted = if has_executions { t.discriminator == "Trade" } else { t.discriminator == "Order" || t.discriminator.is_empty() };
         if !wanted {
-            ctx.out.skipped += 1;
+            ctx.out.skip(t.line)?;
             continue;
         }
         match fill(ctx, t, &account, &info) {

@@ -52,7 +52,9 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
         });
         let ev = match ev {
             Ok(ev) => ev,
-            Err(ImportError::Malformed { line, detail }) if detail.contains("nexpected") || detail.contains("EOF") => {
+            Err(ImportError::Malformed { line, detail })
+                if detail.contains("nexpected") || detail.contains("EOF") || detail.contains("end of input") =>
+            {
                 return Err(ImportError::Truncated { line, detail })
             }
             Err(e) => return Err(e),

@@ -74,11 +74,14 @@ pub struct Mt5State {
     account: Option<String>,
     currency: Option<String>,
     first: Option<String>,
+    /// Rows read, and whether any looked like a report (a known title or the `Account:` line).
+    rows: u64,
+    recognised: bool,
 }
 
 impl Default for Mt5State {
     fn default() -> Self {
-        Mt5State { stage: Stage::Preamble, account: None, currency: None, first: None }
+        Mt5State { stage: Stage::Preamble, account: None, currency: None, first: None, rows: 0, recognised: false }
     }
 }
 
@@ -94,6 +97,19 @@ impl Mt5State {
             self.first = Some(cells.join(","));
         }
         let title = (non_empty.len() == 1).then(|| non_empty[0].as_str()).filter(|t| TITLES.contains(t));
+        self.rows += 1;
+        if title.is_some() || non_empty.first().is_some_and(|k| k.trim_end_matches(':') == "Account") {
+            self.recognised = true;
+        }
+        // A report names itself within its first rows; a table that does not is not one (and may be endless).
+        if !self.recognised && self.rows > crate::input::HEADER_SEARCH_LINES {
+            return Err(ImportError::HeaderNotFound {
+                format: ctx.format,
+                lines: line,
+                expected: format!("a Trade History Report with a \"Deals\" section ({EXPECTED})"),
+                found: self.first.clone().map(|f| crate::input::truncate_raw(&f)),
+            });
+        }
         match &self.stage {
             Stage::Preamble | Stage::DealsTitle if title == Some("Deals") => self.stage = Stage::DealsTitle,
             Stage::Preamble => {
@@ -138,8 +154,7 @@ impl Mt5State {
         }
         let kind = get(3).to_ascii_lowercase();
         if kind != "buy" && kind != "sell" {
-            ctx.out.skipped += 1;
-            return Ok(());
+            return ctx.out.skip(line);
         }
         let account = ctx.account(self.account.as_deref())?;
         let res = (|| {

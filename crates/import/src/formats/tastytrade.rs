@@ -82,7 +82,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
             if kind.eq_ignore_ascii_case("Receive Deliver") {
                 deliveries += 1;
             }
-            ctx.out.skipped += 1;
+            ctx.out.skip(rows.line())?;
             continue;
         }
         match fill(ctx, &r, &account) {

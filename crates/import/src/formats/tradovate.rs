@@ -103,7 +103,7 @@ pub fn parse_fills(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), Impor
         }
         let r = Row { rows: &rows, header: &header };
         if r.get(11).eq_ignore_ascii_case("false") {
-            ctx.out.skipped += 1;
+            ctx.out.skip(rows.line())?;
             continue;
         }
         let account = match r.opt(6).or_else(|| r.opt(7)) {
@@ -155,9 +155,15 @@ pub fn parse_orders(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), Impo
             continue;
         }
         let r = Row { rows: &rows, header: &header };
-        let filled = num::parse_opt(&r.get(6), NumStyle::POINT).ok().flatten().unwrap_or(Decimal::ZERO);
+        let filled = match num::parse_opt(&r.get(6), NumStyle::POINT) {
+            Ok(f) => f.unwrap_or(Decimal::ZERO),
+            Err(e) => {
+                ctx.out.reject(rows.line(), format!("filledQty: {e}"), &rows.raw())?;
+                continue;
+            }
+        };
         if filled <= Decimal::ZERO {
-            ctx.out.skipped += 1;
+            ctx.out.skip(rows.line())?;
             continue;
         }
         let account = match r.opt(1) {

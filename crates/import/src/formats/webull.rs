@@ -44,10 +44,16 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
             continue;
         }
         let r = Row { rows: &rows, header: &header };
-        let status = r.get(3).to_ascii_lowercase();
-        let filled = num::parse_opt(&r.get(4), NumStyle::POINT).ok().flatten().unwrap_or(Decimal::ZERO);
-        if status.contains("cancel") && filled.is_zero() || filled.is_zero() || r.get(9).is_empty() {
-            ctx.out.skipped += 1;
+        let filled = match num::parse_opt(&r.get(4), NumStyle::POINT) {
+            Ok(f) => f.unwrap_or(Decimal::ZERO),
+            Err(e) => {
+                ctx.out.reject(rows.line(), format!("Filled: {e}"), &rows.raw())?;
+                continue;
+            }
+        };
+        // Cancelled, rejected and working orders have nothing filled.
+        if filled.is_zero() || r.get(9).is_empty() {
+            ctx.out.skip(rows.line())?;
             continue;
         }
         let res = (|| {
