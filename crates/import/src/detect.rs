@@ -25,7 +25,13 @@ fn decode_head(head: &[u8]) -> Result<String, ImportError> {
         Encoding::Utf16Le | Encoding::Utf16Be => {
             let units: Vec<u16> = body
                 .chunks_exact(2)
-                .map(|p| if enc == Encoding::Utf16Le { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) })
+                .map(|p| {
+                    if enc == Encoding::Utf16Le {
+                        u16::from_le_bytes([p[0], p[1]])
+                    } else {
+                        u16::from_be_bytes([p[0], p[1]])
+                    }
+                })
                 .collect();
             char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')).collect()
         }
@@ -96,15 +102,16 @@ pub fn detect(head: &[u8]) -> Result<FormatId, ImportError> {
             return Ok(FormatId::Schwab);
         }
         for (format, cols) in scored() {
-            let (h, missing) = match_header(&fields, cols);
+            let (_, missing) = match_header(&fields, cols);
             let required = cols.iter().filter(|c| c.required).count();
             let matched = required - missing.len();
-            let _ = h;
             if matched >= 2 && matched * 2 >= required {
                 // Best by share of required columns matched, then by count.
                 let better = match best {
                     None => true,
-                    Some((_, bm, br)) => matched * br > bm * required || (matched * br == bm * required && matched > bm),
+                    Some((_, bm, br)) => {
+                        matched * br > bm * required || (matched * br == bm * required && matched > bm)
+                    }
                 };
                 if better {
                     best = Some((format, matched, required));

@@ -11,7 +11,9 @@ pub enum ImportError {
     Empty,
     #[error("file: not a text export ({detail})")]
     Binary { detail: String },
-    #[error("format: not a recognised broker export; the header found at line {line} is {found:?}; known formats: {known}")]
+    #[error(
+        "format: not a recognised broker export; the header found at line {line} is {found:?}; known formats: {known}"
+    )]
     UnknownFormat { line: u64, found: String, known: String },
     #[error(
         "header: {format} at line {line}: missing column {missing}; found header {found:?}; expected header {expected:?}",

@@ -45,10 +45,12 @@ pub fn content_text(f: &NormalizedFill) -> String {
 
 /// Set `occurrence` and `fingerprint` of every fill, counting identical content in slice (file) order.
 pub fn assign(fills: &mut [NormalizedFill]) {
-    let mut seen: HashMap<String, u32> = HashMap::with_capacity(fills.len());
+    // Keyed by the content's digest, not its text: 32 bytes a fill instead of the whole text.
+    let mut seen: HashMap<[u8; 32], u32> = HashMap::with_capacity(fills.len());
     for f in fills.iter_mut() {
         let text = content_text(f);
-        let n = seen.entry(text.clone()).or_insert(0);
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let n = seen.entry(digest).or_insert(0);
         f.occurrence = *n;
         *n = n.saturating_add(1);
         let mut h = Sha256::new();

@@ -168,6 +168,8 @@ pub fn group_trades(fills: &[NormalizedFill]) -> Vec<GroupedTrade> {
             trades.push(t);
         }
     }
-    trades.sort_by(|a, b| (a.opened_at, &a.broker_account, &a.instrument_key).cmp(&(b.opened_at, &b.broker_account, &b.instrument_key)));
+    trades.sort_by(|a, b| {
+        (a.opened_at, &a.broker_account, &a.instrument_key).cmp(&(b.opened_at, &b.broker_account, &b.instrument_key))
+    });
     trades
 }

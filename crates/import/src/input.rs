@@ -212,7 +212,9 @@ pub fn check_text(head: &[u8], enc: Encoding) -> Result<(), ImportError> {
     }
     let control = sample.iter().filter(|b| **b < 0x20 && !matches!(**b, b'\t' | b'\n' | b'\r' | 0x0c)).count();
     if control * 100 > sample.len() {
-        return Err(ImportError::Binary { detail: format!("{control} control characters in the first {} bytes", sample.len()) });
+        return Err(ImportError::Binary {
+            detail: format!("{control} control characters in the first {} bytes", sample.len()),
+        });
     }
     Ok(())
 }
@@ -266,7 +268,8 @@ impl Collector {
             self.rejected.push(Rejected { line, reason: reason.into(), raw: truncate_raw(raw) });
         }
         if self.rejected_total >= MAX_REJECTED_KEPT as u64 && self.rejected_total > self.fills.len() as u64 {
-            let first = self.rejected.first().cloned().unwrap_or(Rejected { line, reason: String::new(), raw: String::new() });
+            let first =
+                self.rejected.first().cloned().unwrap_or(Rejected { line, reason: String::new(), raw: String::new() });
             return Err(ImportError::TooManyRejected {
                 format: self.format,
                 line,

@@ -45,8 +45,8 @@ pub use error::ImportError;
 pub use group::{group_trades, GroupedTrade, TradeLeg};
 pub use mapping::{ColumnMapping, MappedColumns};
 pub use model::{
-    AssetClass, Cancel, FeeKind, FormatId, ImportOptions, Instrument, NormalizedFill, OptionRight, Parsed, PositionEffect,
-    Rejected, TradeHints,
+    AssetClass, Cancel, FeeKind, FormatId, ImportOptions, Instrument, NormalizedFill, OptionRight, Parsed,
+    PositionEffect, Rejected, TradeHints,
 };
 
 use formats::Ctx;

@@ -95,7 +95,10 @@ impl ColumnMapping {
     pub fn validate(&self) -> Result<(), ImportError> {
         let bad = |reason: String| Err(ImportError::InvalidSetting { setting: "mapping", reason });
         if !self.delimiter.is_ascii() || self.delimiter == '"' || self.delimiter == '\n' {
-            return bad(format!("delimiter: {:?} must be one ASCII character other than a quote or newline", self.delimiter));
+            return bad(format!(
+                "delimiter: {:?} must be one ASCII character other than a quote or newline",
+                self.delimiter
+            ));
         }
         if self.decimal_comma && self.delimiter == ',' {
             return bad("delimiter: a file with decimal commas cannot be comma-separated; use ';' or a tab".into());
@@ -108,7 +111,9 @@ impl ColumnMapping {
                 return bad(format!("time_zone: {z:?} is not an IANA time zone"));
             }
         }
-        for (what, v) in [("symbol", &self.columns.symbol), ("quantity", &self.columns.quantity), ("price", &self.columns.price)] {
+        for (what, v) in
+            [("symbol", &self.columns.symbol), ("quantity", &self.columns.quantity), ("price", &self.columns.price)]
+        {
             if v.trim().is_empty() {
                 return bad(format!("columns.{what}: empty"));
             }

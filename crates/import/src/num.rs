@@ -68,8 +68,11 @@ fn parse_inner(t: &str, style: NumStyle) -> Result<Decimal, String> {
             break;
         }
     }
-    let (dec_sep, group_seps): (char, &[char]) =
-        if style.decimal_comma { (',', &['.', ' ', '\u{a0}', '\u{202f}', '\'']) } else { ('.', &[',', ' ', '\u{a0}', '\u{202f}', '\'']) };
+    let (dec_sep, group_seps): (char, &[char]) = if style.decimal_comma {
+        (',', &['.', ' ', '\u{a0}', '\u{202f}', '\''])
+    } else {
+        ('.', &[',', ' ', '\u{a0}', '\u{202f}', '\''])
+    };
     let (int_part, frac_part) = match body.rsplit_once(dec_sep) {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
@@ -122,7 +125,8 @@ fn parse_inner(t: &str, style: NumStyle) -> Result<Decimal, String> {
 pub fn parse_plain(s: &str) -> Result<Decimal, String> {
     let body = s.strip_prefix('-').unwrap_or(s);
     let (i, f) = body.split_once('.').unwrap_or((body, "0"));
-    if i.is_empty() || f.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) || !f.bytes().all(|b| b.is_ascii_digit()) {
+    if i.is_empty() || f.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) || !f.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(format!("{s:?} is not a plain decimal such as 12.5"));
     }
     Decimal::from_str_exact(s).map(|d| d.normalize()).map_err(|e| format!("{s:?}: {e}"))

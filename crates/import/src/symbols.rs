@@ -238,7 +238,13 @@ impl Instrument {
         Instrument::plain(prefix, symbol.trim(), broker_symbol)
     }
 
-    pub fn option(underlying: &str, expiry: NaiveDate, right: OptionRight, strike: Decimal, broker_symbol: &str) -> Instrument {
+    pub fn option(
+        underlying: &str,
+        expiry: NaiveDate,
+        right: OptionRight,
+        strike: Decimal,
+        broker_symbol: &str,
+    ) -> Instrument {
         let u = underlying.trim().to_ascii_uppercase();
         let symbol = occ_symbol(&u, expiry, right, strike)
             .unwrap_or_else(|| format!("{u} {} {} {}", expiry, dec_text(strike), right.as_str()));
@@ -345,7 +351,8 @@ mod tests {
 
     #[test]
     fn multipliers_come_from_one_table() {
-        let cases = [("MES", "5"), ("ES", "50"), ("NQ", "20"), ("MNQ", "2"), ("CL", "1000"), ("GC", "100"), ("MYM", "0.5")];
+        let cases =
+            [("MES", "5"), ("ES", "50"), ("NQ", "20"), ("MNQ", "2"), ("CL", "1000"), ("GC", "100"), ("MYM", "0.5")];
         for (root, m) in cases {
             assert_eq!(futures_multiplier(root), Some(Decimal::from_str_exact(m).unwrap()), "{root}");
         }
@@ -354,7 +361,14 @@ mod tests {
 
     #[test]
     fn mt5_suffixes_and_forex_pairs() {
-        for (raw, base) in [("EURUSD.m", "EURUSD"), ("EURUSDm", "EURUSD"), ("XAUUSD_i", "XAUUSD"), ("US500.cash", "US500"), ("GBPJPY#", "GBPJPY"), ("EURUSD", "EURUSD")] {
+        for (raw, base) in [
+            ("EURUSD.m", "EURUSD"),
+            ("EURUSDm", "EURUSD"),
+            ("XAUUSD_i", "XAUUSD"),
+            ("US500.cash", "US500"),
+            ("GBPJPY#", "GBPJPY"),
+            ("EURUSD", "EURUSD"),
+        ] {
             assert_eq!(mt5_base(raw), base, "{raw}");
         }
         assert_eq!(forex_pair("EUR.USD").as_deref(), Some("EURUSD"), "IBKR spelling");

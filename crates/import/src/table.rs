@@ -85,7 +85,13 @@ pub fn overlap(found: &[String], cols: &[Col]) -> (usize, usize) {
 }
 
 /// Match, or fail naming what is missing.
-pub fn require(format: FormatId, line: u64, found: &[String], cols: &[Col], expected: &str) -> Result<Header, ImportError> {
+pub fn require(
+    format: FormatId,
+    line: u64,
+    found: &[String],
+    cols: &[Col],
+    expected: &str,
+) -> Result<Header, ImportError> {
     let (h, missing) = match_header(found, cols);
     if missing.is_empty() {
         return Ok(h);
@@ -178,7 +184,7 @@ impl<R: Read> CsvRows<R> {
     }
 
     /// Read the next record; `false` at the end. Blank lines are skipped by the CSV reader.
-    pub fn next(&mut self) -> Result<bool, ImportError> {
+    pub fn advance(&mut self) -> Result<bool, ImportError> {
         match self.rdr.read_byte_record(&mut self.rec) {
             Ok(more) => {
                 if let Some(p) = self.rec.position() {
@@ -206,7 +212,8 @@ impl<R: Read> CsvRows<R> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rec.is_empty() || (self.rec.len() == 1 && self.rec.get(0).is_none_or(|f| f.iter().all(u8::is_ascii_whitespace)))
+        self.rec.is_empty()
+            || (self.rec.len() == 1 && self.rec.get(0).is_none_or(|f| f.iter().all(u8::is_ascii_whitespace)))
     }
 
     /// Field `i`, trimmed (missing fields are empty).
@@ -258,11 +265,13 @@ impl<'a, R: Read> Row<'a, R> {
 mod tests {
     use super::*;
 
-    const COLS: &[Col] = &[req(&["Buy/Sell"]), req(&["_timestamp"]), opt(&["Timestamp"]), req(&["TradePrice", "Price"])];
+    const COLS: &[Col] =
+        &[req(&["Buy/Sell"]), req(&["_timestamp"]), opt(&["Timestamp"]), req(&["TradePrice", "Price"])];
 
     #[test]
     fn names_match_forgivingly_but_keep_underscores_apart() {
-        let found: Vec<String> = ["buySell", "Timestamp", "_timestamp", " price "].iter().map(|s| s.to_string()).collect();
+        let found: Vec<String> =
+            ["buySell", "Timestamp", "_timestamp", " price "].iter().map(|s| s.to_string()).collect();
         let (h, missing) = match_header(&found, COLS);
         assert!(missing.is_empty(), "all required found: {missing:?}");
         assert_eq!(h.idx, vec![Some(0), Some(2), Some(1), Some(3)], "_timestamp and Timestamp stay apart; alias used");
@@ -271,7 +280,8 @@ mod tests {
     #[test]
     fn a_renamed_column_is_named_with_both_headers() {
         let found: Vec<String> = ["Buy/Sell", "Time", "Price"].iter().map(|s| s.to_string()).collect();
-        let err = require(FormatId::TradovateFills, 3, &found, COLS, "Buy/Sell,_timestamp,Price").unwrap_err().to_string();
+        let err =
+            require(FormatId::TradovateFills, 3, &found, COLS, "Buy/Sell,_timestamp,Price").unwrap_err().to_string();
         assert!(err.contains("missing column \"_timestamp\""), "names the missing column: {err}");
         assert!(err.contains("found header \"Buy/Sell,Time,Price\""), "shows what was found: {err}");
         assert!(err.contains("expected header \"Buy/Sell,_timestamp,Price\""), "and what was expected: {err}");

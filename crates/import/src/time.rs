@@ -137,7 +137,10 @@ fn split_mark(s: &str) -> Result<(&str, Option<Mark>), String> {
         let (head, off) = t.split_at(pos);
         let has_time = head.contains(':') || head.contains('T');
         let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
-        if has_time && head.len() >= 8 && (digits.len() == 4 || digits.len() == 2) && digits.bytes().all(|b| b.is_ascii_digit())
+        if has_time
+            && head.len() >= 8
+            && (digits.len() == 4 || digits.len() == 2)
+            && digits.bytes().all(|b| b.is_ascii_digit())
         {
             let h: i32 = digits[..2].parse().map_err(|_| "offset")?;
             let m: i32 = if digits.len() == 4 { digits[2..].parse().map_err(|_| "offset")? } else { 0 };

@@ -32,7 +32,11 @@ fn account(a: &str) -> ImportOptions {
 }
 
 fn ny_account(a: &str) -> ImportOptions {
-    ImportOptions { statement_tz: Some(chrono_tz::America::New_York), default_account: Some(a.into()), ..Default::default() }
+    ImportOptions {
+        statement_tz: Some(chrono_tz::America::New_York),
+        default_account: Some(a.into()),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -117,14 +121,25 @@ fn a_renamed_column_is_named_for_every_broker() {
 #[test]
 fn settings_a_file_cannot_supply_are_required_by_name() {
     let err = parse_path(fixture("mt5/report.html"), &ImportOptions::default()).unwrap_err();
-    assert!(matches!(err, ImportError::MissingSetting { setting: "statement_tz", .. }), "MT5 needs the server zone: {err}");
+    assert!(
+        matches!(err, ImportError::MissingSetting { setting: "statement_tz", .. }),
+        "MT5 needs the server zone: {err}"
+    );
     assert!(err.to_string().contains("broker server"), "and says why: {err}");
     let err = parse_path(fixture("tradovate/orders.csv"), &ImportOptions::default()).unwrap_err();
     assert!(matches!(err, ImportError::MissingSetting { setting: "statement_tz", .. }), "Tradovate Orders too: {err}");
     let err = parse_path(fixture("webull/orders.csv"), &ImportOptions::default()).unwrap_err();
-    assert!(matches!(err, ImportError::MissingSetting { setting: "default_account", .. }), "Webull names no account: {err}");
-    let err = parse_path(fixture("generic/eu.csv"), &ImportOptions { format: Some(FormatId::Generic), ..Default::default() }).unwrap_err();
-    assert!(matches!(err, ImportError::MissingSetting { setting: "statement_tz" | "mapping", .. }), "generic needs a mapping: {err}");
+    assert!(
+        matches!(err, ImportError::MissingSetting { setting: "default_account", .. }),
+        "Webull names no account: {err}"
+    );
+    let err =
+        parse_path(fixture("generic/eu.csv"), &ImportOptions { format: Some(FormatId::Generic), ..Default::default() })
+            .unwrap_err();
+    assert!(
+        matches!(err, ImportError::MissingSetting { setting: "statement_tz" | "mapping", .. }),
+        "generic needs a mapping: {err}"
+    );
 }
 
 #[test]
@@ -167,7 +182,9 @@ fn importing_the_same_file_twice_adds_nothing() {
 /// Webull rows (no execution ids) for Jan-Mar and Mar-Jun exports that overlap in March, including two
 /// identical fills in the same second.
 fn webull_export(rows: &[&str]) -> String {
-    let mut s = String::from("Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n");
+    let mut s = String::from(
+        "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n",
+    );
     for r in rows {
         s.push_str(r);
         s.push('\n');
@@ -195,11 +212,29 @@ fn overlapping_exports_import_cleanly() {
 
     // With execution ids (IBKR): overlap by id, and a correction in a later file replaces the earlier version.
     let head = "\"ClientAccountID\",\"CurrencyPrimary\",\"AssetClass\",\"Symbol\",\"DateTime\",\"Quantity\",\"TradePrice\",\"IBCommission\",\"Buy/Sell\",\"IBExecID\",\"TransactionType\",\"LevelOfDetail\"\n";
-    let row = |id: &str, price: &str, kind: &str| format!("\"U1\",\"USD\",\"STK\",\"AAPL\",\"20260302;100000\",\"10\",\"{price}\",\"-1\",\"BUY\",\"{id}\",\"{kind}\",\"EXECUTION\"\n");
-    let first = parse_bytes(format!("{head}{}", row("00aa.0001.01.01", "100", "ExchTrade")).as_bytes(), &ImportOptions::default()).expect("first");
-    let later = parse_bytes(format!("{head}{}", row("00aa.0001.01.02", "100.5", "TradeCorrect")).as_bytes(), &ImportOptions::default()).expect("later");
-    assert_eq!(later.fills[0].correction_of.as_deref(), Some("00aa.0001.01.01"), "the correction names the earlier version");
-    assert_eq!(first.fills[0].dedupe_key(), later.fills[0].dedupe_key(), "both versions share the key the store replaces by");
+    let row = |id: &str, price: &str, kind: &str| {
+        format!("\"U1\",\"USD\",\"STK\",\"AAPL\",\"20260302;100000\",\"10\",\"{price}\",\"-1\",\"BUY\",\"{id}\",\"{kind}\",\"EXECUTION\"\n")
+    };
+    let first = parse_bytes(
+        format!("{head}{}", row("00aa.0001.01.01", "100", "ExchTrade")).as_bytes(),
+        &ImportOptions::default(),
+    )
+    .expect("first");
+    let later = parse_bytes(
+        format!("{head}{}", row("00aa.0001.01.02", "100.5", "TradeCorrect")).as_bytes(),
+        &ImportOptions::default(),
+    )
+    .expect("later");
+    assert_eq!(
+        later.fills[0].correction_of.as_deref(),
+        Some("00aa.0001.01.01"),
+        "the correction names the earlier version"
+    );
+    assert_eq!(
+        first.fills[0].dedupe_key(),
+        later.fills[0].dedupe_key(),
+        "both versions share the key the store replaces by"
+    );
     assert_ne!(first.fills[0].fingerprint, later.fills[0].fingerprint, "while their content differs");
 }
 
@@ -207,11 +242,16 @@ fn overlapping_exports_import_cleanly() {
 fn bad_files_fail_whole_with_a_clear_error() {
     let none = ImportOptions::default();
     assert!(matches!(parse_bytes(b"", &none), Err(ImportError::Empty)), "empty file");
-    assert!(matches!(parse_bytes(b"\xef\xbb\xbf \r\n\n", &none), Err(ImportError::Empty)), "only a BOM and blank lines");
+    assert!(
+        matches!(parse_bytes(b"\xef\xbb\xbf \r\n\n", &none), Err(ImportError::Empty)),
+        "only a BOM and blank lines"
+    );
     let binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let err = parse_bytes(&binary, &none).unwrap_err();
     assert!(matches!(err, ImportError::Binary { .. }), "random bytes are binary: {err}");
-    let err = parse_bytes(b"PK\x03\x04not really a zip", &ImportOptions { format: Some(FormatId::Webull), ..account("A") }).unwrap_err();
+    let err =
+        parse_bytes(b"PK\x03\x04not really a zip", &ImportOptions { format: Some(FormatId::Webull), ..account("A") })
+            .unwrap_err();
     assert!(matches!(err, ImportError::Binary { .. }), "a ZIP forced as a CSV format: {err}");
     let err = parse_bytes(b"PK\x03\x04not really a zip", &athens()).unwrap_err();
     assert!(err.to_string().contains("XLSX"), "a broken XLSX: {err}");
@@ -230,19 +270,33 @@ fn bad_files_fail_whole_with_a_clear_error() {
     let err = parse_bytes(&xml.as_bytes()[..xml.len() / 2], &none).unwrap_err();
     assert!(matches!(err, ImportError::Truncated { .. }), "truncated XML: {err}");
     let flex = text("ibkr_flex_csv/trades.csv");
-    let err = parse_bytes(flex[..flex.find("\"EOS\",\"CTRN\"").expect("eos")].as_bytes(), &none).unwrap_err();
+    let err = parse_bytes(&flex.as_bytes()[..flex.find("\"EOS\",\"CTRN\"").expect("eos")], &none).unwrap_err();
     assert!(err.to_string().contains("EOF record"), "a Flex file without EOF: {err}");
     let html = read("mt5/report.html");
-    let err = parse_bytes(&html[..html.len() * 3 / 4 & !1], &athens()).unwrap_err();
+    let err = parse_bytes(&html[..(html.len() * 3 / 4) & !1], &athens()).unwrap_err();
     assert!(matches!(err, ImportError::Truncated { .. }), "an MT5 report cut inside the Deals table: {err}");
 
     // A wrong forced format is refused, not half-read.
-    for forced in [FormatId::Webull, FormatId::Tastytrade, FormatId::TradovateFills, FormatId::Schwab, FormatId::IbkrActivityCsv, FormatId::TrendDojo] {
+    for forced in [
+        FormatId::Webull,
+        FormatId::Tastytrade,
+        FormatId::TradovateFills,
+        FormatId::Schwab,
+        FormatId::IbkrActivityCsv,
+        FormatId::TrendDojo,
+    ] {
         let opts = ImportOptions { format: Some(forced), default_account: Some("A".into()), ..Default::default() };
         let r = parse_path(fixture("ibkr_flex_csv/trades.csv"), &opts);
-        assert!(r.is_err(), "{forced} forced on a Flex file must fail, got {} fills", r.map(|p| p.fills.len()).unwrap_or(0));
+        assert!(
+            r.is_err(),
+            "{forced} forced on a Flex file must fail, got {} fills",
+            r.map(|p| p.fills.len()).unwrap_or(0)
+        );
     }
-    let r = parse_path(fixture("webull/orders.csv"), &ImportOptions { format: Some(FormatId::IbkrFlexXml), ..Default::default() });
+    let r = parse_path(
+        fixture("webull/orders.csv"),
+        &ImportOptions { format: Some(FormatId::IbkrFlexXml), ..Default::default() },
+    );
     assert!(matches!(r, Err(ImportError::HeaderNotFound { .. })), "CSV forced as XML: {r:?}");
 }
 
@@ -254,21 +308,30 @@ fn boms_and_mixed_line_endings_read_the_same() {
     let with_bom = parse_bytes(&bom, &ImportOptions::default()).expect("BOM");
     let fp = |p: &Parsed| p.fills.iter().map(|f| (f.line, f.fingerprint.clone())).collect::<Vec<_>>();
     assert_eq!(fp(&with_bom), fp(&plain), "a UTF-8 BOM changes nothing");
-    let mixed: String = text("webull/orders.csv").lines().enumerate().map(|(i, l)| format!("{l}{}", if i % 2 == 0 { "\r\n" } else { "\n" })).collect();
+    let mixed: String = text("webull/orders.csv")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{l}{}", if i % 2 == 0 { "\r\n" } else { "\n" }))
+        .collect();
     let cr_only: String = text("webull/orders.csv").replace('\n', "\r");
     let a = parse_path(fixture("webull/orders.csv"), &account("W")).expect("lf");
     let b = parse_bytes(mixed.as_bytes(), &account("W")).expect("mixed");
     let c = parse_bytes(cr_only.as_bytes(), &account("W")).expect("old Mac CR");
     assert_eq!(fp(&b), fp(&a), "CRLF/LF mixed: same fills on the same lines");
     assert_eq!(fp(&c), fp(&a), "CR only: same fills on the same lines");
-    let utf16: Vec<u8> = std::iter::once([0xFFu8, 0xFE]).chain(text("webull/orders.csv").encode_utf16().map(u16::to_le_bytes)).flatten().collect();
+    let utf16: Vec<u8> = std::iter::once([0xFFu8, 0xFE])
+        .chain(text("webull/orders.csv").encode_utf16().map(u16::to_le_bytes))
+        .flatten()
+        .collect();
     let d = parse_bytes(&utf16, &account("W")).expect("utf-16");
     assert_eq!(fp(&d), fp(&a), "a UTF-16 CSV (Excel's Unicode text) reads the same");
 }
 
 #[test]
 fn a_file_of_mostly_unreadable_rows_stops_early() {
-    let mut s = String::from("Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n");
+    let mut s = String::from(
+        "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time\n",
+    );
     for i in 0..3000 {
         s.push_str(&format!("X,SYM{i},Buy,Filled,1,1,@1,not-a-price,DAY,x,03/02/2026 10:00:05 EST\n"));
     }
@@ -302,8 +365,12 @@ fn two_gb(prefix: &str, pattern: &str) -> (impl Read, Rc<Cell<u64>>) {
     let mut p = prefix.as_bytes().to_vec();
     p.extend(pattern.as_bytes());
     // The prefix is the start of the first pattern repetition only.
-    let reader = std::io::Cursor::new(prefix.as_bytes().to_vec())
-        .chain(Endless { pattern: pattern.as_bytes().to_vec(), len: 2 << 30, pos: 0, read: Rc::clone(&read) });
+    let reader = std::io::Cursor::new(prefix.as_bytes().to_vec()).chain(Endless {
+        pattern: pattern.as_bytes().to_vec(),
+        len: 2 << 30,
+        pos: 0,
+        read: Rc::clone(&read),
+    });
     (reader, read)
 }
 
@@ -327,7 +394,10 @@ fn a_two_gigabyte_file_of_junk_fails_fast_and_bounded() {
 
     let (r, read) = two_gb("", "<tr><td>x</td></tr>");
     let err = parse_reader(r, &ImportOptions { format: Some(FormatId::Mt5Html), ..athens() }).unwrap_err();
-    assert!(matches!(err, ImportError::HeaderNotFound { .. } | ImportError::TooManyRejected { .. }), "an endless table without Deals: {err}");
+    assert!(
+        matches!(err, ImportError::HeaderNotFound { .. } | ImportError::TooManyRejected { .. }),
+        "an endless table without Deals: {err}"
+    );
     let _ = read;
 }
 

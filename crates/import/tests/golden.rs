@@ -40,7 +40,12 @@ fn golden(rel: &str, opts: &ImportOptions) -> Parsed {
     }
     let expected = std::fs::read_to_string(&golden_path)
         .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 once)", golden_path.display()));
-    assert_eq!(text, expected, "{rel}: parsed output differs from {} (UPDATE_GOLDEN=1 regenerates it)", golden_path.display());
+    assert_eq!(
+        text,
+        expected,
+        "{rel}: parsed output differs from {} (UPDATE_GOLDEN=1 regenerates it)",
+        golden_path.display()
+    );
     // Parsing again gives the same fingerprints.
     let again = parse_path(&path, opts).expect("second parse");
     let fp = |p: &Parsed| p.fills.iter().map(|f| f.fingerprint.clone()).collect::<Vec<_>>();
@@ -81,12 +86,23 @@ fn ibkr_flex_csv() {
     let rebate = by_exec(&p, "0000e0d5.65e1c4a7.08.01");
     assert_eq!(fee(rebate, FeeKind::Commission), d("-0.35"), "a positive IBCommission is a rebate: negative cost");
     let corrected = by_exec(&p, "0000e0d5.65e1c4a7.09.02");
-    assert_eq!(corrected.correction_of.as_deref(), Some("0000e0d5.65e1c4a7.09.01"), "correction names the version before");
+    assert_eq!(
+        corrected.correction_of.as_deref(),
+        Some("0000e0d5.65e1c4a7.09.01"),
+        "correction names the version before"
+    );
     assert_eq!(corrected.price, d("411.05"), "the corrected price");
-    assert!(p.fills.iter().all(|f| f.broker_exec_id.as_deref() != Some("0000e0d5.65e1c4a7.09.01")), "the .01 is replaced");
+    assert!(
+        p.fills.iter().all(|f| f.broker_exec_id.as_deref() != Some("0000e0d5.65e1c4a7.09.01")),
+        "the .01 is replaced"
+    );
     assert!(p.fills.iter().all(|f| f.instrument.symbol != "TSLA"), "the cancelled TSLA fill is gone");
     let cancels: Vec<(&str, bool)> = p.cancels.iter().map(|c| (c.broker_exec_id.as_str(), c.in_file)).collect();
-    assert_eq!(cancels, vec![("0000e0d5.65e1c4a7.10.01", true), ("0000e0d5.65e1c4a7.99.01", false)], "cancels for the store");
+    assert_eq!(
+        cancels,
+        vec![("0000e0d5.65e1c4a7.10.01", true), ("0000e0d5.65e1c4a7.99.01", false)],
+        "cancels for the store"
+    );
     assert_eq!(p.rejected.len(), 1, "the unreadable quantity");
     assert_eq!(p.rejected[0].line, 19, "with its line");
     assert!(p.rejected[0].reason.starts_with("Quantity:"), "and the field: {}", p.rejected[0].reason);
@@ -120,7 +136,11 @@ fn ibkr_activity_csv() {
     let p = golden("ibkr_activity_csv/statement.csv", &ImportOptions::default());
     assert_eq!(p.format, FormatId::IbkrActivityCsv, "detected");
     let aapl: Vec<&NormalizedFill> = p.fills.iter().filter(|f| f.instrument.key == "STK:AAPL").collect();
-    assert_eq!(aapl.iter().map(|f| f.quantity).collect::<Vec<_>>(), vec![d("60"), d("40"), d("1000")], "Trade rows, not Order rows");
+    assert_eq!(
+        aapl.iter().map(|f| f.quantity).collect::<Vec<_>>(),
+        vec![d("60"), d("40"), d("1000")],
+        "Trade rows, not Order rows"
+    );
     assert_eq!(aapl[0].broker_account, "U1234567", "account from Account Information");
     assert_eq!(aapl[2].side, Side::Sell, "negative quantity with a thousands separator");
     let opt = p.fills.iter().find(|f| f.asset_class == AssetClass::Option).expect("option");
@@ -138,7 +158,10 @@ fn schwab_thinkorswim() {
     let p = golden("schwab/statement.csv", &ImportOptions::default());
     assert_eq!(p.format, FormatId::Schwab, "detected");
     assert_eq!(p.fills.len(), 7, "every leg of Account Trade History");
-    assert!(p.fills.windows(2).all(|w| w[0].executed_at <= w[1].executed_at), "newest-first rows come out oldest first");
+    assert!(
+        p.fills.windows(2).all(|w| w[0].executed_at <= w[1].executed_at),
+        "newest-first rows come out oldest first"
+    );
     assert!(p.fills.iter().all(|f| f.broker_account == "87654321SCHW"), "account from the statement title");
     let legs: Vec<&NormalizedFill> = p.fills.iter().filter(|f| f.asset_class == AssetClass::Option).collect();
     assert_eq!(legs.len(), 2, "two spread legs");
@@ -157,7 +180,11 @@ fn schwab_thinkorswim() {
     assert!(p.warnings.iter().any(|w| w.contains("QQQ")), "the orphan cash row is reported: {:?}", p.warnings);
     let mes: Vec<&NormalizedFill> = p.fills.iter().filter(|f| f.asset_class == AssetClass::Future).collect();
     assert_eq!(mes[0].instrument.key, "FUT:MES:2026-06", "/MESM26");
-    assert_eq!((mes[0].multiplier, fee(mes[0], FeeKind::Commission), fee(mes[0], FeeKind::Regulatory)), (d("5"), d("1.25"), d("0.37")), "futures fees from Futures Statements");
+    assert_eq!(
+        (mes[0].multiplier, fee(mes[0], FeeKind::Commission), fee(mes[0], FeeKind::Regulatory)),
+        (d("5"), d("1.25"), d("0.37")),
+        "futures fees from Futures Statements"
+    );
 }
 
 #[test]
@@ -167,7 +194,11 @@ fn tradovate_fills() {
     assert_eq!(p.statement_tz, chrono_tz::UTC, "_timestamp is UTC");
     let first = &p.fills[0];
     assert_eq!(first.executed_at.to_rfc3339(), "2026-06-17T13:29:32.166+00:00", "milliseconds kept");
-    assert_eq!((first.multiplier, fee(first, FeeKind::Commission)), (d("5"), d("0.74")), "MES multiplier and commission");
+    assert_eq!(
+        (first.multiplier, fee(first, FeeKind::Commission)),
+        (d("5"), d("0.74")),
+        "MES multiplier and commission"
+    );
     assert_eq!(first.broker_account, "DEMO4471123", "display account");
     let mnq = p.fills.iter().find(|f| f.instrument.future_root.as_deref() == Some("MNQ")).expect("MNQ");
     assert_eq!(mnq.multiplier, d("2"), "MNQ multiplier");
@@ -178,7 +209,11 @@ fn tradovate_fills() {
     let trades = group_trades(&p.fills);
     let mnq_trades: Vec<_> = trades.iter().filter(|t| t.instrument_key.starts_with("FUT:MNQ")).collect();
     assert_eq!(mnq_trades.len(), 2, "buy 1, sell 3, buy 2: the flip splits into two trades");
-    assert_eq!((mnq_trades[0].direction, mnq_trades[1].direction), (Direction::Long, Direction::Short), "long then short");
+    assert_eq!(
+        (mnq_trades[0].direction, mnq_trades[1].direction),
+        (Direction::Long, Direction::Short),
+        "long then short"
+    );
     assert_eq!(mnq_trades[1].legs[0].quantity, d("2"), "the flip's remainder opens the short");
     let mut opts = ImportOptions::default();
     opts.contract_multipliers.insert("ZZ".into(), d("10"));
@@ -193,18 +228,18 @@ fn tradovate_orders_and_performance() {
     assert_eq!(o.format, FormatId::TradovateOrders, "detected");
     assert_eq!(o.fills.len(), 2, "filled orders only");
     assert_eq!(o.fills[0].executed_at.to_rfc3339(), "2026-06-17T13:29:32+00:00", "local Fill Time in the given zone");
-    let opts = ImportOptions { statement_tz: Some(chrono_tz::America::New_York), default_account: Some("DEMO4471123".into()), ..Default::default() };
+    let opts = ImportOptions {
+        statement_tz: Some(chrono_tz::America::New_York),
+        default_account: Some("DEMO4471123".into()),
+        ..Default::default()
+    };
     let p = golden("tradovate/performance.csv", &opts);
     assert_eq!(p.format, FormatId::TradovatePerformance, "detected");
     let buy = by_exec(&p, "509681603418");
     assert_eq!((buy.quantity, buy.side), (d("2"), Side::Buy), "a fill paired twice is one fill of the summed quantity");
     assert_eq!(p.fills.len(), 5, "five distinct fill ids");
     let fills = parse_path(fixture("tradovate/fills.csv"), &ImportOptions::default()).expect("fills");
-    assert_eq!(
-        fills.fills[0].dedupe_key(),
-        buy.dedupe_key(),
-        "Performance fill ids dedupe against the Fills export"
-    );
+    assert_eq!(fills.fills[0].dedupe_key(), buy.dedupe_key(), "Performance fill ids dedupe against the Fills export");
 }
 
 #[test]
@@ -214,16 +249,32 @@ fn mt5_html() {
     let p = golden("mt5/report.html", &opts);
     assert_eq!(p.format, FormatId::Mt5Html, "detected (UTF-16 with BOM)");
     let eur = by_exec(&p, "9001");
-    assert_eq!((eur.instrument.key.as_str(), eur.instrument.broker_symbol.as_str()), ("FX:EURUSD", "EURUSD.m"), "suffix stripped");
+    assert_eq!(
+        (eur.instrument.key.as_str(), eur.instrument.broker_symbol.as_str()),
+        ("FX:EURUSD", "EURUSD.m"),
+        "suffix stripped"
+    );
     assert_eq!((eur.quantity, eur.multiplier), (d("0.1"), d("100000")), "lots and contract size");
     assert_eq!(eur.executed_at.to_rfc3339(), "2026-03-02T08:00:00+00:00", "server time EET");
     let gold = by_exec(&p, "9004");
-    assert_eq!((gold.price, gold.position_effect), (d("2325.05"), Some(PositionEffect::Reverse)), "space thousands; in/out");
+    assert_eq!(
+        (gold.price, gold.position_effect),
+        (d("2325.05"), Some(PositionEffect::Reverse)),
+        "space thousands; in/out"
+    );
     let gap = by_exec(&p, "9003");
-    assert_eq!(gap.executed_at.to_rfc3339(), "2026-03-29T01:30:00+00:00", "a gap time uses the offset before the change");
+    assert_eq!(
+        gap.executed_at.to_rfc3339(),
+        "2026-03-29T01:30:00+00:00",
+        "a gap time uses the offset before the change"
+    );
     assert!(gap.warnings.iter().any(|w| w.contains("does not exist")), "and warns");
     let overlap = by_exec(&p, "9006");
-    assert_eq!(overlap.executed_at.to_rfc3339(), "2026-10-25T00:30:00+00:00", "an overlap time takes the first occurrence");
+    assert_eq!(
+        overlap.executed_at.to_rfc3339(),
+        "2026-10-25T00:30:00+00:00",
+        "an overlap time takes the first occurrence"
+    );
     assert!(overlap.warnings.iter().any(|w| w.contains("occurs twice")), "and warns");
     assert_eq!(by_exec(&p, "9008").position_effect, Some(PositionEffect::CloseBy), "out by");
     assert_eq!(p.rejected.len(), 1, "the unreadable volume");
@@ -235,7 +286,10 @@ fn mt5_html() {
     assert!(gold.iter().all(|t| t.open_quantity.is_zero()), "both flat");
     let no_size = ImportOptions { statement_tz: Some(tz("Europe/Athens")), ..Default::default() };
     let without = parse_path(fixture("mt5/report.html"), &no_size).expect("parses");
-    assert!(without.rejected.iter().any(|r| r.reason.contains("contract_multipliers")), "unknown contract size is named");
+    assert!(
+        without.rejected.iter().any(|r| r.reason.contains("contract_multipliers")),
+        "unknown contract size is named"
+    );
 }
 
 #[test]
@@ -249,7 +303,11 @@ fn mt5_xlsx() {
     assert_eq!(serial.raw_time, "2026.03.02 14:30:00", "an Excel serial time is converted exactly");
     assert_eq!(serial.executed_at.to_rfc3339(), "2026-03-02T12:30:00+00:00", "in the server zone");
     let html = parse_path(fixture("mt5/report.html"), &opts).expect("html");
-    assert_eq!(by_exec(&p, "9001").fingerprint, by_exec(&html, "9001").fingerprint, "the same deal fingerprints alike in both containers");
+    assert_eq!(
+        by_exec(&p, "9001").fingerprint,
+        by_exec(&html, "9001").fingerprint,
+        "the same deal fingerprints alike in both containers"
+    );
 }
 
 #[test]
@@ -264,7 +322,11 @@ fn tastytrade() {
     assert_eq!((fee(opt[2], FeeKind::Commission), fee(opt[2], FeeKind::Other)), (d("4"), d("0.52")), "costs");
     assert_eq!(opt[2].executed_at.to_rfc3339(), "2026-03-10T14:05:00+00:00", "the offset in the text");
     let es = p.fills.iter().find(|f| f.asset_class == AssetClass::Future).expect("future");
-    assert_eq!((es.instrument.key.as_str(), es.multiplier, es.price), ("FUT:ES:2026-06", d("50"), d("6810.25")), "future");
+    assert_eq!(
+        (es.instrument.key.as_str(), es.multiplier, es.price),
+        ("FUT:ES:2026-06", d("50"), d("6810.25")),
+        "future"
+    );
     assert!(p.warnings.iter().any(|w| w.contains("Receive Deliver")), "expirations are reported, not invented");
     assert_eq!(p.rejected.len(), 1, "the bad quantity");
     let trades = group_trades(&p.fills);
@@ -292,7 +354,8 @@ fn webull() {
 #[test]
 fn generic_mapping_with_decimal_comma_and_semicolons() {
     let mapping: ColumnMapping =
-        serde_json::from_str(&std::fs::read_to_string(fixture("generic/eu.mapping.json")).expect("read")).expect("mapping JSON");
+        serde_json::from_str(&std::fs::read_to_string(fixture("generic/eu.mapping.json")).expect("read"))
+            .expect("mapping JSON");
     let opts = ImportOptions { format: Some(FormatId::Generic), mapping: Some(mapping), ..Default::default() };
     let p = golden("generic/eu.csv", &opts);
     assert_eq!(p.statement_tz, tz("Europe/Berlin"), "the mapping's zone");
@@ -304,7 +367,11 @@ fn generic_mapping_with_decimal_comma_and_semicolons() {
     assert_eq!(sap[0].currency, "EUR", "currency column");
     let sie: Vec<&NormalizedFill> = p.fills.iter().filter(|f| f.instrument.key == "STK:SIE").collect();
     assert_eq!(sie[0].executed_at.to_rfc3339(), "2026-03-29T01:30:00+00:00", "Berlin gap: read at +01:00");
-    assert_eq!(sie[1].executed_at.to_rfc3339(), "2026-10-25T00:30:00+00:00", "Berlin overlap: the first 02:30 (+02:00)");
+    assert_eq!(
+        sie[1].executed_at.to_rfc3339(),
+        "2026-10-25T00:30:00+00:00",
+        "Berlin overlap: the first 02:30 (+02:00)"
+    );
     assert!(sie.iter().all(|f| f.warnings.len() == 1), "each warns");
     let bas = p.fills.iter().find(|f| f.instrument.key == "STK:BAS").expect("bas");
     assert_eq!(bas.quantity, d("1.5"), "1,5 is one and a half with a decimal comma");
@@ -321,6 +388,10 @@ fn trenddojo_export_reimports_exactly() {
     assert_eq!((hints.direction, hints.initial_stop), (Direction::Short, Some(d("6760"))), "trade facts");
     assert_eq!(es.executed_at.to_rfc3339(), "2026-03-12T14:30:00+00:00", "RFC 3339 UTC");
     let trades = group_trades(&p.fills);
-    assert_eq!(trades.len(), 3, "grouped by trade_id, not flat-to-flat (trade 2 adds to AAPL at trade 1's exit instant)");
+    assert_eq!(
+        trades.len(),
+        3,
+        "grouped by trade_id, not flat-to-flat (trade 2 adds to AAPL at trade 1's exit instant)"
+    );
     assert_eq!(trades.iter().filter(|t| t.open_quantity.is_zero()).count(), 2, "two closed, one open");
 }

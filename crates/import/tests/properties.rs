@@ -14,7 +14,8 @@ use trenddojo_import::{
 
 fn opts_for(format: Option<FormatId>) -> ImportOptions {
     let mapping: ColumnMapping = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generic/eu.mapping.json")).expect("mapping"),
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generic/eu.mapping.json"))
+            .expect("mapping"),
     )
     .expect("mapping JSON");
     ImportOptions {
@@ -121,7 +122,8 @@ fn fill(i: usize, key: u8, buy: bool, qty: u32) -> NormalizedFill {
         raw_time: String::new(),
         time_zone: "UTC".into(),
         // Several fills share a minute: ties are taken in slice order.
-        executed_at: Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).single().expect("time") + chrono::Duration::minutes((i / 2) as i64),
+        executed_at: Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).single().expect("time")
+            + chrono::Duration::minutes((i / 2) as i64),
         line: i as u64 + 2,
         occurrence: 0,
         fingerprint: String::new(),

@@ -16,7 +16,7 @@ use crate::mapping::ColumnMapping;
 use crate::model::{AssetClass, FeeKind, Instrument};
 use crate::num::{self, NumStyle};
 use crate::symbols::{forex_pair, parse_future_code, parse_occ};
-use crate::table::{self, Col, CsvRows};
+use crate::table::{self, CsvRows};
 use crate::time;
 
 const AUTO_FORMATS: &[&str] = &[
@@ -94,23 +94,30 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
         reason: "the generic format needs a column mapping".into(),
     })?;
     mapping.validate()?;
-    // Leak-free static names are not possible for user text: match by hand with the same normalization.
+    // The mapping's names are user text, so they are matched here with the same normalization as `table`.
     let wanted = names(&mapping);
-    let expected: String = wanted.iter().filter_map(|(n, _)| n.clone()).collect::<Vec<_>>().join(&mapping.delimiter.to_string());
+    let expected: String =
+        wanted.iter().filter_map(|(n, _)| n.clone()).collect::<Vec<_>>().join(&mapping.delimiter.to_string());
     let mut rows = CsvRows::new(stream, mapping.delimiter as u8);
     let mut idx: Option<Vec<Option<usize>>> = None;
     let mut width = 0;
     let mut first: Option<(u64, Vec<String>)> = None;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() {
             continue;
         }
         let fields = rows.fields();
         let normed: Vec<String> = fields.iter().map(|f| table::norm(f)).collect();
-        let found: Vec<Option<usize>> =
-            wanted.iter().map(|(n, _)| n.as_ref().and_then(|n| normed.iter().position(|f| *f == table::norm(n)))).collect();
-        let missing: Vec<String> =
-            wanted.iter().zip(&found).filter(|((n, _), f)| n.is_some() && f.is_none()).filter_map(|((n, _), _)| n.clone()).collect();
+        let found: Vec<Option<usize>> = wanted
+            .iter()
+            .map(|(n, _)| n.as_ref().and_then(|n| normed.iter().position(|f| *f == table::norm(n))))
+            .collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .zip(&found)
+            .filter(|((n, _), f)| n.is_some() && f.is_none())
+            .filter_map(|((n, _), _)| n.clone())
+            .collect();
         if missing.is_empty() {
             width = fields.len();
             idx = Some(found);
@@ -143,15 +150,15 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
     };
     let required_width = idx.iter().take(3).flatten().max().map(|m| m + 1).unwrap_or(0);
     let header = table::Header { idx: idx.clone(), width, required_width };
-    let _: &[Col] = &[];
     let mut fmt: Option<String> = mapping.datetime_format.clone();
     let mut pending: Vec<Pending> = Vec::new();
     let style = NumStyle { decimal_comma: mapping.decimal_comma };
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() || !super::row_ok(ctx, &rows, &header)? {
             continue;
         }
-        let values: Vec<String> = idx.iter().map(|i| i.map(|i| rows.field(i).into_owned()).unwrap_or_default()).collect();
+        let values: Vec<String> =
+            idx.iter().map(|i| i.map(|i| rows.field(i).into_owned()).unwrap_or_default()).collect();
         pending.push(Pending { line: rows.line(), values, raw: rows.raw() });
         if fmt.is_none() && pending.len() < 256 {
             continue;
@@ -197,7 +204,14 @@ fn row(ctx: &mut Ctx<'_>, m: &ColumnMapping, fmt: &str, style: NumStyle, p: Pend
     }
 }
 
-fn fill(ctx: &Ctx<'_>, m: &ColumnMapping, fmt: &str, style: NumStyle, p: &Pending, account: String) -> Result<crate::model::NormalizedFill, String> {
+fn fill(
+    ctx: &Ctx<'_>,
+    m: &ColumnMapping,
+    fmt: &str,
+    style: NumStyle,
+    p: &Pending,
+    account: String,
+) -> Result<crate::model::NormalizedFill, String> {
     let v = &p.values;
     let col = |slot: usize| -> String {
         let n = names(m);
@@ -211,7 +225,9 @@ fn fill(ctx: &Ctx<'_>, m: &ColumnMapping, fmt: &str, style: NumStyle, p: &Pendin
         } else if m.sell_words.iter().any(|s| s.eq_ignore_ascii_case(w)) {
             Side::Sell
         } else {
-            side_word(w).ok_or_else(|| format!("{}: {w:?} is not a buy or sell word (add it to buy_words or sell_words)", col(SIDE)))?
+            side_word(w).ok_or_else(|| {
+                format!("{}: {w:?} is not a buy or sell word (add it to buy_words or sell_words)", col(SIDE))
+            })?
         }
     } else if qty > Decimal::ZERO {
         Side::Buy
@@ -237,7 +253,8 @@ fn fill(ctx: &Ctx<'_>, m: &ColumnMapping, fmt: &str, style: NumStyle, p: &Pendin
     let class = m.asset_class.unwrap_or(AssetClass::Stock);
     let (class, ins) = match class {
         AssetClass::Future => {
-            let (root, y, mo) = parse_future_code(&symbol, t.utc.year()).ok_or_else(|| format!("{}: {symbol:?} is not a futures contract such as ESH6", col(SYMBOL)))?;
+            let (root, y, mo) = parse_future_code(&symbol, t.utc.year())
+                .ok_or_else(|| format!("{}: {symbol:?} is not a futures contract such as ESH6", col(SYMBOL)))?;
             (AssetClass::Future, Instrument::future(&root, y, mo, &symbol))
         }
         AssetClass::Forex => {
@@ -261,7 +278,8 @@ fn fill(ctx: &Ctx<'_>, m: &ColumnMapping, fmt: &str, style: NumStyle, p: &Pendin
             _ => ctx.multiplier(&[&symbol]).unwrap_or(Decimal::ONE),
         },
     };
-    let currency = if v[CURRENCY].is_empty() { m.currency.clone().unwrap_or_else(|| "USD".into()) } else { v[CURRENCY].clone() };
+    let currency =
+        if v[CURRENCY].is_empty() { m.currency.clone().unwrap_or_else(|| "USD".into()) } else { v[CURRENCY].clone() };
     let mut f = Draft {
         account,
         exec_id: Some(v[EXEC].clone()),

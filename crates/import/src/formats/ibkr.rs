@@ -172,12 +172,8 @@ impl FlexState {
     /// Detect from what is buffered (if not yet) and process it.
     pub fn flush(&mut self, ctx: &mut Ctx<'_>) -> Result<(), ImportError> {
         if self.datetime_fmt.is_none() {
-            let samples: Vec<String> = self
-                .pending
-                .iter()
-                .filter(|r| is_execution(*r))
-                .map(|r| r.get(DATETIME).into_owned())
-                .collect();
+            let samples: Vec<String> =
+                self.pending.iter().filter(|r| is_execution(r)).map(|r| r.get(DATETIME).into_owned()).collect();
             let cands = datetime_candidates();
             let refs: Vec<&str> = cands.iter().map(String::as_str).collect();
             let found = time::detect_format(&samples, &refs).map(str::to_string);
@@ -210,7 +206,11 @@ impl FlexState {
         if ttype.contains("Cancel") || rec.get(BUYSELL).contains("(Ca.)") {
             let id = rec.get(EXEC_ID).into_owned();
             if id.is_empty() {
-                return ctx.out.reject(rec.line, "IBExecID: a TradeCancel row without the execution id it cancels", &rec.raw);
+                return ctx.out.reject(
+                    rec.line,
+                    "IBExecID: a TradeCancel row without the execution id it cancels",
+                    &rec.raw,
+                );
             }
             let hint = Some(rec.get(ACCOUNT)).filter(|a| !a.is_empty());
             let account = ctx.account(hint.as_deref().or(rec.account_hint.as_deref()))?;
@@ -292,7 +292,9 @@ impl FlexState {
         resolve_corrections(ctx);
         for (line, account, id, raw_time) in self.cancels {
             let before = ctx.out.fills.len();
-            ctx.out.fills.retain(|f| !(f.broker_account == account && f.broker_exec_id.as_deref() == Some(id.as_str())));
+            ctx.out
+                .fills
+                .retain(|f| !(f.broker_account == account && f.broker_exec_id.as_deref() == Some(id.as_str())));
             let in_file = ctx.out.fills.len() != before;
             ctx.out.cancels.push(Cancel { broker_account: account, broker_exec_id: id, line, raw_time, in_file });
         }
@@ -334,7 +336,8 @@ fn fees(r: &OwnedRecord, style: NumStyle) -> Result<Vec<(FeeKind, Decimal)>, Str
 
 fn parse_date(s: &str, fmt: Option<&str>) -> Option<NaiveDate> {
     let s = s.trim();
-    fmt.and_then(|f| NaiveDate::parse_from_str(s, f).ok()).or_else(|| DATES.iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok()))
+    fmt.and_then(|f| NaiveDate::parse_from_str(s, f).ok())
+        .or_else(|| DATES.iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok()))
 }
 
 fn right_of(s: &str) -> Option<OptionRight> {
@@ -361,11 +364,12 @@ fn instrument(r: &OwnedRecord, date_fmt: Option<&str>, t: &ReadTime) -> Result<(
     Ok(match asset.as_str() {
         "STK" | "ETF" | "ADR" => (AssetClass::Stock, Instrument::stock(&symbol)),
         "OPT" => {
-            let parts = option_parts().filter(|(u, ..)| !u.is_empty()).or_else(|| {
-                parse_occ(&symbol).map(|p| (p.root, p.expiry, p.right, p.strike))
-            });
-            let (u, expiry, right, strike) =
-                parts.ok_or_else(|| format!("Symbol: {symbol:?} is an option without Expiry/Put/Call/Strike or an OCC symbol"))?;
+            let parts = option_parts()
+                .filter(|(u, ..)| !u.is_empty())
+                .or_else(|| parse_occ(&symbol).map(|p| (p.root, p.expiry, p.right, p.strike)));
+            let (u, expiry, right, strike) = parts.ok_or_else(|| {
+                format!("Symbol: {symbol:?} is an option without Expiry/Put/Call/Strike or an OCC symbol")
+            })?;
             (AssetClass::Option, Instrument::option(&u, expiry, right, strike, &symbol))
         }
         "FUT" => {
@@ -380,8 +384,8 @@ fn instrument(r: &OwnedRecord, date_fmt: Option<&str>, t: &ReadTime) -> Result<(
             }
         }
         "FOP" | "FSFOP" => {
-            let (u, expiry, right, strike) =
-                option_parts().ok_or_else(|| format!("Symbol: {symbol:?} is a future option without Expiry/Put/Call/Strike"))?;
+            let (u, expiry, right, strike) = option_parts()
+                .ok_or_else(|| format!("Symbol: {symbol:?} is a future option without Expiry/Put/Call/Strike"))?;
             let contract = parse_future_code(&u, trade_year);
             let root = contract.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| u.clone());
             let root = if root.is_empty() { symbol.split_whitespace().next().unwrap_or("").to_string() } else { root };
@@ -439,7 +443,14 @@ pub fn resolve_corrections(ctx: &mut Ctx<'_>) {
             if let Some(&(top, keep)) = best.get(&(f.broker_account.clone(), base.to_string())) {
                 if v < top {
                     drop[i] = true;
-                    notes.push((keep, format!("replaces execution {} (line {}) from this file", f.broker_exec_id.clone().unwrap_or_default(), f.line)));
+                    notes.push((
+                        keep,
+                        format!(
+                            "replaces execution {} (line {}) from this file",
+                            f.broker_exec_id.clone().unwrap_or_default(),
+                            f.line
+                        ),
+                    ));
                 }
             }
         }
@@ -465,12 +476,14 @@ pub fn resolve_corrections(ctx: &mut Ctx<'_>) {
 }
 
 /// Turn a CSV row into an owned record by the header of its section.
-fn owned<R: Read>(rows: &CsvRows<R>, header: &Header, offset: usize, line: u64, account_hint: Option<String>) -> OwnedRecord {
-    let values = header
-        .idx
-        .iter()
-        .map(|i| i.map(|i| rows.field(i + offset).into_owned()))
-        .collect();
+fn owned<R: Read>(
+    rows: &CsvRows<R>,
+    header: &Header,
+    offset: usize,
+    line: u64,
+    account_hint: Option<String>,
+) -> OwnedRecord {
+    let values = header.idx.iter().map(|i| i.map(|i| rows.field(i + offset).into_owned())).collect();
     OwnedRecord { line, values, raw: rows.raw(), account_hint }
 }
 
@@ -484,7 +497,7 @@ pub fn parse_csv(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportE
     let mut account_hint: Option<String> = None;
     let mut first_line: Option<(u64, Vec<String>)> = None;
     let mut wanted_sections = 0usize;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() {
             continue;
         }
@@ -522,7 +535,11 @@ pub fn parse_csv(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportE
                         ctx.incomplete_last = (rows.len() < h.width + 2)
                             .then(|| (line, format!("the last row has {} of {} fields", rows.len(), h.width + 2)));
                         if rows.len() < h.required_width + 2 {
-                            ctx.out.reject(line, format!("row has {} fields; the header has {}", rows.len(), h.width + 2), &rows.raw())?;
+                            ctx.out.reject(
+                                line,
+                                format!("row has {} fields; the header has {}", rows.len(), h.width + 2),
+                                &rows.raw(),
+                            )?;
                             continue;
                         }
                         let rec = owned(&rows, h, 2, line, account_hint.clone());
@@ -550,11 +567,13 @@ pub fn parse_csv(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportE
                 wanted_sections += 1;
                 continue;
             }
-            if fields.iter().any(|f| ["quantity", "tradeprice", "datetime", "buysell"].contains(&table::norm(f).as_str())) {
-                return Err(table::require(ctx.format, line, &fields, COLS, EXPECTED).err().unwrap_or(ImportError::Malformed {
-                    line,
-                    detail: "header".into(),
-                }));
+            if fields
+                .iter()
+                .any(|f| ["quantity", "tradeprice", "datetime", "buysell"].contains(&table::norm(f).as_str()))
+            {
+                return Err(table::require(ctx.format, line, &fields, COLS, EXPECTED)
+                    .err()
+                    .unwrap_or(ImportError::Malformed { line, detail: "header".into() }));
             }
             // A header of another section (cash, positions): its rows are not trades.
             plain = None;

@@ -45,7 +45,18 @@ pub const COLS: &[Col] = &[
     req(&["Date/Time"]),
     req(&["Quantity"]),
     req(&["T. Price", "TradePrice", "Price"]),
-    opt(&["Comm/Fee", "Comm in USD", "Comm in EUR", "Comm in GBP", "Comm in CAD", "Comm in CHF", "Comm in JPY", "Comm in AUD", "Comm in HKD", "Commission"]),
+    opt(&[
+        "Comm/Fee",
+        "Comm in USD",
+        "Comm in EUR",
+        "Comm in GBP",
+        "Comm in CAD",
+        "Comm in CHF",
+        "Comm in JPY",
+        "Comm in AUD",
+        "Comm in HKD",
+        "Commission",
+    ]),
     opt(&["Code"]),
 ];
 
@@ -62,7 +73,8 @@ const FII_COLS: &[Col] = &[
     opt(&["Strike"]),
 ];
 
-const FORMATS: &[&str] = &["%Y-%m-%d, %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d;%H:%M:%S", "%Y%m%d;%H%M%S", "%m/%d/%Y, %H:%M:%S"];
+const FORMATS: &[&str] =
+    &["%Y-%m-%d, %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d;%H:%M:%S", "%Y%m%d;%H%M%S", "%m/%d/%Y, %H:%M:%S"];
 
 #[derive(Debug, Clone, Default)]
 struct InstrumentInfo {
@@ -92,7 +104,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
     let mut seen_statement = false;
     let mut seen_trades_header = false;
     let mut first: Option<String> = None;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() {
             continue;
         }
@@ -112,7 +124,10 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
         let rest: Vec<String> = (2..rows.len()).map(|i| rows.field(i).into_owned()).collect();
         match (section.as_str(), kind.as_str()) {
             ("Account Information", "Data") if rest.first().map(String::as_str) == Some("Account") => {
-                account = rest.get(1).map(|a| a.split_whitespace().next().unwrap_or("").to_string()).filter(|a| !a.is_empty());
+                account = rest
+                    .get(1)
+                    .map(|a| a.split_whitespace().next().unwrap_or("").to_string())
+                    .filter(|a| !a.is_empty());
             }
             ("Trades", "Header") => {
                 header = Some(table::require(ctx.format, line, &rest, COLS, EXPECTED)?);
@@ -123,10 +138,18 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                     ctx.incomplete_last = (rest.len() < h.width)
                         .then(|| (line, format!("the last row has {} of {} fields", rest.len() + 2, h.width + 2)));
                     if rest.len() < h.required_width {
-                        ctx.out.reject(line, format!("row has {} fields; the header has {}", rest.len() + 2, h.width + 2), &rows.raw())?;
+                        ctx.out.reject(
+                            line,
+                            format!("row has {} fields; the header has {}", rest.len() + 2, h.width + 2),
+                            &rows.raw(),
+                        )?;
                         continue;
                     }
-                    let values = h.idx.iter().map(|i| i.and_then(|i| rest.get(i).cloned()).unwrap_or_default()).collect::<Vec<_>>();
+                    let values = h
+                        .idx
+                        .iter()
+                        .map(|i| i.and_then(|i| rest.get(i).cloned()).unwrap_or_default())
+                        .collect::<Vec<_>>();
                     let discriminator = values[DISC].clone();
                     trades.push(TradeRow { line, discriminator, values, raw: rows.raw() });
                 }
@@ -139,10 +162,13 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
             }
             ("Financial Instrument Information", "Data") => {
                 if let Some(h) = &fii_header {
-                    let get = |c: usize| h.idx[c].and_then(|i| rest.get(i)).map(|s| s.trim().to_string()).unwrap_or_default();
+                    let get =
+                        |c: usize| h.idx[c].and_then(|i| rest.get(i)).map(|s| s.trim().to_string()).unwrap_or_default();
                     let key = (get(0), get(1));
                     let expiry = NaiveDate::parse_from_str(&get(4), "%Y-%m-%d").ok();
-                    let delivery = NaiveDate::parse_from_str(&format!("{}-01", get(5)), "%Y-%m-%d").ok().map(|d| (d.year(), d.month()));
+                    let delivery = NaiveDate::parse_from_str(&format!("{}-01", get(5)), "%Y-%m-%d")
+                        .ok()
+                        .map(|d| (d.year(), d.month()));
                     let right = match get(6).as_str() {
                         "C" | "CALL" => Some(OptionRight::Call),
                         "P" | "PUT" => Some(OptionRight::Put),
@@ -175,7 +201,11 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
     let has_executions = trades.iter().any(|t| t.discriminator == "Trade");
     let account = ctx.account(account.as_deref())?;
     for t in &trades {
-        let wanted = if has_executions { t.discriminator == "Trade" } else { t.discriminator == "Order" || t.discriminator.is_empty() };
+        let wanted = if has_executions {
+            t.discriminator == "Trade"
+        } else {
+            t.discriminator == "Order" || t.discriminator.is_empty()
+        };
         if !wanted {
             ctx.out.skip(t.line)?;
             continue;
@@ -215,17 +245,24 @@ fn fill(
         "Stocks" | "ETFs" => (AssetClass::Stock, Instrument::stock(&symbol), Decimal::ONE),
         "Equity and Index Options" | "Options" => {
             let parts = match (found.expiry, found.right, found.strike) {
-                (Some(e), Some(r), Some(s)) if !found.underlying.is_empty() => Some((found.underlying.clone(), e, r, s)),
-                _ => parse_spaced_option(&symbol).or_else(|| parse_occ(&symbol)).map(|p| (p.root, p.expiry, p.right, p.strike)),
+                (Some(e), Some(r), Some(s)) if !found.underlying.is_empty() => {
+                    Some((found.underlying.clone(), e, r, s))
+                }
+                _ => parse_spaced_option(&symbol)
+                    .or_else(|| parse_occ(&symbol))
+                    .map(|p| (p.root, p.expiry, p.right, p.strike)),
             };
-            let (u, e, r, s) = parts.ok_or_else(|| format!("Symbol: {symbol:?} is not an option symbol such as \"SPY 19JAN24 470 C\""))?;
+            let (u, e, r, s) = parts
+                .ok_or_else(|| format!("Symbol: {symbol:?} is not an option symbol such as \"SPY 19JAN24 470 C\""))?;
             (AssetClass::Option, Instrument::option(&u, e, r, s, &symbol), Decimal::ONE_HUNDRED)
         }
         "Futures" => {
             let ins = match parse_future_code(&symbol, tm.utc.year()) {
                 Some((root, y, m)) => Instrument::future(&root, y, m, &symbol),
                 None => {
-                    let (y, m) = found.delivery_month.ok_or_else(|| format!("Symbol: {symbol:?} has no month code and no Delivery Month"))?;
+                    let (y, m) = found
+                        .delivery_month
+                        .ok_or_else(|| format!("Symbol: {symbol:?} has no month code and no Delivery Month"))?;
                     let root = if found.underlying.is_empty() { symbol.clone() } else { found.underlying.clone() };
                     Instrument::future(&root, y, m, &symbol)
                 }
@@ -237,19 +274,29 @@ fn fill(
         "Options On Futures" | "Futures Options" => {
             let (e, r, s) = match (found.expiry, found.right, found.strike) {
                 (Some(e), Some(r), Some(s)) => (e, r, s),
-                _ => return Err(format!("Symbol: {symbol:?}: no expiry/type/strike in Financial Instrument Information")),
+                _ => {
+                    return Err(format!(
+                        "Symbol: {symbol:?}: no expiry/type/strike in Financial Instrument Information"
+                    ))
+                }
             };
             let contract = parse_future_code(&found.underlying, tm.utc.year());
             let root = contract.as_ref().map(|c| c.0.clone()).unwrap_or_else(|| found.underlying.clone());
             let m = ctx.multiplier(&[&root]);
-            (AssetClass::FutureOption, Instrument::future_option(&root, contract.map(|c| (c.1, c.2)), e, r, s, &symbol), m.unwrap_or(Decimal::ZERO))
+            (
+                AssetClass::FutureOption,
+                Instrument::future_option(&root, contract.map(|c| (c.1, c.2)), e, r, s, &symbol),
+                m.unwrap_or(Decimal::ZERO),
+            )
         }
         "Forex" => {
             let pair = forex_pair(&symbol).unwrap_or_else(|| symbol.clone());
             (AssetClass::Forex, Instrument::forex(&pair, &symbol), Decimal::ONE)
         }
         "Crypto" => (AssetClass::Crypto, Instrument::simple(AssetClass::Crypto, &symbol, &symbol), Decimal::ONE),
-        "Bonds" | "Treasury Bills" => (AssetClass::Bond, Instrument::simple(AssetClass::Bond, &symbol, &symbol), Decimal::ONE),
+        "Bonds" | "Treasury Bills" => {
+            (AssetClass::Bond, Instrument::simple(AssetClass::Bond, &symbol, &symbol), Decimal::ONE)
+        }
         "CFDs" => (AssetClass::Cfd, Instrument::simple(AssetClass::Cfd, &symbol, &symbol), Decimal::ONE),
         "" => return Err("Asset Category: empty".into()),
         _ => (AssetClass::Other, Instrument::simple(AssetClass::Other, &symbol, &symbol), Decimal::ONE),

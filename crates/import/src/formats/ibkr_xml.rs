@@ -127,15 +127,13 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                     root_closed = true;
                 }
             }
-            Event::Text(ref t) => {
-                if !root_seen && !t.xml10_content().trim().is_empty() {
-                    return Err(ImportError::HeaderNotFound {
-                        format: ctx.format,
-                        lines: this_line,
-                        expected: "<FlexQueryResponse>".into(),
-                        found: Some(crate::input::truncate_raw(&t.xml10_content())),
-                    });
-                }
+            Event::Text(ref t) if !root_seen && !t.xml10_content().trim().is_empty() => {
+                return Err(ImportError::HeaderNotFound {
+                    format: ctx.format,
+                    lines: this_line,
+                    expected: "<FlexQueryResponse>".into(),
+                    found: Some(crate::input::truncate_raw(&t.xml10_content())),
+                });
             }
             _ => {}
         }

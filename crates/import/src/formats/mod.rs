@@ -10,7 +10,9 @@ use trenddojo_domain::Side;
 
 use crate::error::ImportError;
 use crate::input::Collector;
-use crate::model::{AssetClass, FeeKind, FormatId, ImportOptions, Instrument, NormalizedFill, PositionEffect, TradeHints};
+use crate::model::{
+    AssetClass, FeeKind, FormatId, ImportOptions, Instrument, NormalizedFill, PositionEffect, TradeHints,
+};
 use crate::time::ReadTime;
 
 pub mod generic;
@@ -154,9 +156,8 @@ pub fn side_word(s: &str) -> Option<Side> {
         "BUY" | "B" | "BOT" | "BOUGHT" | "BUY_TO_OPEN" | "BUY_TO_CLOSE" | "BTO" | "BTC" | "LONG" | "COVER" | "BC" => {
             Some(Side::Buy)
         }
-        "SELL" | "S" | "SLD" | "SOLD" | "SELL_TO_OPEN" | "SELL_TO_CLOSE" | "STO" | "STC" | "SHORT" | "SS" | "SELL_SHORT" => {
-            Some(Side::Sell)
-        }
+        "SELL" | "S" | "SLD" | "SOLD" | "SELL_TO_OPEN" | "SELL_TO_CLOSE" | "STO" | "STC" | "SHORT" | "SS"
+        | "SELL_SHORT" => Some(Side::Sell),
         _ => None,
     }
 }
@@ -198,7 +199,7 @@ pub fn find_header<R: Read>(
 ) -> Result<crate::table::Header, ImportError> {
     let mut first: Option<(u64, Vec<String>)> = None;
     let mut best: Option<(usize, u64, Vec<String>)> = None;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() {
             continue;
         }
@@ -220,20 +221,19 @@ pub fn find_header<R: Read>(
         }
     }
     // The closest header names what is missing; with none close, say what was there.
-    if let Some((_, line, fields)) = best {
-        return crate::table::require(ctx.format, line, &fields, cols, expected).map(|_| unreachable_header());
-    }
-    Err(ImportError::HeaderNotFound {
+    let not_found = ImportError::HeaderNotFound {
         format: ctx.format,
         lines: crate::input::HEADER_SEARCH_LINES,
         expected: expected.to_string(),
         found: first.map(|(_, f)| crate::input::truncate_raw(&f.join(","))),
-    })
-}
-
-// `require` on a header already known to miss columns always errs; this only satisfies the types.
-fn unreachable_header() -> crate::table::Header {
-    crate::table::Header { idx: Vec::new(), width: 0, required_width: 0 }
+    };
+    match best {
+        // `require` on a header known to miss columns errs, naming them.
+        Some((_, line, fields)) => {
+            Err(crate::table::require(ctx.format, line, &fields, cols, expected).err().unwrap_or(not_found))
+        }
+        None => Err(not_found),
+    }
 }
 
 /// Whether the current row has the header's required columns; a short row is rejected (and remembered: a
@@ -244,8 +244,8 @@ pub fn row_ok<R: Read>(
     header: &crate::table::Header,
 ) -> Result<bool, ImportError> {
     let n = rows.len();
-    ctx.incomplete_last =
-        (n < header.width).then(|| (rows.line(), format!("the last row has {n} of the header's {} fields", header.width)));
+    ctx.incomplete_last = (n < header.width)
+        .then(|| (rows.line(), format!("the last row has {n} of the header's {} fields", header.width)));
     if n < header.required_width {
         let reason = format!("row has {n} fields; the header has {}", header.width);
         ctx.out.reject(rows.line(), reason, &rows.raw())?;

@@ -48,7 +48,8 @@ pub const COLS: &[Col] = &[
     opt(&["Fee"]),
     opt(&["Swap"]),
 ];
-pub const EXPECTED: &str = "Time,Deal,Symbol,Type,Direction,Volume,Price,Order,Commission,Fee,Swap,Profit,Balance,Comment";
+pub const EXPECTED: &str =
+    "Time,Deal,Symbol,Type,Direction,Volume,Price,Order,Commission,Fee,Swap,Profit,Balance,Comment";
 
 /// Largest XLSX read (compressed).
 pub const XLSX_LIMIT: u64 = 64 * 1024 * 1024;
@@ -85,7 +86,8 @@ impl Default for Mt5State {
     }
 }
 
-const TITLES: &[&str] = &["Positions", "Orders", "Deals", "Summary", "Results", "Open Positions", "Working Orders", "Trade History Report"];
+const TITLES: &[&str] =
+    &["Positions", "Orders", "Deals", "Summary", "Results", "Open Positions", "Working Orders", "Trade History Report"];
 
 impl Mt5State {
     pub fn row(&mut self, ctx: &mut Ctx<'_>, cells: Vec<String>, line: u64) -> Result<(), ImportError> {
@@ -150,7 +152,11 @@ impl Mt5State {
         }
         ctx.incomplete_last = None;
         if cells.len() < h.required_width {
-            return ctx.out.reject(line, format!("row has {} cells; the header has {}", cells.len(), h.width), &cells.join(","));
+            return ctx.out.reject(
+                line,
+                format!("row has {} cells; the header has {}", cells.len(), h.width),
+                &cells.join(","),
+            );
         }
         let kind = get(3).to_ascii_lowercase();
         if kind != "buy" && kind != "sell" {
@@ -193,7 +199,11 @@ impl Mt5State {
                     _ if upper.starts_with("XAG") => Some(Decimal::from(5000)),
                     _ => None,
                 })
-                .ok_or_else(|| format!("multiplier: the contract size of {raw_symbol} is not known; add it to contract_multipliers"))?;
+                .ok_or_else(|| {
+                    format!(
+                        "multiplier: the contract size of {raw_symbol} is not known; add it to contract_multipliers"
+                    )
+                })?;
             let effect = match get(4).to_ascii_lowercase().as_str() {
                 "in" => Some(PositionEffect::Open),
                 "out" => Some(PositionEffect::Close),
@@ -290,12 +300,17 @@ fn html_cells(row: &str) -> Vec<String> {
         let Some(gt) = lower[open..].find('>') else { break };
         let tag = &lower[open..open + gt];
         let body_start = open + gt + 1;
-        let end = [lower[body_start..].find("</td"), lower[body_start..].find("</th"), lower[body_start..].find("<td"), lower[body_start..].find("<th")]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|e| body_start + e)
-            .unwrap_or(row.len());
+        let end = [
+            lower[body_start..].find("</td"),
+            lower[body_start..].find("</th"),
+            lower[body_start..].find("<td"),
+            lower[body_start..].find("<th"),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|e| body_start + e)
+        .unwrap_or(row.len());
         let text = row.get(body_start..end).map(html_text).unwrap_or_default();
         // `hidden` cells (MT5 hides some columns with CSS) still occupy their columns.
         let span = tag
@@ -340,7 +355,6 @@ pub fn parse_html(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), Import
         if find_ci(&buf, b"</table", pos).is_some() || find_ci(&buf, b"</html", pos).is_some() {
             closed = true;
         }
-        line += buf[..pos].iter().skip(0).filter(|_| false).count() as u64;
         // Keep the unfinished tail (counting the newlines dropped before it).
         let keep_from = find_ci(&buf, b"<tr", pos).unwrap_or(buf.len().saturating_sub(8).max(pos));
         line += buf[pos..keep_from].iter().filter(|b| **b == b'\n').count() as u64;
@@ -422,7 +436,10 @@ fn read_entry(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Op
         Err(e) => return Err(zip_err(e)),
     };
     if f.size() > 8 * XLSX_LIMIT {
-        return Err(ImportError::TooLarge { what: format!("the workbook part {name}"), limit_mib: (8 * XLSX_LIMIT) >> 20 });
+        return Err(ImportError::TooLarge {
+            what: format!("the workbook part {name}"),
+            limit_mib: (8 * XLSX_LIMIT) >> 20,
+        });
     }
     let mut out = Vec::new();
     f.by_ref().take(8 * XLSX_LIMIT + 1).read_to_end(&mut out).map_err(zip_err)?;
@@ -473,8 +490,12 @@ fn entity(name: &str) -> String {
         "gt" => ">".into(),
         "quot" => "\"".into(),
         "apos" => "'".into(),
-        n if n.starts_with("#x") => u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32).map(String::from).unwrap_or_default(),
-        n if n.starts_with('#') => n[1..].parse::<u32>().ok().and_then(char::from_u32).map(String::from).unwrap_or_default(),
+        n if n.starts_with("#x") => {
+            u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32).map(String::from).unwrap_or_default()
+        }
+        n if n.starts_with('#') => {
+            n[1..].parse::<u32>().ok().and_then(char::from_u32).map(String::from).unwrap_or_default()
+        }
         _ => String::new(),
     }
 }
@@ -483,7 +504,8 @@ fn entity(name: &str) -> String {
 fn first_sheet(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<String, ImportError> {
     use quick_xml::events::Event;
     let fallback = "xl/worksheets/sheet1.xml".to_string();
-    let (Some(wb), Some(rels)) = (read_entry(zip, "xl/workbook.xml")?, read_entry(zip, "xl/_rels/workbook.xml.rels")?) else {
+    let (Some(wb), Some(rels)) = (read_entry(zip, "xl/workbook.xml")?, read_entry(zip, "xl/_rels/workbook.xml.rels")?)
+    else {
         return Ok(fallback);
     };
     let mut rid = None;
@@ -493,7 +515,8 @@ fn first_sheet(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<String, Impor
         buf.clear();
         match r.read_event_into(&mut buf).map_err(zip_err)? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "sheet" => {
-                rid = e.attributes().flatten().find(|a| a.key.local_name().as_ref() == "id").map(|a| a.value.to_string());
+                rid =
+                    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == "id").map(|a| a.value.to_string());
                 break;
             }
             Event::Eof => break,
@@ -506,11 +529,8 @@ fn first_sheet(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<String, Impor
         buf.clear();
         match r.read_event_into(&mut buf).map_err(zip_err)? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
-                let attrs: HashMap<String, String> = e
-                    .attributes()
-                    .flatten()
-                    .map(|a| (a.key.as_ref().to_string(), a.value.to_string()))
-                    .collect();
+                let attrs: HashMap<String, String> =
+                    e.attributes().flatten().map(|a| (a.key.as_ref().to_string(), a.value.to_string())).collect();
                 if attrs.get("Id") == Some(&rid) {
                     let target = attrs.get("Target").cloned().unwrap_or_default();
                     let target = target.trim_start_matches('/');
@@ -547,7 +567,8 @@ pub fn parse_xlsx(ctx: &mut Ctx<'_>, bytes: &[u8]) -> Result<(), ImportError> {
         match r.read_event_into(&mut buf).map_err(zip_err)? {
             Event::Start(e) if e.local_name().as_ref() == "row" => {
                 row.clear();
-                let n = e.attributes().flatten().find(|a| a.key.as_ref() == "r").and_then(|a| a.value.parse::<u64>().ok());
+                let n =
+                    e.attributes().flatten().find(|a| a.key.as_ref() == "r").and_then(|a| a.value.parse::<u64>().ok());
                 row_no = n.unwrap_or(row_no + 1);
             }
             Event::End(e) if e.local_name().as_ref() == "row" => {
@@ -573,14 +594,16 @@ pub fn parse_xlsx(ctx: &mut Ctx<'_>, bytes: &[u8]) -> Result<(), ImportError> {
             Event::End(e) if e.local_name().as_ref() == "c" => {
                 if let Some((col, kind)) = cell.take() {
                     let text = match kind.as_str() {
-                        "s" => value.trim().parse::<usize>().ok().and_then(|i| strings.get(i).cloned()).unwrap_or_default(),
-                        "inlineStr" | "str" => value.clone(),
-                        "b" | "e" => value.clone(),
-                        // A number: a time column may hold a serial date.
+                        "s" => {
+                            value.trim().parse::<usize>().ok().and_then(|i| strings.get(i).cloned()).unwrap_or_default()
+                        }
+                        // Inline and formula strings, booleans, errors, numbers: the text as stored.
                         _ => value.clone(),
                     };
                     let text = if kind.is_empty() || kind == "n" {
-                        if col == 0 && text.contains('.') || col == 0 && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                        if col == 0 && text.contains('.')
+                            || col == 0 && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+                        {
                             excel_serial_time(&text).unwrap_or_else(|| excel_number(&text))
                         } else {
                             excel_number(&text)

@@ -36,7 +36,6 @@ use crate::time::{self, ReadTime};
 pub const FEE_WINDOW_SECS: i64 = 2;
 
 const T_TIME: usize = 0;
-const T_SPREAD: usize = 1;
 const T_SIDE: usize = 2;
 const T_QTY: usize = 3;
 const T_EFFECT: usize = 4;
@@ -58,7 +57,8 @@ pub const TRADE_COLS: &[Col] = &[
     req(&["Type"]),
     req(&["Price"]),
 ];
-pub const TRADE_EXPECTED: &str = ",Exec Time,Spread,Side,Qty,Pos Effect,Symbol,Exp,Strike,Type,Price,Net Price,Order Type";
+pub const TRADE_EXPECTED: &str =
+    ",Exec Time,Spread,Side,Qty,Pos Effect,Symbol,Exp,Strike,Type,Price,Net Price,Order Type";
 
 const CASH_COLS: &[Col] = &[
     req(&["DATE"]),
@@ -106,7 +106,6 @@ struct Leg {
 
 #[derive(Debug)]
 struct Order {
-    line: u64,
     raw_time: String,
     time: Option<ReadTime>,
     legs: Vec<Leg>,
@@ -126,7 +125,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
     let mut seen_statement = false;
     let mut seen_trades = false;
     let mut first: Option<String> = None;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() {
             continue;
         }
@@ -184,7 +183,11 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                 }
                 let raw = format!("{} {}", get(0), get(1));
                 let Ok(t) = time::read_time(&raw, EXEC_FORMATS, ctx.tz) else {
-                    ctx.out.reject(line, format!("{}: {raw:?} is not a date and time", if futures { "Exec Date" } else { "DATE" }), &rows.raw())?;
+                    ctx.out.reject(
+                        line,
+                        format!("{}: {raw:?} is not a date and time", if futures { "Exec Date" } else { "DATE" }),
+                        &rows.raw(),
+                    )?;
                     continue;
                 };
                 let misc = num::parse_opt(&get(4), NumStyle::POINT).ok().flatten().unwrap_or_default();
@@ -195,10 +198,16 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                 cash.push(CashRow { line, at: t.utc, description: get(3), misc, commission, taken: false });
             }
             Section::Trades(h) => {
-                let values: Vec<String> = h.idx.iter().map(|i| i.map(|i| rows.field(i).into_owned()).unwrap_or_default()).collect();
-                ctx.incomplete_last = (rows.len() < h.width).then(|| (line, format!("the last row has {} of {} fields", rows.len(), h.width)));
+                let values: Vec<String> =
+                    h.idx.iter().map(|i| i.map(|i| rows.field(i).into_owned()).unwrap_or_default()).collect();
+                ctx.incomplete_last = (rows.len() < h.width)
+                    .then(|| (line, format!("the last row has {} of {} fields", rows.len(), h.width)));
                 if rows.len() < h.required_width {
-                    ctx.out.reject(line, format!("row has {} fields; the header has {}", rows.len(), h.width), &rows.raw())?;
+                    ctx.out.reject(
+                        line,
+                        format!("row has {} fields; the header has {}", rows.len(), h.width),
+                        &rows.raw(),
+                    )?;
                     continue;
                 }
                 let leg = Leg { line, values, raw: rows.raw() };
@@ -206,10 +215,10 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                     let raw_time = leg.values[T_TIME].clone();
                     let time = time::read_time(&raw_time, EXEC_FORMATS, ctx.tz);
                     match time {
-                        Ok(t) => orders.push(Order { line, raw_time, time: Some(t), legs: vec![leg] }),
+                        Ok(t) => orders.push(Order { raw_time, time: Some(t), legs: vec![leg] }),
                         Err(e) => {
                             ctx.out.reject(line, e, &leg.raw)?;
-                            orders.push(Order { line, raw_time, time: None, legs: Vec::new() });
+                            orders.push(Order { raw_time, time: None, legs: Vec::new() });
                         }
                     }
                 } else if let Some(o) = orders.last_mut() {
@@ -219,7 +228,11 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                         ctx.out.reject(line, "a spread leg of an order whose time could not be read", &leg.raw)?;
                     }
                 } else {
-                    ctx.out.reject(line, "Exec Time: empty on the first row (a spread leg without its order)", &leg.raw)?;
+                    ctx.out.reject(
+                        line,
+                        "Exec Time: empty on the first row (a spread leg without its order)",
+                        &leg.raw,
+                    )?;
                 }
             }
         }
@@ -252,8 +265,10 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                 let m = split(misc, &qtys);
                 for (k, (_, f)) in fills.iter_mut().enumerate() {
                     f.fees = super::normalize_fees(vec![(FeeKind::Commission, c[k]), (FeeKind::Regulatory, m[k])]);
-                    if fills_len_gt1(&qtys) {
-                        f.warnings.push(format!("fees: the order's fees (Cash Balance line {line}) are split over its legs by quantity"));
+                    if qtys.len() > 1 {
+                        f.warnings.push(format!(
+                            "fees: the order's fees (Cash Balance line {line}) are split over its legs by quantity"
+                        ));
                     }
                 }
             }
@@ -266,17 +281,15 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                 }
             }
         }
-        let _ = order.line;
         ctx.out.fills.extend(fills.into_iter().map(|(_, f)| f));
     }
     for c in cash.iter().filter(|c| !c.taken) {
-        ctx.out.warn(format!("Cash Balance line {}: {:?} has no trade in Account Trade History within {FEE_WINDOW_SECS} s", c.line, c.description));
+        ctx.out.warn(format!(
+            "Cash Balance line {}: {:?} has no trade in Account Trade History within {FEE_WINDOW_SECS} s",
+            c.line, c.description
+        ));
     }
     Ok(())
-}
-
-fn fills_len_gt1(q: &[Decimal]) -> bool {
-    q.len() > 1
 }
 
 /// The cash row for an order, by the rule in the module docs. Returns (commission, misc) as costs.
@@ -291,9 +304,10 @@ fn join_cash(cash: &mut [CashRow], at: DateTime<Utc>, symbol: &str) -> Option<(D
         if d > FEE_WINDOW_SECS {
             continue;
         }
-        let names = c.description.split_whitespace().any(|tok| {
-            tok.trim_start_matches('/').trim_end_matches(',').eq_ignore_ascii_case(&want)
-        });
+        let names = c
+            .description
+            .split_whitespace()
+            .any(|tok| tok.trim_start_matches('/').trim_end_matches(',').eq_ignore_ascii_case(&want));
         if !names {
             continue;
         }
@@ -354,28 +368,38 @@ fn leg_fill(ctx: &Ctx<'_>, order: &Order, leg: &Leg, account: &str, t: &ReadTime
             let strike = num::parse(v(T_STRIKE), NumStyle::POINT).map_err(|e| format!("Strike: {e}"))?;
             if symbol.starts_with('/') {
                 let fut = parse_future_code(&symbol, year);
-                let root = fut.as_ref().map(|f| f.0.clone()).unwrap_or_else(|| symbol.trim_start_matches('/').to_string());
+                let root =
+                    fut.as_ref().map(|f| f.0.clone()).unwrap_or_else(|| symbol.trim_start_matches('/').to_string());
                 let m = ctx.multiplier(&[&root]);
-                (AssetClass::FutureOption, Instrument::future_option(&root, fut.map(|f| (f.1, f.2)), expiry, right, strike, &symbol), m)
+                (
+                    AssetClass::FutureOption,
+                    Instrument::future_option(&root, fut.map(|f| (f.1, f.2)), expiry, right, strike, &symbol),
+                    m,
+                )
             } else {
-                (AssetClass::Option, Instrument::option(&symbol, expiry, right, strike, &symbol), Some(Decimal::ONE_HUNDRED))
+                (
+                    AssetClass::Option,
+                    Instrument::option(&symbol, expiry, right, strike, &symbol),
+                    Some(Decimal::ONE_HUNDRED),
+                )
             }
         }
         "FUTURE" => {
-            let (root, y, m) = parse_future_code(&symbol, year).ok_or_else(|| format!("Symbol: {symbol:?} is not a futures contract such as /ESH24"))?;
+            let (root, y, m) = parse_future_code(&symbol, year)
+                .ok_or_else(|| format!("Symbol: {symbol:?} is not a futures contract such as /ESH24"))?;
             let mult = ctx.multiplier(&[&symbol, &root]);
             (AssetClass::Future, Instrument::future(&root, y, m, &symbol), mult)
         }
         "" => return Err("Type: empty".into()),
         _ => (AssetClass::Other, Instrument::simple(AssetClass::Other, &symbol, &symbol), Some(Decimal::ONE)),
     };
-    let multiplier = mult.ok_or_else(|| format!("multiplier: {symbol:?} is not in the futures table; add it to contract_multipliers"))?;
+    let multiplier = mult
+        .ok_or_else(|| format!("multiplier: {symbol:?} is not in the futures table; add it to contract_multipliers"))?;
     let effect = match v(T_EFFECT).to_ascii_uppercase().as_str() {
         "TO OPEN" | "OPENING" => Some(PositionEffect::Open),
         "TO CLOSE" | "CLOSING" => Some(PositionEffect::Close),
         _ => None,
     };
-    let _ = v(T_SPREAD);
     Draft {
         account: account.to_string(),
         exec_id: None,

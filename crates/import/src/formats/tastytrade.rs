@@ -65,14 +65,15 @@ pub const COLS: &[Col] = &[
 ];
 pub const EXPECTED: &str = "Date,Type,Sub Type,Action,Symbol,Instrument Type,Description,Value,Quantity,Average Price,Commissions,Fees,Multiplier,Root Symbol,Underlying Symbol,Expiration Date,Strike Price,Call or Put,Order #,Total,Currency";
 
-const FORMATS: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"];
+const FORMATS: &[&str] =
+    &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"];
 
 pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError> {
     let mut rows = CsvRows::new(stream, b',');
     let header = find_header(ctx, &mut rows, COLS, EXPECTED)?;
     let account = ctx.account(None)?;
     let mut deliveries = 0u64;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() || !row_ok(ctx, &rows, &header)? {
             continue;
         }
@@ -120,7 +121,8 @@ fn fill<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: &str) -> Result<crate::
     };
     let qty = num::parse(&r.get(QTY), NumStyle::POINT).map_err(|e| format!("Quantity: {e}"))?.abs();
     let avg = num::parse(&r.get(AVG), NumStyle::POINT).map_err(|e| format!("Average Price: {e}"))?.abs();
-    let comm = num::parse_opt(&r.get(COMM), NumStyle::POINT).map_err(|e| format!("Commissions: {e}"))?.unwrap_or_default();
+    let comm =
+        num::parse_opt(&r.get(COMM), NumStyle::POINT).map_err(|e| format!("Commissions: {e}"))?.unwrap_or_default();
     let fees = num::parse_opt(&r.get(FEES), NumStyle::POINT).map_err(|e| format!("Fees: {e}"))?.unwrap_or_default();
     let mult = num::parse_opt(&r.get(MULT), NumStyle::POINT).map_err(|e| format!("Multiplier: {e}"))?;
     let symbol = r.get(SYMBOL).into_owned();
@@ -138,7 +140,8 @@ fn fill<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: &str) -> Result<crate::
             (AssetClass::Option, Instrument::option(&u, e, rt, s, &symbol), Some(Decimal::ONE_HUNDRED))
         }
         "future" => {
-            let (root, y, m) = parse_future_code(&symbol, year).ok_or_else(|| format!("Symbol: {symbol:?} is not a futures contract such as /ESH4"))?;
+            let (root, y, m) = parse_future_code(&symbol, year)
+                .ok_or_else(|| format!("Symbol: {symbol:?} is not a futures contract such as /ESH4"))?;
             let dm = ctx.multiplier(&[&root]);
             (AssetClass::Future, Instrument::future(&root, y, m, &symbol), dm)
         }
@@ -153,23 +156,28 @@ fn fill<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: &str) -> Result<crate::
             let (Some(e), Some(rt), Some(s)) = (e, rt, s) else {
                 return Err(format!("Symbol: {symbol:?} is not a futures option such as ./ESM4 EW2K4 240517C5300"));
             };
-            let root = fut.as_ref().map(|f| f.0.clone()).unwrap_or_else(|| r.get(ROOT).trim_start_matches('/').to_string());
+            let root =
+                fut.as_ref().map(|f| f.0.clone()).unwrap_or_else(|| r.get(ROOT).trim_start_matches('/').to_string());
             let dm = ctx.multiplier(&[&root]);
             (AssetClass::FutureOption, Instrument::future_option(&root, fut.map(|f| (f.1, f.2)), e, rt, s, &symbol), dm)
         }
-        "cryptocurrency" => (AssetClass::Crypto, Instrument::simple(AssetClass::Crypto, &symbol, &symbol), Some(Decimal::ONE)),
+        "cryptocurrency" => {
+            (AssetClass::Crypto, Instrument::simple(AssetClass::Crypto, &symbol, &symbol), Some(Decimal::ONE))
+        }
         _ => (AssetClass::Other, Instrument::simple(AssetClass::Other, &symbol, &symbol), Some(Decimal::ONE)),
     };
     // `Average Price` is per contract (the option price times the multiplier, like `Value`); the fill's price
     // is per unit, so it is divided by the file's multiplier when the file gives one.
     let price = match mult.filter(|m| *m > Decimal::ZERO) {
-        Some(m) => avg.checked_div(m).map(|p| p.round_dp(10).normalize()).ok_or("Average Price: cannot divide by the multiplier")?,
+        Some(m) => avg
+            .checked_div(m)
+            .map(|p| p.round_dp(10).normalize())
+            .ok_or("Average Price: cannot divide by the multiplier")?,
         None => avg,
     };
-    let multiplier = mult
-        .filter(|m| *m > Decimal::ZERO)
-        .or(default_mult)
-        .ok_or_else(|| format!("Multiplier: empty and {symbol:?} is not in the futures table; add it to contract_multipliers"))?;
+    let multiplier = mult.filter(|m| *m > Decimal::ZERO).or(default_mult).ok_or_else(|| {
+        format!("Multiplier: empty and {symbol:?} is not in the futures table; add it to contract_multipliers")
+    })?;
     Draft {
         account: account.to_string(),
         exec_id: None,

@@ -80,9 +80,9 @@ fn contract(ctx: &Ctx<'_>, contract: &str, product: &str, t: &ReadTime) -> Resul
     let (root, y, m) = parse_future_code(contract, t.utc.year())
         .ok_or_else(|| format!("Contract: {contract:?} is not a futures contract such as MESM6"))?;
     let root = if product.trim().is_empty() { root } else { product.trim().to_ascii_uppercase() };
-    let mult = ctx
-        .multiplier(&[contract, &root])
-        .ok_or_else(|| format!("multiplier: product {root:?} is not in the futures table; add it to contract_multipliers"))?;
+    let mult = ctx.multiplier(&[contract, &root]).ok_or_else(|| {
+        format!("multiplier: product {root:?} is not in the futures table; add it to contract_multipliers")
+    })?;
     Ok((Instrument::future(&root, y, m, contract), mult))
 }
 
@@ -97,7 +97,7 @@ fn side_of(action: &str) -> Option<Side> {
 pub fn parse_fills(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError> {
     let mut rows = CsvRows::new(stream, b',');
     let header = find_header(ctx, &mut rows, FILL_COLS, FILL_EXPECTED)?;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() || !row_ok(ctx, &rows, &header)? {
             continue;
         }
@@ -124,7 +124,8 @@ fn fill_row<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: String) -> Result<c
     let side = side_of(&r.get(3)).ok_or_else(|| format!("_action: {:?} is neither buy (0) nor sell (1)", r.get(3)))?;
     let qty = num::parse(&r.get(4), NumStyle::POINT).map_err(|e| format!("_qty: {e}"))?;
     let price = num::parse(&r.get(5), NumStyle::POINT).map_err(|e| format!("_price: {e}"))?;
-    let commission = num::parse_opt(&r.get(10), NumStyle::POINT).map_err(|e| format!("commission: {e}"))?.unwrap_or(Decimal::ZERO);
+    let commission =
+        num::parse_opt(&r.get(10), NumStyle::POINT).map_err(|e| format!("commission: {e}"))?.unwrap_or(Decimal::ZERO);
     let (instrument, multiplier) = contract(ctx, &r.get(8), &r.get(9), &t)?;
     Draft {
         account,
@@ -149,8 +150,9 @@ fn fill_row<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>, account: String) -> Result<c
 pub fn parse_orders(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError> {
     let mut rows = CsvRows::new(stream, b',');
     let header = find_header(ctx, &mut rows, ORDER_COLS, ORDER_EXPECTED)?;
-    ctx.out.warn("fees: a Tradovate Orders export has no commissions; import the Fills export for per-fill commissions");
-    while rows.next()? {
+    ctx.out
+        .warn("fees: a Tradovate Orders export has no commissions; import the Fills export for per-fill commissions");
+    while rows.advance()? {
         if rows.is_empty() || !row_ok(ctx, &rows, &header)? {
             continue;
         }
@@ -216,12 +218,14 @@ struct PerfFill {
 pub fn parse_performance(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError> {
     let mut rows = CsvRows::new(stream, b',');
     let header = find_header(ctx, &mut rows, PERF_COLS, PERF_EXPECTED)?;
-    ctx.out.warn("fees: a Tradovate Performance export has no commissions; import the Fills export for per-fill commissions");
+    ctx.out.warn(
+        "fees: a Tradovate Performance export has no commissions; import the Fills export for per-fill commissions",
+    );
     let account = ctx.account(None)?;
     // Fill id -> the fill, quantities summed over its pairings; in order of first appearance.
     let mut fills: BTreeMap<(u64, String), PerfFill> = BTreeMap::new();
     let mut index: std::collections::HashMap<String, (u64, String)> = std::collections::HashMap::new();
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() || !row_ok(ctx, &rows, &header)? {
             continue;
         }

@@ -50,7 +50,7 @@ pub const COLS: &[Col] = &[
 pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError> {
     let mut rows = CsvRows::new(stream, b',');
     let mut header = None;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() {
             continue;
         }
@@ -59,7 +59,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
         break;
     }
     let Some(header) = header else { return Err(ImportError::Empty) };
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() || !row_ok(ctx, &rows, &header)? {
             continue;
         }

@@ -31,7 +31,8 @@ pub const COLS: &[Col] = &[
     opt(&["Placed Time"]),
     req(&["Filled Time"]),
 ];
-pub const EXPECTED: &str = "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time";
+pub const EXPECTED: &str =
+    "Name,Symbol,Side,Status,Filled,Total Qty,Price,Avg Price,Time-in-Force,Placed Time,Filled Time";
 
 const FORMATS: &[&str] = &["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S"];
 
@@ -39,7 +40,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
     let mut rows = CsvRows::new(stream, b',');
     let header = find_header(ctx, &mut rows, COLS, EXPECTED)?;
     let account = ctx.account(None)?;
-    while rows.next()? {
+    while rows.advance()? {
         if rows.is_empty() || !row_ok(ctx, &rows, &header)? {
             continue;
         }
@@ -58,12 +59,17 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
         }
         let res = (|| {
             let side = side_word(&r.get(2)).ok_or_else(|| format!("Side: {:?} is not Buy, Sell or Short", r.get(2)))?;
-            let price = num::parse(r.get(7).trim_start_matches('@'), NumStyle::POINT).map_err(|e| format!("Avg Price: {e}"))?;
+            let price =
+                num::parse(r.get(7).trim_start_matches('@'), NumStyle::POINT).map_err(|e| format!("Avg Price: {e}"))?;
             let raw_time = r.get(9).into_owned();
             let t = time::read_time(&raw_time, FORMATS, ctx.tz)?;
             let symbol = r.get(1).into_owned();
             let (class, ins, mult) = match parse_occ(&symbol) {
-                Some(p) => (AssetClass::Option, Instrument::option(&p.root, p.expiry, p.right, p.strike, &symbol), Decimal::ONE_HUNDRED),
+                Some(p) => (
+                    AssetClass::Option,
+                    Instrument::option(&p.root, p.expiry, p.right, p.strike, &symbol),
+                    Decimal::ONE_HUNDRED,
+                ),
                 None => (AssetClass::Stock, Instrument::stock(&symbol), Decimal::ONE),
             };
             Draft {
