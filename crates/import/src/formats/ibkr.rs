@@ -131,7 +131,10 @@ pub trait Fields {
 pub struct OwnedRecord {
     pub line: u64,
     pub values: Vec<Option<String>>,
-    pub raw: String,
+    /// The row for a rejected-row preview, as text (XML) or as the CSV record, turned into text only when a
+    /// row is rejected (building every row's text up front cost a tenth of the parse).
+    pub raw: Option<String>,
+    pub record: Option<csv::ByteRecord>,
     pub account_hint: Option<String>,
 }
 
@@ -140,7 +143,13 @@ impl Fields for OwnedRecord {
         Cow::Borrowed(self.values.get(col).and_then(|v| v.as_deref()).unwrap_or(""))
     }
     fn raw(&self) -> String {
-        self.raw.clone()
+        match (&self.raw, &self.record) {
+            (Some(r), _) => r.clone(),
+            (None, Some(rec)) => {
+                rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect::<Vec<_>>().join(",")
+            }
+            (None, None) => self.values.iter().map(|v| v.as_deref().unwrap_or("")).collect::<Vec<_>>().join(","),
+        }
     }
 }
 
@@ -209,7 +218,7 @@ impl FlexState {
                 return ctx.out.reject(
                     rec.line,
                     "IBExecID: a TradeCancel row without the execution id it cancels",
-                    &rec.raw,
+                    &rec.raw(),
                 );
             }
             let hint = Some(rec.get(ACCOUNT)).filter(|a| !a.is_empty());
@@ -224,7 +233,7 @@ impl FlexState {
                 ctx.out.fills.push(f);
                 Ok(())
             }
-            Err(reason) => ctx.out.reject(rec.line, reason, &rec.raw),
+            Err(reason) => ctx.out.reject(rec.line, reason, &rec.raw()),
         }
     }
 
@@ -484,7 +493,7 @@ fn owned<R: Read>(
     account_hint: Option<String>,
 ) -> OwnedRecord {
     let values = header.idx.iter().map(|i| i.map(|i| rows.field(i + offset).into_owned())).collect();
-    OwnedRecord { line, values, raw: rows.raw(), account_hint }
+    OwnedRecord { line, values, raw: None, record: Some(rows.rec.clone()), account_hint }
 }
 
 /// The Flex CSV parser.

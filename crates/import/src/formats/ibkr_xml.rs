@@ -115,7 +115,13 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                                 raw.push_str(&format!("{k}=\"{v}\" "));
                             }
                         }
-                        let rec = OwnedRecord { line: this_line, values, raw, account_hint: account_hint.clone() };
+                        let rec = OwnedRecord {
+                            line: this_line,
+                            values,
+                            raw: Some(raw),
+                            record: None,
+                            account_hint: account_hint.clone(),
+                        };
                         state.push(ctx, rec)?;
                     }
                     _ => {}
