@@ -395,3 +395,36 @@ fn trenddojo_export_reimports_exactly() {
     );
     assert_eq!(trades.iter().filter(|t| t.open_quantity.is_zero()).count(), 2, "two closed, one open");
 }
+
+/// Grouped trades feed the domain's matching unchanged: P&L of the IBKR fixture's closed trades, by hand.
+#[test]
+fn grouped_trades_summarize_in_the_domain() {
+    use trenddojo_domain::trade::summarize;
+    use trenddojo_domain::{Fee, Fill, MatchingMethod, Price, Quantity, TradeStatus};
+    let p = parse_path(fixture("ibkr_flex_csv/trades.csv"), &ImportOptions::default()).expect("parses");
+    let trades = group_trades(&p.fills);
+    let net = |key: &str| {
+        let t = trades.iter().find(|t| t.instrument_key == key).expect("trade");
+        let fills: Vec<Fill> = t
+            .legs
+            .iter()
+            .map(|l| {
+                let f = &p.fills[l.fill];
+                Fill {
+                    id: uuid::Uuid::from_u128(l.fill as u128),
+                    side: f.side,
+                    quantity: Quantity::new("quantity", l.quantity).expect("quantity"),
+                    price: Price::new("price", f.price).expect("price"),
+                    fees: Fee::new("fees", f.total_fees()).expect("fees"),
+                    executed_at: f.executed_at,
+                }
+            })
+            .collect();
+        let s = summarize(t.direction, t.multiplier, MatchingMethod::Fifo, &fills).expect("summarizes");
+        assert_eq!(s.status, TradeStatus::Closed, "{key} is closed");
+        s.net_realized.to_canonical()
+    };
+    assert_eq!(net("FUT:ES:2026-03"), "508", "short 1 ES 6750.25 -> 6740: 10.25 x 50 - 4.50");
+    assert_eq!(net("OPT:SPY:2026-03-20:C:580"), "167.4", "2 calls 4.25 -> 5.10: 0.85 x 2 x 100 - 2.60");
+    assert_eq!(net("STK:AAPL"), "257.9754", "100 AAPL 187.50 -> 2 x 50 @ 190.10: 260 - 1 - 2 x 0.5123");
+}
