@@ -228,11 +228,21 @@ fn log_push_conflicts(tx: &Tx<'_>, part: &[Prepared], out: &PushOutcome) -> Resu
 
 /// The server refused this one row: its entries leave the outbox (the mark does not move past it: it was
 /// not applied), and it is kept aside with the server's reason.
+///
+/// One exception: the tombstone of a row the server never had. A row kept aside because the server would
+/// not take it (a tier limit, a parent it does not have) and then deleted here is refused again (the
+/// limit counts every trade that arrives, tombstones included, and a child still needs its parent). The
+/// server never had that row, so no other device has it either: the user's delete settles it, and it is
+/// not kept aside.
 fn keep_aside(store: &Store, user: Uuid, p: &Prepared, code: &str, message: &str) -> Result<(), SyncError> {
+    let settled_by_delete = p.local.state.deleted.is_some() && matches!(code, "TD001" | "23503");
     store.write(|tx| {
         let mut delete = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1").map_err(sql_err)?;
         for seq in &p.row.seqs {
             delete.execute([seq]).map_err(sql_err)?;
+        }
+        if settled_by_delete {
+            return quarantine::clear(tx, p.row.table.name, p.row.id, quarantine::Direction::Push);
         }
         quarantine::keep_pushed(tx, p.row.table.name, p.row.id, user, code, message)
     })

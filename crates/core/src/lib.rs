@@ -37,7 +37,7 @@ pub mod domain_types {
 /// Server types that appear in API results.
 pub mod sync_types {
     pub use trenddojo_server::envs::Target as SyncTarget;
-    pub use trenddojo_sync::quarantine::KeptAside;
+    pub use trenddojo_sync::quarantine::{Direction as KeptAsideDirection, KeptAside};
     pub use trenddojo_sync::round::Report;
     pub use trenddojo_sync::status::{ConflictEntry, SyncState};
     pub use trenddojo_sync::watch::{Trigger, WatchEvent, WatchOptions};

@@ -305,7 +305,7 @@ fn format_violations(a: &RiskAssessment) -> Vec<String> {
 
 fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<TradeDetail> {
     Ok(TradeDetail {
-        currency: account_repo::get(conn, trade.user_id, trade.account_id)?.currency,
+        currency: account_repo::get_any(conn, trade.account_id)?.currency,
         executions: trade_repo::executions(conn, trade.id)?,
         stops: trade_repo::stop_history(conn, trade.id)?,
         targets: trade_repo::targets(conn, trade.id)?,
@@ -494,7 +494,16 @@ impl Journal {
         let fees = parse::opt("fees", input.fees.as_deref(), parse::fee)?.unwrap_or(Fee::parse("fees", "0")?);
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
-            let account = account_repo::get(tx, user_id, t.account_id)?;
+            let account = account_repo::get_any(tx, t.account_id)?;
+            if account_repo::is_deleted(tx, account.id)? {
+                return Err(ApiError::conflict(
+                    "account",
+                    format!(
+                        "the trade's account {} was deleted; move the trade to another account first",
+                        account.name
+                    ),
+                ));
+            }
             match t.status {
                 TradeStatus::Cancelled => {
                     return Err(ApiError::conflict("trade", "the trade is cancelled; open a new trade"))
