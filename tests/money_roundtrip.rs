@@ -33,7 +33,7 @@ proptest! {
         }
         let listed = j.list_accounts().unwrap();
         for (a, v) in listed.iter().zip(values.iter()) {
-            prop_assert_eq!(a.account.starting_balance.value(), *v, "reloaded from disk exactly");
+            prop_assert_eq!(Decimal::from_str_exact(&a.account.starting_balance).ok(), Some(*v), "reloaded from disk exactly");
         }
     }
 

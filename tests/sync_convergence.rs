@@ -21,6 +21,7 @@ use pg::Pg;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
+use trenddojo_core::dto::AccountId;
 use trenddojo_core::{
     AccountInput, CloseInput, EditTradeInput, ExecutionEditInput, ExecutionInput, Journal, KeySource, OpenOptions,
     OpenTradeInput, Passphrase, TradeListInput, UserInput,
@@ -91,7 +92,7 @@ fn opts(home: &Path, user: &str) -> OpenOptions {
 
 /// The ids of an account's live trades on a device (the account itself may be deleted: a merge can leave
 /// trades in it).
-fn trades(j: &Journal, account: Uuid) -> Vec<String> {
+fn trades(j: &Journal, account: AccountId) -> Vec<String> {
     let list = TradeListInput { limit: Some(1000), ..TradeListInput::default() };
     let mut ids: Vec<String> = j
         .list_trades(&list)
@@ -109,13 +110,13 @@ fn view(j: &Journal, ids: &[String]) -> Value {
 
 /// The trades of `account` a device keeps aside because the server refused them (they exist on that device
 /// only). A kept-aside trade the device no longer shows stays in the list (and fails the check below).
-fn kept_aside(j: &Journal, account: Uuid) -> Vec<String> {
+fn kept_aside(j: &Journal, account: AccountId) -> Vec<String> {
     let mut ids: Vec<String> = j
         .sync_review()
         .expect("review")
         .kept_aside
         .into_iter()
-        .filter(|k| k.table == "trades" && k.direction == trenddojo_core::sync_types::KeptAsideDirection::Push)
+        .filter(|k| k.table == "trades" && k.direction == trenddojo_core::dto::KeptAsideDirection::Push)
         .map(|k| k.row_id)
         .filter(|id| j.show_trade(id).map_or(true, |t| t.trade.account_id == account))
         .collect();
@@ -136,7 +137,7 @@ fn another_user_sees_nothing(rt: &tokio::runtime::Runtime, pg: &Pg) {
         .block_on(trenddojo_server::admin::add_user_with_id(
             &admin,
             &service,
-            other.user().expect("user").id,
+            other.user().expect("user").id.0,
             &email,
             "pro",
             None,
@@ -195,7 +196,7 @@ fn fleet(rt: &tokio::runtime::Runtime, pg: &Pg) -> Fleet {
     .expect("init device 0");
     let uid = first.user().expect("user").id;
     let p = rt
-        .block_on(trenddojo_server::admin::add_user_with_id(&admin, &service, uid, &email, "pro", None, PW))
+        .block_on(trenddojo_server::admin::add_user_with_id(&admin, &service, uid.0, &email, "pro", None, PW))
         .expect("provision");
     let url = user_url(&p);
     first.sync_once(&url).expect("first sync");
@@ -405,7 +406,7 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
                 "SELECT id, status, entered_quantity, open_quantity, fees, net_pnl, gross_pnl, avg_entry_price, \
                  avg_exit_price, excess_quantity, review FROM trenddojo.trades WHERE account_id = $1 AND NOT deleted \
                  ORDER BY id",
-                &[&account_id],
+                &[&account_id.0],
             )
             .await
             .expect("server trades")
@@ -454,7 +455,7 @@ fn run_case(rt: &tokio::runtime::Runtime, pg: &Pg, slot: &mut Option<Fleet>, ops
     prop_assert_eq!(survivors, expected, "every opened, undeleted trade survives; deleted ones stay deleted");
     for d in devices {
         let s = d.sync_status(None).expect("status");
-        prop_assert_eq!(s.state.pending, 0, "nothing left to push");
+        prop_assert_eq!(s.pending, 0, "nothing left to push");
     }
     for t in views[0].as_array().expect("trades") {
         let has = |r: &str| t["review"].as_array().is_some_and(|a| a.iter().any(|x| x == r));

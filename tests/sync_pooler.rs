@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use pg::{Pg, Pooler};
 use rust_decimal::Decimal;
-use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
 use trenddojo_core::{AccountInput, ImportFill, ImportTrade, Journal, OpenOptions, UserInput};
+use trenddojo_domain::money::{Fee, Price, Quantity};
+use trenddojo_domain::trade::{Direction, Side};
 use trenddojo_server::envs;
 use trenddojo_sync::watch::{WatchEvent, WatchOptions};
 use trenddojo_sync::{round, Limits};
@@ -51,7 +52,7 @@ fn trader(reset_always: bool) -> Trader {
         &UserInput { email: EMAIL.into(), tier: Some("pro".into()), ..UserInput::default() },
     )
     .expect("init the laptop");
-    let uid = laptop.user().expect("user").id;
+    let uid = laptop.user().expect("user").id.0;
     let admin = rt.block_on(pg.admin());
     let service: tokio_postgres::Config = pg.service().parse().expect("config");
     let p = rt

@@ -4,8 +4,9 @@ use chrono::{Duration as CDuration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::Rng;
 use rust_decimal::Decimal;
-use trenddojo_core::domain_types::{Direction, Fee, Price, Quantity, Side};
 use trenddojo_core::{ImportFill, ImportTrade};
+use trenddojo_domain::money::{Fee, Price, Quantity};
+use trenddojo_domain::trade::{Direction, Side};
 
 /// `n` trades with 5 fills each, starting `start_day` steps into the series.
 pub fn generate(rng: &mut StdRng, n: usize, start_day: i64) -> Vec<ImportTrade> {

@@ -77,7 +77,7 @@ fn main() {
     store
         .write(|tx| {
             for (name, batch) in names.iter().zip(&batches) {
-                let account = trenddojo_store::accounts::resolve(tx, j.user()?.id, name)?;
+                let account = trenddojo_store::accounts::resolve(tx, j.user()?.id.0, name)?;
                 for t in batch {
                     trenddojo_core::import_trade(tx, &account, t)?;
                 }
@@ -101,7 +101,7 @@ fn main() {
     let t0 = Instant::now();
     store
         .write(|tx| {
-            let account = trenddojo_store::accounts::resolve(tx, j.user()?.id, &names[0])?;
+            let account = trenddojo_store::accounts::resolve(tx, j.user()?.id.0, &names[0])?;
             for t in &plain {
                 trenddojo_core::import_trade(tx, &account, t)?;
             }

@@ -28,8 +28,9 @@ fn ms(d: Duration) -> String {
     format!("{}.{:03} ms", d.as_millis(), d.as_micros() % 1000)
 }
 
-fn rate(n: usize, d: Duration) -> u128 {
-    (n as u128 * 1_000_000) / d.as_micros().max(1)
+fn rate(n: impl TryInto<u128>, d: Duration) -> u128 {
+    let n: u128 = n.try_into().unwrap_or(u128::MAX / 1_000_000);
+    (n * 1_000_000) / d.as_micros().max(1)
 }
 
 /// `a / b` times 100, in integers (the workspace bans floats).
@@ -110,7 +111,7 @@ fn main() {
         &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() },
     )
     .expect("init");
-    let user = a.user().expect("user").id;
+    let user = a.user().expect("user").id.0;
     let p = rt
         .block_on(admin::add_user_with_id(&admin, &config, user, "bench@example.com", "pro", None, PW))
         .expect("provision");

@@ -632,10 +632,8 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
         None => {
             let target = j.sync_target(&settings)?;
             let r = interruptible(&rt, j.sync_round(&target, settings.limits()))?;
-            let review = j
-                .sync_status(settings.server_url.as_deref())
-                .map(|s| (s.needs_review, s.state.kept_aside))
-                .unwrap_or((0, 0));
+            let review =
+                j.sync_status(settings.server_url.as_deref()).map(|s| (s.needs_review, s.kept_aside)).unwrap_or((0, 0));
             let mut text = format!(
                 "Synced: pushed {} change(s) ({} already on the server), pulled {} row(s), {} conflict(s) logged.\n",
                 r.pushed, r.duplicates, r.pulled, r.conflicts

@@ -9,15 +9,13 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 use trenddojo_core::format;
 
-use trenddojo_core::domain_types::{PositionSize, ProfitFactor, RiskSettings};
+use trenddojo_core::dto::{
+    AccountSummary, BrokerConnection, Checklist, ChecklistAnswer, ConflictEntry, Note, PositionSize, RiskSettings,
+    SyncStatus, Trade, User,
+};
+use trenddojo_core::maintenance_types::DbStatus;
 use trenddojo_core::server_types::Environments;
-use trenddojo_core::store_types::{
-    BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User,
-};
-use trenddojo_core::{
-    sync_types::ConflictEntry, AccountStats, AccountView, MigrationOutcome, ServerMigration, ServerStatus, SyncReview,
-    SyncStatus, TradeDetail,
-};
+use trenddojo_core::{AccountStats, MigrationOutcome, ServerMigration, ServerStatus, SyncReview, TradeDetail};
 
 /// Render rows as a table with a header, columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -47,11 +45,6 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".to_string(), ToString::to_string)
 }
 
-/// `f(value)`, or `-` for none.
-fn or_dash<T: Copy>(v: Option<T>, f: impl Fn(T) -> String) -> String {
-    v.map_or_else(|| "-".to_string(), f)
-}
-
 /// `1 win`, `2 wins`, `1 loss`, `2 losses`.
 fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n: u64 = n.into();
@@ -62,8 +55,39 @@ fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     }
 }
 
-fn money(m: trenddojo_core::domain_types::Money, currency: &str) -> String {
-    format::money(m.value(), currency)
+/// A decimal the API sent as canonical text (shown as sent if it is not one: it always is).
+fn dec(s: &str) -> Option<Decimal> {
+    Decimal::from_str_exact(s).ok()
+}
+
+fn money(s: &str, currency: &str) -> String {
+    dec(s).map_or_else(|| s.to_string(), |d| format::money(d, currency))
+}
+
+fn qty(s: &str) -> String {
+    dec(s).map_or_else(|| s.to_string(), format::quantity)
+}
+
+fn price(s: &str, currency: &str) -> String {
+    dec(s).map_or_else(|| s.to_string(), |d| format::price(d, currency))
+}
+
+fn r_text(s: &str) -> String {
+    dec(s).map_or_else(|| s.to_string(), format::r)
+}
+
+fn pct(s: &str) -> String {
+    dec(s).map_or_else(|| s.to_string(), format::percent)
+}
+
+/// `f(value)`, or `-` for none (text values).
+fn or_dash_s(v: &Option<String>, f: impl Fn(&str) -> String) -> String {
+    v.as_deref().map_or_else(|| "-".to_string(), f)
+}
+
+/// `YYYY-MM-DD HH:MM` of an RFC 3339 instant.
+fn minute(t: &str) -> String {
+    t.get(..16).map_or_else(|| t.to_string(), |m| m.replacen('T', " ", 1))
 }
 
 pub fn users(users: &[User]) -> String {
@@ -81,7 +105,7 @@ pub const ACCOUNTS_LEGEND: &str = "REALIZED: net P&L booked so far on all trades
 paid); EQUITY = START + REALIZED.\n`trenddojo stats` counts closed trades only: its net P&L and ending equity leave open \
 trades out.\n";
 
-pub fn accounts(accounts: &[AccountView]) -> String {
+pub fn accounts(accounts: &[AccountSummary]) -> String {
     if accounts.is_empty() {
         return "No accounts.\n".into();
     }
@@ -95,9 +119,9 @@ pub fn accounts(accounts: &[AccountView]) -> String {
                     a.account.id.to_string(),
                     a.account.name.clone(),
                     a.account.currency.clone(),
-                    money(a.account.starting_balance, c),
-                    money(a.realized_pnl, c),
-                    money(a.equity, c),
+                    money(&a.account.starting_balance, c),
+                    money(&a.realized_pnl, c),
+                    money(&a.equity, c),
                     a.open_positions.to_string(),
                     a.account.time_zone.clone(),
                 ]
@@ -124,12 +148,12 @@ pub fn trades<'a>(trades: &'a [Trade], currency_of: impl Fn(&'a Trade) -> &'a st
                     t.symbol.clone(),
                     t.direction.as_str().into(),
                     t.status.as_str().into(),
-                    format::quantity(t.entered_quantity),
-                    format::quantity(t.open_quantity),
-                    or_dash(t.avg_entry_price, |p| format::price(p, c)),
-                    money(t.net_pnl, c),
-                    or_dash(t.r_multiple, format::r),
-                    t.opened_at.map_or_else(|| "-".into(), |d| d.format("%Y-%m-%d %H:%M").to_string()),
+                    qty(&t.entered_quantity),
+                    qty(&t.open_quantity),
+                    or_dash_s(&t.avg_entry_price, |p| price(p, c)),
+                    money(&t.net_pnl, c),
+                    or_dash_s(&t.r_multiple, r_text),
+                    or_dash_s(&t.opened_at, minute),
                 ]
             })
             .collect::<Vec<_>>(),
@@ -139,40 +163,54 @@ pub fn trades<'a>(trades: &'a [Trade], currency_of: impl Fn(&'a Trade) -> &'a st
 pub fn trade_detail(d: &TradeDetail) -> String {
     let t = &d.trade;
     let c = d.currency.as_str();
-    let price = |p: Option<Decimal>| or_dash(p, |p| format::price(p, c));
+    let px = |p: &Option<String>| or_dash_s(p, |p| price(p, c));
     let mut s = format!(
         "Trade {}  {} {} {}  status {}\n  entered {}  open {}  avg entry {}  avg exit {}\n  gross {}  fees {}  net {}  initial risk {}  R {}\n  stop {} (initial {})\n",
         t.id,
         t.symbol,
         t.direction.as_str(),
-        if t.multiplier == Decimal::ONE { String::new() } else { format!("x{}", format::quantity(t.multiplier)) },
+        if t.multiplier == "1" { String::new() } else { format!("x{}", qty(&t.multiplier)) },
         t.status.as_str(),
-        format::quantity(t.entered_quantity),
-        format::quantity(t.open_quantity),
-        price(t.avg_entry_price),
-        price(t.avg_exit_price),
-        money(t.gross_pnl, c),
-        money(t.fees, c),
-        money(t.net_pnl, c),
-        or_dash(t.initial_risk, |m| money(m, c)),
-        or_dash(t.r_multiple, format::r),
-        price(t.current_stop.map(|p| p.value())),
-        price(t.initial_stop.map(|p| p.value())),
+        qty(&t.entered_quantity),
+        qty(&t.open_quantity),
+        px(&t.avg_entry_price),
+        px(&t.avg_exit_price),
+        money(&t.gross_pnl, c),
+        money(&t.fees, c),
+        money(&t.net_pnl, c),
+        or_dash_s(&t.initial_risk, |m| money(m, c)),
+        or_dash_s(&t.r_multiple, r_text),
+        px(&t.current_stop),
+        px(&t.initial_stop),
     );
+    if !t.review.is_empty() {
+        let reasons: Vec<&str> = t.review.iter().map(|r| r.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "  NEEDS REVIEW ({}){}: see `trenddojo sync review`",
+            reasons.join(", "),
+            if t.excess_quantity == "0" {
+                String::new()
+            } else {
+                format!(", {} exited beyond what was open", qty(&t.excess_quantity))
+            }
+        );
+    }
     if !d.executions.is_empty() {
         s.push_str("Executions:\n");
         s.push_str(&table(
-            &["  SIDE", "QTY", "PRICE", "FEES", "AT (UTC)", "REALIZED NET"],
+            &["  ID", "SIDE", "QTY", "PRICE", "FEES", "AT (UTC)", "REALIZED NET"],
             &d.executions
                 .iter()
                 .map(|e| {
                     vec![
-                        format!("  {}", e.side.as_str()),
-                        format::quantity(e.quantity.value()),
-                        format::price(e.price.value(), c),
-                        format::money(e.fees.value(), c),
-                        e.executed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        or_dash(e.realized_net, |m| money(m, c)),
+                        format!("  {}", e.id),
+                        e.side.as_str().to_string(),
+                        qty(&e.quantity),
+                        price(&e.price, c),
+                        money(&e.fees, c),
+                        e.executed_at.get(..19).unwrap_or(&e.executed_at).replacen('T', " ", 1),
+                        or_dash_s(&e.realized_net, |m| money(m, c)),
                     ]
                 })
                 .collect::<Vec<_>>(),
@@ -184,14 +222,14 @@ pub fn trade_detail(d: &TradeDetail) -> String {
             let _ = writeln!(
                 s,
                 "  {}  {}  {}",
-                st.adjusted_at.format("%Y-%m-%d %H:%M"),
-                format::price(st.price.value(), c),
+                minute(&st.adjusted_at),
+                price(&st.price, c),
                 st.reason.as_deref().unwrap_or("")
             );
         }
     }
     if !d.targets.is_empty() {
-        let targets: Vec<String> = d.targets.iter().map(|t| format::price(t.price.value(), c)).collect();
+        let targets: Vec<String> = d.targets.iter().map(|t| price(&t.price, c)).collect();
         let _ = writeln!(s, "Targets: {}", targets.join(", "));
     }
     for n in &d.notes {
@@ -211,7 +249,7 @@ pub fn notes(notes: &[Note]) -> String {
     s
 }
 
-pub fn checklists(all: &[ChecklistTemplate]) -> String {
+pub fn checklists(all: &[Checklist]) -> String {
     let mut s = String::new();
     for t in all {
         let _ = writeln!(s, "{} ({})", t.name, t.id);
@@ -225,7 +263,7 @@ pub fn checklists(all: &[ChecklistTemplate]) -> String {
     s
 }
 
-pub fn responses(all: &[ChecklistResponse]) -> String {
+pub fn responses(all: &[ChecklistAnswer]) -> String {
     let mut s = String::new();
     for r in all {
         let _ = writeln!(
@@ -258,12 +296,12 @@ pub fn risk(account: &str, s: &RiskSettings) -> String {
 pub fn size(p: &PositionSize, currency: &str) -> String {
     format!(
         "Quantity {}  (risk {} of budget {}, {}% of balance; {} per unit; notional {})\n",
-        format::quantity(p.quantity),
-        money(p.risk_amount, currency),
-        money(p.risk_budget, currency),
-        format::percent(p.risk_pct_of_balance),
-        format::price(p.per_unit_risk, currency),
-        money(p.notional, currency)
+        qty(&p.quantity),
+        money(&p.risk_amount, currency),
+        money(&p.risk_budget, currency),
+        pct(&p.risk_pct_of_balance),
+        price(&p.per_unit_risk, currency),
+        money(&p.notional, currency)
     )
 }
 
@@ -282,18 +320,18 @@ pub fn stats(all: &[AccountStats]) -> String {
     for a in all {
         let st = &a.stats;
         let c = a.currency.as_str();
-        let pf = match &st.profit_factor {
-            ProfitFactor::Ratio(r) => format::r(*r),
-            ProfitFactor::NoLosses => "no losses".into(),
-            ProfitFactor::NoTrades => "no trades".into(),
+        let pf = match st.profit_factor.as_str() {
+            "no_losses" => "no losses".to_string(),
+            "no_trades" => "no trades".to_string(),
+            ratio => r_text(ratio),
         };
         let _ = writeln!(s, "{} ({}, {})", a.account, a.currency, a.time_zone);
         let _ = writeln!(s, "  range           {} (days in the account's time zone)", range(a));
         let _ = writeln!(
             s,
             "  equity          {} at the start, {} at the end (starting balance plus closed trades' net P&L)",
-            money(a.starting_equity, c),
-            money(st.ending_equity, c)
+            money(&a.starting_equity, c),
+            money(&st.ending_equity, c)
         );
         let _ = writeln!(
             s,
@@ -303,32 +341,32 @@ pub fn stats(all: &[AccountStats]) -> String {
             count(st.losses, "loss", "losses"),
             count(st.breakevens, "breakeven", "breakevens")
         );
-        let _ = writeln!(s, "  win rate        {}", or_dash(st.win_rate, |w| format!("{}%", format::percent(w))));
+        let _ = writeln!(s, "  win rate        {}", or_dash_s(&st.win_rate, |w| format!("{}%", pct(w))));
         let _ = writeln!(
             s,
             "  net P&L         {}  (closed trades only; fees {})",
-            money(st.net_pnl, c),
-            money(st.total_fees, c)
+            money(&st.net_pnl, c),
+            money(&st.total_fees, c)
         );
         let _ = writeln!(
             s,
             "  avg win / loss  {} / {}",
-            or_dash(st.avg_win, |m| money(m, c)),
-            or_dash(st.avg_loss, |m| money(m, c))
+            or_dash_s(&st.avg_win, |m| money(m, c)),
+            or_dash_s(&st.avg_loss, |m| money(m, c))
         );
         let _ = writeln!(s, "  profit factor   {pf}");
         let _ = writeln!(
             s,
             "  expectancy      {} per trade, {} R (over {} with an initial risk)",
-            or_dash(st.expectancy, |m| money(m, c)),
-            or_dash(st.expectancy_r, format::r),
+            or_dash_s(&st.expectancy, |m| money(m, c)),
+            or_dash_s(&st.expectancy_r, r_text),
             count(st.r_trades, "trade", "trades")
         );
-        let pct = match st.max_drawdown_pct {
-            Some(p) => format!("{}%", format::percent(p)),
+        let dd = match &st.max_drawdown_pct {
+            Some(p) => format!("{}%", pct(p)),
             None => "n/a: the peak was at or below zero".into(),
         };
-        let _ = writeln!(s, "  max drawdown    {} ({pct})", money(st.max_drawdown, c));
+        let _ = writeln!(s, "  max drawdown    {} ({dd})", money(&st.max_drawdown, c));
         let current = match st.current_streak {
             0 => "none".to_string(),
             n if n > 0 => count(n.unsigned_abs(), "win", "wins"),
@@ -346,9 +384,9 @@ pub fn stats(all: &[AccountStats]) -> String {
                 s,
                 "  best / worst day {} {} / {} {}",
                 b.date,
-                money(b.net_pnl, c),
+                money(&b.net_pnl, c),
                 w.date,
-                money(w.net_pnl, c)
+                money(&w.net_pnl, c)
             );
         }
     }
@@ -486,7 +524,7 @@ pub fn conflicts(all: &[ConflictEntry]) -> String {
 }
 
 pub fn sync_status(s: &SyncStatus) -> String {
-    let st = &s.state;
+    let st = s;
     let last_error = match (&st.last_error_at, &st.last_error) {
         (Some(at), Some(e)) if st.last_error_resolved => {
             format!("{at}: {e} (a later round succeeded)")
@@ -563,7 +601,7 @@ pub fn sync_review(r: &SyncReview) -> String {
                         e.side.as_str().into(),
                         e.quantity.to_string(),
                         e.price.to_string(),
-                        e.executed_at.format("%Y-%m-%d %H:%M").to_string(),
+                        minute(&e.executed_at),
                     ]
                 })
                 .collect::<Vec<_>>(),

@@ -6,7 +6,7 @@ use trenddojo_domain::DomainError;
 use trenddojo_store::StoreError;
 
 /// Stable error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A value the user typed is malformed or out of range.
@@ -66,7 +66,7 @@ impl ErrorCode {
 }
 
 /// An error as the shells see it: code, one-line message, and the input field it concerns, if any.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
     pub code: ErrorCode,

@@ -6,6 +6,8 @@
 //! executions, happens here, inside one store transaction per use case, so a failure leaves no partial
 //! write. Errors are [`ApiError`]s with stable codes.
 
+pub mod bindings;
+pub mod dto;
 mod error;
 pub mod format;
 pub mod parse;
@@ -16,34 +18,18 @@ pub use error::{ApiError, ApiResult, ErrorCode};
 pub use service::*;
 pub use trenddojo_store::{KeySource, Passphrase};
 
-/// Store types that appear in API results (so shells need no direct store dependency).
-pub mod store_types {
-    pub use trenddojo_store::accounts::Account;
-    pub use trenddojo_store::brokers::BrokerConnection;
-    pub use trenddojo_store::journal::{ChecklistItem, ChecklistResponse, ChecklistTemplate, Note};
-    pub use trenddojo_store::trades::{Execution, StopAdjustment, Target, Trade};
-    pub use trenddojo_store::users::{Tier, User};
-    pub use trenddojo_store::DbStatus;
+/// The store's own reports that maintenance use cases return as they are (no trading data in them).
+pub mod maintenance_types {
+    pub use trenddojo_store::{DbStatus, IntegrityReport};
 }
 
-/// Domain types that appear in API results.
-pub mod domain_types {
-    pub use trenddojo_domain::money::{Fee, Money, Percent, Price, Quantity};
-    pub use trenddojo_domain::risk::{PositionSize, RiskSettings};
-    pub use trenddojo_domain::stats::{DayPnl, ProfitFactor, Stats};
-    pub use trenddojo_domain::trade::{Direction, MatchingMethod, Side, TradeStatus};
-}
-
-/// Server types that appear in API results.
+/// Sync configuration and events the shells pass in or hear (plain values, no connection or store inside).
 pub mod sync_types {
-    pub use trenddojo_server::envs::Target as SyncTarget;
-    pub use trenddojo_sync::quarantine::{Direction as KeptAsideDirection, KeptAside};
-    pub use trenddojo_sync::round::Report;
-    pub use trenddojo_sync::status::{ConflictEntry, SyncState};
     pub use trenddojo_sync::watch::{Trigger, WatchEvent, WatchOptions};
     pub use trenddojo_sync::Limits;
 }
 
+/// Server administration results (the CLI's `server` commands; the app does not administer servers).
 pub mod server_types {
     pub use trenddojo_server::admin::{AuditReport, Provisioned, STANDARD_PASSWORD, STANDARD_USERS};
     pub use trenddojo_server::envs::{Environments, Profile};

@@ -4,21 +4,23 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use trenddojo_domain::money::Money;
-use trenddojo_domain::risk::{self, PositionSize, RiskSettings};
+use trenddojo_domain::risk::{self, RiskSettings};
 use trenddojo_domain::trade::{Direction, MatchingMethod};
 use trenddojo_store::accounts::{self as account_repo, Account, NewAccount};
-use trenddojo_store::brokers::{self as broker_repo, BrokerConnection};
-use trenddojo_store::journal::{self as journal_repo, ChecklistTemplate, NewNote, Note, NOTE_KINDS};
+use trenddojo_store::brokers::{self as broker_repo};
+use trenddojo_store::journal::{self as journal_repo, NewNote, NOTE_KINDS};
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::users as user_repo;
 use trenddojo_store::{Connection, Tx};
 
 use super::Journal;
+use crate::dto;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::parse;
 
 /// Input for `account add`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct AccountInput {
     pub name: String,
     pub currency: String,
@@ -31,15 +33,27 @@ pub struct AccountInput {
     pub breakeven_tolerance: Option<String>,
 }
 
-/// An account with its current equity (starting balance plus realized net P&L).
-#[derive(Debug, Clone, Serialize)]
-pub struct AccountView {
-    #[serde(flatten)]
+/// An account with its current equity (starting balance plus realized net P&L), as the use cases work
+/// with it (the shells get [`dto::AccountSummary`]).
+#[derive(Debug, Clone)]
+pub(crate) struct AccountState {
     pub account: Account,
     pub realized_pnl: Money,
     pub equity: Money,
     pub open_positions: usize,
     pub risk: RiskSettings,
+}
+
+impl From<&AccountState> for dto::AccountSummary {
+    fn from(v: &AccountState) -> Self {
+        dto::AccountSummary {
+            account: (&v.account).into(),
+            realized_pnl: v.realized_pnl.to_canonical(),
+            equity: v.equity.to_canonical(),
+            open_positions: u32::try_from(v.open_positions).unwrap_or(u32::MAX),
+            risk: (&v.risk).into(),
+        }
+    }
 }
 
 pub(crate) fn new_account(tx: &Tx<'_>, user_id: Uuid, input: &AccountInput) -> ApiResult<Account> {
@@ -88,7 +102,7 @@ pub(crate) fn new_account(tx: &Tx<'_>, user_id: Uuid, input: &AccountInput) -> A
     )?)
 }
 
-pub(crate) fn account_view(conn: &Connection, account: Account) -> ApiResult<AccountView> {
+pub(crate) fn account_view(conn: &Connection, account: Account) -> ApiResult<AccountState> {
     let realized = trade_repo::account_realized(conn, account.id)?;
     let equity = account
         .starting_balance
@@ -96,11 +110,12 @@ pub(crate) fn account_view(conn: &Connection, account: Account) -> ApiResult<Acc
         .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, "equity overflows"))?;
     let open_positions = trade_repo::open_positions(conn, account.id)?.len();
     let risk = account_repo::risk_settings(conn, account.id)?;
-    Ok(AccountView { account, realized_pnl: realized, equity, open_positions, risk })
+    Ok(AccountState { account, realized_pnl: realized, equity, open_positions, risk })
 }
 
 /// Input for `risk set`: only the given fields change.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct RiskInput {
     pub max_risk_pct: Option<String>,
     pub max_daily_loss_pct: Option<String>,
@@ -114,7 +129,8 @@ pub struct RiskInput {
 }
 
 /// Input for `risk size`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct SizeInput {
     pub account: String,
     pub side: String,
@@ -125,7 +141,8 @@ pub struct SizeInput {
 }
 
 /// Input for `checklist add`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct ChecklistInput {
     pub name: String,
     pub description: Option<String>,
@@ -136,41 +153,43 @@ pub struct ChecklistInput {
 }
 
 impl Journal {
-    pub fn add_account(&self, input: &AccountInput) -> ApiResult<AccountView> {
-        let user_id = self.user()?.id;
+    pub fn add_account(&self, input: &AccountInput) -> ApiResult<dto::AccountSummary> {
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let a = new_account(tx, user_id, input)?;
-            account_view(tx, a)
+            Ok((&account_view(tx, a)?).into())
         })
     }
 
     /// Delete an account with its trades (each with its fills, stops, targets, notes and answers), its risk
     /// settings, notes and broker connections. Returns the account's id.
-    pub fn delete_account(&self, account: &str) -> ApiResult<Uuid> {
-        let user_id = self.user()?.id;
+    pub fn delete_account(&self, account: &str) -> ApiResult<dto::AccountId> {
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let a = account_repo::resolve(tx, user_id, account)?;
             account_repo::soft_delete(tx, a.id)?;
-            Ok(a.id)
+            Ok(a.id.into())
         })
     }
 
-    pub fn list_accounts(&self) -> ApiResult<Vec<AccountView>> {
-        let user_id = self.user()?.id;
-        self.store.read_snapshot(|c| account_repo::list(c, user_id)?.into_iter().map(|a| account_view(c, a)).collect())
+    pub fn list_accounts(&self) -> ApiResult<Vec<dto::AccountSummary>> {
+        let user_id = self.user_id()?;
+        self.store.read_snapshot(|c| {
+            account_repo::list(c, user_id)?.into_iter().map(|a| Ok((&account_view(c, a)?).into())).collect()
+        })
     }
 
-    pub fn show_account(&self, account: &str) -> ApiResult<AccountView> {
-        let user_id = self.user()?.id;
+    pub fn show_account(&self, account: &str) -> ApiResult<dto::AccountSummary> {
+        let user_id = self.user_id()?;
         self.store.read_snapshot(|c| {
             let a = account_repo::resolve(c, user_id, account)?;
-            account_view(c, a)
+            Ok((&account_view(c, a)?).into())
         })
     }
 
     /// Resolve `--account`, or the only account when none is given.
     pub(crate) fn pick_account(&self, conn: &Connection, account: Option<&str>) -> ApiResult<Account> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         match account {
             Some(a) => Ok(account_repo::resolve(conn, user_id, a)?),
             None => {
@@ -193,16 +212,16 @@ impl Journal {
         }
     }
 
-    pub fn risk_settings(&self, account: Option<&str>) -> ApiResult<(Account, RiskSettings)> {
+    pub fn risk_settings(&self, account: Option<&str>) -> ApiResult<(dto::Account, dto::RiskSettings)> {
         self.store.read(|c| {
             let a = self.pick_account(c, account)?;
             let s = account_repo::risk_settings(c, a.id)?;
-            Ok((a, s))
+            Ok(((&a).into(), (&s).into()))
         })
     }
 
-    pub fn set_risk(&self, account: Option<&str>, input: &RiskInput) -> ApiResult<RiskSettings> {
-        let user_id = self.user()?.id;
+    pub fn set_risk(&self, account: Option<&str>, input: &RiskInput) -> ApiResult<dto::RiskSettings> {
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let a = self.pick_account(tx, account)?;
             let mut s = account_repo::risk_settings(tx, a.id)?;
@@ -244,12 +263,12 @@ impl Journal {
                 return Err(ApiError::invalid("fixed-quantity", "is required with sizing fixed_quantity"));
             }
             account_repo::save_risk_settings(tx, user_id, a.id, &s)?;
-            Ok(s)
+            Ok((&s).into())
         })
     }
 
     /// How many units to buy or sell so the loss at the stop stays within the account's risk budget.
-    pub fn position_size(&self, input: &SizeInput) -> ApiResult<PositionSize> {
+    pub fn position_size(&self, input: &SizeInput) -> ApiResult<dto::PositionSize> {
         self.store.read_snapshot(|c| {
             let a = self.pick_account(c, Some(&input.account))?;
             let view = account_view(c, a)?;
@@ -264,7 +283,7 @@ impl Journal {
                 Some(s) => parse::positive_decimal("step", s)?,
                 None => rust_decimal::Decimal::ONE,
             };
-            Ok(risk::position_size(&view.risk, view.equity, direction, entry, stop, multiplier, step)?)
+            Ok((&risk::position_size(&view.risk, view.equity, direction, entry, stop, multiplier, step)?).into())
         })
     }
 
@@ -274,8 +293,8 @@ impl Journal {
         trade: Option<&str>,
         account: Option<&str>,
         kind: Option<&str>,
-    ) -> ApiResult<Note> {
-        let user_id = self.user()?.id;
+    ) -> ApiResult<dto::Note> {
+        let user_id = self.user_id()?;
         let body = parse::text("text", body, 20_000)?;
         let kind = kind.unwrap_or("journal").trim().to_string();
         if !NOTE_KINDS.contains(&kind.as_str()) {
@@ -288,23 +307,24 @@ impl Journal {
                 (None, Some(t)) => Some(t.account_id),
                 (None, None) => None,
             };
-            Ok(journal_repo::insert_note(
+            Ok((&journal_repo::insert_note(
                 tx,
                 &NewNote { user_id, trade_id: trade.map(|t| t.id), account_id, kind, body },
             )?)
+                .into())
         })
     }
 
-    pub fn list_notes(&self, trade: Option<&str>, limit: u32) -> ApiResult<Vec<Note>> {
-        let user_id = self.user()?.id;
+    pub fn list_notes(&self, trade: Option<&str>, limit: u32) -> ApiResult<Vec<dto::Note>> {
+        let user_id = self.user_id()?;
         self.store.read(|c| {
             let trade_id = trade.map(|t| trade_repo::resolve(c, user_id, t)).transpose()?.map(|t| t.id);
-            Ok(journal_repo::list_notes(c, user_id, trade_id, limit)?)
+            Ok(journal_repo::list_notes(c, user_id, trade_id, limit)?.iter().map(Into::into).collect())
         })
     }
 
-    pub fn add_checklist(&self, input: &ChecklistInput) -> ApiResult<ChecklistTemplate> {
-        let user_id = self.user()?.id;
+    pub fn add_checklist(&self, input: &ChecklistInput) -> ApiResult<dto::Checklist> {
+        let user_id = self.user_id()?;
         let name = parse::text("name", &input.name, 100)?;
         let mut items = Vec::new();
         for i in &input.items {
@@ -331,15 +351,16 @@ impl Journal {
             }
             let id = journal_repo::insert_template(tx, user_id, &name, input.description.as_deref(), &items)?;
             journal_repo::list_templates(tx, user_id)?
-                .into_iter()
+                .iter()
                 .find(|t| t.id == id)
+                .map(Into::into)
                 .ok_or_else(|| ApiError::new(ErrorCode::Internal, "checklist vanished"))
         })
     }
 
-    pub fn list_checklists(&self) -> ApiResult<Vec<ChecklistTemplate>> {
-        let user_id = self.user()?.id;
-        Ok(self.store.read(|c| journal_repo::list_templates(c, user_id))?)
+    pub fn list_checklists(&self) -> ApiResult<Vec<dto::Checklist>> {
+        let user_id = self.user_id()?;
+        Ok(self.store.read(|c| journal_repo::list_templates(c, user_id))?.iter().map(Into::into).collect())
     }
 
     /// Answer item number `item` (1-based) of `checklist` for `trade`.
@@ -350,8 +371,8 @@ impl Journal {
         item: u32,
         checked: bool,
         comment: Option<&str>,
-    ) -> ApiResult<Vec<trenddojo_store::journal::ChecklistResponse>> {
-        let user_id = self.user()?.id;
+    ) -> ApiResult<Vec<dto::ChecklistAnswer>> {
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
             let template = journal_repo::resolve_template(tx, user_id, checklist)?;
@@ -359,7 +380,7 @@ impl Journal {
                 ApiError::invalid("item", format!("{:?} has items 1 to {}", template.name, template.items.len()))
             })?;
             journal_repo::answer(tx, user_id, t.id, it.id, checked, comment)?;
-            Ok(journal_repo::responses(tx, t.id)?)
+            Ok(journal_repo::responses(tx, t.id)?.iter().map(Into::into).collect())
         })
     }
 
@@ -371,8 +392,8 @@ impl Journal {
         account: Option<&str>,
         api_key_hint: Option<&str>,
         secret: &[u8],
-    ) -> ApiResult<BrokerConnection> {
-        let user_id = self.user()?.id;
+    ) -> ApiResult<dto::BrokerConnection> {
+        let user_id = self.user_id()?;
         let broker = parse::text("broker", broker, 60)?;
         let label = parse::text("label", label, 100)?;
         if secret.is_empty() {
@@ -394,14 +415,15 @@ impl Journal {
             let account_id = account.map(|a| account_repo::resolve(tx, user_id, a)).transpose()?.map(|a| a.id);
             let id = broker_repo::insert(tx, user_id, account_id, &broker, &label, api_key_hint, secret)?;
             broker_repo::list(tx, user_id)?
-                .into_iter()
+                .iter()
                 .find(|b| b.id == id)
+                .map(Into::into)
                 .ok_or_else(|| ApiError::new(ErrorCode::Internal, "broker connection vanished"))
         })
     }
 
-    pub fn list_broker_connections(&self) -> ApiResult<Vec<BrokerConnection>> {
-        let user_id = self.user()?.id;
-        Ok(self.store.read(|c| broker_repo::list(c, user_id))?)
+    pub fn list_broker_connections(&self) -> ApiResult<Vec<dto::BrokerConnection>> {
+        let user_id = self.user_id()?;
+        Ok(self.store.read(|c| broker_repo::list(c, user_id))?.iter().map(Into::into).collect())
     }
 }

@@ -66,7 +66,16 @@ impl Journal {
     }
 
     /// The user this journal acts for, or a clear error when there is none yet.
-    pub fn user(&self) -> ApiResult<&User> {
+    pub fn user(&self) -> ApiResult<crate::dto::User> {
+        Ok(self.current_user()?.into())
+    }
+
+    /// The id of the user this journal acts for.
+    pub(crate) fn user_id(&self) -> ApiResult<uuid::Uuid> {
+        Ok(self.current_user()?.id)
+    }
+
+    fn current_user(&self) -> ApiResult<&User> {
         self.user.as_ref().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,

@@ -1,23 +1,22 @@
 //! Statistics for an account over a date range (definitions in docs/metrics.md).
 
 use chrono::Duration;
-use serde::Serialize;
-use uuid::Uuid;
+use serde::{Deserialize, Serialize};
 
-use trenddojo_domain::money::Money;
-use trenddojo_domain::stats::{self, ClosedTrade, Stats, StatsOptions};
+use trenddojo_domain::stats::{self, ClosedTrade, StatsOptions};
 use trenddojo_store::accounts::{self as account_repo, Account};
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::Connection;
 
 use super::Journal;
+use crate::dto;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::parse;
 
 /// Statistics of one account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AccountStats {
-    pub account_id: Uuid,
+    pub account_id: dto::AccountId,
     pub account: String,
     pub currency: String,
     pub time_zone: String,
@@ -26,8 +25,8 @@ pub struct AccountStats {
     /// Last day included, if limited.
     pub to: Option<String>,
     /// Equity at the start of the range: starting balance plus trades closed before it.
-    pub starting_equity: Money,
-    pub stats: Stats,
+    pub starting_equity: String,
+    pub stats: dto::Stats,
 }
 
 fn account_stats(
@@ -74,21 +73,21 @@ fn account_stats(
         to: to_d,
     };
     Ok(AccountStats {
-        account_id: account.id,
+        account_id: account.id.into(),
         account: account.name.clone(),
         currency: account.currency.clone(),
         time_zone: account.time_zone.clone(),
         from: from_d.map(|d| d.to_string()),
         to: to_d.map(|d| d.to_string()),
-        starting_equity,
-        stats: stats::compute(&closed, &opts)?,
+        starting_equity: starting_equity.to_canonical(),
+        stats: (&stats::compute(&closed, &opts)?).into(),
     })
 }
 
 impl Journal {
     /// Statistics for one account (`--account`), or for each account when none is given.
     pub fn stats(&self, account: Option<&str>, from: Option<&str>, to: Option<&str>) -> ApiResult<Vec<AccountStats>> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         self.store.read_snapshot(|c| {
             let accounts = match account {
                 Some(a) => vec![account_repo::resolve(c, user_id, a)?],

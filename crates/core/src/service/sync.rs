@@ -18,15 +18,16 @@ use trenddojo_server::envs::{self, Target};
 use trenddojo_store::accounts as account_repo;
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::Tx;
-use trenddojo_sync::quarantine::{self, KeptAside};
-use trenddojo_sync::round::{self, Report};
-use trenddojo_sync::status::{self as sync_status, ConflictEntry};
+use trenddojo_sync::quarantine;
+use trenddojo_sync::round;
+use trenddojo_sync::status as sync_status;
 use trenddojo_sync::watch::{self, WatchEvent, WatchOptions};
 use trenddojo_sync::{Limits, Refresh, Server, SyncError};
 use uuid::Uuid;
 
 use super::trades::{refresh_trade, ReviewItems};
 use super::Journal;
+use crate::dto;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 /// Where and how this device syncs, as the shell gives it (the core reads no environment variables).
@@ -57,18 +58,6 @@ impl SyncSettings {
     }
 }
 
-/// The device's sync status for the active user.
-#[derive(Debug, Clone, Serialize)]
-pub struct SyncStatus {
-    pub device: String,
-    /// Where this device syncs (`role@host:port/db`, never a password), if set up.
-    pub server: Option<String>,
-    #[serde(flatten)]
-    pub state: sync_status::SyncState,
-    /// Trades a merge left needing review.
-    pub needs_review: usize,
-}
-
 /// Where this device syncs, written by `sync login` to `<home>/sync.json`: the user's own login without
 /// its password (that stays in the OS keyring).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,12 +78,12 @@ pub enum LoginServer {
 }
 
 /// What `sync login` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LoginOutcome {
     /// `role@host:port/db`.
     pub server: String,
     /// The server user the login signs in as.
-    pub user_id: Uuid,
+    pub user_id: dto::UserId,
     /// The user is already in this store (else the first sync brings it).
     pub known_here: bool,
     /// The password was saved in the OS keyring (else it must be given for each sync).
@@ -102,12 +91,12 @@ pub struct LoginOutcome {
 }
 
 /// Everything a merge left for the user to resolve.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SyncReview {
     #[serde(flatten)]
     pub items: ReviewItems,
     /// Rows kept aside, with why and what to do.
-    pub kept_aside: Vec<KeptAside>,
+    pub kept_aside: Vec<dto::KeptAside>,
 }
 
 /// Recompute the derived data of trades whose rows or executions arrived; returns their accounts. A trade
@@ -261,24 +250,24 @@ impl Journal {
         std::fs::write(&tmp, json)
             .and_then(|()| std::fs::rename(&tmp, login_path(self.home())))
             .map_err(|e| ApiError::new(ErrorCode::Io, format!("{}: {e}", login_path(self.home()).display())))?;
-        Ok(LoginOutcome { server: envs::describe(&target.config), user_id, known_here, keyring })
+        Ok(LoginOutcome { server: envs::describe(&target.config), user_id: user_id.into(), known_here, keyring })
     }
 
     /// One sync round (push, then pull) against a resolved server ([`Journal::sync_target`]); the outcome
     /// is recorded for the sync status.
-    pub async fn sync_round(&self, target: &Target, limits: Limits) -> ApiResult<Report> {
+    pub async fn sync_round(&self, target: &Target, limits: Limits) -> ApiResult<dto::SyncReport> {
         let store = &self.store;
         let result = round::connect_and_sync(store, target, limits, &REFRESH).await;
         if let Some(user) = result.as_ref().ok().map(|r| r.user).or(self.user.as_ref().map(|u| u.id)) {
             // Best effort: a store that cannot record this fails visibly on its next write.
             let _ = round::record_outcome(store, user, result.as_ref());
         }
-        Ok(result?)
+        Ok((&result?).into())
     }
 
     /// One round with the server at `url` (a connection string with the password), blocking: for
     /// scripts, tests and benchmarks outside any async runtime.
-    pub fn sync_once(&self, url: &str) -> ApiResult<Report> {
+    pub fn sync_once(&self, url: &str) -> ApiResult<dto::SyncReport> {
         let target = envs::resolve_url_in(self.home(), url)?;
         blocking_runtime()?.block_on(self.sync_round(&target, Limits::DEFAULT))
     }
@@ -299,7 +288,7 @@ impl Journal {
 
     /// Replace this device's copy of the user's data with the server's. Refuses while local changes are
     /// not on the server yet, unless `discard_local` (then they are lost: the caller confirmed).
-    pub async fn sync_reset(&self, target: &Target, discard_local: bool, limits: Limits) -> ApiResult<Report> {
+    pub async fn sync_reset(&self, target: &Target, discard_local: bool, limits: Limits) -> ApiResult<dto::SyncReport> {
         let store = &self.store;
         let mut server = Server::connect(target, limits).await?;
         let user = trenddojo_sync::reset::signed_in_user(&server).await?;
@@ -313,40 +302,55 @@ impl Journal {
         }
         let report = trenddojo_sync::reset::reset(store, &mut server, &REFRESH).await?;
         let _ = round::record_outcome(store, report.user, Ok(&report));
-        Ok(report)
+        Ok((&report).into())
     }
 
     /// Put a logged conflict's overridden value back, as a new edit on this device (so it wins on every
     /// device at the next sync). The entry is marked restored; restoring it twice is refused.
-    pub fn sync_restore(&self, seq: i64) -> ApiResult<ConflictEntry> {
-        Ok(sync_status::restore(&self.store, seq, &REFRESH)?)
+    pub fn sync_restore(&self, seq: i64) -> ApiResult<dto::ConflictEntry> {
+        Ok((&sync_status::restore(&self.store, seq, &REFRESH)?).into())
     }
 
     /// The sync status. `server_url` is the connection string the shell would sync with instead of the
     /// saved login, if any (only its `role@host:port/db` is shown).
-    pub fn sync_status(&self, server_url: Option<&str>) -> ApiResult<SyncStatus> {
-        let user = self.user()?.id;
+    pub fn sync_status(&self, server_url: Option<&str>) -> ApiResult<dto::SyncStatus> {
+        let user = self.user_id()?;
         let server = match server_url {
             Some(url) => envs::resolve_url(url).ok().map(|t| envs::describe(&t.config)),
             None => read_login(self.home())?
                 .and_then(|l| envs::resolve_url(&l.server).ok())
                 .map(|t| envs::describe(&t.config)),
         };
-        let state = sync_status::state(&self.store, user)?;
+        let st = sync_status::state(&self.store, user)?;
         let needs_review = self.store.read(|c| Ok::<_, ApiError>(trade_repo::needing_review(c, user)?.len()))?;
-        Ok(SyncStatus { device: self.store.device_id().to_string(), server, state, needs_review })
+        Ok(dto::SyncStatus {
+            device: self.store.device_id().to_string(),
+            server,
+            pending: st.pending,
+            acknowledged: st.acknowledged,
+            cursor: st.cursor,
+            conflicts: st.conflicts,
+            kept_aside: st.kept_aside,
+            awaiting_download: st.awaiting_download,
+            needs_review: u32::try_from(needs_review).unwrap_or(u32::MAX),
+            last_success: st.last_success,
+            last_error_at: st.last_error_at,
+            last_error: st.last_error,
+            last_error_resolved: st.last_error_resolved,
+        })
     }
 
     /// The conflict log, oldest first.
-    pub fn sync_conflicts(&self) -> ApiResult<Vec<ConflictEntry>> {
-        Ok(sync_status::conflicts(&self.store)?)
+    pub fn sync_conflicts(&self) -> ApiResult<Vec<dto::ConflictEntry>> {
+        Ok(sync_status::conflicts(&self.store)?.iter().map(Into::into).collect())
     }
 
     /// Everything a merge left to resolve: trades that need review, fills of deleted trades, rows kept aside.
     pub fn sync_review(&self) -> ApiResult<SyncReview> {
-        let user = self.user()?.id;
+        let user = self.user_id()?;
         let items = self.review_items()?;
-        let kept_aside = self.store.read(|c| Ok::<_, ApiError>(quarantine::list(c, user)?))?;
+        let kept_aside =
+            self.store.read(|c| Ok::<_, ApiError>(quarantine::list(c, user)?))?.iter().map(Into::into).collect();
         Ok(SyncReview { items, kept_aside })
     }
 }

@@ -11,19 +11,21 @@ use trenddojo_domain::money::{Fee, Money, Price, Quantity};
 use trenddojo_domain::risk::{self, ProposedTrade, RiskAssessment, RiskContext};
 use trenddojo_domain::trade::{self as dtrade, Derived, Direction, Fill, Review, Side, TradeFacts, TradeStatus};
 use trenddojo_store::accounts::{self as account_repo, Account};
-use trenddojo_store::journal::{self as journal_repo, ChecklistResponse, Note};
+use trenddojo_store::journal::{self as journal_repo};
 use trenddojo_store::trades::{
-    self as trade_repo, Execution, ExecutionChange, NewExecution, NewTarget, NewTrade, StopAdjustment, Target, Trade,
+    self as trade_repo, Execution, ExecutionChange, NewExecution, NewTarget, NewTrade, Trade,
 };
 use trenddojo_store::users as user_repo;
 use trenddojo_store::{Connection, Tx};
 
 use super::Journal;
+use crate::dto;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::parse;
 
 /// Input for `trade open`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct OpenTradeInput {
     pub account: String,
     pub symbol: String,
@@ -41,7 +43,8 @@ pub struct OpenTradeInput {
 }
 
 /// Input for `trade add-execution` (and `trade close`, which fills in the side and quantity).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct ExecutionInput {
     /// buy or sell
     pub side: String,
@@ -52,7 +55,8 @@ pub struct ExecutionInput {
 }
 
 /// Input for `trade close`: the whole open quantity unless `quantity` is given.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct CloseInput {
     pub price: String,
     pub quantity: Option<String>,
@@ -62,7 +66,8 @@ pub struct CloseInput {
 
 /// Input for `trade edit`: only given fields change (at least one must be given). A new stop is appended
 /// to the stop history; only the first stop ever set is held to the entry's side.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct EditTradeInput {
     pub stop: Option<String>,
     pub stop_reason: Option<String>,
@@ -81,7 +86,8 @@ pub struct EditTradeInput {
 }
 
 /// Input for `trade edit-execution`: only given fields change.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct ExecutionEditInput {
     pub side: Option<String>,
     pub quantity: Option<String>,
@@ -91,7 +97,8 @@ pub struct ExecutionEditInput {
 }
 
 /// Filters for `trade list`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct TradeListInput {
     pub account: Option<String>,
     pub status: Option<String>,
@@ -105,37 +112,37 @@ pub struct TradeListInput {
 }
 
 /// A trade with everything recorded about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct TradeDetail {
     #[serde(flatten)]
-    pub trade: Trade,
+    pub trade: dto::Trade,
     /// The account's currency (ISO 4217 code): what the amounts are in, and how a screen formats them
     /// (see `crate::format`).
     pub currency: String,
-    pub executions: Vec<Execution>,
-    pub stops: Vec<StopAdjustment>,
-    pub targets: Vec<Target>,
-    pub notes: Vec<Note>,
-    pub checklist: Vec<ChecklistResponse>,
+    pub executions: Vec<dto::Execution>,
+    pub stops: Vec<dto::StopChange>,
+    pub targets: Vec<dto::Target>,
+    pub notes: Vec<dto::Note>,
+    pub checklist: Vec<dto::ChecklistAnswer>,
     /// Risk rules that were broken but only warned about (enforcement `warn`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
 /// A trade that needs review, with why and what the user can do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ReviewTrade {
-    pub trade: Trade,
-    pub reasons: Vec<Review>,
+    pub trade: dto::Trade,
+    pub reasons: Vec<dto::Review>,
     pub advice: Vec<String>,
 }
 
 /// Everything a merge left for the user to look at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ReviewItems {
     pub trades: Vec<ReviewTrade>,
     /// Live fills of trades that were deleted on another device (hidden with their trade).
-    pub orphan_executions: Vec<Execution>,
+    pub orphan_executions: Vec<dto::Execution>,
 }
 
 /// A full trade for bulk import: entry/exit fills already known (broker imports, seeds, benchmarks).
@@ -306,12 +313,12 @@ fn format_violations(a: &RiskAssessment) -> Vec<String> {
 fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<TradeDetail> {
     Ok(TradeDetail {
         currency: account_repo::get_any(conn, trade.account_id)?.currency,
-        executions: trade_repo::executions(conn, trade.id)?,
-        stops: trade_repo::stop_history(conn, trade.id)?,
-        targets: trade_repo::targets(conn, trade.id)?,
-        notes: journal_repo::list_notes(conn, trade.user_id, Some(trade.id), 1000)?,
-        checklist: journal_repo::responses(conn, trade.id)?,
-        trade,
+        executions: trade_repo::executions(conn, trade.id)?.iter().map(Into::into).collect(),
+        stops: trade_repo::stop_history(conn, trade.id)?.iter().map(Into::into).collect(),
+        targets: trade_repo::targets(conn, trade.id)?.iter().map(Into::into).collect(),
+        notes: journal_repo::list_notes(conn, trade.user_id, Some(trade.id), 1000)?.iter().map(Into::into).collect(),
+        checklist: journal_repo::responses(conn, trade.id)?.iter().map(Into::into).collect(),
+        trade: (&trade).into(),
         warnings,
     })
 }
@@ -395,7 +402,7 @@ pub fn import_trade(tx: &Tx<'_>, account: &Account, t: &ImportTrade) -> ApiResul
 impl Journal {
     /// Open a trade with its first fill, after checking the account's risk rules.
     pub fn open_trade(&self, input: &OpenTradeInput) -> ApiResult<TradeDetail> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         let symbol = parse::symbol("symbol", &input.symbol)?;
         let direction: Direction = parse::choice("side", &input.side)?;
         let quantity = parse::quantity("quantity", &input.quantity)?;
@@ -487,7 +494,7 @@ impl Journal {
 
     /// Record another fill: scaling in (entry side) or out (exit side).
     pub fn add_execution(&self, trade: &str, input: &ExecutionInput) -> ApiResult<TradeDetail> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         let side: Side = parse::choice("side", &input.side)?;
         let quantity = parse::quantity("quantity", &input.quantity)?;
         let price = parse::price("price", &input.price)?;
@@ -577,7 +584,7 @@ impl Journal {
 
     /// Exit the whole open quantity (or `quantity` of it) at `price`.
     pub fn close_trade(&self, trade: &str, input: &CloseInput) -> ApiResult<TradeDetail> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         let t = self.store.read(|c| Ok::<_, ApiError>(trade_repo::resolve(c, user_id, trade)?))?;
         let open = matches!(t.status, TradeStatus::Open | TradeStatus::PartiallyClosed)
             || (t.status == TradeStatus::NeedsReview && t.open_quantity > Decimal::ZERO);
@@ -601,7 +608,7 @@ impl Journal {
     }
 
     pub fn edit_trade(&self, trade: &str, input: &EditTradeInput) -> ApiResult<TradeDetail> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         let stop = parse::opt("stop", input.stop.as_deref(), parse::price)?;
         let initial_stop = parse::opt("initial_stop", input.initial_stop.as_deref(), parse::price)?;
         let targets = input
@@ -697,7 +704,7 @@ impl Journal {
     /// Change a recorded fill (the way to resolve a trade a merge left over-closed, or to fix a typo). The
     /// trade is recomputed; a change that would put a consistent trade into review is refused.
     pub fn edit_execution(&self, execution: &str, input: &ExecutionEditInput) -> ApiResult<TradeDetail> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         let side = input.side.as_deref().map(|s| parse::choice::<Side>("side", s)).transpose()?;
         let quantity = parse::opt("quantity", input.quantity.as_deref(), parse::quantity)?;
         let price = parse::opt("price", input.price.as_deref(), parse::price)?;
@@ -732,8 +739,8 @@ impl Journal {
 
     /// Delete a recorded fill. Its trade is recomputed (a trade without fills is planned again); deleting
     /// a fill of a trade another device deleted just removes it.
-    pub fn delete_execution(&self, execution: &str) -> ApiResult<Uuid> {
-        let user_id = self.user()?.id;
+    pub fn delete_execution(&self, execution: &str) -> ApiResult<dto::ExecutionId> {
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let (e, trade_id, trade_deleted) = trade_repo::resolve_execution(tx, user_id, execution)?;
             trade_repo::delete_execution(tx, e.id)?;
@@ -742,47 +749,50 @@ impl Journal {
                 let account = account_repo::get_any(tx, t.account_id)?;
                 refresh_checked(tx, &account, &t, "execution")?;
             }
-            Ok(e.id)
+            Ok(e.id.into())
         })
     }
 
     /// What needs the user's attention after merges: trades that need review (with why and what to do)
     /// and fills of trades another device deleted.
     pub fn review_items(&self) -> ApiResult<ReviewItems> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         self.store.read(|c| {
             let trades = trade_repo::needing_review(c, user_id)?
-                .into_iter()
+                .iter()
                 .map(|t| ReviewTrade {
                     advice: t.review.iter().map(|r| r.advice().to_string()).collect(),
-                    reasons: t.review.clone(),
-                    trade: t,
+                    reasons: t.review.iter().map(|r| (*r).into()).collect(),
+                    trade: t.into(),
                 })
                 .collect();
-            Ok(ReviewItems { trades, orphan_executions: trade_repo::orphan_executions(c, user_id)? })
+            Ok(ReviewItems {
+                trades,
+                orphan_executions: trade_repo::orphan_executions(c, user_id)?.iter().map(Into::into).collect(),
+            })
         })
     }
 
     /// Delete a trade (tombstoned with its executions, stops, targets, notes and answers).
-    pub fn delete_trade(&self, trade: &str) -> ApiResult<Uuid> {
-        let user_id = self.user()?.id;
+    pub fn delete_trade(&self, trade: &str) -> ApiResult<dto::TradeId> {
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let t = trade_repo::resolve(tx, user_id, trade)?;
             trade_repo::soft_delete(tx, t.id)?;
-            Ok(t.id)
+            Ok(t.id.into())
         })
     }
 
     pub fn show_trade(&self, trade: &str) -> ApiResult<TradeDetail> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         self.store.read_snapshot(|c| {
             let t = trade_repo::resolve(c, user_id, trade)?;
             detail(c, t, Vec::new())
         })
     }
 
-    pub fn list_trades(&self, input: &TradeListInput) -> ApiResult<Vec<Trade>> {
-        let user_id = self.user()?.id;
+    pub fn list_trades(&self, input: &TradeListInput) -> ApiResult<Vec<dto::Trade>> {
+        let user_id = self.user_id()?;
         let status: Option<TradeStatus> = input.status.as_deref().map(|s| parse::choice("status", s)).transpose()?;
         let symbol = input.symbol.as_deref().map(|s| parse::symbol("symbol", s)).transpose()?;
         let sort = match input.sort.as_deref().unwrap_or("newest") {
@@ -825,13 +835,13 @@ impl Journal {
                 limit,
                 offset: input.offset.unwrap_or(0),
             };
-            Ok(trade_repo::list(c, user_id, &q)?)
+            Ok(trade_repo::list(c, user_id, &q)?.iter().map(Into::into).collect())
         })
     }
 
     /// Bulk-import complete trades into one account in a single transaction.
     pub fn import_trades(&self, account: &str, trades: &[ImportTrade]) -> ApiResult<usize> {
-        let user_id = self.user()?.id;
+        let user_id = self.user_id()?;
         self.store.write(|tx| {
             let account = account_repo::resolve(tx, user_id, account)?;
             check_trade_limit(tx, user_id, u32::try_from(trades.len()).unwrap_or(u32::MAX))?;

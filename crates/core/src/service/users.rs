@@ -2,7 +2,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use trenddojo_store::users::{self as user_repo, NewUser, Tier, User};
@@ -13,7 +13,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::parse;
 
 /// Input for a new user.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct UserInput {
     pub email: String,
     pub name: Option<String>,
@@ -84,7 +85,7 @@ impl Journal {
     }
 
     /// Add a user; the first user of a store without an active user becomes the active one.
-    pub fn add_user(&mut self, input: &UserInput) -> ApiResult<User> {
+    pub fn add_user(&mut self, input: &UserInput) -> ApiResult<crate::dto::User> {
         let user = self.store.write(|tx| {
             let u = add_user(tx, input, None)?;
             if user_repo::active_user(tx)?.is_none() {
@@ -95,15 +96,15 @@ impl Journal {
         if self.user.is_none() {
             self.user = Some(user.clone());
         }
-        Ok(user)
+        Ok((&user).into())
     }
 
-    pub fn list_users(&self) -> ApiResult<Vec<User>> {
-        Ok(self.store.read(user_repo::list)?)
+    pub fn list_users(&self) -> ApiResult<Vec<crate::dto::User>> {
+        Ok(self.store.read(user_repo::list)?.iter().map(Into::into).collect())
     }
 
     /// Make `email` the store's active user.
-    pub fn switch_user(&mut self, email: &str) -> ApiResult<User> {
+    pub fn switch_user(&mut self, email: &str) -> ApiResult<crate::dto::User> {
         let user = self.store.write(|tx| {
             let u = user_repo::find_by_email(tx, email)?
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("user: no user {email:?} in this store")))?;
@@ -111,7 +112,7 @@ impl Journal {
             Ok::<_, ApiError>(u)
         })?;
         self.user = Some(user.clone());
-        Ok(user)
+        Ok((&user).into())
     }
 
     /// Check a user's password against the stored salted hash.
