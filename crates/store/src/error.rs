@@ -13,6 +13,21 @@ pub enum StoreError {
     AlreadyExists(PathBuf),
     #[error("wrong key or passphrase for the store in {0}")]
     WrongKey(PathBuf),
+    /// A passphrase or recovery key that does not unlock a backup or a store (never names the secret).
+    #[error("the {what} does not unlock {target}")]
+    WrongSecret { what: &'static str, target: String },
+    /// The store file (or its WAL, or keyinfo.json) is damaged: never migrated, overwritten or written to.
+    /// `advice` names the newest good backup and how to get the data back.
+    #[error("the store in {home} is damaged: {what}. {advice}")]
+    Damaged { home: PathBuf, what: String, advice: String },
+    /// A backup file that is not whole: truncated, altered, or not a backup at all.
+    #[error("{path}: {what}")]
+    BadBackup { path: PathBuf, what: String },
+    /// The request contradicts the store's state (showing a recovery key that was already confirmed...).
+    #[error("{field}: {message}")]
+    Conflict { field: &'static str, message: String },
+    #[error("{path}: could not write: {reason}; nothing was kept")]
+    DiskFull { path: PathBuf, reason: String },
     #[error("no key to unlock the store: {0}")]
     KeyUnavailable(String),
     #[error("the OS keyring failed: {0}")]
@@ -34,7 +49,7 @@ pub enum StoreError {
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("store data is corrupt: {0}")]
@@ -43,6 +58,17 @@ pub enum StoreError {
     Crypto(&'static str),
     #[error("the encryption library (SQLCipher) could not start: {0}")]
     Encryption(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// Every SQLite error passes through here, so this is where a damaged page is first seen: the
+    /// thread notes it (see [`crate::damage`]) and the store that ran the statement reports the damage.
+    fn from(e: rusqlite::Error) -> Self {
+        if crate::damage::is_corruption(&e) {
+            crate::damage::note_corruption();
+        }
+        StoreError::Sqlite(e)
+    }
 }
 
 impl StoreError {
