@@ -7,13 +7,14 @@
 //! write. Errors are [`ApiError`]s with stable codes.
 
 mod error;
+pub mod notices;
 pub mod parse;
 pub mod seed;
 mod service;
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use service::*;
-pub use trenddojo_store::{KeySource, Passphrase};
+pub use trenddojo_store::{KeySource, Passphrase, RecoveryKey};
 
 /// Store types that appear in API results (so shells need no direct store dependency).
 pub mod store_types {
@@ -23,6 +24,8 @@ pub mod store_types {
     pub use trenddojo_store::trades::{Execution, StopAdjustment, Target, Trade};
     pub use trenddojo_store::users::{Tier, User};
     pub use trenddojo_store::DbStatus;
+    pub use trenddojo_store::restore::UnlockedWith;
+    pub use trenddojo_store::{BackupEntry, BackupOutcome, RecoveryState, RestoreOutcome};
 }
 
 /// Domain types that appear in API results.

@@ -121,6 +121,11 @@ pub(crate) fn advice(paths: &StorePaths) -> String {
     }
 }
 
+/// [`advice`] for shells and use cases: what to do about damage in this store.
+pub fn advice_for(paths: &StorePaths) -> String {
+    advice(paths)
+}
+
 /// The error for damage found in this store (also recorded in the marker).
 pub(crate) fn damaged(paths: &StorePaths, what: impl Into<String>) -> StoreError {
     let what = what.into();

@@ -76,6 +76,11 @@ impl StoreError {
         StoreError::Io { path: path.into(), source }
     }
 
+    /// An SQLite error saying the file is damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if crate::damage::is_corruption(e))
+    }
+
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
     }

@@ -99,6 +99,25 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Write a new file `path` (refused if it exists; its folder must exist), 0600, durably: exports and the
+/// like, which must never leave half a file under the name the user gave.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if path.exists() {
+        return Err(StoreError::Invalid {
+            field: "file",
+            message: format!("{} already exists; choose a new file name", path.display()),
+        });
+    }
+    let folder = parent_of(path);
+    if !folder.is_dir() {
+        return Err(StoreError::Invalid {
+            field: "file",
+            message: format!("the folder {} does not exist; create it first", folder.display()),
+        });
+    }
+    write_atomic(path, bytes)
+}
+
 /// Rename `from` to `to` and flush both folders.
 pub(crate) fn rename_durable(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to).map_err(|e| StoreError::io(from, e))?;
