@@ -144,6 +144,11 @@ fn run(cli: Cli) -> ApiResult<Output> {
         Command::ImportBackup { file } => recovery::import_backup(file, &Journal::open(&opts)?),
         Command::Db(DbCmd::Restore { file }) => recovery::restore(&home, file, &key, recovery.as_ref()),
         Command::Db(DbCmd::Recover) => recovery::recover(&home, &key_to_open),
+        Command::Db(DbCmd::Backups) => {
+            let all = Maintenance::list_backups(&home);
+            let text = recovery::render_backups(&all, &home.join("backups"));
+            out(&all, text)
+        }
         Command::User(cmd) => {
             let mut j = Journal::open(&opts)?;
             match cmd {
@@ -343,7 +348,7 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
         DbCmd::Restore { file } => recovery::restore(home, file, key, None),
         DbCmd::Recover => recovery::recover(home, key),
         DbCmd::Backups => {
-            let all = m.backups();
+            let all = Maintenance::list_backups(home);
             let text = recovery::render_backups(&all, &m.store().paths().backups);
             out(&all, text)
         }

@@ -134,6 +134,13 @@ impl Container {
         }
         f.read_exact(&mut magic).map_err(|e| StoreError::io(path, e))?;
         if &magic != BACKUP_MAGIC {
+            // A SQLCipher file starts with 16 random salt bytes: all zeros is a zeroed file, not a backup.
+            let mut head = vec![0u8; 4096.min(len as usize)];
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0)).map_err(|e| StoreError::io(path, e))?;
+            f.read_exact(&mut head).map_err(|e| StoreError::io(path, e))?;
+            if head.iter().all(|b| *b == 0) {
+                return Err(bad(path, "the file is all zero bytes: it was zeroed"));
+            }
             return Ok(None);
         }
         let mut fixed = [0u8; 6];
@@ -405,7 +412,6 @@ pub(crate) fn check_conn(conn: &rusqlite::Connection) -> IntegrityReport {
     let integrity = run("integrity_check", "PRAGMA integrity_check(100)");
     let cipher_integrity = run("cipher_integrity_check", "PRAGMA cipher_integrity_check");
     let foreign_keys = run("foreign_key_check", "PRAGMA foreign_key_check");
-    let integrity = if integrity.is_empty() && !failed.is_empty() { vec!["not run".into()] } else { integrity };
     IntegrityReport { integrity, cipher_integrity, foreign_keys, failed_checks: failed }
 }
 
@@ -457,6 +463,7 @@ impl Store {
         let tmp_dir = self.paths().tmp_dir();
         fsutil::private_dir(&tmp_dir)?;
         let tmp_db = tmp_dir.join(format!("backup-{}.db", Uuid::now_v7().simple()));
+        remove_stale_partials(dest);
         let partial = fsutil::temp_beside(dest, "partial");
         let result = self.write_backup(dest, &partial, &tmp_db, kind);
         for p in [&tmp_db, &partial] {
@@ -586,6 +593,20 @@ impl Store {
     pub fn check_summary(&self, report: &IntegrityReport) -> String {
         let objects = self.with_writer(|c| Ok(root_pages(c))).unwrap_or_default();
         report.summary(&objects)
+    }
+}
+
+/// Remove what a crashed backup to `dest` left beside it (`.<name>.partial-*`): the folder may be the
+/// user's own, which no open of the store cleans.
+fn remove_stale_partials(dest: &Path) {
+    let Some(name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{name}.partial-");
+    if let Ok(rd) = std::fs::read_dir(fsutil::parent_of(dest)) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 

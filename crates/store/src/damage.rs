@@ -151,6 +151,13 @@ fn find_before_open(paths: &StorePaths) -> Result<Option<String>> {
     if len == 0 {
         return Ok(Some(format!("{} is empty (0 bytes): the file was truncated or zeroed", paths.db.display())));
     }
+    // Every page size SQLite allows is a multiple of 512.
+    if len % 512 != 0 {
+        return Ok(Some(format!(
+            "{} ends inside a page ({len} bytes is not a whole number of pages): it was cut short",
+            paths.db.display()
+        )));
+    }
     check_wal_stable(&wal_path(&paths.db))
 }
 

@@ -205,10 +205,13 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
         KeySource::Recovery(r) => Some(r),
         _ => None,
     });
-    fsutil::private_dir(&paths.home)?;
     let tmp_dir = paths.tmp_dir();
-    fsutil::private_dir(&tmp_dir)?;
     let tmp_db = tmp_dir.join(format!("restore-{}.db", Uuid::now_v7().simple()));
+    // The data folder is created only once the backup is known to open: a refused restore leaves nothing.
+    let make_dirs = || -> Result<()> {
+        fsutil::private_dir(&paths.home)?;
+        fsutil::private_dir(&tmp_dir)
+    };
     let result = (|| {
         let (key, unlocked_with, new_keyinfo, header_time, store_id) = match &container {
             Some(c) => {
@@ -232,6 +235,7 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
                 }
                 let (key, with) = unlock_backup(c, &current, passphrase, recovery)?;
                 c.verify_mac(&key)?;
+                make_dirs()?;
                 let mut out = fsutil::create_private(&tmp_db)?;
                 c.copy_body(Some(&mut out), &tmp_db)?;
                 out.sync_all().map_err(|e| fsutil::write_error(&tmp_db, e))?;
@@ -257,6 +261,7 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
                         ),
                     });
                 };
+                make_dirs()?;
                 std::fs::copy(file, &tmp_db).map_err(|e| fsutil::write_error(&tmp_db, e))?;
                 fsutil::restrict(&tmp_db, 0o600)?;
                 (key.clone(), UnlockedWith::StoreKey, None, None, info.store_id)

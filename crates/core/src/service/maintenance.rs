@@ -267,9 +267,10 @@ impl Maintenance {
         Ok(self.store.backup_as(file, "manual")?)
     }
 
-    /// The backups in the store's `backups/` folder, newest first, each checked for completeness.
-    pub fn backups(&self) -> Vec<BackupEntry> {
-        trenddojo_store::backup::list_backups(self.store.paths())
+    /// The backups in the `backups/` folder of the data folder `home`, newest first, each checked for
+    /// completeness (no key needed, so this works when the store itself cannot be opened).
+    pub fn list_backups(home: &Path) -> Vec<BackupEntry> {
+        trenddojo_store::backup::list_backups(&trenddojo_store::StorePaths::new(home))
     }
 
     /// How many daily backups are kept (0: none).
