@@ -746,6 +746,23 @@ fn kill_after(c: Command, args: &[&str], after: Duration) -> bool {
     running
 }
 
+/// Run `args`, and kill it with SIGKILL `extra` after `cond` first holds (polled every 200 µs); says
+/// whether it was still running at the kill.
+fn kill_when(c: Command, args: &[&str], cond: impl Fn() -> bool, extra: Duration) -> bool {
+    let mut c = c;
+    c.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() && Instant::now() < deadline && child.try_wait().expect("poll").is_none() {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    std::thread::sleep(extra);
+    let running = child.try_wait().expect("poll").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    running
+}
+
 /// How long an uninterrupted run of `args` takes on a copy of `template`.
 fn duration_of(template: &Path, scratch: &Path, args: &[&str]) -> Duration {
     copy_dir(template, scratch);
@@ -799,6 +816,7 @@ fn kill_9_during_a_backup_never_leaves_a_half_backup() {
             assert!(stray.is_empty(), "no partial file left beside it: {stray:?}");
         }
     }
+    eprintln!("kill -9 during db backup: {interrupted} of 6 kills landed mid-backup (an uninterrupted one takes {t:?})");
     assert!(interrupted >= 3, "most kills landed while the backup ran ({interrupted} of 6; it takes {t:?})");
 }
 
@@ -834,6 +852,7 @@ fn kill_9_during_a_restore_leaves_the_old_store_or_the_new_never_half() {
         }
         no_leftovers(&home);
     }
+    eprintln!("kill -9 during db restore: {interrupted} of 7 mid-restore; afterwards {saw_old} old, {saw_new} restored ({t:?})");
     assert!(interrupted >= 3, "most kills landed mid-restore ({interrupted} of 7, it takes {t:?})");
     assert!(saw_old + saw_new == 7, "old {saw_old}, new {saw_new}");
 }
@@ -842,22 +861,45 @@ fn kill_9_during_a_restore_leaves_the_old_store_or_the_new_never_half() {
 fn kill_9_during_a_migration_leaves_a_store_that_opens_and_finishes_later() {
     let h = damaged_candidate();
     ballast(&h.path(), 2000);
-    h.json(&["db", "rollback", "--to", "3"]);
     let names = account_names(&h.path(), PASSPHRASE);
     let notes = h.json(&["db", "status"])["row_counts"].clone();
+    h.json(&["db", "rollback", "--to", "3"]);
+    // (`db` commands never migrate on open; any other command would.)
+    assert_eq!(h.json(&["db", "status"])["schema_version"], 3, "the store is back at v3");
     let template = h.dir.path().join("template");
     copy_dir(&h.path(), &template);
-    let t = duration_of(&template, &h.dir.path().join("timing"), &["db", "migrate"]);
     let latest = trenddojo_store::migrations::latest_version();
-    let mut interrupted = 0;
-    for i in 1..=6u32 {
+    // The migrations run right after the pre-migrate backup lands in backups/, and each one's commit
+    // appends to the WAL. Kill -9 while the backup is written, as soon as it lands, and as the WAL
+    // grows (the first migration committed, the next ones running), so kills fall before, between and
+    // inside the migration transactions.
+    let (mut interrupted, mut versions) = (0, Vec::new());
+    let points: [(&str, u64); 10] =
+        [("backup", 0), ("landed", 0), ("wal", 0), ("wal", 1), ("wal", 2), ("wal", 3), ("wal", 5), ("wal", 8), ("wal", 12), ("wal", 20)];
+    for (i, (when, extra_ms)) in points.into_iter().enumerate() {
         let home = h.dir.path().join(format!("try{i}"));
         copy_dir(&template, &home);
-        if kill_after(td(&home, Some(PASSPHRASE)), &["db", "migrate"], t * i / 7) {
+        let backups = home.join("backups");
+        let wal = home.join("trenddojo.db-wal");
+        let before = files_under(&backups).len();
+        let landed = || {
+            files_under(&backups)
+                .iter()
+                .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .count()
+                > before
+        };
+        let cond = || match when {
+            "backup" => home.join(".tmp").is_dir() && files_under(&home.join(".tmp")).len() > 0,
+            "landed" => landed(),
+            _ => landed() && std::fs::metadata(&wal).is_ok_and(|m| m.len() > 32),
+        };
+        if kill_when(td(&home, Some(PASSPHRASE)), &["db", "migrate"], cond, Duration::from_millis(extra_ms)) {
             interrupted += 1;
         }
         let s = ok_json(&run(td(&home, Some(PASSPHRASE)), &["--json", "db", "status"]), "status after kill -9");
         let v = s["schema_version"].as_u64().expect("version");
+        versions.push(v);
         assert!((3..=u64::from(latest)).contains(&v), "#{i}: a whole number of migrations applied: v{v}");
         let m = ok_json(&run(td(&home, Some(PASSPHRASE)), &["--json", "db", "migrate"]), "finish the migration");
         assert_eq!(m["to_version"], latest, "#{i}: {m}");
@@ -870,7 +912,11 @@ fn kill_9_during_a_migration_leaves_a_store_that_opens_and_finishes_later() {
         }
         no_leftovers(&home);
     }
-    assert!(interrupted >= 3, "most kills landed mid-migration ({interrupted} of 6, it takes {t:?})");
+    eprintln!("kill -9 during db migrate: {interrupted} of 10 killed mid-command; versions found afterwards {versions:?}");
+    assert!(interrupted >= 6, "most kills landed while the command ran ({interrupted} of 10; versions {versions:?})");
+    let mut distinct = versions.clone();
+    distinct.dedup();
+    assert!(distinct.len() >= 2, "the kills fell at different points of the migration run: {versions:?}");
 }
 
 /// Run the binary with a file-size limit (RLIMIT_FSIZE, in the child only) and SIGXFSZ ignored, so
