@@ -75,7 +75,11 @@ fn recovery_key(home: &Path, p: Option<&str>) -> String {
 
 fn sha(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_default();
-    format!("{}:{:x}", bytes.len(), bytes.iter().fold(0xcbf29ce484222325u64, |a, b| (a ^ u64::from(*b)).wrapping_mul(0x100000001b3)))
+    format!(
+        "{}:{:x}",
+        bytes.len(),
+        bytes.iter().fold(0xcbf29ce484222325u64, |a, b| (a ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+    )
 }
 
 #[cfg(unix)]
@@ -101,15 +105,41 @@ fn copy_dir(from: &Path, to: &Path) {
 fn some_trading(h: &Home) {
     h.json(&["account", "add", "--name", "Swing", "--currency", "USD", "--balance", "25000"]);
     let t = h.json(&[
-        "trade", "open", "--account", "Swing", "--symbol", "AAPL", "--side", "long", "--quantity", "10", "--price",
-        "187.5", "--stop", "183.2", "--fees", "1",
+        "trade",
+        "open",
+        "--account",
+        "Swing",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "long",
+        "--quantity",
+        "10",
+        "--price",
+        "187.5",
+        "--stop",
+        "183.2",
+        "--fees",
+        "1",
     ]);
     let id = t["id"].as_str().expect("trade id").to_string();
     h.json(&["trade", "close", &id, "--price", "195.4", "--fees", "1"]);
     h.json(&["note", "add", "Waited for the retest.", "--trade", &id, "--kind", "review"]);
     h.json(&[
-        "trade", "open", "--account", "Swing", "--symbol", "MSFT", "--side", "long", "--quantity", "3", "--price",
-        "410.25", "--stop", "400",
+        "trade",
+        "open",
+        "--account",
+        "Swing",
+        "--symbol",
+        "MSFT",
+        "--side",
+        "long",
+        "--quantity",
+        "3",
+        "--price",
+        "410.25",
+        "--stop",
+        "400",
     ]);
 }
 
@@ -119,7 +149,8 @@ fn ballast(home: &Path, notes: usize) {
     let store = Store::open(home, &common::key(), MigrateOnOpen::No).expect("open");
     store
         .write(|tx| {
-            let user: String = tx.query_row("SELECT value FROM store_meta WHERE key = 'active_user'", [], |r| r.get(0))?;
+            let user: String =
+                tx.query_row("SELECT value FROM store_meta WHERE key = 'active_user'", [], |r| r.get(0))?;
             for i in 0..notes {
                 tx.execute(
                     "INSERT INTO trade_notes (id, user_id, kind, body, created_at, updated_at, updated_hlc) \
@@ -201,7 +232,11 @@ fn a_wrong_recovery_key_or_passphrase_is_refused_and_creates_nothing() {
     // A well-formed recovery key that belongs to another store.
     let other = Home::init();
     let foreign = recovery_key(&other.path(), Some(PASSPHRASE));
-    let o = run_stdin(td_no_keyring(&fresh, Some("x")), &["--recovery-key-stdin", "db", "restore", b], &format!("{foreign}\n"));
+    let o = run_stdin(
+        td_no_keyring(&fresh, Some("x")),
+        &["--recovery-key-stdin", "db", "restore", b],
+        &format!("{foreign}\n"),
+    );
     assert_eq!(o.status.code(), Some(8), "a wrong recovery key is a wrong key: {}", stderr(&o));
     assert!(stderr(&o).contains("the recovery key does not unlock the backup"), "says which secret: {}", stderr(&o));
     assert!(!stderr(&o).contains(&foreign), "the key typed is never echoed: {}", stderr(&o));
@@ -210,7 +245,11 @@ fn a_wrong_recovery_key_or_passphrase_is_refused_and_creates_nothing() {
     let mut typo: Vec<char> = recovery_key(&h.path(), Some(PASSPHRASE)).chars().collect();
     typo[3] = if typo[3] == 'A' { 'B' } else { 'A' };
     let typo: String = typo.into_iter().collect();
-    let o = run_stdin(td_no_keyring(&fresh, Some("x")), &["--recovery-key-stdin", "db", "restore", b], &format!("{typo}\n"));
+    let o = run_stdin(
+        td_no_keyring(&fresh, Some("x")),
+        &["--recovery-key-stdin", "db", "restore", b],
+        &format!("{typo}\n"),
+    );
     assert_eq!(o.status.code(), Some(2), "a mistyped recovery key is invalid input: {}", stderr(&o));
     assert!(stderr(&o).contains("mistyped"), "says it is a typo: {}", stderr(&o));
 
@@ -232,12 +271,19 @@ fn changing_the_passphrase_keeps_old_backups_openable() {
     h.json(&["db", "backup", old_backup.to_str().expect("utf-8")]);
     let old_dump = h.dump();
 
-    let o = run_stdin(td(&h.path(), Some(PASSPHRASE)), &["key", "change-passphrase", "--new-passphrase-stdin"], "second passphrase\n");
+    let o = run_stdin(
+        td(&h.path(), Some(PASSPHRASE)),
+        &["key", "change-passphrase", "--new-passphrase-stdin"],
+        "second passphrase\n",
+    );
     assert!(o.status.success(), "change the passphrase: {}", stderr(&o));
     let o = run(td(&h.path(), Some(PASSPHRASE)), &["db", "status"]);
     assert_eq!(o.status.code(), Some(8), "the old passphrase no longer opens the store: {}", stderr(&o));
     assert_eq!(dump_at(&h.path(), "second passphrase"), old_dump, "nothing was re-encrypted or lost");
-    run(td(&h.path(), Some("second passphrase")), &["account", "add", "--name", "Later", "--currency", "EUR", "--balance", "5"]);
+    run(
+        td(&h.path(), Some("second passphrase")),
+        &["account", "add", "--name", "Later", "--currency", "EUR", "--balance", "5"],
+    );
     let new_backup = h.dir.path().join("new.tdbackup");
     let o = run(td(&h.path(), Some("second passphrase")), &["db", "backup", new_backup.to_str().expect("utf-8")]);
     assert!(o.status.success(), "backup under the new passphrase: {}", stderr(&o));
@@ -248,11 +294,19 @@ fn changing_the_passphrase_keeps_old_backups_openable() {
     assert!(o.status.success(), "an old backup opens with the passphrase of its day: {}", stderr(&o));
     let o = run(td_no_keyring(&h.dir.path().join("b"), Some("second passphrase")), &["db", "restore", ob]);
     assert_eq!(o.status.code(), Some(8), "but not with today's passphrase: {}", stderr(&o));
-    let o = run_stdin(td_no_keyring(&h.dir.path().join("c"), Some("x")), &["--recovery-key-stdin", "db", "restore", ob], &format!("{code}\n"));
+    let o = run_stdin(
+        td_no_keyring(&h.dir.path().join("c"), Some("x")),
+        &["--recovery-key-stdin", "db", "restore", ob],
+        &format!("{code}\n"),
+    );
     assert!(o.status.success(), "the recovery key opens the old backup: {}", stderr(&o));
     let o = run(td_no_keyring(&h.dir.path().join("d"), Some("second passphrase")), &["db", "restore", nb]);
     assert!(o.status.success(), "a new backup opens with the new passphrase: {}", stderr(&o));
-    let o = run_stdin(td_no_keyring(&h.dir.path().join("e"), Some("x")), &["--recovery-key-stdin", "db", "restore", nb], &format!("{code}\n"));
+    let o = run_stdin(
+        td_no_keyring(&h.dir.path().join("e"), Some("x")),
+        &["--recovery-key-stdin", "db", "restore", nb],
+        &format!("{code}\n"),
+    );
     assert!(o.status.success(), "and with the same recovery key: {}", stderr(&o));
     // The current store restores its own old backup without any other secret: same key, older passphrase.
     let o = run(td(&h.path(), Some("second passphrase")), &["--json", "db", "restore", ob]);
@@ -276,11 +330,19 @@ fn the_recovery_key_is_shown_until_confirmed_and_refused_afterwards() {
 
     let o = run_stdin(td(&home, Some("pw")), &["key", "confirm-recovery"], &format!("{other_code}\n"));
     assert_eq!(o.status.code(), Some(8), "another store's key does not confirm: {}", stderr(&o));
-    let o = run_stdin(td(&home, Some("pw")), &["key", "confirm-recovery"], &format!("{}\n", code.to_lowercase().replace('-', " ")));
+    let o = run_stdin(
+        td(&home, Some("pw")),
+        &["key", "confirm-recovery"],
+        &format!("{}\n", code.to_lowercase().replace('-', " ")),
+    );
     assert!(o.status.success(), "confirmed, however it is typed: {}", stderr(&o));
     let o = run(td(&home, Some("pw")), &["key", "show-recovery"]);
     assert_eq!(o.status.code(), Some(4), "refused once confirmed: {}", stderr(&o));
-    assert!(stderr(&o).contains("create-recovery") && !stderr(&o).contains(&code), "says where keys come from: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("create-recovery") && !stderr(&o).contains(&code),
+        "says where keys come from: {}",
+        stderr(&o)
+    );
     let info = std::fs::read_to_string(home.join("keyinfo.json")).expect("keyinfo");
     assert!(!info.contains("recovery_pending"), "the pending copy is erased: {info}");
     let status = ok_json(&run(td(&home, Some("pw")), &["--json", "key", "status"]), "key status");
@@ -292,12 +354,24 @@ fn the_recovery_key_is_shown_until_confirmed_and_refused_afterwards() {
     let created = ok_json(&run(td(&home, Some("pw")), &["--json", "key", "create-recovery"]), "create-recovery");
     let code2 = created["recovery_key"].as_str().expect("new key").to_string();
     assert_ne!(code2, code, "a new key");
-    let o = run_stdin(td_no_keyring(&dir.path().join("r1"), Some("x")), &["--recovery-key-stdin", "db", "restore", b1.to_str().expect("utf-8")], &format!("{code}\n"));
+    let o = run_stdin(
+        td_no_keyring(&dir.path().join("r1"), Some("x")),
+        &["--recovery-key-stdin", "db", "restore", b1.to_str().expect("utf-8")],
+        &format!("{code}\n"),
+    );
     assert!(o.status.success(), "the old key opens the older backup: {}", stderr(&o));
-    let o = run_stdin(td_no_keyring(&dir.path().join("r2"), Some("x")), &["--recovery-key-stdin", "db", "restore", b1.to_str().expect("utf-8")], &format!("{code2}\n"));
+    let o = run_stdin(
+        td_no_keyring(&dir.path().join("r2"), Some("x")),
+        &["--recovery-key-stdin", "db", "restore", b1.to_str().expect("utf-8")],
+        &format!("{code2}\n"),
+    );
     assert_eq!(o.status.code(), Some(8), "the new key does not open a backup made before it: {}", stderr(&o));
     // A forgotten passphrase: the recovery key unlocks the store itself, and sets a new passphrase.
-    let o = run_stdin(td(&home, None), &["--recovery-key-stdin", "key", "change-passphrase", "--new-passphrase-stdin"], &format!("{code2}\nfresh pw\n"));
+    let o = run_stdin(
+        td(&home, None),
+        &["--recovery-key-stdin", "key", "change-passphrase", "--new-passphrase-stdin"],
+        &format!("{code2}\nfresh pw\n"),
+    );
     assert!(o.status.success(), "reset a forgotten passphrase with the recovery key: {}", stderr(&o));
     assert!(run(td(&home, Some("fresh pw")), &["db", "status"]).status.success(), "the new passphrase opens the store");
 }
@@ -361,7 +435,11 @@ fn stores_from_before_recovery_keys_keep_opening_and_their_plain_backups_restore
     ok_json(&run(td(&home, pw), &["--json", "db", "backup", b.to_str().expect("utf-8")]), "backup");
     let o = run(td_no_keyring(&dir.path().join("f1"), pw), &["db", "restore", b.to_str().expect("utf-8")]);
     assert!(o.status.success(), "the direct passphrase opens the backup: {}", stderr(&o));
-    let o = run_stdin(td_no_keyring(&dir.path().join("f2"), Some("x")), &["--recovery-key-stdin", "db", "restore", b.to_str().expect("utf-8")], &format!("{code}\n"));
+    let o = run_stdin(
+        td_no_keyring(&dir.path().join("f2"), Some("x")),
+        &["--recovery-key-stdin", "db", "restore", b.to_str().expect("utf-8")],
+        &format!("{code}\n"),
+    );
     assert!(o.status.success(), "the recovery key opens it: {}", stderr(&o));
     assert_eq!(dump_at(&dir.path().join("f2"), "x"), dump_at(&home, "legacy pw"), "same data");
     // Changing the passphrase wraps the same key: the plain backup still restores.
@@ -405,7 +483,10 @@ fn backups_are_private_checked_and_never_create_folders() {
     let again = h.run(&["db", "backup", b.to_str().expect("utf-8")]);
     assert_eq!(again.status.code(), Some(2), "an existing file is never overwritten: {}", stderr(&again));
     let listed = h.json(&["db", "backups"]);
-    assert!(listed.as_array().expect("list").iter().all(|b| b["intact"] == true), "automatic backups are intact: {listed}");
+    assert!(
+        listed.as_array().expect("list").iter().all(|b| b["intact"] == true),
+        "automatic backups are intact: {listed}"
+    );
 }
 
 #[test]
@@ -435,7 +516,10 @@ fn daily_backups_are_taken_once_a_day_and_the_newest_n_kept() {
     assert_eq!(kept.len(), 3, "the newest 3 are kept: {kept:?}");
     assert!(kept.iter().all(|p| !p.to_string_lossy().contains("20200101")), "the oldest went first: {kept:?}");
     let listed = h.json(&["db", "backups"]);
-    assert!(listed.as_array().expect("list").iter().all(|b| b["intact"] == true), "each one passed its checks: {listed}");
+    assert!(
+        listed.as_array().expect("list").iter().all(|b| b["intact"] == true),
+        "each one passed its checks: {listed}"
+    );
     h.json(&["db", "schedule", "--keep", "0"]);
     let newest = dailies().pop().expect("one");
     std::fs::rename(&newest, h.path().join("backups").join("daily-20200301T000000.000000Z.tdbackup")).expect("age");
@@ -483,7 +567,8 @@ fn a_damaged_store_file_is_reported_never_replaced_by_an_empty_store() {
             assert!(e.contains("damaged") && e.contains("daily-"), "{how}: names the newest good backup: {e}");
             assert!(!e.contains("malformed\n") && !e.contains("out of memory"), "{how}: not a raw SQLite error: {e}");
         }
-        let o = h.cmd().env("TRENDDOJO_PASSPHRASE", "wrong passphrase").args(["account", "list"]).output().expect("run");
+        let o =
+            h.cmd().env("TRENDDOJO_PASSPHRASE", "wrong passphrase").args(["account", "list"]).output().expect("run");
         assert_eq!(o.status.code(), Some(8), "{how}: a wrong passphrase is still told apart: {}", stderr(&o));
         let o = h.run(&["account", "add", "--name", "X", "--currency", "USD", "--balance", "1"]);
         assert_eq!(o.status.code(), Some(10), "{how}: no write goes into a damaged store: {}", stderr(&o));
@@ -498,7 +583,11 @@ fn a_damaged_store_file_is_reported_never_replaced_by_an_empty_store() {
         assert_eq!(sha(&aside.join("trenddojo.db")), before, "{how}: the damaged file was moved aside as it was");
         assert!(aside.join("keyinfo.json").exists(), "{how}: the aside folder is a complete data folder");
         assert_eq!(h.json(&["db", "check"])["ok"], true, "{how}: the restored store passes its checks");
-        assert_eq!(account_names(&h.path(), PASSPHRASE), Vec::<String>::new(), "{how}: the daily backup predates the account");
+        assert_eq!(
+            account_names(&h.path(), PASSPHRASE),
+            Vec::<String>::new(),
+            "{how}: the daily backup predates the account"
+        );
     }
 }
 
@@ -515,7 +604,11 @@ fn a_damaged_page_is_found_reported_and_then_no_write_is_accepted() {
     assert!(stderr(&o).contains("does not authenticate"), "says what: {}", stderr(&o));
     let o = h.run(&["db", "check"]);
     assert_eq!(o.status.code(), Some(10), "db check reports instead of aborting: {}", stderr(&o));
-    assert!(stderr(&o).contains("fail authentication") && stderr(&o).contains(&format!("page {page}")), "summarised: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("fail authentication") && stderr(&o).contains(&format!("page {page}")),
+        "summarised: {}",
+        stderr(&o)
+    );
     // The account table is intact, yet the store is known damaged: writes are refused.
     let o = h.run(&["account", "add", "--name", "New", "--currency", "USD", "--balance", "1"]);
     assert_eq!(o.status.code(), Some(10), "writes refused: {}", stderr(&o));
@@ -523,7 +616,10 @@ fn a_damaged_page_is_found_reported_and_then_no_write_is_accepted() {
     assert!(h.run(&["account", "list"]).status.success(), "reads of intact tables still work (to export, to look)");
     let r = h.json(&["db", "restore", backup.to_str().expect("utf-8")]);
     assert_eq!(r["unlocked_with"], "store_key", "{r}");
-    assert!(h.run(&["account", "add", "--name", "New", "--currency", "USD", "--balance", "1"]).status.success(), "writable again");
+    assert!(
+        h.run(&["account", "add", "--name", "New", "--currency", "USD", "--balance", "1"]).status.success(),
+        "writable again"
+    );
 }
 
 /// A leaf page of `table` (SQLite's dbstat), read through the store.
@@ -553,10 +649,7 @@ fn crashed_copy_with_wal(h: &Home, to: &Path) {
     store
         .write(|tx| {
             for i in 0..5 {
-                tx.execute(
-                    "INSERT INTO store_meta (key, value) VALUES (?1, 'x')",
-                    [format!("wal-test-{i}")],
-                )?;
+                tx.execute("INSERT INTO store_meta (key, value) VALUES (?1, 'x')", [format!("wal-test-{i}")])?;
             }
             Ok::<_, StoreError>(())
         })
@@ -636,15 +729,35 @@ fn damaged_backups_are_refused_with_a_clear_message_and_change_nothing() {
         ("truncated-in-header", bytes[..40].to_vec(), "does not fit the file"),
         ("zeroed", vec![0u8; bytes.len()], "all zero bytes"),
         ("empty", Vec::new(), "empty"),
-        ("flipped-in-body", { let mut b = bytes.clone(); b[body + 9000] ^= 1; b }, "SHA-256 does not match"),
-        ("flipped-in-header", {
-            let mut b = bytes.clone();
-            let json = String::from_utf8_lossy(&b[23..23 + header_len]).to_string();
-            let at = 23 + json.find("\"schema_version\":").expect("field") + "\"schema_version\":".len();
-            b[at] = if b[at] == b'7' { b'6' } else { b'5' };
-            b
-        }, "MAC does not verify"),
-        ("flipped-mac", { let mut b = bytes.clone(); b[body - 3] ^= 1; b }, "MAC does not verify"),
+        (
+            "flipped-in-body",
+            {
+                let mut b = bytes.clone();
+                b[body + 9000] ^= 1;
+                b
+            },
+            "SHA-256 does not match",
+        ),
+        (
+            "flipped-in-header",
+            {
+                let mut b = bytes.clone();
+                let json = String::from_utf8_lossy(&b[23..23 + header_len]).to_string();
+                let at = 23 + json.find("\"schema_version\":").expect("field") + "\"schema_version\":".len();
+                b[at] = if b[at] == b'7' { b'6' } else { b'5' };
+                b
+            },
+            "MAC does not verify",
+        ),
+        (
+            "flipped-mac",
+            {
+                let mut b = bytes.clone();
+                b[body - 3] ^= 1;
+                b
+            },
+            "MAC does not verify",
+        ),
     ];
     let dump = h.dump();
     let files = files_under(&h.path()).len();
@@ -703,9 +816,10 @@ fn db_recover_salvages_what_is_readable_and_counts_it_against_the_last_backup() 
     ballast(&h.path(), 300);
     h.json(&["account", "list"]);
     let backup_counts = h.json(&["db", "status"])["row_counts"].clone();
-    let notes_before = backup_counts.as_array().expect("counts").iter().find(|t| t["table"] == "trade_notes").expect("notes")["rows"]
-        .as_u64()
-        .expect("n");
+    let notes_before =
+        backup_counts.as_array().expect("counts").iter().find(|t| t["table"] == "trade_notes").expect("notes")["rows"]
+            .as_u64()
+            .expect("n");
     // The daily backup holds exactly this state; now damage one page of the notes.
     let page = leaf_page_of(&h.path(), "trade_notes");
     flip_page(&h.path().join("trenddojo.db"), page);
@@ -717,7 +831,10 @@ fn db_recover_salvages_what_is_readable_and_counts_it_against_the_last_backup() 
     assert_eq!(notes["damaged_regions"], 1, "one unreadable region stepped over: {notes}");
     assert_eq!(notes["in_backup"].as_u64(), Some(notes_before), "compared with the daily backup: {notes}");
     let salvaged = notes["salvaged"].as_u64().expect("n");
-    assert!(salvaged < notes_before && salvaged > 0, "only the damaged page's notes are lost: {salvaged} of {notes_before}");
+    assert!(
+        salvaged < notes_before && salvaged > 0,
+        "only the damaged page's notes are lost: {salvaged} of {notes_before}"
+    );
     for t in tables {
         if t["table"] != "trade_notes" && t["table"] != "audit_log" && t["table"] != "sync_outbox" {
             assert_eq!(t["salvaged"], t["in_backup"], "{} is complete: {t}", t["table"]);
@@ -727,7 +844,10 @@ fn db_recover_salvages_what_is_readable_and_counts_it_against_the_last_backup() 
     assert_eq!(sha(&aside.join("trenddojo.db")), damaged, "the damaged file is kept as it was");
     assert_eq!(r["check_ok"], true, "the salvaged store passes its checks: {r}");
     assert_eq!(h.json(&["db", "check"])["ok"], true, "and db check agrees");
-    assert!(h.run(&["account", "add", "--name", "After", "--currency", "USD", "--balance", "1"]).status.success(), "writable");
+    assert!(
+        h.run(&["account", "add", "--name", "After", "--currency", "USD", "--balance", "1"]).status.success(),
+        "writable"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -804,7 +924,10 @@ fn kill_9_during_a_backup_never_leaves_a_half_backup() {
             .collect();
         assert!(names.len() <= 1, "at most the finished backup under its name: {names:?}");
         if dest.exists() {
-            let o = run(td_no_keyring(&h.dir.path().join(format!("r{i}")), Some(PASSPHRASE)), &["db", "restore", dest.to_str().expect("utf-8")]);
+            let o = run(
+                td_no_keyring(&h.dir.path().join(format!("r{i}")), Some(PASSPHRASE)),
+                &["db", "restore", dest.to_str().expect("utf-8")],
+            );
             assert!(o.status.success(), "a backup that exists is whole: {}", stderr(&o));
         }
         assert_eq!(h.dump(), dump, "the store is untouched and opens after kill -9 #{i}");
@@ -812,11 +935,16 @@ fn kill_9_during_a_backup_never_leaves_a_half_backup() {
         // The next backup to the same name cleans what the killed one left beside it.
         if !dest.exists() {
             h.json(&["db", "backup", dest.to_str().expect("utf-8")]);
-            let stray: Vec<_> = files_under(h.dir.path()).into_iter().filter(|p| p.to_string_lossy().contains(&format!(".k{i}.tdbackup.partial"))).collect();
+            let stray: Vec<_> = files_under(h.dir.path())
+                .into_iter()
+                .filter(|p| p.to_string_lossy().contains(&format!(".k{i}.tdbackup.partial")))
+                .collect();
             assert!(stray.is_empty(), "no partial file left beside it: {stray:?}");
         }
     }
-    eprintln!("kill -9 during db backup: {interrupted} of 6 kills landed mid-backup (an uninterrupted one takes {t:?})");
+    eprintln!(
+        "kill -9 during db backup: {interrupted} of 6 kills landed mid-backup (an uninterrupted one takes {t:?})"
+    );
     assert!(interrupted >= 3, "most kills landed while the backup ran ({interrupted} of 6; it takes {t:?})");
 }
 
@@ -874,8 +1002,18 @@ fn kill_9_during_a_migration_leaves_a_store_that_opens_and_finishes_later() {
     // grows (the first migration committed, the next ones running), so kills fall before, between and
     // inside the migration transactions.
     let (mut interrupted, mut versions) = (0, Vec::new());
-    let points: [(&str, u64); 10] =
-        [("backup", 0), ("landed", 0), ("wal", 0), ("wal", 1), ("wal", 2), ("wal", 3), ("wal", 5), ("wal", 8), ("wal", 12), ("wal", 20)];
+    let points: [(&str, u64); 10] = [
+        ("backup", 0),
+        ("landed", 0),
+        ("wal", 0),
+        ("wal", 1),
+        ("wal", 2),
+        ("wal", 3),
+        ("wal", 5),
+        ("wal", 8),
+        ("wal", 12),
+        ("wal", 20),
+    ];
     for (i, (when, extra_ms)) in points.into_iter().enumerate() {
         let home = h.dir.path().join(format!("try{i}"));
         copy_dir(&template, &home);
@@ -890,7 +1028,7 @@ fn kill_9_during_a_migration_leaves_a_store_that_opens_and_finishes_later() {
                 > before
         };
         let cond = || match when {
-            "backup" => home.join(".tmp").is_dir() && files_under(&home.join(".tmp")).len() > 0,
+            "backup" => !files_under(&home.join(".tmp")).is_empty(),
             "landed" => landed(),
             _ => landed() && std::fs::metadata(&wal).is_ok_and(|m| m.len() > 32),
         };
@@ -905,14 +1043,19 @@ fn kill_9_during_a_migration_leaves_a_store_that_opens_and_finishes_later() {
         assert_eq!(m["to_version"], latest, "#{i}: {m}");
         assert!(run(td(&home, Some(PASSPHRASE)), &["db", "check"]).status.success(), "#{i}: sound");
         assert_eq!(account_names(&home, PASSPHRASE), names, "#{i}: the accounts are all there");
-        let after = ok_json(&run(td(&home, Some(PASSPHRASE)), &["--json", "db", "status"]), "status")["row_counts"].clone();
+        let after =
+            ok_json(&run(td(&home, Some(PASSPHRASE)), &["--json", "db", "status"]), "status")["row_counts"].clone();
         for table in ["accounts", "trades", "executions", "trade_notes"] {
-            let n = |v: &Value| v.as_array().and_then(|a| a.iter().find(|t| t["table"] == table)).map(|t| t["rows"].clone());
+            let n = |v: &Value| {
+                v.as_array().and_then(|a| a.iter().find(|t| t["table"] == table)).map(|t| t["rows"].clone())
+            };
             assert_eq!(n(&after), n(&notes), "#{i}: {table} rows are all there");
         }
         no_leftovers(&home);
     }
-    eprintln!("kill -9 during db migrate: {interrupted} of 10 killed mid-command; versions found afterwards {versions:?}");
+    eprintln!(
+        "kill -9 during db migrate: {interrupted} of 10 killed mid-command; versions found afterwards {versions:?}"
+    );
     assert!(interrupted >= 6, "most kills landed while the command ran ({interrupted} of 10; versions {versions:?})");
     let mut distinct = versions.clone();
     distinct.dedup();
@@ -945,7 +1088,8 @@ fn a_full_disk_while_writing_a_backup_is_a_clear_error_and_keeps_nothing() {
     assert_eq!(o.status.code(), Some(1), "an I/O failure: {}", stderr(&o));
     assert!(stderr(&o).contains("could not write") && stderr(&o).contains("nothing was kept"), "clear: {}", stderr(&o));
     assert!(!dest.exists(), "no backup file under the name");
-    let stray: Vec<_> = files_under(h.dir.path()).into_iter().filter(|p| p.to_string_lossy().contains(".partial-")).collect();
+    let stray: Vec<_> =
+        files_under(h.dir.path()).into_iter().filter(|p| p.to_string_lossy().contains(".partial-")).collect();
     assert!(stray.is_empty(), "no partial file: {stray:?}");
     assert_eq!(h.dump(), dump, "the store is unchanged and opens");
     no_leftovers(&h.path());
@@ -953,9 +1097,14 @@ fn a_full_disk_while_writing_a_backup_is_a_clear_error_and_keeps_nothing() {
     // The container step fails too (the copy fits, the backup file does not).
     let o = with_file_limit(&h.path(), size / 1024, &["db", "backup", dest.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(1), "still an error: {}", stderr(&o));
-    assert!(stderr(&o).contains("size limit") && stderr(&o).contains(".partial-"), "the container write failed: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("size limit") && stderr(&o).contains(".partial-"),
+        "the container write failed: {}",
+        stderr(&o)
+    );
     assert!(!dest.exists(), "no backup file");
-    let stray: Vec<_> = files_under(h.dir.path()).into_iter().filter(|p| p.to_string_lossy().contains(".partial-")).collect();
+    let stray: Vec<_> =
+        files_under(h.dir.path()).into_iter().filter(|p| p.to_string_lossy().contains(".partial-")).collect();
     assert!(stray.is_empty(), "no partial file: {stray:?}");
 
     // A daily backup that hits the limit does not stop the trader's command: it warns.
@@ -964,7 +1113,11 @@ fn a_full_disk_while_writing_a_backup_is_a_clear_error_and_keeps_nothing() {
     }
     let o = with_file_limit(&h.path(), size / 2048, &["account", "list"]);
     assert!(o.status.success(), "the command itself succeeds: {}", stderr(&o));
-    assert!(stderr(&o).contains("warning: the automatic daily backup failed"), "and says the backup failed: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: the automatic daily backup failed"),
+        "and says the backup failed: {}",
+        stderr(&o)
+    );
     assert!(files_under(&h.path().join("backups")).is_empty(), "no half daily backup");
 }
 
@@ -1052,22 +1205,93 @@ fn a_bad_export_file_is_refused_with_its_place_named_and_imports_nothing() {
 #[test]
 fn the_csv_export_follows_the_shared_trenddojo_v1_format() {
     let h = Home::init();
-    h.json(&["account", "add", "--name", "Zeta, \"quoted\"", "--currency", "EUR", "--balance", "1000", "--timezone", "Europe/Berlin"]);
+    h.json(&[
+        "account",
+        "add",
+        "--name",
+        "Zeta, \"quoted\"",
+        "--currency",
+        "EUR",
+        "--balance",
+        "1000",
+        "--timezone",
+        "Europe/Berlin",
+    ]);
     h.json(&["account", "add", "--name", "Alpha", "--currency", "USD", "--balance", "1000"]);
     for a in ["Alpha", "Zeta, \"quoted\""] {
         h.json(&["risk", "set", "--account", a, "--enforcement", "warn"]);
     }
     let t1 = h.json(&[
-        "trade", "open", "--account", "Alpha", "--symbol", "B", "--side", "short", "--quantity", "2.50", "--price", "10.10",
-        "--stop", "11", "--fees", "0.50", "--at", "2026-03-10T14:00:00Z", "--setup", "gap, \"fade\"",
+        "trade",
+        "open",
+        "--account",
+        "Alpha",
+        "--symbol",
+        "B",
+        "--side",
+        "short",
+        "--quantity",
+        "2.50",
+        "--price",
+        "10.10",
+        "--stop",
+        "11",
+        "--fees",
+        "0.50",
+        "--at",
+        "2026-03-10T14:00:00Z",
+        "--setup",
+        "gap, \"fade\"",
     ]);
     h.json(&["trade", "close", t1["id"].as_str().expect("id"), "--price", "9.00", "--at", "2026-03-10T15:00:00Z"]);
     h.json(&[
-        "trade", "open", "--account", "Alpha", "--symbol", "A", "--side", "long", "--quantity", "1", "--price", "5",
-        "--at", "2026-03-09T13:45:00Z", "--multiplier", "100",
+        "trade",
+        "open",
+        "--account",
+        "Alpha",
+        "--symbol",
+        "A",
+        "--side",
+        "long",
+        "--quantity",
+        "1",
+        "--price",
+        "5",
+        "--at",
+        "2026-03-09T13:45:00Z",
+        "--multiplier",
+        "100",
     ]);
-    h.json(&["trade", "open", "--account", "Zeta, \"quoted\"", "--symbol", "Z", "--side", "long", "--quantity", "3", "--price", "7", "--at", "2026-03-01T10:00:00Z"]);
-    let deleted = h.json(&["trade", "open", "--account", "Alpha", "--symbol", "GONE", "--side", "long", "--quantity", "1", "--price", "1"]);
+    h.json(&[
+        "trade",
+        "open",
+        "--account",
+        "Zeta, \"quoted\"",
+        "--symbol",
+        "Z",
+        "--side",
+        "long",
+        "--quantity",
+        "3",
+        "--price",
+        "7",
+        "--at",
+        "2026-03-01T10:00:00Z",
+    ]);
+    let deleted = h.json(&[
+        "trade",
+        "open",
+        "--account",
+        "Alpha",
+        "--symbol",
+        "GONE",
+        "--side",
+        "long",
+        "--quantity",
+        "1",
+        "--price",
+        "1",
+    ]);
     h.json(&["trade", "delete", deleted["id"].as_str().expect("id")]);
     let file = h.dir.path().join("x.csv");
     let e = h.json(&["export", "--format", "csv", file.to_str().expect("utf-8")]);
@@ -1082,7 +1306,8 @@ fn the_csv_export_follows_the_shared_trenddojo_v1_format() {
     );
     let rows: Vec<Vec<String>> = lines[1..].iter().map(|l| parse_csv_line(l)).collect();
     assert!(rows.iter().all(|r| r.len() == 16 && r[0] == "trenddojo-v1"), "16 fields, format first: {rows:?}");
-    let order: Vec<(String, String, String)> = rows.iter().map(|r| (r[1].clone(), r[5].clone(), r[11].clone())).collect();
+    let order: Vec<(String, String, String)> =
+        rows.iter().map(|r| (r[1].clone(), r[5].clone(), r[11].clone())).collect();
     assert_eq!(
         order,
         vec![
@@ -1095,7 +1320,11 @@ fn the_csv_export_follows_the_shared_trenddojo_v1_format() {
     );
     let short_entry = &rows[1];
     assert_eq!(short_entry[6], "short", "direction");
-    assert_eq!((short_entry[12].as_str(), short_entry[13].as_str(), short_entry[14].as_str()), ("2.5", "10.1", "0.5"), "canonical decimals");
+    assert_eq!(
+        (short_entry[12].as_str(), short_entry[13].as_str(), short_entry[14].as_str()),
+        ("2.5", "10.1", "0.5"),
+        "canonical decimals"
+    );
     assert_eq!(short_entry[8], "11", "initial stop");
     assert_eq!(short_entry[9], "gap, \"fade\"", "setup survives quoting");
     assert_eq!(short_entry[15], "2026-03-10T14:00:00.000000Z", "UTC with microseconds");
@@ -1134,7 +1363,9 @@ fn parse_csv_line(line: &str) -> Vec<String> {
 
 fn keyring_requested() -> bool {
     if std::env::var("TRENDDOJO_TEST_KEYRING").as_deref() != Ok("1") {
-        eprintln!("keyring test not requested (TRENDDOJO_TEST_KEYRING != 1); scripts/test.sh runs it under a Secret Service");
+        eprintln!(
+            "keyring test not requested (TRENDDOJO_TEST_KEYRING != 1); scripts/test.sh runs it under a Secret Service"
+        );
         return false;
     }
     true
@@ -1158,14 +1389,21 @@ fn a_keyring_store_backup_restores_on_a_machine_without_its_keyring_with_the_rec
     let fresh = dir.path().join("elsewhere");
     let o = run(td_no_keyring(&fresh, Some("pw")), &["db", "restore", b.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(8), "without the recovery key a keyring backup cannot open there: {}", stderr(&o));
-    let o = run_stdin(td_no_keyring(&fresh, Some("pw")), &["--json", "--recovery-key-stdin", "db", "restore", b.to_str().expect("utf-8")], &format!("{code}\n"));
+    let o = run_stdin(
+        td_no_keyring(&fresh, Some("pw")),
+        &["--json", "--recovery-key-stdin", "db", "restore", b.to_str().expect("utf-8")],
+        &format!("{code}\n"),
+    );
     let r = ok_json(&o, "restore a keyring backup with the recovery key");
     assert_eq!(r["key_method"], "passphrase", "{r}");
     assert_eq!(account_names(&fresh, "pw"), vec!["K"], "the data is back");
     // On this machine the keyring entry (kept by store id) opens the backup with no secret at all,
     // into an empty folder: the data folder was lost, the keyring was not.
     let same = dir.path().join("same-machine");
-    let r = ok_json(&run(td(&same, None), &["--json", "db", "restore", b.to_str().expect("utf-8")]), "restore via the keyring");
+    let r = ok_json(
+        &run(td(&same, None), &["--json", "db", "restore", b.to_str().expect("utf-8")]),
+        "restore via the keyring",
+    );
     assert_eq!(r["unlocked_with"], "keyring", "{r}");
     assert_eq!(r["key_method"], "keyring", "{r}");
     // keyring -> passphrase -> keyring, the data and the old backup intact all along.
@@ -1175,6 +1413,10 @@ fn a_keyring_store_backup_restores_on_a_machine_without_its_keyring_with_the_rec
     let o = run(td(&home, Some("moved pw")), &["key", "use-keyring"]);
     assert!(o.status.success(), "passphrase to keyring: {}", stderr(&o));
     assert!(run(td(&home, None), &["db", "status"]).status.success(), "opens from the keyring again");
-    let o = run_stdin(td_no_keyring(&dir.path().join("again"), Some("x")), &["--recovery-key-stdin", "db", "restore", b.to_str().expect("utf-8")], &format!("{code}\n"));
+    let o = run_stdin(
+        td_no_keyring(&dir.path().join("again"), Some("x")),
+        &["--recovery-key-stdin", "db", "restore", b.to_str().expect("utf-8")],
+        &format!("{code}\n"),
+    );
     assert!(o.status.success(), "the old backup still opens with the recovery key: {}", stderr(&o));
 }

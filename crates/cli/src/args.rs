@@ -68,9 +68,7 @@ pub enum Command {
     /// Write every account, trade, execution, note and checklist answer to an open format.
     Export(ExportArgs),
     /// Read a `trenddojo export --format json` file into this store (which must hold no accounts or trades).
-    ImportBackup {
-        file: PathBuf,
-    },
+    ImportBackup { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

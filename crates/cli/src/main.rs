@@ -124,7 +124,8 @@ fn run(cli: Cli) -> ApiResult<Output> {
                 j.user()?.email
             );
             drop(j);
-            let mut json = serde_json::to_value(&status).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            let mut json =
+                serde_json::to_value(&status).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
             if let Some(code) = m.pending_recovery_key()? {
                 text.push_str(&recovery::announce(&code));
                 if let Some(obj) = json.as_object_mut() {

@@ -46,7 +46,10 @@ pub fn confirm_interactively(m: &Maintenance) -> String {
 fn new_passphrase(from_stdin: bool, stdin: &mut Option<Stdin>) -> ApiResult<Passphrase> {
     if from_stdin {
         let line = Stdin::next(stdin)?.ok_or_else(|| {
-            ApiError::invalid("new passphrase", "--new-passphrase-stdin given but there is no new passphrase on standard input")
+            ApiError::invalid(
+                "new passphrase",
+                "--new-passphrase-stdin given but there is no new passphrase on standard input",
+            )
         })?;
         return Ok(Passphrase::new(line.as_str())?);
     }
@@ -214,7 +217,11 @@ pub fn restore(home: &Path, file: &Path, key: &KeySource, recovery: Option<&Reco
     if r.keyinfo_created {
         text.push_str(&format!(
             "  the restored store's key is now {}\n",
-            if r.key_method == "keyring" { "in this machine's OS keyring" } else { "protected by the passphrase given" }
+            if r.key_method == "keyring" {
+                "in this machine's OS keyring"
+            } else {
+                "protected by the passphrase given"
+            }
         ));
     }
     text.push_str(&format!("  check: {}\n", r.check));
@@ -224,9 +231,12 @@ pub fn restore(home: &Path, file: &Path, key: &KeySource, recovery: Option<&Reco
 /// `trenddojo db recover`
 pub fn recover(home: &Path, key: &KeySource) -> ApiResult<Output> {
     let r = Maintenance::recover(home, key)?;
-    let mut text = format!("Salvaged the store in {} into a new one (schema v{}).\n", home.display(), r.salvage.schema_version);
+    let mut text =
+        format!("Salvaged the store in {} into a new one (schema v{}).\n", home.display(), r.salvage.schema_version);
     match (&r.salvage.compared_with, &r.salvage.compared_backup_created_at) {
-        (Some(b), Some(at)) => text.push_str(&format!("Rows per table, against the newest good backup {} (made {at}):\n", b.display())),
+        (Some(b), Some(at)) => {
+            text.push_str(&format!("Rows per table, against the newest good backup {} (made {at}):\n", b.display()))
+        }
         _ => text.push_str("Rows per table (no good backup to compare with):\n"),
     }
     text.push_str(&format!("  {:<28} {:>10} {:>10}  notes\n", "table", "salvaged", "in backup"));
@@ -253,7 +263,10 @@ pub fn recover(home: &Path, key: &KeySource) -> ApiResult<Output> {
         text.push_str(&format!("  note: {n}\n"));
     }
     if r.trades_recomputed > 0 {
-        text.push_str(&format!("  {} trade summaries recomputed from the executions that survived\n", r.trades_recomputed));
+        text.push_str(&format!(
+            "  {} trade summaries recomputed from the executions that survived\n",
+            r.trades_recomputed
+        ));
     }
     if let Some(p) = &r.salvage.previous_data_saved_to {
         text.push_str(&format!("  the damaged files were moved to {}\n", p.display()));

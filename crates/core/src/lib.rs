@@ -21,10 +21,10 @@ pub mod store_types {
     pub use trenddojo_store::accounts::Account;
     pub use trenddojo_store::brokers::BrokerConnection;
     pub use trenddojo_store::journal::{ChecklistItem, ChecklistResponse, ChecklistTemplate, Note};
+    pub use trenddojo_store::restore::UnlockedWith;
     pub use trenddojo_store::trades::{Execution, StopAdjustment, Target, Trade};
     pub use trenddojo_store::users::{Tier, User};
     pub use trenddojo_store::DbStatus;
-    pub use trenddojo_store::restore::UnlockedWith;
     pub use trenddojo_store::{BackupEntry, BackupOutcome, RecoveryState, RestoreOutcome};
 }
 

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::{connect, StorePaths, Store};
+use crate::db::{connect, Store, StorePaths};
 use crate::error::{Result, StoreError};
 use crate::fsutil;
 use crate::key::{KdfParams, KeyInfo, StoreKey, Wrapped};
@@ -126,11 +126,7 @@ impl Container {
         let len = f.metadata().map_err(|e| StoreError::io(path, e))?.len();
         let mut magic = [0u8; 17];
         if len < 17 {
-            return if len == 0 {
-                Err(bad(path, "the file is empty (0 bytes)"))
-            } else {
-                Ok(None)
-            };
+            return if len == 0 { Err(bad(path, "the file is empty (0 bytes)")) } else { Ok(None) };
         }
         f.read_exact(&mut magic).map_err(|e| StoreError::io(path, e))?;
         if &magic != BACKUP_MAGIC {
@@ -154,7 +150,10 @@ impl Container {
         }
         let hlen = u32::from_be_bytes([fixed[2], fixed[3], fixed[4], fixed[5]]);
         if hlen == 0 || hlen > MAX_HEADER || u64::from(hlen) + 17 + 6 + 32 > len {
-            return Err(bad(path, format!("the header length {hlen} does not fit the file: it is damaged or cut short")));
+            return Err(bad(
+                path,
+                format!("the header length {hlen} does not fit the file: it is damaged or cut short"),
+            ));
         }
         let mut json = vec![0u8; hlen as usize];
         f.read_exact(&mut json).map_err(|_| bad(path, "the backup is cut short inside its header"))?;
@@ -197,7 +196,8 @@ impl Container {
                 ),
             ));
         }
-        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(self.body_offset)).map_err(|e| StoreError::io(&self.path, e))?;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(self.body_offset))
+            .map_err(|e| StoreError::io(&self.path, e))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
         let mut out = out;
@@ -625,7 +625,7 @@ fn daily_backups(paths: &StorePaths) -> Vec<(DateTime<Utc>, PathBuf)> {
                 .collect()
         })
         .unwrap_or_default();
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|b| std::cmp::Reverse(b.0));
     out
 }
 
@@ -710,7 +710,10 @@ mod tests {
     #[test]
     fn a_report_summary_names_the_damaged_tables() {
         let r = IntegrityReport {
-            integrity: vec!["*** in database main ***".into(), "Tree 5 page 7: btreeInitPage() returns error code 11".into()],
+            integrity: vec![
+                "*** in database main ***".into(),
+                "Tree 5 page 7: btreeInitPage() returns error code 11".into(),
+            ],
             cipher_integrity: vec!["HMAC verification failed for page 7".into()],
             foreign_keys: vec![],
             failed_checks: vec![],

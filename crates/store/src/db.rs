@@ -333,7 +333,8 @@ impl Store {
         match result {
             Ok(conn) => {
                 drop(conn);
-                let store = Store::open_with_key(paths, info, key::Unlocked { key, verified: true }, MigrateOnOpen::No)?;
+                let store =
+                    Store::open_with_key(paths, info, key::Unlocked { key, verified: true }, MigrateOnOpen::No)?;
                 Ok(store)
             }
             Err(e) => {

@@ -528,9 +528,9 @@ pub(crate) fn unwrap_with(w: &Wraps<'_>, source: &KeySource) -> std::result::Res
                     Some(_) => Ok(Unlocked { key: kek, verified: true }),
                     None => Ok(Unlocked { key: kek, verified: false }),
                 },
-                None => Err(UnlockError::NotApplicable(
-                    "it is not protected by a passphrase (use the recovery key)".into(),
-                )),
+                None => {
+                    Err(UnlockError::NotApplicable("it is not protected by a passphrase (use the recovery key)".into()))
+                }
             }
         }
         KeySource::Recovery(r) => {
@@ -614,12 +614,13 @@ pub(crate) fn load_key(info: &KeyInfo, source: &KeySource, home: &Path) -> Resul
             keyring_key(info.store_id, info.key_check.as_deref())
         }
         ("passphrase" | "keyring", _) => unwrap_with(&Wraps::from(info), source).map_err(|e| match e {
-            UnlockError::Wrong("recovery key") => StoreError::WrongSecret {
-                what: "recovery key",
-                target: "this store".into(),
-            },
+            UnlockError::Wrong("recovery key") => {
+                StoreError::WrongSecret { what: "recovery key", target: "this store".into() }
+            }
             UnlockError::Wrong(_) => StoreError::WrongKey(home.to_path_buf()),
-            UnlockError::NotApplicable(why) => StoreError::KeyUnavailable(format!("this store cannot be unlocked that way: {why}")),
+            UnlockError::NotApplicable(why) => {
+                StoreError::KeyUnavailable(format!("this store cannot be unlocked that way: {why}"))
+            }
             UnlockError::Other(e) => e,
         }),
         (other, _) => Err(StoreError::corrupt(format!("keyinfo.json names an unknown key method {other:?}"))),
@@ -677,12 +678,13 @@ pub(crate) fn pending_recovery(info: &KeyInfo, key: &StoreKey) -> Result<Option<
 
 /// Does `candidate` unlock this store's recovery wrap?
 pub(crate) fn recovery_unlocks(info: &KeyInfo, key: &StoreKey, candidate: &RecoveryKey) -> bool {
-    info.recovery_wrap.as_ref().and_then(|w| open32(&candidate.kek(info.store_id), w, info.store_id, "recovery")).is_some_and(
-        |k| {
+    info.recovery_wrap
+        .as_ref()
+        .and_then(|w| open32(&candidate.kek(info.store_id), w, info.store_id, "recovery"))
+        .is_some_and(|k| {
             let k = StoreKey(*k);
             k.bytes().iter().zip(key.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
-        },
-    )
+        })
 }
 
 /// Remove a keyring-held key (used when a store is deleted or leaves the keyring). Missing entries are fine.
@@ -783,11 +785,8 @@ mod tests {
         let p = Passphrase::new("hunter2-secret").unwrap();
         let r = RecoveryKey([0xCD; 32]);
         let text = r.to_text();
-        let shown = format!(
-            "{k:?} {p:?} {r:?} {:?} {:?}",
-            KeySource::Passphrase(p.clone()),
-            KeySource::Recovery(r.clone())
-        );
+        let shown =
+            format!("{k:?} {p:?} {r:?} {:?} {:?}", KeySource::Passphrase(p.clone()), KeySource::Recovery(r.clone()));
         assert!(!shown.to_lowercase().contains("abab"), "key bytes leaked into Debug: {shown}");
         assert!(!shown.to_lowercase().contains("cdcd"), "recovery bytes leaked into Debug: {shown}");
         assert!(!shown.contains(&text[..9]), "recovery text leaked into Debug: {shown}");
@@ -951,8 +950,9 @@ mod tests {
 
     #[test]
     fn keyinfo_from_a_newer_format_is_refused() {
-        let err = KeyInfo::parse(r#"{"format":99,"store_id":"0190a5c4-0000-7000-8000-000000000001","method":"keyring"}"#)
-            .unwrap_err();
+        let err =
+            KeyInfo::parse(r#"{"format":99,"store_id":"0190a5c4-0000-7000-8000-000000000001","method":"keyring"}"#)
+                .unwrap_err();
         assert!(err.contains("newer TrendDojo"), "says why: {err}");
     }
 

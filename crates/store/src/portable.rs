@@ -778,7 +778,16 @@ pub fn insert_template(
         "INSERT INTO trade_checklist_templates (id, user_id, name, description, active, created_at, updated_at, \
          updated_hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![id.to_string(), user_id.to_string(), name, description, active, created_at, tx.now, tx.hlc])?;
+    .execute(params![
+        id.to_string(),
+        user_id.to_string(),
+        name,
+        description,
+        active,
+        created_at,
+        tx.now,
+        tx.hlc
+    ])?;
     Ok(())
 }
 

@@ -29,7 +29,10 @@ impl Store {
     pub fn use_keyring(&self) -> Result<()> {
         let before = self.key_info();
         if before.method == "keyring" {
-            return Err(StoreError::Conflict { field: "method", message: "the key is already in the OS keyring".into() });
+            return Err(StoreError::Conflict {
+                field: "method",
+                message: "the key is already in the OS keyring".into(),
+            });
         }
         key::keyring_store(before.store_id, self.key())?;
         self.save_key_info(key::with_keyring(&before, self.key()))

@@ -113,7 +113,12 @@ fn roll_forward(paths: &StorePaths, intent: &Intent) -> Result<()> {
 
 /// Install `new_db` (a complete, flushed database inside `.tmp/`) as the store, moving the current files
 /// aside; returns the folder they went to, if there was anything to move.
-pub(crate) fn install(paths: &StorePaths, new_db: &Path, keyinfo: Option<KeyInfo>, what: &str) -> Result<Option<PathBuf>> {
+pub(crate) fn install(
+    paths: &StorePaths,
+    new_db: &Path,
+    keyinfo: Option<KeyInfo>,
+    what: &str,
+) -> Result<Option<PathBuf>> {
     let new_name = new_db
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -217,7 +222,10 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
             Some(c) => {
                 let h = &c.header;
                 if h.schema_version > migrations::latest_version() {
-                    return Err(StoreError::NewerSchema { found: h.schema_version, known: migrations::latest_version() });
+                    return Err(StoreError::NewerSchema {
+                        found: h.schema_version,
+                        known: migrations::latest_version(),
+                    });
                 }
                 if let Some(info) = &current.info {
                     if info.store_id != h.store_id {
@@ -270,7 +278,8 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
         let backup_version = prepare(&tmp_db, &key, file, store_id)?;
         let aside = install(&paths, &tmp_db, new_keyinfo.clone(), "restore")?;
         let info = KeyInfo::load(&paths.keyinfo)?;
-        let store = Store::open_with_unlocked(paths.clone(), info, Unlocked { key, verified: true }, MigrateOnOpen::No)?;
+        let store =
+            Store::open_with_unlocked(paths.clone(), info, Unlocked { key, verified: true }, MigrateOnOpen::No)?;
         let report = store.check()?;
         Ok(RestoreOutcome {
             restored_from: file.to_path_buf(),
@@ -357,12 +366,14 @@ fn prepare(db: &Path, key: &StoreKey, file: &Path, store_id: Uuid) -> Result<u32
     let mut conn = connect(db, key, false, false).map_err(|e| match e {
         StoreError::WrongKey(_) => StoreError::Invalid {
             field: "file",
-            message: format!("{} is not a backup of this store (it does not open with this store's key)", file.display()),
+            message: format!(
+                "{} is not a backup of this store (it does not open with this store's key)",
+                file.display()
+            ),
         },
-        StoreError::Sqlite(e) if crate::damage::is_corruption(&e) => StoreError::BadBackup {
-            path: file.to_path_buf(),
-            what: format!("its database cannot be read: {e}"),
-        },
+        StoreError::Sqlite(e) if crate::damage::is_corruption(&e) => {
+            StoreError::BadBackup { path: file.to_path_buf(), what: format!("its database cannot be read: {e}") }
+        }
         other => other,
     })?;
     let version = migrations::ensure_not_newer(&conn)?;

@@ -71,11 +71,13 @@ pub fn recover(home: &Path, source: &KeySource) -> Result<RecoverOutcome> {
     if !paths.db.exists() {
         return Err(StoreError::NotInitialized(paths.home));
     }
-    let info = KeyInfo::load(&paths.keyinfo).map_err(|_| StoreError::KeyUnavailable(format!(
-        "{} is missing or unreadable, so the damaged store's key cannot be found; restore a backup instead \
+    let info = KeyInfo::load(&paths.keyinfo).map_err(|_| {
+        StoreError::KeyUnavailable(format!(
+            "{} is missing or unreadable, so the damaged store's key cannot be found; restore a backup instead \
          (`trenddojo db restore FILE`)",
-        paths.keyinfo.display()
-    )))?;
+            paths.keyinfo.display()
+        ))
+    })?;
     let key = key::load_key(&info, source, &paths.home)?.key;
     let tmp = paths.tmp_dir();
     fsutil::private_dir(&tmp)?;
@@ -287,7 +289,9 @@ fn salvage_into(
         Ok(Some(_)) => {}
         _ => {
             meta_set(&tx, "store_id", &info.store_id.to_string())?;
-            notes.push("the store's bookkeeping (store_meta) was lost: its identity was restored from keyinfo.json".into());
+            notes.push(
+                "the store's bookkeeping (store_meta) was lost: its identity was restored from keyinfo.json".into(),
+            );
         }
     }
     if meta_get(&tx, "device_id")?.is_none() {
@@ -303,7 +307,8 @@ fn salvage_into(
     migrations::migrate(&mut conn, None)?;
     let version = migrations::current_version(&conn)?;
     for t in &mut out {
-        if let Ok(n) = conn.query_row(&format!("SELECT count(*) FROM {}", quote(&t.table)), [], |r| r.get::<_, i64>(0)) {
+        if let Ok(n) = conn.query_row(&format!("SELECT count(*) FROM {}", quote(&t.table)), [], |r| r.get::<_, i64>(0))
+        {
             t.salvaged = u64::try_from(n).unwrap_or(0);
         }
     }
@@ -462,10 +467,8 @@ fn scan_rowids(
 
 /// Row counts per table in a backup of this store (extracted to `tmp` and opened with the key).
 fn backup_counts(file: &Path, key: &StoreKey, store_id: Uuid, tmp: &Path) -> Result<Vec<(String, u64)>> {
-    let c = Container::open(file)?.ok_or_else(|| StoreError::BadBackup {
-        path: file.to_path_buf(),
-        what: "not a backup container".into(),
-    })?;
+    let c = Container::open(file)?
+        .ok_or_else(|| StoreError::BadBackup { path: file.to_path_buf(), what: "not a backup container".into() })?;
     if c.header.store_id != store_id || !key.matches_check(&c.header.key_check) {
         return Err(StoreError::BadBackup { path: file.to_path_buf(), what: "a backup of another store".into() });
     }

@@ -129,7 +129,12 @@ impl Maintenance {
                         let page = trade_repo::list(
                             tx,
                             user.id,
-                            &trade_repo::TradeQuery { account_id: Some(account.id), limit: 1000, offset, ..Default::default() },
+                            &trade_repo::TradeQuery {
+                                account_id: Some(account.id),
+                                limit: 1000,
+                                offset,
+                                ..Default::default()
+                            },
                         )?;
                         if page.is_empty() {
                             break;

@@ -107,7 +107,8 @@ impl Journal {
     fn export_json(&self, file: &Path) -> ApiResult<ExportOutcome> {
         let now = fmt_ts(Utc::now());
         let export = self.store.read_snapshot(|c| Ok::<_, ApiError>(port::read_export(c, &now)?))?;
-        let bytes = serde_json::to_vec_pretty(&export).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&export).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
         trenddojo_store::write_new_file(file, &bytes)?;
         let accounts = export.users.iter().flat_map(|u| &u.accounts);
         let trades: Vec<_> = accounts.clone().flat_map(|a| &a.trades).collect();
@@ -173,9 +174,8 @@ impl Journal {
 
     /// Read a JSON export into this store, which must hold no accounts or trades yet (see the module docs).
     pub fn import_backup(&self, file: &Path) -> ApiResult<ImportOutcome> {
-        let len = std::fs::metadata(file)
-            .map_err(|e| ApiError::invalid("file", format!("{}: {e}", file.display())))?
-            .len();
+        let len =
+            std::fs::metadata(file).map_err(|e| ApiError::invalid("file", format!("{}: {e}", file.display())))?.len();
         if len > MAX_IMPORT_BYTES {
             return Err(ApiError::invalid("file", format!("{} is larger than 1 GiB; not an export", file.display())));
         }
@@ -266,7 +266,12 @@ impl Importer<'_, '_> {
                         &path,
                         user_repo::insert_user(
                             self.tx,
-                            &NewUser { email: u.email.trim().to_ascii_lowercase(), display_name: name, password_hash: None, tier },
+                            &NewUser {
+                                email: u.email.trim().to_ascii_lowercase(),
+                                display_name: name,
+                                password_hash: None,
+                                tier,
+                            },
                         )
                         .map_err(ApiError::from),
                     )?;
@@ -333,7 +338,11 @@ impl Importer<'_, '_> {
                 if !trenddojo_store::journal::NOTE_KINDS.contains(&n.kind.as_str()) {
                     return Err(ApiError::invalid(
                         "file",
-                        format!("{path}.kind: expected one of {}, got {:?}", trenddojo_store::journal::NOTE_KINDS.join(", "), n.kind),
+                        format!(
+                            "{path}.kind: expected one of {}, got {:?}",
+                            trenddojo_store::journal::NOTE_KINDS.join(", "),
+                            n.kind
+                        ),
                     ));
                 }
                 let body = at(&path, parse::text("body", &n.body, 20000))?;
@@ -416,7 +425,8 @@ impl Importer<'_, '_> {
         let status = at(path, parse::choice::<TradeStatus>("status", &t.status))?;
         let multiplier = at(path, parse::positive_decimal("multiplier", &t.multiplier))?;
         let planned_entry = at(path, parse::opt("planned_entry", t.planned_entry.as_deref(), parse::price))?;
-        let planned_quantity = at(path, parse::opt("planned_quantity", t.planned_quantity.as_deref(), parse::quantity))?;
+        let planned_quantity =
+            at(path, parse::opt("planned_quantity", t.planned_quantity.as_deref(), parse::quantity))?;
         let initial_stop = at(path, parse::opt("initial_stop", t.initial_stop.as_deref(), parse::price))?;
         let current_stop = at(path, parse::opt("current_stop", t.current_stop.as_deref(), parse::price))?;
         let setup = at(path, opt_text("setup", t.setup.as_deref(), 100))?;
@@ -428,8 +438,9 @@ impl Importer<'_, '_> {
         for (ei, e) in t.executions.iter().enumerate() {
             let path = format!("{path}.executions[{ei}]");
             let eid = self.fresh(&path, ImportTable::Executions, &e.id)?;
-            let executed_at = parse_ts(&e.executed_at)
-                .map_err(|_| ApiError::invalid("file", format!("{path}.executed_at: {:?} is not an RFC 3339 instant", e.executed_at)))?;
+            let executed_at = parse_ts(&e.executed_at).map_err(|_| {
+                ApiError::invalid("file", format!("{path}.executed_at: {:?} is not an RFC 3339 instant", e.executed_at))
+            })?;
             fills.push(Fill {
                 id: eid,
                 side: at(&path, parse::choice::<Side>("side", &e.side))?,
@@ -445,7 +456,10 @@ impl Importer<'_, '_> {
         let (initial_risk, r) = dtrade::risk_and_r(&summary, initial_stop, multiplier);
         let closed = summary.status == TradeStatus::Closed;
         let exit_days = if closed {
-            Some(trade_repo::encode_exit_days(&at(path, dtrade::exit_days(&summary.exits, tz).map_err(ApiError::from))?))
+            Some(trade_repo::encode_exit_days(&at(
+                path,
+                dtrade::exit_days(&summary.exits, tz).map_err(ApiError::from),
+            )?))
         } else {
             None
         };
@@ -483,7 +497,8 @@ impl Importer<'_, '_> {
             },
         )?;
         self.outcome.trades += 1;
-        let realized: HashMap<Uuid, (Money, Money)> = summary.exits.iter().map(|x| (x.fill_id, (x.gross, x.net))).collect();
+        let realized: HashMap<Uuid, (Money, Money)> =
+            summary.exits.iter().map(|x| (x.fill_id, (x.gross, x.net))).collect();
         for (f, (e_tz, e_created)) in fills.iter().zip(&exec_meta) {
             let x = realized.get(&f.id);
             port::insert_execution(
