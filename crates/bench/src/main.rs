@@ -243,5 +243,10 @@ fn main() {
     println!("export --format json: {} trades, {} MiB in {}", e.trades, e.bytes / (1024 * 1024), ms(t.elapsed()));
     let t = Instant::now();
     let e = j.export("csv", &dir.path().join("export.csv")).expect("export");
-    println!("export --format csv: {} executions, {} MiB in {}", e.executions, e.bytes / (1024 * 1024), ms(t.elapsed()));
+    println!(
+        "export --format csv: {} executions, {} MiB in {}",
+        e.executions,
+        e.bytes / (1024 * 1024),
+        ms(t.elapsed())
+    );
 }

@@ -116,7 +116,7 @@ impl From<StoreError> for ApiError {
             // A damaged page met outside the store's own guards (`Store::read`/`write` report it as Damaged).
             StoreError::Sqlite(_) if e.is_corruption() => ErrorCode::Corrupt,
             StoreError::KeyUnavailable(_) | StoreError::Keyring(_) => ErrorCode::KeyUnavailable,
-            StoreError::NewerSchema { .. } => ErrorCode::NewerSchema,
+            StoreError::NewerSchema { .. } | StoreError::NewerFormat { .. } => ErrorCode::NewerSchema,
             StoreError::Invalid { .. } => ErrorCode::InvalidInput,
             StoreError::NotFound { .. } => ErrorCode::NotFound,
             StoreError::Ambiguous { .. } => ErrorCode::Ambiguous,

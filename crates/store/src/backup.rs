@@ -142,11 +142,15 @@ impl Container {
         let mut fixed = [0u8; 6];
         f.read_exact(&mut fixed).map_err(|_| bad(path, "the backup is cut short inside its header"))?;
         let format = u16::from_be_bytes([fixed[0], fixed[1]]);
-        if format == 0 || format > BACKUP_FORMAT {
-            return Err(bad(
-                path,
-                format!("backup format {format} is newer than this TrendDojo reads ({BACKUP_FORMAT}); install a newer TrendDojo"),
-            ));
+        if format > BACKUP_FORMAT {
+            return Err(StoreError::NewerFormat {
+                file: path.to_path_buf(),
+                found: u32::from(format),
+                known: u32::from(BACKUP_FORMAT),
+            });
+        }
+        if format == 0 {
+            return Err(bad(path, "the format field is 0: the header is damaged"));
         }
         let hlen = u32::from_be_bytes([fixed[2], fixed[3], fixed[4], fixed[5]]);
         if hlen == 0 || hlen > MAX_HEADER || u64::from(hlen) + 17 + 6 + 32 > len {
@@ -698,6 +702,31 @@ pub(crate) fn keyinfo_from_header(h: &BackupHeader) -> KeyInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// A backup file is untrusted input: whatever its bytes, reading its header never panics.
+        #[test]
+        fn any_bytes_after_the_magic_are_refused_or_read_never_a_panic(
+            rest in proptest::collection::vec(any::<u8>(), 0..400),
+            hlen in any::<u32>(),
+            use_len in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let p = dir.path().join("x.tdbackup");
+            let mut b = BACKUP_MAGIC.to_vec();
+            b.extend_from_slice(&1u16.to_be_bytes());
+            if use_len {
+                b.extend_from_slice(&(hlen % 300).to_be_bytes());
+            }
+            b.extend_from_slice(&rest);
+            std::fs::write(&p, &b).expect("write");
+            if let Ok(Some(c)) = Container::open(&p) {
+                let _ = c.copy_body(None, &p);
+            }
+        }
+    }
 
     #[test]
     fn store_made_backup_names_carry_their_time() {

@@ -55,11 +55,13 @@ pub(crate) fn note_corruption() {
     CORRUPTION_SEEN.with(|c| c.set(true));
 }
 
-/// Run `f`, reporting whether a corruption error was converted on this thread meanwhile.
+/// Run `f`, reporting whether a corruption error was converted on this thread meanwhile. Watches nest:
+/// what an inner one saw stays visible to the outer one.
 pub(crate) fn watch<T>(f: impl FnOnce() -> T) -> (T, bool) {
     let before = CORRUPTION_SEEN.with(|c| c.replace(false));
     let out = f();
-    let seen = CORRUPTION_SEEN.with(|c| c.replace(before));
+    let seen = CORRUPTION_SEEN.with(|c| c.get());
+    CORRUPTION_SEEN.with(|c| c.set(before || seen));
     (out, seen)
 }
 
@@ -316,6 +318,18 @@ fn wal_damage(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A WAL is read before SQLite sees it: arbitrary bytes (a valid header followed by anything, or
+        /// anything at all) never panic the check.
+        #[test]
+        fn arbitrary_wal_bytes_never_panic(rest in proptest::collection::vec(any::<u8>(), 0..3000), valid_header in any::<bool>()) {
+            let mut b = if valid_header { wal(0, 512) } else { Vec::new() };
+            b.extend_from_slice(&rest);
+            let _ = wal_damage(&b);
+        }
+    }
 
     /// A WAL in SQLite's format with `commits` transactions of one page each.
     fn wal(commits: u32, page_size: usize) -> Vec<u8> {
@@ -405,5 +419,7 @@ mod tests {
         assert!(!seen, "a flag set before the watch does not count");
         let ((), seen) = watch(note_corruption);
         assert!(seen, "a conversion inside the watch counts");
+        let ((_, inner), outer) = watch(|| watch(note_corruption));
+        assert!(inner && outer, "what a nested watch saw, the outer one sees too");
     }
 }

@@ -36,6 +36,9 @@ pub enum StoreError {
         "this store has schema version {found}, newer than this TrendDojo knows ({known}); install a newer TrendDojo"
     )]
     NewerSchema { found: u32, known: u32 },
+    /// A file (keyinfo.json, a backup) written by a newer TrendDojo.
+    #[error("{file} is format {found}, newer than this TrendDojo reads ({known}); install a newer TrendDojo")]
+    NewerFormat { file: PathBuf, found: u32, known: u32 },
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("{field}: {message}")]

@@ -433,6 +433,17 @@ impl RecoveryState {
 impl KeyInfo {
     pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| StoreError::io(path, e))?;
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            if let Some(found) = v.get("format").and_then(serde_json::Value::as_u64) {
+                if found > u64::from(KEYINFO_FORMAT) {
+                    return Err(StoreError::NewerFormat {
+                        file: path.to_path_buf(),
+                        found: u32::try_from(found).unwrap_or(u32::MAX),
+                        known: KEYINFO_FORMAT,
+                    });
+                }
+            }
+        }
         Self::parse(&text).map_err(|e| StoreError::corrupt(format!("{}: {e}", path.display())))
     }
 

@@ -423,3 +423,101 @@ impl Store {
         Store::open_with_key(paths, info, unlocked, migrate)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(dir: &Path) -> (StorePaths, Intent) {
+        let paths = StorePaths::new(dir.join("home"));
+        fsutil::private_dir(&paths.tmp_dir()).expect("dirs");
+        std::fs::write(&paths.db, b"old database").expect("db");
+        std::fs::write(paths.db.with_extension("db-wal"), b"old wal").expect("wal");
+        std::fs::write(&paths.keyinfo, b"{\"old\": true}").expect("keyinfo");
+        std::fs::write(paths.tmp_dir().join("new.db"), b"new database").expect("new");
+        let intent = Intent { new_db: "new.db".into(), aside: "replaced-test".into(), keyinfo: None };
+        (paths, intent)
+    }
+
+    /// The install's steps, in order; a crash may stop after any of them.
+    fn steps(paths: &StorePaths, intent: &Intent, upto: usize) {
+        let aside = paths.home.join(&intent.aside);
+        let text = serde_json::to_vec(intent).expect("json");
+        let all: Vec<Box<dyn Fn()>> = vec![
+            Box::new(|| fsutil::write_atomic(&intent_path(paths), &text).expect("intent")),
+            Box::new(|| fsutil::private_dir(&aside).expect("aside")),
+            Box::new(|| {
+                std::fs::rename(paths.db.with_extension("db-wal"), aside.join("trenddojo.db-wal")).expect("wal")
+            }),
+            Box::new(|| std::fs::rename(&paths.db, aside.join("trenddojo.db")).expect("db aside")),
+            Box::new(|| {
+                std::fs::copy(&paths.keyinfo, aside.join("keyinfo.json")).expect("keyinfo copy");
+            }),
+            Box::new(|| std::fs::rename(paths.tmp_dir().join("new.db"), &paths.db).expect("install")),
+        ];
+        for s in all.iter().take(upto) {
+            s();
+        }
+    }
+
+    #[test]
+    fn an_install_interrupted_after_any_step_completes_at_the_next_open() {
+        for upto in 1..=6 {
+            let dir = tempfile::tempdir().expect("dir");
+            let (paths, intent) = setup(dir.path());
+            steps(&paths, &intent, upto);
+            finish_pending(&paths).expect("roll forward");
+            assert_eq!(
+                std::fs::read(&paths.db).expect("db"),
+                b"new database",
+                "after step {upto}: the new store is in place"
+            );
+            let aside = paths.home.join("replaced-test");
+            assert_eq!(
+                std::fs::read(aside.join("trenddojo.db")).expect("old"),
+                b"old database",
+                "after step {upto}: the old one is kept"
+            );
+            assert_eq!(
+                std::fs::read(aside.join("trenddojo.db-wal")).expect("old wal"),
+                b"old wal",
+                "after step {upto}: with its WAL"
+            );
+            assert!(aside.join("keyinfo.json").exists(), "after step {upto}: and a copy of keyinfo.json");
+            assert!(!paths.db.with_extension("db-wal").exists(), "after step {upto}: no old WAL beside the new store");
+            assert!(!intent_path(&paths).exists(), "after step {upto}: the intent is done");
+            finish_pending(&paths).expect("idempotent");
+            assert_eq!(
+                std::fs::read(&paths.db).expect("db"),
+                b"new database",
+                "after step {upto}: a second run changes nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn without_an_intent_nothing_moves() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (paths, _) = setup(dir.path());
+        finish_pending(&paths).expect("nothing to do");
+        assert_eq!(
+            std::fs::read(&paths.db).expect("db"),
+            b"old database",
+            "a crash before the intent keeps the old store"
+        );
+    }
+
+    #[test]
+    fn an_intent_naming_files_outside_the_data_folder_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (paths, _) = setup(dir.path());
+        for bad in [
+            Intent { new_db: "../../etc/passwd".into(), aside: "a".into(), keyinfo: None },
+            Intent { new_db: "new.db".into(), aside: "..".into(), keyinfo: None },
+        ] {
+            std::fs::write(intent_path(&paths), serde_json::to_vec(&bad).expect("json")).expect("intent");
+            assert!(finish_pending(&paths).is_err(), "refused: {bad:?}");
+            assert_eq!(std::fs::read(&paths.db).expect("db"), b"old database", "nothing moved");
+        }
+    }
+}

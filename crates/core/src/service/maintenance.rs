@@ -201,6 +201,13 @@ impl Maintenance {
                 format!("the store is at {from_version}; use `db migrate --to {target}`"),
             ));
         }
+        if target == 0 {
+            // A file without any schema is what a zeroed store looks like: TrendDojo refuses to open it.
+            return Err(ApiError::invalid(
+                "to",
+                "the lowest version is 1 (version 0 leaves no schema at all); use `db reset` to start over",
+            ));
+        }
         let backup = if target < from_version { self.backup_if_needed("rollback", from_version)? } else { None };
         let rolled_back = self.store.with_writer(|c| migrations::rollback(c, target))?;
         Ok(MigrationOutcome { from_version, to_version: self.version()?, applied: Vec::new(), rolled_back, backup })
