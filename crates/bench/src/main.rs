@@ -228,7 +228,7 @@ fn main() {
     let b = m.backup(&file).expect("backup");
     let d = t.elapsed();
     println!(
-        "db backup (copy + integrity_check + cipher_integrity_check + SHA-256 + container): {} MiB in {} = {} MiB/s",
+        "db backup (copy + integrity_check + SHA-256 + container): {} MiB in {} = {} MiB/s",
         b.bytes / (1024 * 1024),
         ms(d),
         rate(usize::try_from(b.bytes).unwrap_or(usize::MAX), d) / (1024 * 1024)

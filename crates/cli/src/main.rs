@@ -143,13 +143,6 @@ fn run(cli: Cli) -> ApiResult<Output> {
         Command::Key(cmd) => recovery::key(cmd, &home, &key_to_open, &mut stdin),
         Command::Export(a) => recovery::export(a, &Journal::open(&opts)?),
         Command::ImportBackup { file } => recovery::import_backup(file, &Journal::open(&opts)?),
-        Command::Db(DbCmd::Restore { file }) => recovery::restore(&home, file, &key, recovery.as_ref()),
-        Command::Db(DbCmd::Recover) => recovery::recover(&home, &key_to_open),
-        Command::Db(DbCmd::Backups) => {
-            let all = Maintenance::list_backups(&home);
-            let text = recovery::render_backups(&all, &home.join("backups"));
-            out(&all, text)
-        }
         Command::User(cmd) => {
             let mut j = Journal::open(&opts)?;
             match cmd {
@@ -175,7 +168,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
         }
         Command::Db(cmd) => match server_target(cmd)? {
             Some(target) => db_server(cmd, &home, &target),
-            None => db(cmd, &home, &key_to_open),
+            None => db(cmd, &home, &key, recovery.as_ref()),
         },
         Command::Server(cmd) => server(cmd, &home, &mut stdin),
         Command::Sync(args) => sync(args, &opts, cli.json, &mut stdin),
@@ -343,15 +336,26 @@ fn run(cli: Cli) -> ApiResult<Output> {
     }
 }
 
-fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output> {
-    let m = Maintenance::open(home, key)?;
+fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource, recovery_key: Option<&RecoveryKey>) -> ApiResult<Output> {
+    let key_to_open = match recovery_key {
+        Some(r) => KeySource::Recovery(r.clone()),
+        None => key.clone(),
+    };
+    // These work when the store cannot be opened (damaged, or never on this machine).
     match cmd {
-        DbCmd::Restore { file } => recovery::restore(home, file, key, None),
-        DbCmd::Recover => recovery::recover(home, key),
+        DbCmd::Restore { file } => return recovery::restore(home, file, key, recovery_key),
+        DbCmd::Recover => return recovery::recover(home, &key_to_open),
         DbCmd::Backups => {
             let all = Maintenance::list_backups(home);
-            let text = recovery::render_backups(&all, &m.store().paths().backups);
-            out(&all, text)
+            let text = recovery::render_backups(&all, &home.join("backups"));
+            return out(&all, text);
+        }
+        _ => {}
+    }
+    let m = Maintenance::open(home, &key_to_open)?;
+    match cmd {
+        DbCmd::Restore { .. } | DbCmd::Recover | DbCmd::Backups => {
+            Err(ApiError::new(ErrorCode::Internal, "db: this command was handled before the store was opened"))
         }
         DbCmd::Schedule { keep } => {
             if let Some(n) = keep {

@@ -27,7 +27,7 @@
 //! # Making one
 //! SQLite's online backup API copies the store (through its own key, so a page that does not authenticate
 //! fails the copy) into a temporary database in the data folder's `.tmp/`, which must then pass
-//! `integrity_check` and `cipher_integrity_check` before it counts. The container is written beside the
+//! `integrity_check` (every page it reads is decrypted and authenticated) before it counts. The container is written beside the
 //! destination under a hidden temporary name, flushed, renamed into place and the folder flushed: a crash
 //! or a full disk leaves no file that looks like a backup. Files are created 0600; `backups/` is 0700.
 //!
@@ -405,6 +405,18 @@ fn strings(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<Vec<Strin
 /// Run the checks, recording a check that could not run instead of failing: damage must be reported,
 /// not turned into "database disk image is malformed".
 pub(crate) fn check_conn(conn: &rusqlite::Connection) -> IntegrityReport {
+    check_with(conn, true)
+}
+
+/// The checks a fresh copy gets before it counts (a backup, a restore before it is installed, a salvaged
+/// store): `integrity_check` and the foreign keys. `cipher_integrity_check` is left out: every page
+/// `integrity_check` reads is decrypted and its HMAC verified on the way, so it would read the file a
+/// second time to check only the free pages (measured: a backup of a 316 MiB store took a third less).
+pub(crate) fn check_copy(conn: &rusqlite::Connection) -> IntegrityReport {
+    check_with(conn, false)
+}
+
+fn check_with(conn: &rusqlite::Connection, cipher: bool) -> IntegrityReport {
     let mut failed = Vec::new();
     let mut run = |name: &str, sql: &str| match strings(conn, sql) {
         Ok(v) => v,
@@ -414,7 +426,8 @@ pub(crate) fn check_conn(conn: &rusqlite::Connection) -> IntegrityReport {
         }
     };
     let integrity = run("integrity_check", "PRAGMA integrity_check(100)");
-    let cipher_integrity = run("cipher_integrity_check", "PRAGMA cipher_integrity_check");
+    let cipher_integrity =
+        if cipher { run("cipher_integrity_check", "PRAGMA cipher_integrity_check") } else { Vec::new() };
     let foreign_keys = run("foreign_key_check", "PRAGMA foreign_key_check");
     IntegrityReport { integrity, cipher_integrity, foreign_keys, failed_checks: failed }
 }
@@ -490,7 +503,7 @@ impl Store {
                 Ok::<_, StoreError>(version)
             });
             let version = version.map_err(disk_full_as(tmp_db))?;
-            let report = check_conn(&dst);
+            let report = check_copy(&dst);
             if report.pages_damaged() {
                 let what = format!("a backup copy failed its integrity check: {}", report.summary(&root_pages(&dst)));
                 return Err(crate::damage::damaged(self.paths(), what));

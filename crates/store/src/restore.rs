@@ -33,7 +33,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::backup::{check_conn, keyinfo_from_header, root_pages, Container};
+use crate::backup::{check_copy, keyinfo_from_header, root_pages, Container};
 use crate::db::{connect, MigrateOnOpen, Store, StorePaths};
 use crate::error::{Result, StoreError};
 use crate::fsutil;
@@ -275,12 +275,12 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
                 (key.clone(), UnlockedWith::StoreKey, None, None, info.store_id)
             }
         };
-        let backup_version = prepare(&tmp_db, &key, file, store_id)?;
+        let (backup_version, check) = prepare(&tmp_db, &key, file, store_id)?;
         let aside = install(&paths, &tmp_db, new_keyinfo.clone(), "restore")?;
+        // The file installed is the one just checked (renamed, not copied): opening it proves it is in place.
         let info = KeyInfo::load(&paths.keyinfo)?;
         let store =
             Store::open_with_unlocked(paths.clone(), info, Unlocked { key, verified: true }, MigrateOnOpen::No)?;
-        let report = store.check()?;
         Ok(RestoreOutcome {
             restored_from: file.to_path_buf(),
             store_id,
@@ -292,7 +292,7 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
             previous_was_damaged: current.damaged,
             keyinfo_created: new_keyinfo.is_some(),
             key_method: store.key_info().method,
-            check: store.check_summary(&report),
+            check,
         })
     })();
     let _ = fsutil::remove_if_exists(&tmp_db);
@@ -361,8 +361,8 @@ fn protect(base: KeyInfo, key: &StoreKey, passphrase: Option<&key::Passphrase>) 
 }
 
 /// Open the extracted database with its key, check it, refuse a newer schema, migrate an older one, and
-/// leave it as one flushed file. Returns the schema version the backup had.
-fn prepare(db: &Path, key: &StoreKey, file: &Path, store_id: Uuid) -> Result<u32> {
+/// leave it as one flushed file. Returns the schema version the backup had and the check's summary.
+fn prepare(db: &Path, key: &StoreKey, file: &Path, store_id: Uuid) -> Result<(u32, String)> {
     let mut conn = connect(db, key, false, false).map_err(|e| match e {
         StoreError::WrongKey(_) => StoreError::Invalid {
             field: "file",
@@ -380,7 +380,8 @@ fn prepare(db: &Path, key: &StoreKey, file: &Path, store_id: Uuid) -> Result<u32
     if version == 0 {
         return Err(StoreError::BadBackup { path: file.to_path_buf(), what: "it holds no TrendDojo schema".into() });
     }
-    let report = check_conn(&conn);
+    let report = check_copy(&conn);
+    let summary = report.summary(&root_pages(&conn));
     if report.pages_damaged() {
         return Err(StoreError::BadBackup {
             path: file.to_path_buf(),
@@ -407,7 +408,7 @@ fn prepare(db: &Path, key: &StoreKey, file: &Path, store_id: Uuid) -> Result<u32
         fsutil::remove_if_exists(&side)?;
     }
     fsutil::sync_file(db)?;
-    Ok(version)
+    Ok((version, summary))
 }
 
 impl Store {

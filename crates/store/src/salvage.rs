@@ -27,7 +27,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::backup::{check_conn, root_pages, Container};
+use crate::backup::{check_copy, root_pages, Container};
 use crate::db::{connect, meta_get, meta_set, StorePaths};
 use crate::error::{Result, StoreError};
 use crate::fsutil;
@@ -94,7 +94,7 @@ pub fn recover(home: &Path, source: &KeySource) -> Result<RecoverOutcome> {
         let (mut tables, version) = salvage_into(&src, &new, &key, &info, &mut notes)?;
         let check = {
             let conn = connect(&new, &key, false, false)?;
-            let report = check_conn(&conn);
+            let report = check_copy(&conn);
             let summary = report.summary(&root_pages(&conn));
             conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
             summary
