@@ -175,7 +175,7 @@ impl Container {
 
     /// Does the header MAC verify under `key`? (Run after a wrap yielded the key.)
     pub(crate) fn verify_mac(&self, key: &StoreKey) -> Result<()> {
-        let mac_key = key.subkey(HEADER_MAC_INFO);
+        let mac_key = key.subkey(HEADER_MAC_INFO)?;
         let k = StoreKey::from_bytes(mac_key.as_ref())?;
         if k.verify_mac(&[&self.signed], &self.mac) {
             Ok(())
@@ -686,7 +686,7 @@ pub(crate) fn write_container(key: &StoreKey, header: &BackupHeader, db: &Path, 
     signed.extend_from_slice(&BACKUP_FORMAT.to_be_bytes());
     signed.extend_from_slice(&hlen.to_be_bytes());
     signed.extend_from_slice(&json);
-    let mac_key = StoreKey::from_bytes(key.subkey(HEADER_MAC_INFO).as_ref())?;
+    let mac_key = StoreKey::from_bytes(key.subkey(HEADER_MAC_INFO)?.as_ref())?;
     let mac = mac_key.mac(&[&signed]);
     let mut f = fsutil::create_private(out)?;
     let w = |f: &mut std::fs::File, b: &[u8]| f.write_all(b).map_err(|e| fsutil::write_error(out, e));

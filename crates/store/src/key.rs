@@ -133,8 +133,11 @@ impl StoreKey {
     }
 
     fn hmac(&self) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length; 32 bytes can never be rejected.
-        <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+        // HMAC pads a key shorter than the hash's block (64 bytes) with zeros; doing so here uses the
+        // infallible constructor and gives exactly the MAC `new_from_slice(K)` would.
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..32].copy_from_slice(&self.0);
+        <Hmac<Sha256> as hmac::digest::KeyInit>::new(&(*block).into())
     }
 
     /// HMAC-SHA256 under this key over the concatenation of `parts`.
@@ -156,18 +159,18 @@ impl StoreKey {
     }
 
     /// A subkey for one purpose: `HKDF-SHA256(K, info)`.
-    pub(crate) fn subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+    pub(crate) fn subkey(&self, info: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
         hkdf32(&self.0, None, info)
     }
 }
 
-fn hkdf32(ikm: &[u8], salt: Option<&[u8]>, info: &[u8]) -> Zeroizing<[u8; 32]> {
+fn hkdf32(ikm: &[u8], salt: Option<&[u8]>, info: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
     let mut out = Zeroizing::new([0u8; 32]);
-    // 32 bytes is far below HKDF-SHA256's 8160-byte limit.
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so this cannot fail; still no panic path.
     hkdf::Hkdf::<Sha256>::new(salt, ikm)
         .expand(info, out.as_mut())
-        .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
-    out
+        .map_err(|_| StoreError::Crypto("key derivation (HKDF) refused the output length"))?;
+    Ok(out)
 }
 
 /// Hex text of a key, for storing a sealing key inside the encrypted store.
@@ -309,7 +312,7 @@ impl RecoveryKey {
     }
 
     /// The key-encryption key: `HKDF-SHA256(recovery key, salt = store id)`.
-    fn kek(&self, store_id: Uuid) -> Zeroizing<[u8; 32]> {
+    fn kek(&self, store_id: Uuid) -> Result<Zeroizing<[u8; 32]>> {
         hkdf32(&self.0, Some(store_id.as_bytes()), RECOVERY_KEK_INFO)
     }
 }
@@ -548,7 +551,8 @@ pub(crate) fn unwrap_with(w: &Wraps<'_>, source: &KeySource) -> std::result::Res
             let wrap = w.recovery_wrap.ok_or_else(|| {
                 UnlockError::NotApplicable("it has no recovery key (it was made before recovery keys existed)".into())
             })?;
-            open32(&r.kek(w.store_id), wrap, w.store_id, "recovery")
+            let kek = r.kek(w.store_id).map_err(UnlockError::Other)?;
+            open32(&kek, wrap, w.store_id, "recovery")
                 .map(|k| Unlocked { key: StoreKey(*k), verified: true })
                 .ok_or(UnlockError::Wrong("recovery key"))
         }
@@ -668,8 +672,10 @@ pub(crate) fn with_keyring(info: &KeyInfo, key: &StoreKey) -> KeyInfo {
 /// `info` with a (new) recovery key: `K` wrapped under it, and the key itself kept encrypted under `K`
 /// until confirmed.
 pub(crate) fn with_recovery(info: &KeyInfo, key: &StoreKey, recovery: &RecoveryKey) -> Result<KeyInfo> {
-    let wrap = seal32(&recovery.kek(info.store_id), key.bytes(), info.store_id, "recovery")?;
-    let pending = seal32(&key.subkey(PENDING_KEY_INFO), &recovery.0, info.store_id, "pending recovery key")?;
+    let kek = recovery.kek(info.store_id)?;
+    let wrap = seal32(&kek, key.bytes(), info.store_id, "recovery")?;
+    let pending_key = key.subkey(PENDING_KEY_INFO)?;
+    let pending = seal32(&pending_key, &recovery.0, info.store_id, "pending recovery key")?;
     Ok(KeyInfo {
         format: KEYINFO_FORMAT,
         recovery_wrap: Some(wrap),
@@ -682,7 +688,8 @@ pub(crate) fn with_recovery(info: &KeyInfo, key: &StoreKey, recovery: &RecoveryK
 /// The recovery key still waiting for confirmation, if any.
 pub(crate) fn pending_recovery(info: &KeyInfo, key: &StoreKey) -> Result<Option<RecoveryKey>> {
     let Some(p) = &info.recovery_pending else { return Ok(None) };
-    let bytes = open32(&key.subkey(PENDING_KEY_INFO), p, info.store_id, "pending recovery key")
+    let pending_key = key.subkey(PENDING_KEY_INFO)?;
+    let bytes = open32(&pending_key, p, info.store_id, "pending recovery key")
         .ok_or_else(|| StoreError::corrupt("keyinfo.json: the pending recovery key does not decrypt"))?;
     Ok(Some(RecoveryKey(*bytes)))
 }
@@ -691,7 +698,10 @@ pub(crate) fn pending_recovery(info: &KeyInfo, key: &StoreKey) -> Result<Option<
 pub(crate) fn recovery_unlocks(info: &KeyInfo, key: &StoreKey, candidate: &RecoveryKey) -> bool {
     info.recovery_wrap
         .as_ref()
-        .and_then(|w| open32(&candidate.kek(info.store_id), w, info.store_id, "recovery"))
+        .and_then(|w| {
+            let kek = candidate.kek(info.store_id).ok()?;
+            open32(&kek, w, info.store_id, "recovery")
+        })
         .is_some_and(|k| {
             let k = StoreKey(*k);
             k.bytes().iter().zip(key.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
@@ -802,6 +812,17 @@ mod tests {
         assert!(!shown.to_lowercase().contains("cdcd"), "recovery bytes leaked into Debug: {shown}");
         assert!(!shown.contains(&text[..9]), "recovery text leaked into Debug: {shown}");
         assert!(!shown.contains("hunter2"), "passphrase leaked into Debug: {shown}");
+    }
+
+    #[test]
+    fn the_padded_hmac_key_gives_the_standard_hmac() {
+        let k = StoreKey::from_bytes(&[7u8; 32]).unwrap();
+        let mut standard = <Hmac<Sha256> as Mac>::new_from_slice(&[7u8; 32]).unwrap();
+        standard.update(b"message");
+        let expected: [u8; 32] = standard.finalize().into_bytes().into();
+        assert_eq!(k.mac(&[b"mess", b"age"]), expected, "HMAC-SHA256 as RFC 2104 defines it, parts concatenated");
+        assert!(k.verify_mac(&[b"message"], &expected), "and it verifies");
+        assert!(!k.verify_mac(&[b"messagf"], &expected), "a changed message does not");
     }
 
     #[test]
@@ -921,7 +942,7 @@ mod tests {
         let moved = KeyInfo { store_id: Uuid::now_v7(), ..info.clone() };
         assert!(load(&moved, &KeySource::Passphrase(p)).is_err(), "a wrap moved to another store id fails");
         let swapped = KeyInfo { passphrase_wrap: info.recovery_wrap.clone(), ..info.clone() };
-        let kek = recovery.kek(info.store_id);
+        let kek = recovery.kek(info.store_id).unwrap();
         let w = swapped.passphrase_wrap.as_ref().unwrap();
         assert!(open32(&kek, w, info.store_id, "passphrase").is_none(), "a recovery wrap is not a passphrase wrap");
     }
