@@ -482,11 +482,13 @@ impl Store {
         let tmp_db = tmp_dir.join(format!("backup-{}.db", Uuid::now_v7().simple()));
         remove_stale_partials(dest);
         let partial = fsutil::temp_beside(dest, "partial");
+        let guards = (fsutil::mark_in_use(&tmp_db)?, fsutil::mark_in_use(&partial)?);
         let result = self.write_backup(dest, &partial, &tmp_db, kind);
         for p in [&tmp_db, &partial] {
             let _ = fsutil::remove_if_exists(p);
         }
         let _ = fsutil::remove_if_exists(&tmp_db.with_extension("db-journal"));
+        drop(guards);
         result
     }
 
@@ -618,13 +620,7 @@ impl Store {
 fn remove_stale_partials(dest: &Path) {
     let Some(name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
     let prefix = format!(".{name}.partial-");
-    if let Ok(rd) = std::fs::read_dir(fsutil::parent_of(dest)) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    fsutil::remove_leftovers(&fsutil::parent_of(dest), |n| n.starts_with(&prefix));
 }
 
 /// Daily backups, newest first, with the time in their names.

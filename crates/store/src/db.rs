@@ -71,20 +71,13 @@ impl StorePaths {
 
     /// Remove what crashed backups and restores left behind (never anything an unfinished restore still
     /// needs: [`crate::restore::finish_pending`] runs first).
+    /// Files another process is still writing (its backup in progress) are left alone: see
+    /// [`fsutil::InUse`].
     pub(crate) fn clean_leftovers(&self) {
-        if let Ok(rd) = std::fs::read_dir(self.tmp_dir()) {
-            for e in rd.flatten() {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-        if let Ok(rd) = std::fs::read_dir(&self.backups) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && (name.contains(".partial-") || name.contains(".tmp-")) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        fsutil::remove_leftovers(&self.tmp_dir(), |_| true);
+        fsutil::remove_leftovers(&self.backups, |name| {
+            name.starts_with('.') && (name.contains(".partial-") || name.contains(".tmp-"))
+        });
     }
 }
 

@@ -153,6 +153,74 @@ pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
     }
 }
 
+/// A temporary file some operation is still writing: `<file>.lock`, held with an exclusive advisory lock
+/// for as long as this value lives (and removed with it). Cleaning up after crashes skips files whose
+/// lock is held, so one process's cleanup never deletes the temporary files of a backup another process
+/// (the desktop app, say) is in the middle of; a crashed process's lock is released by the OS.
+#[derive(Debug)]
+pub(crate) struct InUse {
+    lock: PathBuf,
+    _file: File,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".lock");
+    parent_of(path).join(name)
+}
+
+/// Mark `path` (about to be created) as in use until the returned guard is dropped.
+pub(crate) fn mark_in_use(path: &Path) -> Result<InUse> {
+    let lock = lock_path(path);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(|e| StoreError::io(&lock, e))?;
+    file.lock().map_err(|e| StoreError::io(&lock, e))?;
+    Ok(InUse { lock, _file: file })
+}
+
+/// Is another live operation still writing `path` (or the database it is a `-journal`/`-wal` of)?
+fn in_use(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lock = if name.ends_with(".lock") {
+        path.to_path_buf()
+    } else {
+        let base = ["-journal", "-wal", "-shm"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(&name);
+        parent_of(path).join(format!("{base}.lock"))
+    };
+    match OpenOptions::new().write(true).open(&lock) {
+        Ok(f) => match f.try_lock() {
+            Ok(()) => false,
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(std::fs::TryLockError::Error(_)) => true,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Remove the files in `dir` that `leftover` selects and no live operation holds (see [`InUse`]).
+pub(crate) fn remove_leftovers(dir: &Path, leftover: impl Fn(&str) -> bool) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !leftover(&name) || in_use(&path) {
+            continue;
+        }
+        // A lock file whose holder is gone goes too; a file whose lock is free is a crash's leftover.
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +254,29 @@ mod tests {
         restrict(&d, 0o755).expect("widen");
         private_dir(&d).expect("again");
         assert_eq!(mode(&d), 0o700, "an existing folder is narrowed to 0700");
+    }
+
+    #[test]
+    fn leftovers_of_live_operations_are_kept_and_those_of_crashed_ones_removed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let live = dir.path().join("backup-live.db");
+        let crashed = dir.path().join("backup-crashed.db");
+        let guard = mark_in_use(&live).expect("mark");
+        std::fs::write(&live, b"x").expect("live");
+        std::fs::write(live.with_extension("db-journal"), b"x").expect("its journal");
+        {
+            let _crashed_guard = mark_in_use(&crashed).expect("mark");
+            std::fs::write(&crashed, b"x").expect("crashed");
+        }
+        // A process killed mid-way leaves its file and (here, recreated) an unheld lock.
+        std::fs::write(lock_path(&crashed), b"").expect("stale lock");
+        remove_leftovers(dir.path(), |_| true);
+        assert!(live.exists() && live.with_extension("db-journal").exists(), "a live operation's files stay");
+        assert!(!crashed.exists() && !lock_path(&crashed).exists(), "a crashed one's files and lock go");
+        drop(guard);
+        assert!(!lock_path(&live).exists(), "the guard removes its lock when done");
+        remove_leftovers(dir.path(), |_| true);
+        assert!(!live.exists(), "and once done, leftovers are removed");
     }
 
     #[test]

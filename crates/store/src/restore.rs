@@ -212,10 +212,13 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
     });
     let tmp_dir = paths.tmp_dir();
     let tmp_db = tmp_dir.join(format!("restore-{}.db", Uuid::now_v7().simple()));
+    let guard = std::cell::RefCell::new(None);
     // The data folder is created only once the backup is known to open: a refused restore leaves nothing.
     let make_dirs = || -> Result<()> {
         fsutil::private_dir(&paths.home)?;
-        fsutil::private_dir(&tmp_dir)
+        fsutil::private_dir(&tmp_dir)?;
+        *guard.borrow_mut() = Some(fsutil::mark_in_use(&tmp_db)?);
+        Ok(())
     };
     let result = (|| {
         let (key, unlocked_with, new_keyinfo, header_time, store_id) = match &container {
@@ -299,6 +302,7 @@ pub fn restore(home: &Path, file: &Path, source: &KeySource, recovery: Option<&R
     for ext in ["db-wal", "db-shm", "db-journal"] {
         let _ = fsutil::remove_if_exists(&tmp_db.with_extension(ext));
     }
+    drop(guard);
     result
 }
 

@@ -84,6 +84,7 @@ pub fn recover(home: &Path, source: &KeySource) -> Result<RecoverOutcome> {
     let id = Uuid::now_v7().simple().to_string();
     let src = tmp.join(format!("salvage-src-{id}.db"));
     let new = tmp.join(format!("salvage-{id}.db"));
+    let guards = (fsutil::mark_in_use(&src)?, fsutil::mark_in_use(&new)?);
     let result = (|| {
         copy_private(&paths.db, &src)?;
         let wal = paths.db.with_extension("db-wal");
@@ -134,6 +135,7 @@ pub fn recover(home: &Path, source: &KeySource) -> Result<RecoverOutcome> {
             let _ = fsutil::remove_if_exists(&p.with_extension(ext));
         }
     }
+    drop(guards);
     result
 }
 
@@ -474,6 +476,7 @@ fn backup_counts(file: &Path, key: &StoreKey, store_id: Uuid, tmp: &Path) -> Res
     }
     c.verify_mac(key)?;
     let db = tmp.join(format!("compare-{}.db", Uuid::now_v7().simple()));
+    let guard = fsutil::mark_in_use(&db)?;
     let result = (|| {
         let mut out = fsutil::create_private(&db)?;
         c.copy_body(Some(&mut out), &db)?;
@@ -491,6 +494,7 @@ fn backup_counts(file: &Path, key: &StoreKey, store_id: Uuid, tmp: &Path) -> Res
         Ok(counts)
     })();
     let _ = fsutil::remove_if_exists(&db);
+    drop(guard);
     result
 }
 
