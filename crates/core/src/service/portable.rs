@@ -24,6 +24,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use trenddojo_domain::money::Money;
+#[cfg(test)]
+use trenddojo_domain::money::{Fee, Price, Quantity};
 use trenddojo_domain::risk::{Enforcement, RiskSettings, SizingMethod};
 use trenddojo_domain::trade::{self as dtrade, Direction, Fill, MatchingMethod, Side, TradeStatus};
 use trenddojo_store::accounts as account_repo;
@@ -588,6 +590,116 @@ impl Importer<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{AccountInput, ImportFill, ImportTrade, OpenOptions, UserInput};
+    use proptest::prelude::*;
+    use trenddojo_store::{KeySource, Passphrase};
+
+    fn key() -> KeySource {
+        KeySource::Passphrase(Passphrase::new("round trip").expect("passphrase"))
+    }
+
+    fn journal(home: &Path) -> Journal {
+        let user = UserInput { email: "rt@example.com".into(), tier: Some("pro".into()), ..Default::default() };
+        Journal::init(home, &key(), &user).expect("init")
+    }
+
+    /// A trade of 1-4 entries and 0-4 exits never exiting more than was entered, prices with up to 4
+    /// places, fees with 2: what summaries, realized P&L and statistics are made of.
+    fn trade() -> impl Strategy<Value = ImportTrade> {
+        (
+            any::<bool>(),
+            proptest::collection::vec((1u32..500, 1i64..2_000_000, 0i64..500), 1..5),
+            proptest::collection::vec((1u32..100, 1i64..2_000_000, 0i64..500), 0..5),
+            prop::option::of(1i64..1_000_000),
+            0i64..1_000_000,
+        )
+            .prop_map(|(long, entries, exits, stop, start)| {
+                let direction = if long { Direction::Long } else { Direction::Short };
+                let at = |i: i64| {
+                    chrono::DateTime::from_timestamp(1_767_225_600 + start * 60 + i * 3600, 0).expect("instant")
+                };
+                let total: u32 = entries.iter().map(|e| e.0).sum();
+                let mut left = total;
+                let mut fills: Vec<ImportFill> = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (q, p, f))| ImportFill {
+                        side: direction.entry_side(),
+                        quantity: Quantity::parse("quantity", &q.to_string()).expect("q"),
+                        price: Price::parse("price", &Decimal::new(*p, 4).to_string()).expect("p"),
+                        fees: Fee::parse("fees", &Decimal::new(*f, 2).to_string()).expect("f"),
+                        at: at(i as i64),
+                    })
+                    .collect();
+                for (i, (q, p, f)) in exits.iter().enumerate() {
+                    let q = (*q).min(left);
+                    if q == 0 {
+                        break;
+                    }
+                    left -= q;
+                    fills.push(ImportFill {
+                        side: direction.exit_side(),
+                        quantity: Quantity::parse("quantity", &q.to_string()).expect("q"),
+                        price: Price::parse("price", &Decimal::new(*p, 4).to_string()).expect("p"),
+                        fees: Fee::parse("fees", &Decimal::new(*f, 2).to_string()).expect("f"),
+                        at: at(10 + i as i64),
+                    });
+                }
+                ImportTrade {
+                    symbol: "RT".into(),
+                    direction,
+                    multiplier: Decimal::ONE,
+                    initial_stop: stop.and_then(|s| Price::parse("stop", &Decimal::new(s, 4).to_string()).ok()),
+                    target: None,
+                    setup: Some("round, \"trip\"".into()),
+                    correlation_group: None,
+                    fills,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+        /// Exporting to JSON and importing into an empty store gives the same trades (ids, summaries,
+        /// exact decimals) and the same statistics, whatever the fills.
+        #[test]
+        fn a_json_export_imports_back_to_equal_trades_and_statistics(
+            trades in proptest::collection::vec(trade(), 1..6),
+            lifo in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let a = journal(&dir.path().join("a"));
+            a.add_account(&AccountInput {
+                name: "Main".into(),
+                currency: "USD".into(),
+                balance: "100000".into(),
+                timezone: Some("America/New_York".into()),
+                matching: Some(if lifo { "lifo" } else { "fifo" }.into()),
+                ..Default::default()
+            })
+            .expect("account");
+            a.import_trades("Main", &trades).expect("import trades");
+            let file = dir.path().join("e.json");
+            a.export("json", &file).expect("export");
+            let b = journal(&dir.path().join("b"));
+            let out = b.import_backup(&file).expect("import-backup");
+            prop_assert_eq!(out.trades, trades.len(), "every trade");
+            let strip = |j: &Journal| -> serde_json::Value {
+                let mut v = serde_json::to_value(j.list_trades(&crate::TradeListInput { limit: Some(1000), ..Default::default() }).expect("list")).expect("json");
+                for t in v.as_array_mut().expect("array") {
+                    let o = t.as_object_mut().expect("object");
+                    o.remove("updated_at");
+                    o.remove("user_id");
+                }
+                v
+            };
+            prop_assert_eq!(strip(&a), strip(&b), "the same trades, summaries and ids");
+            let stats = |j: &Journal| serde_json::to_value(j.stats(Some("Main"), None, None).expect("stats")).expect("json");
+            prop_assert_eq!(stats(&a), stats(&b), "the same statistics");
+            let reopened = Journal::open(&OpenOptions { home: dir.path().join("b"), key: key(), user: None }).expect("reopen");
+            prop_assert_eq!(stats(&reopened), stats(&a), "and they are what the store keeps");
+        }
+    }
 
     #[test]
     fn csv_fields_are_quoted_only_when_needed() {
