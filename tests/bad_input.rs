@@ -389,7 +389,8 @@ fn bad_input_is_refused_cleanly_and_changes_nothing() {
         (vec!["db", "seed", "--state", "prod"], "state", 2),
         (vec!["db", "seed", "--state", "demo"], "state", 4),
         (vec!["db", "migrate", "--to", "99"], "to", 2),
-        (vec!["db", "backup", "/proc/not/allowed/here.db"], "", 1),
+        // A missing folder is refused before anything is written (backups never create folders).
+        (vec!["db", "backup", "/proc/not/allowed/here.db"], "file", 2),
         (vec!["db", "restore", "/nonexistent/file.db"], "file", 2),
         // Negative numbers reach the field's own check instead of clap's "unexpected argument '-1'".
         (

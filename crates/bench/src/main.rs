@@ -1,6 +1,8 @@
 //! `trenddojo-bench`: builds a store with N trades (default 100,000) and 5 executions each in a real
 //! encrypted file, then measures and prints: bulk insert rate, open + unlock time, statistics per
-//! account and a filtered, sorted page of 50 trades (p50/p95/max over repeated runs).
+//! account and a filtered, sorted page of 50 trades (p50/p95/max over repeated runs), and what keeping
+//! the data safe costs: the first open of a day (which takes the daily backup), a checked backup, a
+//! restore into an empty data folder, and the JSON export.
 //!
 //! Run it in release mode: `cargo run --release -p trenddojo-bench -- [TRADES] [ACCOUNTS]`.
 
@@ -129,6 +131,11 @@ fn main() {
         let _ = derive_key(&pass, &kdf).expect("derive");
         kdf_samples.push(t.elapsed());
     }
+    // The first open of the day takes the daily backup (copy, integrity checks, container): measured
+    // apart so the samples below are ordinary opens.
+    let t = Instant::now();
+    drop(Journal::open(&OpenOptions { home: home.clone(), key: key.clone(), user: None }).expect("first open"));
+    println!("first open of the day (takes and checks the daily backup): {}", ms(t.elapsed()));
     let mut open_samples = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
@@ -212,4 +219,34 @@ fn main() {
         }
         report(name, samples);
     }
+    drop(j);
+
+    // Keeping the data safe: a checked backup, a restore of it into an empty folder, the JSON export.
+    let m = trenddojo_core::Maintenance::open(&home, &key).expect("maintenance");
+    let file = dir.path().join("bench.tdbackup");
+    let t = Instant::now();
+    let b = m.backup(&file).expect("backup");
+    let d = t.elapsed();
+    println!(
+        "db backup (copy + integrity_check + SHA-256 + container): {} MiB in {} = {} MiB/s",
+        b.bytes / (1024 * 1024),
+        ms(d),
+        rate(usize::try_from(b.bytes).unwrap_or(usize::MAX), d) / (1024 * 1024)
+    );
+    drop(m);
+    let t = Instant::now();
+    trenddojo_core::Maintenance::restore_file(&dir.path().join("restored"), &file, &key, None).expect("restore");
+    println!("db restore into an empty data folder (verify, extract, check, install): {}", ms(t.elapsed()));
+    let j = Journal::open(&OpenOptions { home: home.clone(), key: key.clone(), user: None }).expect("open");
+    let t = Instant::now();
+    let e = j.export("json", &dir.path().join("export.json")).expect("export");
+    println!("export --format json: {} trades, {} MiB in {}", e.trades, e.bytes / (1024 * 1024), ms(t.elapsed()));
+    let t = Instant::now();
+    let e = j.export("csv", &dir.path().join("export.csv")).expect("export");
+    println!(
+        "export --format csv: {} executions, {} MiB in {}",
+        e.executions,
+        e.bytes / (1024 * 1024),
+        ms(t.elapsed())
+    );
 }

@@ -25,6 +25,9 @@ pub struct Cli {
     /// Act as this user (email) instead of the store's active user.
     #[arg(long, global = true, value_name = "EMAIL")]
     pub user: Option<String>,
+    /// Unlock with the recovery key, read from standard input (the line after the passphrase, if both).
+    #[arg(long, global = true)]
+    pub recovery_key_stdin: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,6 +67,49 @@ pub enum Command {
     Server(ServerCmd),
     /// Sync with the server as your own user (TRENDDOJO_SERVER_URL: postgresql://role:password@host/db).
     Sync(SyncArgs),
+    /// The store key's protection: passphrase, OS keyring, recovery key.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Write every account, trade, execution, note and checklist answer to an open format.
+    Export(ExportArgs),
+    /// Read a `trenddojo export --format json` file into this store (which must hold no accounts or trades).
+    ImportBackup { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// How the key is protected and whether the recovery key is confirmed.
+    Status,
+    /// Show the recovery key again (only until it is confirmed).
+    ShowRecovery,
+    /// Confirm you wrote the recovery key down: reads it from standard input and checks it; afterwards it is
+    /// no longer kept on this machine.
+    ConfirmRecovery,
+    /// Make a new recovery key (backups made before keep opening with the old one).
+    CreateRecovery,
+    /// Protect the key with a new passphrase (old backups keep opening with theirs and the recovery key).
+    ChangePassphrase {
+        /// Read the new passphrase from standard input (the line after any other secrets) instead of
+        /// prompting twice.
+        #[arg(long)]
+        new_passphrase_stdin: bool,
+    },
+    /// Move the key from the OS keyring to a passphrase.
+    UsePassphrase {
+        #[arg(long)]
+        new_passphrase_stdin: bool,
+    },
+    /// Move the key from a passphrase into the OS keyring.
+    UseKeyring,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// json (everything, for `import-backup`) or csv (executions, the `trenddojo-v1` format)
+    #[arg(long)]
+    pub format: String,
+    /// A new file (an existing one is never overwritten).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -284,12 +330,23 @@ pub enum DbCmd {
         #[command(flatten)]
         server: ServerSel,
     },
-    /// Copy the store, still encrypted, to FILE.
+    /// Copy the store, still encrypted and checked, to FILE (a new file in an existing folder). The backup
+    /// opens with the passphrase or the recovery key on any machine.
     Backup { file: PathBuf },
-    /// Replace the store with the backup in FILE (the current data is backed up first).
+    /// Replace the store with the backup in FILE. Works on a damaged store and on a machine that never had
+    /// the store (with --passphrase-stdin or --recovery-key-stdin); the replaced files are moved aside.
     Restore { file: PathBuf },
     /// Integrity checks (SQLite, SQLCipher page MACs, foreign keys, trade summaries).
     Check,
+    /// Salvage what can still be read from a damaged store into a new one (the damaged file is kept aside).
+    Recover,
+    /// The backups in the data folder's backups/ folder, newest first, each checked for completeness.
+    Backups,
+    /// Show or set how many daily backups are kept (0 turns them off).
+    Schedule {
+        #[arg(long)]
+        keep: Option<u32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

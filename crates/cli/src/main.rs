@@ -3,9 +3,10 @@
 //! on success; otherwise it comes from the error's code (see `ErrorCode::exit_code`).
 
 mod args;
+mod recovery;
 mod render;
 
-use std::io::{BufRead, Write as _};
+use std::io::{BufRead, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,20 +19,20 @@ use trenddojo_core::seed::SeedState;
 use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionEditInput,
-    ExecutionInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, ServerAdmin,
-    ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
+    ExecutionInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey, RiskInput,
+    ServerAdmin, ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
 };
 use trenddojo_core::{LoginServer, SyncSettings};
 
 use args::*;
 
 /// What a command produced: JSON for `--json`, text otherwise.
-struct Output {
+pub(crate) struct Output {
     json: serde_json::Value,
     text: String,
 }
 
-fn out<T: Serialize>(value: &T, text: String) -> ApiResult<Output> {
+pub(crate) fn out<T: Serialize>(value: &T, text: String) -> ApiResult<Output> {
     let json = serde_json::to_value(value).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     Ok(Output { json, text })
 }
@@ -50,10 +51,11 @@ fn default_home() -> PathBuf {
     base.join("trenddojo")
 }
 
-/// Standard input, read once: the passphrase (with --passphrase-stdin) is its first line, a secret
-/// (broker add) what follows.
-struct Stdin {
-    lines: Vec<String>,
+/// Standard input, read once: the passphrase (with --passphrase-stdin) is its first line, the recovery key
+/// (with --recovery-key-stdin) the next, a command's own secret (broker add, a new passphrase, a recovery
+/// key to confirm) what follows. Lines are zeroed when dropped.
+pub(crate) struct Stdin {
+    lines: Vec<Zeroizing<String>>,
 }
 
 impl Stdin {
@@ -61,20 +63,38 @@ impl Stdin {
         let lines = std::io::stdin()
             .lock()
             .lines()
+            .map(|l| l.map(Zeroizing::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::new(ErrorCode::Io, format!("stdin: {e}")))?;
         Ok(Stdin { lines })
     }
+
+    /// The next unread line, if any.
+    pub(crate) fn next(stdin: &mut Option<Stdin>) -> ApiResult<Option<Zeroizing<String>>> {
+        let input = match stdin {
+            Some(s) => s,
+            None => stdin.insert(Stdin::read()?),
+        };
+        Ok(if input.lines.is_empty() { None } else { Some(input.lines.remove(0)) })
+    }
+}
+
+/// The recovery key from standard input, with --recovery-key-stdin.
+fn recovery_key(cli: &Cli, stdin: &mut Option<Stdin>) -> ApiResult<Option<RecoveryKey>> {
+    if !cli.recovery_key_stdin {
+        return Ok(None);
+    }
+    let line = Stdin::next(stdin)?.ok_or_else(|| {
+        ApiError::invalid("recovery key", "--recovery-key-stdin given but there is no recovery key on standard input")
+    })?;
+    Ok(Some(RecoveryKey::parse(&line)?))
 }
 
 fn key_source(cli: &Cli, stdin: &mut Option<Stdin>) -> ApiResult<KeySource> {
     if cli.passphrase_stdin {
-        let input = stdin.get_or_insert(Stdin::read()?);
-        if input.lines.is_empty() {
-            return Err(ApiError::invalid("passphrase", "--passphrase-stdin given but standard input is empty"));
-        }
-        let first = input.lines.remove(0);
-        return Ok(KeySource::Passphrase(Passphrase::new(first)?));
+        let first = Stdin::next(stdin)?
+            .ok_or_else(|| ApiError::invalid("passphrase", "--passphrase-stdin given but standard input is empty"))?;
+        return Ok(KeySource::Passphrase(Passphrase::new(first.as_str())?));
     }
     match std::env::var("TRENDDOJO_PASSPHRASE") {
         Ok(p) => Ok(KeySource::Passphrase(Passphrase::new(p)?)),
@@ -86,7 +106,13 @@ fn run(cli: Cli) -> ApiResult<Output> {
     let home = cli.home.clone().unwrap_or_else(default_home);
     let mut stdin: Option<Stdin> = None;
     let key = key_source(&cli, &mut stdin)?;
-    let opts = OpenOptions { home: home.clone(), key: key.clone(), user: cli.user.clone() };
+    let recovery = recovery_key(&cli, &mut stdin)?;
+    // The recovery key, when given, is what unlocks (a forgotten passphrase, a store whose keyring is gone).
+    let key_to_open = match &recovery {
+        Some(r) => KeySource::Recovery(r.clone()),
+        None => key.clone(),
+    };
+    let opts = OpenOptions { home: home.clone(), key: key_to_open.clone(), user: cli.user.clone() };
     match &cli.command {
         Command::Init(a) => {
             let j = Journal::init(
@@ -94,16 +120,35 @@ fn run(cli: Cli) -> ApiResult<Output> {
                 &key,
                 &UserInput { email: a.email.clone(), name: a.name.clone(), tier: Some(a.tier.clone()), password: None },
             )?;
-            let status = Maintenance::open(&home, &key)?.status()?;
-            let text = format!(
+            let m = Maintenance::open(&home, &key)?;
+            let status = m.status()?;
+            let mut text = format!(
                 "Created an encrypted TrendDojo store in {} (key: {}, schema v{}) for {}.\n",
                 home.display(),
                 status.encryption.key_method,
                 status.schema_version,
                 j.user()?.email
             );
-            out(&status, text)
+            drop(j);
+            let mut json =
+                serde_json::to_value(&status).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            if let Some(code) = m.pending_recovery_key()? {
+                text.push_str(&recovery::announce(&code));
+                if let Some(obj) = json.as_object_mut() {
+                    obj.insert("recovery_key".into(), serde_json::Value::String(code.to_string()));
+                }
+                if !cli.json && std::io::stdin().is_terminal() {
+                    print!("{text}");
+                    text = recovery::confirm_interactively(&m);
+                } else {
+                    text.push_str(recovery::CONFIRM_LATER);
+                }
+            }
+            Ok(Output { json, text })
         }
+        Command::Key(cmd) => recovery::key(cmd, &home, &key_to_open, &mut stdin),
+        Command::Export(a) => recovery::export(a, &Journal::open(&opts)?),
+        Command::ImportBackup { file } => recovery::import_backup(file, &Journal::open(&opts)?),
         Command::User(cmd) => {
             let mut j = Journal::open(&opts)?;
             match cmd {
@@ -129,7 +174,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
         }
         Command::Db(cmd) => match server_target(cmd)? {
             Some(target) => db_server(cmd, &home, &target),
-            None => db(cmd, &home, &key),
+            None => db(cmd, &home, &key, recovery.as_ref()),
         },
         Command::Server(cmd) => server(cmd, &home, &mut stdin),
         Command::Sync(args) => sync(args, &opts, cli.json, &mut stdin),
@@ -277,7 +322,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
                         Some(s) => s,
                         None => Stdin::read()?,
                     };
-                    let secret = input.lines.join("\n");
+                    let secret = Zeroizing::new(input.lines.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n"));
                     let b = j.add_broker_connection(
                         broker,
                         label,
@@ -303,9 +348,45 @@ fn run(cli: Cli) -> ApiResult<Output> {
     }
 }
 
-fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output> {
-    let m = Maintenance::open(home, key)?;
+fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource, recovery_key: Option<&RecoveryKey>) -> ApiResult<Output> {
+    let key_to_open = match recovery_key {
+        Some(r) => KeySource::Recovery(r.clone()),
+        None => key.clone(),
+    };
+    // These work when the store cannot be opened (damaged, or never on this machine).
     match cmd {
+        DbCmd::Restore { file } => return recovery::restore(home, file, key, recovery_key),
+        DbCmd::Recover => return recovery::recover(home, &key_to_open),
+        DbCmd::Backups => {
+            let all = Maintenance::list_backups(home);
+            let text = recovery::render_backups(&all, &home.join("backups"));
+            return out(&all, text);
+        }
+        _ => {}
+    }
+    let m = Maintenance::open(home, &key_to_open)?;
+    match cmd {
+        DbCmd::Restore { .. } | DbCmd::Recover | DbCmd::Backups => {
+            Err(ApiError::new(ErrorCode::Internal, "db: this command was handled before the store was opened"))
+        }
+        DbCmd::Schedule { keep } => {
+            if let Some(n) = keep {
+                m.set_daily_backups_keep(*n)?;
+            }
+            let n = m.daily_backups_keep()?;
+            out(
+                &serde_json::json!({ "daily_backups_keep": n, "folder": m.store().paths().backups }),
+                if n == 0 {
+                    "Daily backups are off.\n".to_string()
+                } else {
+                    format!(
+                        "A daily backup is taken when the store is opened and the newest is a day old; the newest {n} \
+                         are kept in {}.\n",
+                        m.store().paths().backups.display()
+                    )
+                },
+            )
+        }
         DbCmd::Status { .. } => {
             let s = m.status()?;
             let text = render::status(&s);
@@ -333,18 +414,13 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
             out(&serde_json::json!({ "state": state }), format!("Loaded seed state {}.\n", state.as_str()))
         }
         DbCmd::Backup { file } => {
-            let bytes = m.backup(file)?;
-            out(
-                &serde_json::json!({ "file": file, "bytes": bytes }),
-                format!("Backed up to {} ({bytes} bytes, encrypted with this store's key).\n", file.display()),
-            )
-        }
-        DbCmd::Restore { file } => {
-            let safety = m.restore(file)?;
-            out(
-                &serde_json::json!({ "restored_from": file, "previous_data_saved_to": safety }),
-                format!("Restored from {}. The previous data was saved to {}.\n", file.display(), safety.display()),
-            )
+            let b = m.backup(file)?;
+            let text = recovery::render_backup(&b);
+            let mut json = serde_json::to_value(&b).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("file".into(), serde_json::json!(file));
+            }
+            Ok(Output { json, text })
         }
         DbCmd::Check => {
             let r = m.check()?;
@@ -352,8 +428,10 @@ fn db(cmd: &DbCmd, home: &std::path::Path, key: &KeySource) -> ApiResult<Output>
                 return Err(ApiError::new(
                     ErrorCode::Corrupt,
                     format!(
-                        "check: the store failed its integrity checks: {}",
-                        serde_json::to_string(&r).unwrap_or_default()
+                        "check: the store {}: {}. {}",
+                        if r.damaged { "is damaged" } else { "failed its consistency checks" },
+                        r.summary,
+                        r.advice.as_deref().unwrap_or_default()
                     ),
                 ));
             }
@@ -454,7 +532,7 @@ fn read_secret(from_stdin: bool, stdin: &mut Option<Stdin>, what: &str) -> ApiRe
                 format!("--password-stdin given but no {what} on standard input"),
             ));
         }
-        return Ok(Zeroizing::new(input.lines.remove(0)));
+        return Ok(input.lines.remove(0));
     }
     let first = Zeroizing::new(rpassword::prompt_password(format!("{what}: ")).map_err(|e| {
         ApiError::invalid("password", format!("cannot prompt for the {what} ({e}); use --password-stdin"))
@@ -896,7 +974,11 @@ fn say(line: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    match run(cli) {
+    let result = run(cli);
+    for n in trenddojo_core::notices::take() {
+        eprintln!("warning: {n}");
+    }
+    match result {
         Ok(o) => {
             if json {
                 let body = serde_json::to_string_pretty(&o.json).unwrap_or_else(|_| "null".into());

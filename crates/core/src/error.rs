@@ -138,9 +138,14 @@ impl From<StoreError> for ApiError {
         let code = match &e {
             StoreError::NotInitialized(_) => ErrorCode::NotInitialized,
             StoreError::AlreadyExists(_) => ErrorCode::AlreadyExists,
-            StoreError::WrongKey(_) => ErrorCode::WrongKey,
+            StoreError::WrongKey(_) | StoreError::WrongSecret { .. } => ErrorCode::WrongKey,
+            StoreError::Damaged { .. } | StoreError::BadBackup { .. } => ErrorCode::Corrupt,
+            StoreError::DiskFull { .. } => ErrorCode::Io,
+            StoreError::Conflict { .. } => ErrorCode::Conflict,
+            // A damaged page met outside the store's own guards (`Store::read`/`write` report it as Damaged).
+            StoreError::Sqlite(_) if e.is_corruption() => ErrorCode::Corrupt,
             StoreError::KeyUnavailable(_) | StoreError::Keyring(_) => ErrorCode::KeyUnavailable,
-            StoreError::NewerSchema { .. } => ErrorCode::NewerSchema,
+            StoreError::NewerSchema { .. } | StoreError::NewerFormat { .. } => ErrorCode::NewerSchema,
             StoreError::Invalid { .. } => ErrorCode::InvalidInput,
             StoreError::NotFound { .. } => ErrorCode::NotFound,
             StoreError::Ambiguous { .. } => ErrorCode::Ambiguous,
@@ -151,7 +156,7 @@ impl From<StoreError> for ApiError {
             StoreError::Migration(_) | StoreError::Sqlite(_) | StoreError::Encryption(_) => ErrorCode::Internal,
         };
         let field = match &e {
-            StoreError::Invalid { field, .. } => Some((*field).to_string()),
+            StoreError::Invalid { field, .. } | StoreError::Conflict { field, .. } => Some((*field).to_string()),
             _ => None,
         };
         ApiError { code, message: e.to_string(), field, hint: None }

@@ -10,16 +10,19 @@ pub mod bindings;
 pub mod dto;
 mod error;
 pub mod format;
+pub mod notices;
 pub mod parse;
 pub mod seed;
 mod service;
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use service::*;
-pub use trenddojo_store::{KeySource, Passphrase};
+pub use trenddojo_store::{KeySource, Passphrase, RecoveryKey};
 
 /// The store's own reports that maintenance use cases return as they are (no trading data in them).
 pub mod maintenance_types {
+    pub use trenddojo_store::restore::UnlockedWith;
+    pub use trenddojo_store::{BackupEntry, BackupOutcome, RecoveryState, RestoreOutcome};
     pub use trenddojo_store::{DbStatus, IntegrityReport};
 }
 

@@ -15,9 +15,15 @@
 //!
 //! Writes go through [`Store::write`]: an IMMEDIATE transaction plus one clock reading, committed only if
 //! the closure succeeds, so a failed command leaves the store exactly as it was.
+//!
+//! Opening never creates or migrates over a file that exists but is not a sound store: an interrupted
+//! restore is finished first ([`crate::restore`]), leftovers of crashed backups and restores are removed,
+//! and an empty, cut-short or unreadable file is reported as damaged ([`crate::damage`]). A store known to
+//! be damaged opens for reading only; [`Store::write`] and migrations refuse.
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -28,8 +34,10 @@ use std::cell::RefCell;
 use uuid::Uuid;
 
 use crate::clock::{fmt_ts, Hlc};
+use crate::damage;
 use crate::error::{Result, StoreError};
-use crate::key::{self, KeyInfo, KeySource, StoreKey};
+use crate::fsutil;
+use crate::key::{self, KeyInfo, KeySource, RecoveryKey, StoreKey};
 use crate::migrations;
 
 const DB_FILE: &str = "trenddojo.db";
@@ -54,6 +62,22 @@ impl StorePaths {
     /// True when a store has been initialised here.
     pub fn exists(&self) -> bool {
         self.keyinfo.exists() || self.db.exists()
+    }
+
+    /// Private scratch space for backups and restores in progress; emptied at every open.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.home.join(".tmp")
+    }
+
+    /// Remove what crashed backups and restores left behind (never anything an unfinished restore still
+    /// needs: [`crate::restore::finish_pending`] runs first).
+    /// Files another process is still writing (its backup in progress) are left alone: see
+    /// [`fsutil::InUse`].
+    pub(crate) fn clean_leftovers(&self) {
+        fsutil::remove_leftovers(&self.tmp_dir(), |_| true);
+        fsutil::remove_leftovers(&self.backups, |name| {
+            name.starts_with('.') && (name.contains(".partial-") || name.contains(".tmp-"))
+        });
     }
 }
 
@@ -138,8 +162,10 @@ impl Drop for Checkpointer {
 #[derive(Debug)]
 pub struct Store {
     paths: StorePaths,
-    info: KeyInfo,
+    info: parking_lot::RwLock<KeyInfo>,
     key: StoreKey,
+    /// Damage was found (here or recorded in `damaged.json`): writes are refused.
+    damaged: AtomicBool,
     // Readers are declared (and so dropped) before the writer: the last connection to close checkpoints
     // the WAL into the database file, and only the read-write one can.
     readers: Mutex<Vec<Connection>>,
@@ -255,18 +281,7 @@ pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool
     Ok(conn)
 }
 
-#[cfg(unix)]
-fn restrict_permissions(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| StoreError::io(path, e))
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_path: &Path, _mode: u32) -> Result<()> {
-    Ok(())
-}
-
-fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
@@ -287,18 +302,18 @@ impl Drop for Store {
 }
 
 impl Store {
-    /// Create a new encrypted store in `home`, migrated to the latest schema.
+    /// Create a new encrypted store in `home`, migrated to the latest schema, with a random key protected
+    /// by `source` and a recovery key (shown with [`Store::pending_recovery_key`] until confirmed).
     pub fn init(home: &Path, source: &KeySource) -> Result<Store> {
         let paths = StorePaths::new(home);
         if paths.exists() {
             return Err(StoreError::AlreadyExists(paths.home));
         }
-        std::fs::create_dir_all(&paths.home).map_err(|e| StoreError::io(&paths.home, e))?;
-        restrict_permissions(&paths.home, 0o700)?;
-        let (key, info) = key::create_key(source)?;
+        fsutil::private_dir(&paths.home)?;
+        let (key, info, _recovery) = key::create_key(source)?;
         let result = (|| {
             let mut conn = connect(&paths.db, &key, true, false)?;
-            restrict_permissions(&paths.db, 0o600)?;
+            fsutil::restrict(&paths.db, 0o600)?;
             migrations::migrate(&mut conn, None)?;
             let device_id = uuid::Uuid::now_v7().simple().to_string();
             meta_set(&conn, "store_id", &info.store_id.to_string())?;
@@ -311,7 +326,9 @@ impl Store {
         match result {
             Ok(conn) => {
                 drop(conn);
-                Store::open(home, source, MigrateOnOpen::No)
+                let store =
+                    Store::open_with_key(paths, info, key::Unlocked { key, verified: true }, MigrateOnOpen::No)?;
+                Ok(store)
             }
             Err(e) => {
                 // Leave nothing half-made behind.
@@ -329,33 +346,95 @@ impl Store {
     /// Open and unlock an existing store.
     pub fn open(home: &Path, source: &KeySource, migrate: MigrateOnOpen) -> Result<Store> {
         let paths = StorePaths::new(home);
-        if !paths.keyinfo.exists() || !paths.db.exists() {
-            return Err(StoreError::NotInitialized(paths.home));
+        crate::restore::finish_pending(&paths)?;
+        match (paths.keyinfo.exists(), paths.db.exists()) {
+            (true, true) => {}
+            (false, false) => return Err(StoreError::NotInitialized(paths.home)),
+            (false, true) => {
+                return Err(damage::damaged(
+                    &paths,
+                    format!("{} is missing, so the store's key cannot be found", paths.keyinfo.display()),
+                ))
+            }
+            (true, false) => {
+                return Err(damage::damaged(&paths, format!("{} is missing", paths.db.display())));
+            }
         }
-        let info = KeyInfo::load(&paths.keyinfo)?;
-        let key = key::load_key(&info, source)?;
-        Self::open_with_key(paths, info, key, migrate)
+        let info = KeyInfo::load(&paths.keyinfo).map_err(|e| match e {
+            StoreError::Corrupt(what) => damage::damaged(&paths, what),
+            other => other,
+        })?;
+        let unlocked = key::load_key(&info, source, &paths.home)?;
+        paths.clean_leftovers();
+        damage::precheck(&paths)?;
+        Self::open_with_key(paths, info, unlocked, migrate)
     }
 
-    fn open_with_key(paths: StorePaths, info: KeyInfo, key: StoreKey, migrate: MigrateOnOpen) -> Result<Store> {
-        let mut writer = connect(&paths.db, &key, false, false)?;
+    pub(crate) fn open_with_key(
+        paths: StorePaths,
+        mut info: KeyInfo,
+        unlocked: key::Unlocked,
+        migrate: MigrateOnOpen,
+    ) -> Result<Store> {
+        let key::Unlocked { key, verified } = unlocked;
+        let (writer, corrupt) = damage::watch(|| connect(&paths.db, &key, false, false));
+        let mut writer = match writer {
+            Ok(w) => w,
+            // Page 1 does not decrypt. With a key proven right, that is damage, not a wrong passphrase.
+            Err(StoreError::WrongKey(_)) if verified => {
+                return Err(damage::damaged(
+                    &paths,
+                    format!(
+                        "page 1 of {} does not authenticate although the key is right (its header bytes are damaged)",
+                        paths.db.display()
+                    ),
+                ))
+            }
+            Err(StoreError::WrongKey(_)) => return Err(StoreError::WrongKey(paths.home)),
+            Err(e) if corrupt => {
+                return Err(damage::damaged(&paths, format!("{} cannot be read: {e}", paths.db.display())))
+            }
+            Err(e) => return Err(e),
+        };
+        let (checked, corrupt) = damage::watch(|| damage::check_open(&paths, &writer));
+        match checked {
+            Ok(()) => {}
+            Err(e @ StoreError::Damaged { .. }) => return Err(e),
+            Err(e) if corrupt => {
+                return Err(damage::damaged(&paths, format!("{} cannot be read: {e}", paths.db.display())))
+            }
+            Err(e) => return Err(e),
+        }
         let version = migrations::ensure_not_newer(&writer)?;
-        let store_id = if version > 0 { meta_get(&writer, "store_id")? } else { None };
+        let store_id = meta_get(&writer, "store_id")?;
         if let Some(id) = &store_id {
             if *id != info.store_id.to_string() {
                 return Err(StoreError::corrupt("keyinfo.json belongs to a different store"));
             }
         }
+        // A store from before key check values: the key just opened it, so record its check value.
+        if info.key_check.is_none() {
+            info.key_check = Some(key.check_value());
+            info.save(&paths.keyinfo)?;
+        }
+        let damaged = damage::marker(&paths).is_some();
         if migrate == MigrateOnOpen::Yes && version < migrations::latest_version() {
-            if version > 0 {
-                let store = Store::assemble(paths.clone(), info.clone(), key.clone(), writer)?;
-                store.backup_before("migrate", version)?;
-                drop(store);
-                writer = connect(&paths.db, &key, false, false)?;
+            if damaged {
+                return Err(StoreError::Damaged {
+                    advice: damage::advice(&paths),
+                    what: damage::marker(&paths).map(|m| m.what).unwrap_or_default(),
+                    home: paths.home,
+                });
             }
+            let store = Store::assemble(paths.clone(), info.clone(), key.clone(), writer)?;
+            store.backup_before("migrate", version)?;
+            drop(store);
+            writer = connect(&paths.db, &key, false, false)?;
             migrations::migrate(&mut writer, None)?;
         }
-        Store::assemble(paths, info, key, writer)
+        let store = Store::assemble(paths, info, key, writer)?;
+        store.damaged.store(damaged, Ordering::Relaxed);
+        Ok(store)
     }
 
     fn assemble(paths: StorePaths, info: KeyInfo, key: StoreKey, mut writer: Connection) -> Result<Store> {
@@ -367,8 +446,9 @@ impl Store {
         let checkpointer = Checkpointer::start(&paths.db, &key, &mut writer)?;
         Ok(Store {
             paths,
-            info,
+            info: parking_lot::RwLock::new(info),
             key,
+            damaged: AtomicBool::new(false),
             writer: parking_lot::Mutex::new(writer),
             checkpointer,
             readers: Mutex::new(Vec::new()),
@@ -381,8 +461,58 @@ impl Store {
         &self.paths
     }
 
-    pub fn key_info(&self) -> &KeyInfo {
-        &self.info
+    /// The store's key metadata (what `keyinfo.json` holds; no secret).
+    pub fn key_info(&self) -> KeyInfo {
+        self.info.read().clone()
+    }
+
+    /// Replace `keyinfo.json` (atomically) and the copy held here.
+    pub(crate) fn save_key_info(&self, info: KeyInfo) -> Result<()> {
+        let mut held = self.info.write();
+        info.save(&self.paths.keyinfo)?;
+        *held = info;
+        Ok(())
+    }
+
+    /// The recovery key created with the store, until the user confirms having written it down.
+    pub fn pending_recovery_key(&self) -> Result<Option<RecoveryKey>> {
+        key::pending_recovery(&self.info.read(), &self.key)
+    }
+
+    /// Is the store known to be damaged (writes refused)?
+    pub fn is_damaged(&self) -> bool {
+        self.damaged.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_damaged(&self) {
+        self.damaged.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn clear_damaged(&self) {
+        self.damaged.store(false, Ordering::Relaxed);
+    }
+
+    /// The error for a store known to be damaged.
+    fn damaged_error(&self) -> StoreError {
+        StoreError::Damaged {
+            home: self.paths.home.clone(),
+            what: damage::marker(&self.paths).map(|m| m.what).unwrap_or_else(|| "damage was found earlier".into()),
+            advice: format!("Writes are refused until it is repaired. {}", damage::advice(&self.paths)),
+        }
+    }
+
+    /// After `f` failed: if a corruption error passed by meanwhile, report (and record) the damage instead.
+    fn on_damage<T, E: From<StoreError>>(&self, out: Result<T, E>, corrupt: bool) -> Result<T, E> {
+        match out {
+            Err(_) if corrupt => {
+                self.set_damaged();
+                Err(E::from(damage::damaged(
+                    &self.paths,
+                    format!("a page of {} does not authenticate or its structure is broken", self.paths.db.display()),
+                )))
+            }
+            other => other,
+        }
     }
 
     /// Move this device's clock past a stamp seen from another device (sync pulls call this).
@@ -429,8 +559,12 @@ impl Store {
         ids: Option<StdRng>,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        if self.is_damaged() {
+            return Err(E::from(self.damaged_error()));
+        }
         let mut conn = self.writer.lock();
-        let out = Self::transact(&mut conn, &self.hlc, at, ids, f);
+        let (out, corrupt) = damage::watch(|| Self::transact(&mut conn, &self.hlc, at, ids, f));
+        let out = self.on_damage(out, corrupt);
         // Handed straight to a waiting writer, if any, before this thread can take it again.
         parking_lot::MutexGuard::unlock_fair(conn);
         self.checkpointer.after_commit();
@@ -462,6 +596,11 @@ impl Store {
     /// Run `f` on a read-only connection (a consistent snapshot for the duration of each statement;
     /// wrap multi-statement reads in `BEGIN`/`COMMIT` via [`Store::read_snapshot`] when they must agree).
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let (out, corrupt) = damage::watch(|| self.read_inner(f));
+        self.on_damage(out, corrupt)
+    }
+
+    fn read_inner<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         let conn = {
             let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
             pool.pop()
@@ -493,7 +632,17 @@ impl Store {
         let mut conn = self.writer.lock();
         // Readers may hold schema caches from before the change: drop them.
         self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        f(&mut conn)
+        let (out, corrupt) = damage::watch(|| f(&mut conn));
+        drop(conn);
+        self.on_damage(out, corrupt)
+    }
+
+    /// Refuse schema changes and other writes outside [`Store::write`] on a store known to be damaged.
+    pub fn ensure_writable(&self) -> Result<()> {
+        if self.is_damaged() {
+            return Err(self.damaged_error());
+        }
+        Ok(())
     }
 
     /// Size of the database file and its WAL, in bytes.
@@ -505,7 +654,7 @@ impl Store {
     /// Delete this store's files and its keyring entry. Used by `db reset`-style tooling and tests.
     pub fn destroy(self) -> Result<()> {
         let paths = self.paths.clone();
-        let info = self.info.clone();
+        let info = self.key_info();
         drop(self);
         key::forget_key(&info)?;
         for p in [paths.db.clone(), paths.db.with_extension("db-wal"), paths.db.with_extension("db-shm"), paths.keyinfo]

@@ -13,6 +13,21 @@ pub enum StoreError {
     AlreadyExists(PathBuf),
     #[error("wrong key or passphrase for the store in {0}")]
     WrongKey(PathBuf),
+    /// A passphrase or recovery key that does not unlock a backup or a store (never names the secret).
+    #[error("the {what} does not unlock {target}")]
+    WrongSecret { what: &'static str, target: String },
+    /// The store file (or its WAL, or keyinfo.json) is damaged: never migrated, overwritten or written to.
+    /// `advice` names the newest good backup and how to get the data back.
+    #[error("the store in {home} is damaged: {what}. {advice}")]
+    Damaged { home: PathBuf, what: String, advice: String },
+    /// A backup file that is not whole: truncated, altered, or not a backup at all.
+    #[error("{path}: {what}")]
+    BadBackup { path: PathBuf, what: String },
+    /// The request contradicts the store's state (showing a recovery key that was already confirmed...).
+    #[error("{field}: {message}")]
+    Conflict { field: &'static str, message: String },
+    #[error("{path}: could not write: {reason}; nothing was kept")]
+    DiskFull { path: PathBuf, reason: String },
     #[error("no key to unlock the store: {0}")]
     KeyUnavailable(String),
     #[error("the OS keyring failed: {0}")]
@@ -21,6 +36,9 @@ pub enum StoreError {
         "this store has schema version {found}, newer than this TrendDojo knows ({known}); install a newer TrendDojo"
     )]
     NewerSchema { found: u32, known: u32 },
+    /// A file (keyinfo.json, a backup) written by a newer TrendDojo.
+    #[error("{file} is format {found}, newer than this TrendDojo reads ({known}); install a newer TrendDojo")]
+    NewerFormat { file: PathBuf, found: u32, known: u32 },
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("{field}: {message}")]
@@ -36,7 +54,7 @@ pub enum StoreError {
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("store data is corrupt: {0}")]
@@ -47,9 +65,25 @@ pub enum StoreError {
     Encryption(String),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    /// Every SQLite error passes through here, so this is where a damaged page is first seen: the
+    /// thread notes it (see [`crate::damage`]) and the store that ran the statement reports the damage.
+    fn from(e: rusqlite::Error) -> Self {
+        if crate::damage::is_corruption(&e) {
+            crate::damage::note_corruption();
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
 impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StoreError::Io { path: path.into(), source }
+    }
+
+    /// An SQLite error saying the file is damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if crate::damage::is_corruption(e))
     }
 
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {

@@ -7,27 +7,39 @@
 //! transactions, and triggers in the schema append an audit row and a sync outbox entry for every change
 //! in the same transaction.
 //!
+//! Nothing a trader committed is ever silently lost: backups are self-contained files that open with the
+//! passphrase or the recovery key on any machine ([`backup`], [`restore`]); damage is found and reported,
+//! never replaced by an empty store ([`damage`]); every file replacement survives kill -9.
+//!
 //! This crate knows nothing of the CLI or the desktop shell; use cases live in `trenddojo-core`.
 
 pub mod accounts;
-mod backup;
+pub mod backup;
 pub mod brokers;
 pub mod clock;
+pub mod damage;
 mod db;
 mod error;
+mod fsutil;
 pub mod journal;
 pub mod key;
 pub mod market;
 pub mod migrations;
+pub mod portable;
+mod rekey;
+pub mod restore;
+pub mod salvage;
 pub mod sql;
 mod status;
 pub mod trades;
 pub mod users;
 
-pub use backup::IntegrityReport;
+pub use backup::{BackupEntry, BackupOutcome, IntegrityReport};
 pub use db::{MigrateOnOpen, Store, StorePaths, Tx};
 pub use error::{Result, StoreError};
-pub use key::{KeySource, Passphrase};
+pub use fsutil::write_new_file;
+pub use key::{KeySource, Passphrase, RecoveryKey, RecoveryState};
+pub use restore::RestoreOutcome;
 pub use status::{DbStatus, TableCount, TABLES};
 
 /// The SQLite connection type repository functions take (re-exported so callers need no rusqlite).

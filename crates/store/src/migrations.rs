@@ -119,7 +119,11 @@ fn refinery_set() -> Result<Vec<refinery::Migration>> {
         .collect()
 }
 
-/// Apply migrations up to `target` (default: latest). Each runs in its own transaction. Returns the
+/// Apply migrations up to `target` (default: latest). Each runs in one transaction together with its
+/// history row, so a crash (kill -9, power loss) leaves the store at a whole version: refinery's own
+/// non-grouped mode commits a migration's SQL and its history row in two transactions, and a crash
+/// between the two left a schema that no later run could migrate ("table ... already exists"). Running
+/// refinery grouped, one target version at a time, gives one transaction per migration. Returns the
 /// versions applied.
 pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>> {
     let current = ensure_not_newer(conn)?;
@@ -130,14 +134,17 @@ pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>> {
             message: format!("no migration {target}; the newest is {}", latest_version()),
         });
     }
-    if target <= current {
-        return Ok(Vec::new());
+    // Foreign keys are off around each run (see `without_foreign_keys`).
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version > current && m.version <= target) {
+        let version = i32::try_from(m.version).map_err(|_| StoreError::Migration("version out of range".into()))?;
+        let runner =
+            refinery::Runner::new(&refinery_set()?).set_grouped(true).set_target(refinery::Target::Version(version));
+        let report =
+            without_foreign_keys(conn, |conn| runner.run(conn).map_err(|e| StoreError::Migration(e.to_string())))?;
+        applied.extend(report.applied_migrations().iter().map(|m| m.version() as u32));
     }
-    let runner = refinery::Runner::new(&refinery_set()?).set_target(refinery::Target::Version(
-        i32::try_from(target).map_err(|_| StoreError::Migration("version out of range".into()))?,
-    ));
-    let report = without_foreign_keys(conn, |conn| runner.run(conn).map_err(|e| StoreError::Migration(e.to_string())))?;
-    Ok(report.applied_migrations().iter().map(|m| m.version() as u32).collect())
+    Ok(applied)
 }
 
 /// Run `f` with foreign-key enforcement off, as SQLite's procedure for rebuilding a table requires (a

@@ -947,8 +947,12 @@ pub fn count_created_between(conn: &Connection, user_id: Uuid, from: DateTime<Ut
 /// Open positions of an account as (symbol, correlation group).
 pub fn open_positions(conn: &Connection, account_id: Uuid) -> Result<Vec<(String, Option<String>)>> {
     let mut stmt = conn.prepare_cached(
+        // Two halves so the common one is answered from the covering `trades_account_open_idx` alone (an OR
+        // would scan the table, and so fail on a damaged trades page that no open position lives on).
         "SELECT symbol, correlation_group FROM trades WHERE account_id = ?1 AND deleted = 0 \
-         AND (status IN ('open', 'partially_closed') OR (status = 'needs_review' AND open_quantity <> '0'))",
+         AND status IN ('open', 'partially_closed') \
+         UNION ALL SELECT symbol, correlation_group FROM trades WHERE account_id = ?1 AND deleted = 0 \
+         AND status = 'needs_review' AND open_quantity <> '0'",
     )?;
     let rows = stmt.query_map([account_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod maintenance;
+pub(crate) mod portable;
 pub(crate) mod server;
 pub(crate) mod stats;
 pub(crate) mod sync;
@@ -17,6 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub use accounts::*;
 pub use maintenance::*;
+pub use portable::*;
 pub use server::*;
 pub use stats::*;
 pub use sync::*;
@@ -40,9 +42,13 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Open an existing journal, applying pending migrations (after an automatic backup).
+    /// Open an existing journal, applying pending migrations (after an automatic backup), and take the
+    /// daily backup if it is due (a failure is a notice, not an error: the trader's work goes on).
     pub fn open(opts: &OpenOptions) -> ApiResult<Journal> {
         let store = Store::open(&opts.home, &opts.key, MigrateOnOpen::Yes)?;
+        if let Err(e) = store.daily_backup_if_due() {
+            crate::notices::push(format!("the automatic daily backup failed: {e}"));
+        }
         Journal::with_store(store, opts.user.as_deref())
     }
 
