@@ -420,7 +420,7 @@ fn grouped_trades_summarize_in_the_domain() {
                 }
             })
             .collect();
-        let s = summarize(t.direction, t.multiplier, MatchingMethod::Fifo, &fills).expect("summarizes");
+        let s = summarize(t.direction, t.multiplier, MatchingMethod::Fifo, &fills);
         assert_eq!(s.status, TradeStatus::Closed, "{key} is closed");
         s.net_realized.to_canonical()
     };

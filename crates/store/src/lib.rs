@@ -15,6 +15,7 @@ pub mod brokers;
 pub mod clock;
 mod db;
 mod error;
+pub mod imports;
 pub mod journal;
 pub mod key;
 pub mod market;
