@@ -90,7 +90,8 @@ pub struct RowOwner<'a> {
     pub time_zone: &'a str,
 }
 
-/// Insert one imported fill, with its realized amounts when it is an exit whose summary is known.
+/// Insert one imported fill, with its realized amounts when it is an exit whose summary is known. A fill
+/// typed by hand (empty `dedupe_key`: a regrouping moved it) is written without provenance.
 pub fn insert_row(
     tx: &Tx<'_>,
     owner: RowOwner<'_>,
@@ -98,6 +99,31 @@ pub fn insert_row(
     realized: Option<(&trenddojo_domain::money::Money, &trenddojo_domain::money::Money)>,
 ) -> Result<()> {
     let (f, p) = (&row.fill, &row.provenance);
+    if p.dedupe_key.is_empty() {
+        // A fill typed by hand (moved between trades by a regrouping): no provenance to write.
+        tx.prepare_cached(
+            "INSERT INTO executions (id, user_id, account_id, trade_id, side, quantity, price, fees, executed_at, \
+             time_zone, realized_gross, realized_net, created_at, updated_at, updated_hlc) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
+        )?
+        .execute(params![
+            f.id.to_string(),
+            owner.user_id.to_string(),
+            owner.account_id.to_string(),
+            owner.trade_id.to_string(),
+            f.side.as_str(),
+            f.quantity.to_canonical(),
+            f.price.to_canonical(),
+            f.fees.to_canonical(),
+            fmt_ts(f.executed_at),
+            owner.time_zone,
+            realized.map(|(g, _)| g.to_canonical()),
+            realized.map(|(_, n)| n.to_canonical()),
+            tx.now,
+            tx.hlc,
+        ])?;
+        return Ok(());
+    }
     tx.prepare_cached(INSERT_ROW)?.execute(params![
         f.id.to_string(),
         owner.user_id.to_string(),
@@ -220,7 +246,7 @@ pub fn fills_of_trades(conn: &Connection, trades: &[Uuid]) -> Result<Vec<StoredF
             out.push(row?);
         }
     }
-    out.sort_by(|a, b| (a.fill.executed_at, a.fill.id).cmp(&(b.fill.executed_at, b.fill.id)));
+    out.sort_by_key(|a| (a.fill.executed_at, a.fill.id));
     Ok(out)
 }
 
@@ -339,7 +365,8 @@ pub struct Corrected {
 }
 
 /// Write a corrected version over a fill. `replaced` is what it held before (JSON of [`Corrected`]) and
-/// `batch` the batch that corrected it; `None` for both when undo writes the old values back.
+/// `batch` the batch that corrected it; `None` for both when undo writes the old values back. A fill typed
+/// by hand (empty `dedupe_key`) only has its values written.
 pub fn write_correction(
     tx: &Tx<'_>,
     execution_id: Uuid,
@@ -348,6 +375,24 @@ pub fn write_correction(
     replaced: Option<&str>,
 ) -> Result<()> {
     let p = &c.provenance;
+    if p.dedupe_key.is_empty() {
+        // A fill typed by hand: only its values change.
+        tx.prepare_cached(
+            "UPDATE executions SET side = ?2, quantity = ?3, price = ?4, fees = ?5, executed_at = ?6, updated_at = ?7, \
+             updated_hlc = ?8 WHERE id = ?1",
+        )?
+        .execute(params![
+            execution_id.to_string(),
+            c.side.as_str(),
+            c.quantity.to_canonical(),
+            c.price.to_canonical(),
+            c.fees.to_canonical(),
+            fmt_ts(c.executed_at),
+            tx.now,
+            tx.hlc,
+        ])?;
+        return Ok(());
+    }
     tx.prepare_cached(
         "UPDATE executions SET side = ?2, quantity = ?3, price = ?4, fees = ?5, executed_at = ?6, import_batch_id = ?7, \
          broker_exec_id = ?8, order_id = ?9, commission = ?10, exchange_fee = ?11, regulatory_fee = ?12, other_fee = ?13, \

@@ -1,6 +1,7 @@
 //! The [`Journal`]: an open store plus the user it acts for, and every use case as a method.
 
 pub(crate) mod accounts;
+pub(crate) mod imports;
 pub(crate) mod maintenance;
 pub(crate) mod server;
 pub(crate) mod stats;
@@ -16,6 +17,7 @@ use trenddojo_store::{KeySource, MigrateOnOpen, Store};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub use accounts::*;
+pub use imports::*;
 pub use maintenance::*;
 pub use server::*;
 pub use stats::*;

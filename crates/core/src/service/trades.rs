@@ -160,7 +160,7 @@ pub struct ImportFill {
     pub at: DateTime<Utc>,
 }
 
-fn tz_of(account: &Account) -> ApiResult<Tz> {
+pub(crate) fn tz_of(account: &Account) -> ApiResult<Tz> {
     account
         .time_zone
         .parse::<Tz>()
@@ -239,7 +239,7 @@ fn refresh_checked(tx: &Tx<'_>, account: &Account, before: &Trade, amounts: &'st
     refresh_trade(tx, account, before.id)
 }
 
-fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
+pub(crate) fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
     let user = user_repo::get(tx, user_id)?;
     let limits = user_repo::limits(tx, user.subscription_tier)?;
     let now = tx.at;
