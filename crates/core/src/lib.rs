@@ -20,6 +20,7 @@ pub use trenddojo_store::{KeySource, Passphrase};
 pub mod store_types {
     pub use trenddojo_store::accounts::Account;
     pub use trenddojo_store::brokers::BrokerConnection;
+    pub use trenddojo_store::imports::ImportBatch;
     pub use trenddojo_store::journal::{ChecklistItem, ChecklistResponse, ChecklistTemplate, Note};
     pub use trenddojo_store::trades::{Execution, StopAdjustment, Target, Trade};
     pub use trenddojo_store::users::{Tier, User};
