@@ -708,7 +708,7 @@ pub fn import_done(p: &ImportPreview) -> String {
         c.trades_created,
         c.trades_changed.saturating_add(c.trades_removed),
         p.batch_id.map(|b| b.to_string()).unwrap_or_default(),
-        p.batch_id.map(|b| b.to_string().chars().take(8).collect::<String>()).unwrap_or_default(),
+        p.batch_id.map(|b| b.to_string()).unwrap_or_default(),
     )
 }
 

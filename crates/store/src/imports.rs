@@ -250,6 +250,17 @@ pub fn fills_of_trades(conn: &Connection, trades: &[Uuid]) -> Result<Vec<StoredF
     Ok(out)
 }
 
+/// Where each imported fill of a trade came from, by execution id (fills typed by hand are left out).
+pub fn sources_of_trade(conn: &Connection, trade_id: Uuid) -> Result<std::collections::BTreeMap<Uuid, Provenance>> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in fills_of_trades(conn, &[trade_id])? {
+        if let Some(p) = f.provenance {
+            out.insert(f.fill.id, p);
+        }
+    }
+    Ok(out)
+}
+
 /// Live trades of an account holding imported fills of one broker account and instrument that are still
 /// open, or closed at or after `from`: the trades a new fill at `from` can change. Fills restored from
 /// TrendDojo's own export keep the grouping they were exported with and are never regrouped.

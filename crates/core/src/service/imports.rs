@@ -267,8 +267,10 @@ impl Journal {
         }
         let opts = ImportOptions { format, statement_tz, mapping, default_account, contract_multipliers };
         let path = &input.file;
-        let file = std::fs::File::open(path)
-            .map_err(|e| ApiError::new(ErrorCode::Io, format!("file: {}: {e}", path.display())).with_field("file"))?;
+        let file = std::fs::File::open(path).map_err(|e| {
+            let code = if e.kind() == std::io::ErrorKind::NotFound { ErrorCode::NotFound } else { ErrorCode::Io };
+            ApiError::new(code, format!("file: {}: {e}", path.display())).with_field("file")
+        })?;
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(ApiError::invalid("file", format!("{} is a folder, not an export", path.display())));

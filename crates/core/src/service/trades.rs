@@ -117,6 +117,10 @@ pub struct TradeDetail {
     pub targets: Vec<Target>,
     pub notes: Vec<Note>,
     pub checklist: Vec<ChecklistResponse>,
+    /// Where each imported fill came from (broker, account, execution id, instrument, each fee, the time as
+    /// the file wrote it, the import batch), by execution id; fills typed by hand have none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sources: std::collections::BTreeMap<Uuid, trenddojo_store::imports::Provenance>,
     /// Risk rules that were broken but only warned about (enforcement `warn`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -311,6 +315,7 @@ fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<T
         targets: trade_repo::targets(conn, trade.id)?,
         notes: journal_repo::list_notes(conn, trade.user_id, Some(trade.id), 1000)?,
         checklist: journal_repo::responses(conn, trade.id)?,
+        sources: trenddojo_store::imports::sources_of_trade(conn, trade.id)?,
         trade,
         warnings,
     })
