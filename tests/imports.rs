@@ -20,7 +20,18 @@ fn fixture(rel: &str) -> String {
 /// A store with one USD account `IB` in New York time.
 fn home_with_account() -> Home {
     let h = Home::init();
-    let o = h.run(&["account", "add", "--name", "IB", "--currency", "USD", "--balance", "100000", "--timezone", "America/New_York"]);
+    let o = h.run(&[
+        "account",
+        "add",
+        "--name",
+        "IB",
+        "--currency",
+        "USD",
+        "--balance",
+        "100000",
+        "--timezone",
+        "America/New_York",
+    ]);
     assert!(o.status.success(), "account add: {}", stderr(&o));
     h
 }
@@ -63,7 +74,10 @@ fn flex(rows: &[Row]) -> String {
             r.symbol, r.exec, r.kind, r.when, r.side, r.qty, r.price, r.commission
         ));
     }
-    s.push_str(&format!("\"EOS\",\"TRNT\",\"{}\",\"0\"\n\"EOA\",\"U1234567\"\n\"EOF\",\"U1234567\",\"1\"\n", rows.len()));
+    s.push_str(&format!(
+        "\"EOS\",\"TRNT\",\"{}\",\"0\"\n\"EOA\",\"U1234567\"\n\"EOF\",\"U1234567\",\"1\"\n",
+        rows.len()
+    ));
     s
 }
 
@@ -93,8 +107,16 @@ fn trades_view(h: &Home) -> Vec<String> {
             let d = h.json(&["trade", "show", t["id"].as_str().expect("id")]);
             format!(
                 "{} {} {} entered={} open={} net={} fees={} opened={} closed={} fills={}",
-                t["symbol"], t["direction"], t["status"], t["entered_quantity"], t["open_quantity"], t["net_pnl"],
-                t["fees"], t["opened_at"], t["closed_at"], d["executions"].as_array().map_or(0, Vec::len)
+                t["symbol"],
+                t["direction"],
+                t["status"],
+                t["entered_quantity"],
+                t["open_quantity"],
+                t["net_pnl"],
+                t["fees"],
+                t["opened_at"],
+                t["closed_at"],
+                d["executions"].as_array().map_or(0, Vec::len)
             )
         })
         .collect();
@@ -180,7 +202,18 @@ fn an_import_waits_for_a_yes_and_a_no_or_no_answer_writes_nothing() {
 fn the_ibkr_fixture_imports_exactly_and_a_second_time_adds_nothing() {
     let h = Home::init();
     // An account in Berlin: the preview shows the New York fills in the account's zone.
-    let o = h.run(&["account", "add", "--name", "IB", "--currency", "USD", "--balance", "100000", "--timezone", "Europe/Berlin"]);
+    let o = h.run(&[
+        "account",
+        "add",
+        "--name",
+        "IB",
+        "--currency",
+        "USD",
+        "--balance",
+        "100000",
+        "--timezone",
+        "Europe/Berlin",
+    ]);
     assert!(o.status.success(), "account: {}", stderr(&o));
     let file = PathBuf::from(fixture("ibkr_flex_csv/trades.csv"));
     let done = import(&h, &file);
@@ -188,8 +221,12 @@ fn the_ibkr_fixture_imports_exactly_and_a_second_time_adds_nothing() {
     assert_eq!((c["new"].as_u64(), c["duplicate"].as_u64()), (Some(8), Some(0)), "eight fills are new: {c}");
     assert_eq!(c["rejected"], 2, "the unreadable quantity and the net rebate are rejected: {c}");
     assert_eq!(c["trades_created"], 4, "AAPL, the SPY call, ES and MSFT: {c}");
-    let reasons: Vec<&str> = done["rejected"].as_array().expect("rejected").iter().filter_map(|r| r["reason"].as_str()).collect();
-    assert!(reasons.iter().any(|r| r.starts_with("fees: the fees add up to a rebate of 0.35")), "the rebate is named: {reasons:?}");
+    let reasons: Vec<&str> =
+        done["rejected"].as_array().expect("rejected").iter().filter_map(|r| r["reason"].as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("fees: the fees add up to a rebate of 0.35")),
+        "the rebate is named: {reasons:?}"
+    );
     assert!(reasons.iter().any(|r| r.starts_with("Quantity:")), "the bad quantity is named: {reasons:?}");
     let first = &done["fills"][0];
     assert_eq!(first["raw_time"], "20260309;093015", "the raw time as the file wrote it: {first}");
@@ -200,7 +237,10 @@ fn the_ibkr_fixture_imports_exactly_and_a_second_time_adds_nothing() {
     assert!(aapl.contains("fills=3"), "the two identical same-second exits are both kept: {aapl}");
     assert!(aapl.contains("net=\"257.9754\""), "100 @ 187.50 out at 190.10 less 2.0246 fees: {aapl}");
     let es = view.iter().find(|t| t.starts_with("\"ESH26\"")).expect("an ES trade");
-    assert!(es.contains("\"short\"") && es.contains("net=\"508\""), "a short ES point is 50 USD: (6750.25-6740)x50-4.5: {es}");
+    assert!(
+        es.contains("\"short\"") && es.contains("net=\"508\""),
+        "a short ES point is 50 USD: (6750.25-6740)x50-4.5: {es}"
+    );
     let msft = view.iter().find(|t| t.starts_with("\"MSFT\"")).expect("MSFT");
     assert!(msft.contains("entered=\"20\""), "the corrected MSFT fill (.02) replaced its original: {msft}");
     // The provenance is on the fill.
@@ -259,12 +299,26 @@ fn overlapping_and_out_of_order_statements_give_the_trades_of_one_import() {
     let rows = month();
     let (a_end, b_start) = (rows.len() * 6 / 10, rows.len() * 4 / 10);
     let whole = Home::init();
-    let o = whole.run(&["account", "add", "--name", "IB", "--currency", "USD", "--balance", "100000", "--timezone", "America/New_York"]);
+    let o = whole.run(&[
+        "account",
+        "add",
+        "--name",
+        "IB",
+        "--currency",
+        "USD",
+        "--balance",
+        "100000",
+        "--timezone",
+        "America/New_York",
+    ]);
     assert!(o.status.success(), "account: {}", stderr(&o));
     let all = write(&whole, "all.csv", &flex(&rows));
     import(&whole, &all);
     let expected = trades_view(&whole);
-    assert!(expected.iter().any(|t| t.contains("\"MSFT\" \"short\"")), "the flips made short MSFT trades: {expected:#?}");
+    assert!(
+        expected.iter().any(|t| t.contains("\"MSFT\" \"short\"")),
+        "the flips made short MSFT trades: {expected:#?}"
+    );
 
     let in_order = home_with_account();
     let a = write(&in_order, "jan-mar.csv", &flex(&rows[..a_end]));
@@ -284,7 +338,11 @@ fn overlapping_and_out_of_order_statements_give_the_trades_of_one_import() {
     let b = write(&reversed, "mar-jun.csv", &flex(&rows[b_start..]));
     import(&reversed, &b);
     let back = import(&reversed, &a);
-    assert!(back["counts"]["trades_changed"].as_u64() > Some(0), "older fills regroup later trades: {}", back["counts"]);
+    assert!(
+        back["counts"]["trades_changed"].as_u64() > Some(0),
+        "older fills regroup later trades: {}",
+        back["counts"]
+    );
     assert_eq!(trades_view(&reversed), expected, "the later statement first, then the earlier: the same trades");
     let o = reversed.run(&["db", "check"]);
     assert!(o.status.success(), "the store checks out after regrouping: {}", stderr(&o));
@@ -313,7 +371,8 @@ fn a_correction_in_a_later_file_replaces_its_fill_and_undo_puts_it_back() {
     let trade = h.json(&["trade", "list"])[0].clone();
     assert_eq!(trade["net_pnl"], "98", "back to the first file's price: {trade}");
     let detail = h.json(&["trade", "show", trade["id"].as_str().expect("id")]);
-    let prices: Vec<&str> = detail["executions"].as_array().expect("fills").iter().filter_map(|e| e["price"].as_str()).collect();
+    let prices: Vec<&str> =
+        detail["executions"].as_array().expect("fills").iter().filter_map(|e| e["price"].as_str()).collect();
     assert_eq!(prices, ["100", "110"], "the entry is 100 again");
     let o = h.run(&["import", "undo", second["batch_id"].as_str().expect("batch")]);
     assert_eq!(o.status.code(), Some(4), "an import is undone once: {}", stderr(&o));
@@ -352,7 +411,11 @@ fn a_cancel_in_a_later_file_removes_its_fill_and_undo_brings_it_back() {
     let trades = h.json(&["trade", "list"]);
     assert_eq!(trades.as_array().map(Vec::len), Some(1), "one trade again: {trades}");
     let t = &trades[0];
-    assert_eq!((t["status"].as_str(), t["entered_quantity"].as_str()), (Some("closed"), Some("15")), "the cancelled fill is back: {t}");
+    assert_eq!(
+        (t["status"].as_str(), t["entered_quantity"].as_str()),
+        (Some("closed"), Some("15")),
+        "the cancelled fill is back: {t}"
+    );
     let o = h.run(&["db", "check"]);
     assert!(o.status.success(), "the store checks out: {}", stderr(&o));
 }
@@ -366,7 +429,10 @@ fn a_note_stays_with_its_trade_when_a_later_statement_closes_it() {
     let id = open["id"].as_str().expect("id").to_string();
     let o = h.run(&["note", "add", "Held over the weekend", "--trade", &id]);
     assert!(o.status.success(), "note: {}", stderr(&o));
-    let later = import(&h, &write(&h, "tuesday.csv", &flex(&[row(1, "AAPL", 1, 30, 10, "100"), row(2, "AAPL", 2, 30, -10, "105")])));
+    let later = import(
+        &h,
+        &write(&h, "tuesday.csv", &flex(&[row(1, "AAPL", 1, 30, 10, "100"), row(2, "AAPL", 2, 30, -10, "105")])),
+    );
     assert_eq!(later["counts"]["trades_changed"], 1, "the open trade is continued, not a new one: {}", later["counts"]);
     let trades = h.json(&["trade", "list"]);
     assert_eq!(trades.as_array().map(Vec::len), Some(1), "still one trade: {trades}");
@@ -385,7 +451,11 @@ fn fills_the_journal_cannot_hold_and_tier_limits_are_refused() {
     let before = h.dump();
     let p = h.json(&["import", path(&file), "--account", "IB", "--yes"]);
     assert_eq!(p["counts"]["rejected"], 2, "USD fills cannot go into a EUR account: {}", p["counts"]);
-    assert!(p["rejected"][0]["reason"].as_str().is_some_and(|r| r.starts_with("currency: a USD fill")), "says why: {}", p["rejected"]);
+    assert!(
+        p["rejected"][0]["reason"].as_str().is_some_and(|r| r.starts_with("currency: a USD fill")),
+        "says why: {}",
+        p["rejected"]
+    );
     assert_eq!(h.dump(), before, "nothing was written");
 
     let free = Home { dir: tempfile::tempdir().expect("dir") };
@@ -396,7 +466,10 @@ fn fills_the_journal_cannot_hold_and_tier_limits_are_refused() {
     let rows: Vec<Row> = (0..101u32)
         .flat_map(|i| {
             let n = usize::try_from(i).expect("n") * 2;
-            [row(n + 1, "AAPL", 1 + i / 10, (i % 10) * 10, 1, "100"), row(n + 2, "AAPL", 1 + i / 10, (i % 10) * 10 + 5, -1, "101")]
+            [
+                row(n + 1, "AAPL", 1 + i / 10, (i % 10) * 10, 1, "100"),
+                row(n + 2, "AAPL", 1 + i / 10, (i % 10) * 10 + 5, -1, "101"),
+            ]
         })
         .collect();
     let many = write(&free, "many.csv", &flex(&rows));
@@ -409,7 +482,18 @@ fn fills_the_journal_cannot_hold_and_tier_limits_are_refused() {
 #[test]
 fn a_trenddojo_export_restores_its_trades_and_imports_once() {
     let h = Home::init();
-    let o = h.run(&["account", "add", "--name", "Swing", "--currency", "USD", "--balance", "25000", "--timezone", "America/New_York"]);
+    let o = h.run(&[
+        "account",
+        "add",
+        "--name",
+        "Swing",
+        "--currency",
+        "USD",
+        "--balance",
+        "25000",
+        "--timezone",
+        "America/New_York",
+    ]);
     assert!(o.status.success(), "account: {}", stderr(&o));
     let file = fixture("trenddojo/export.csv");
     let done = h.json(&["import", &file, "--account", "Swing", "--yes"]);

@@ -28,10 +28,7 @@ fn user_url(p: &trenddojo_server::admin::Provisioned) -> String {
 /// Live executions of the trader on the server, and how many carry a broker execution id.
 async fn server_fills(admin: &tokio_postgres::Client) -> (i64, i64) {
     let row = admin
-        .query_one(
-            "SELECT count(*), count(broker_exec_id) FROM trenddojo.executions WHERE NOT deleted",
-            &[],
-        )
+        .query_one("SELECT count(*), count(broker_exec_id) FROM trenddojo.executions WHERE NOT deleted", &[])
         .await
         .expect("count fills");
     (row.get(0), row.get(1))
@@ -58,7 +55,18 @@ async fn the_same_statement_on_two_offline_devices_merges_and_an_undo_reaches_bo
     .expect("provision");
     let url = user_url(&p);
     let laptop = Device { home: laptop_home, url: url.clone() };
-    laptop.json(&["account", "add", "--name", "IB", "--currency", "USD", "--balance", "100000", "--timezone", "America/New_York"]);
+    laptop.json(&[
+        "account",
+        "add",
+        "--name",
+        "IB",
+        "--currency",
+        "USD",
+        "--balance",
+        "100000",
+        "--timezone",
+        "America/New_York",
+    ]);
     laptop.sync();
     let desktop_home = Home { dir: tempfile::tempdir().expect("dir") };
     let o = desktop_home.run(&["init", "--email", "desktop-owner@example.com", "--tier", "free"]);
@@ -84,12 +92,7 @@ async fn the_same_statement_on_two_offline_devices_merges_and_an_undo_reaches_bo
     assert_eq!(server_fills(&admin).await, (8, 8), "eight fills on the server, each with its IBKR execution id");
     let batches = laptop.json(&["import", "list"]);
     assert_eq!(batches.as_array().map(Vec::len), Some(2), "both imports are on record on each device: {batches}");
-    let es = l["trades"]
-        .as_array()
-        .expect("trades")
-        .iter()
-        .find(|t| t["symbol"] == "ESH26")
-        .expect("the ES trade");
+    let es = l["trades"].as_array().expect("trades").iter().find(|t| t["symbol"] == "ESH26").expect("the ES trade");
     let source = es["sources"].as_object().and_then(|s| s.values().next()).expect("the ES fill's source");
     assert_eq!(source["instrument_key"], "FUT:ES:2026-03", "provenance synced: {source}");
     assert_eq!(source["raw_time"], "20260312;093000", "the raw time synced: {source}");

@@ -21,7 +21,9 @@ use trenddojo_core::{AccountInput, ImportInput, Journal, KeySource, Passphrase, 
 fn vm_hwm_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .map_or(0, |kib: u64| kib / 1024)
 }
 
@@ -51,7 +53,16 @@ fn write_flex(path: &Path, from: usize, to: usize) -> std::io::Result<u64> {
             _ => ("SELL", -3),
         };
         let (class, symbol, under, mult, strike, expiry, pc, lot) = match s % 20 {
-            0 => ("OPT", format!("X{s:03}  251219C00{:03}000", 100 + s / 2), format!("X{s:03}"), "100", format!("{}", 100 + s / 2), "20251219", "C", 1),
+            0 => (
+                "OPT",
+                format!("X{s:03}  251219C00{:03}000", 100 + s / 2),
+                format!("X{s:03}"),
+                "100",
+                format!("{}", 100 + s / 2),
+                "20251219",
+                "C",
+                1,
+            ),
             1 => (
                 "FUT",
                 format!("{}Z5", roots[(s / 20) % 4]),
@@ -149,7 +160,11 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let whole = dir.path().join("flex-all.csv");
     let bytes = write_flex(&whole, 0, n).expect("write the export");
-    println!("TrendDojo import benchmark: IBKR Flex CSV of {n} executions ({} MiB), SQLCipher stores in {}", bytes >> 20, dir.path().display());
+    println!(
+        "TrendDojo import benchmark: IBKR Flex CSV of {n} executions ({} MiB), SQLCipher stores in {}",
+        bytes >> 20,
+        dir.path().display()
+    );
 
     let j = journal(dir.path(), "first");
     import(&j, "first import (empty account)", &whole);
@@ -157,7 +172,13 @@ fn main() {
     let batch = j.import_list(None).expect("list").first().map(|b| b.id.to_string()).expect("a batch");
     let t = Instant::now();
     let undo = j.import_undo(&batch).expect("undo");
-    println!("{:<34} {:>9}  ({} fills removed, {} trades removed)", "undo the whole import", ms(t.elapsed()), undo.fills_removed, undo.trades_removed);
+    println!(
+        "{:<34} {:>9}  ({} fills removed, {} trades removed)",
+        "undo the whole import",
+        ms(t.elapsed()),
+        undo.fills_removed,
+        undo.trades_removed
+    );
     drop(j);
 
     let (a, b) = (dir.path().join("flex-jan-jul.csv"), dir.path().join("flex-may-dec.csv"));

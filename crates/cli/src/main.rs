@@ -18,8 +18,8 @@ use trenddojo_core::seed::SeedState;
 use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionEditInput,
-    ExecutionInput, ImportInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput, ServerAdmin,
-    ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
+    ExecutionInput, ImportInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RiskInput,
+    ServerAdmin, ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
 };
 use trenddojo_core::{LoginServer, SyncSettings};
 

@@ -11,15 +11,15 @@ use trenddojo_core::format;
 
 use trenddojo_core::domain_types::{PositionSize, ProfitFactor, RiskSettings};
 use trenddojo_core::server_types::Environments;
+use trenddojo_core::store_types::ImportBatch;
 use trenddojo_core::store_types::{
     BrokerConnection, ChecklistResponse, ChecklistTemplate, DbStatus, Note, Trade, User,
 };
-use trenddojo_core::store_types::ImportBatch;
-use trenddojo_core::{ImportPreview, UndoResult};
 use trenddojo_core::{
     sync_types::ConflictEntry, AccountStats, AccountView, MigrationOutcome, ServerMigration, ServerStatus, SyncReview,
     SyncStatus, TradeDetail,
 };
+use trenddojo_core::{ImportPreview, UndoResult};
 
 /// Render rows as a table with a header, columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -676,7 +676,10 @@ pub fn import_preview(p: &ImportPreview) -> String {
                 ]
             })
             .collect();
-        out.push_str(&table(&["CHANGE", "SYMBOL", "SIDE", "STATUS", "FILLS", "OPENED", "CLOSED", "NET BEFORE", "NET"], &rows));
+        out.push_str(&table(
+            &["CHANGE", "SYMBOL", "SIDE", "STATUS", "FILLS", "OPENED", "CLOSED", "NET BEFORE", "NET"],
+            &rows,
+        ));
         let total = c.trades_created.saturating_add(c.trades_changed).saturating_add(c.trades_removed);
         if total > 20 {
             let _ = writeln!(out, "... and {} more", total - 20);

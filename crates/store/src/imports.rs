@@ -277,9 +277,8 @@ pub fn trades_touching(
          AND e.broker <> 'trenddojo' AND t.deleted = 0 AND (t.closed_at IS NULL OR t.closed_at >= ?4) \
          ORDER BY e.trade_id",
     )?;
-    let rows = stmt.query_map(params![account_id.to_string(), instrument_key, broker_account, fmt_ts(from)], |r| {
-        col_uuid(r, 0)
-    })?;
+    let rows = stmt
+        .query_map(params![account_id.to_string(), instrument_key, broker_account, fmt_ts(from)], |r| col_uuid(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -596,10 +595,12 @@ pub fn list_batches(conn: &Connection, user_id: Uuid, account_id: Option<Uuid>) 
 /// A batch by full id or unique id prefix.
 pub fn resolve_batch(conn: &Connection, user_id: Uuid, input: &str) -> Result<ImportBatch> {
     let id = crate::resolve_id(conn, "import_batches", "import", "file_name", user_id, input)?;
-    conn.prepare_cached(&format!("SELECT {BATCH_COLS} FROM import_batches WHERE id = ?1 AND user_id = ?2 AND deleted = 0"))?
-        .query_row(params![id.to_string(), user_id.to_string()], map_batch)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound { what: "import", id: input.to_string() })
+    conn.prepare_cached(&format!(
+        "SELECT {BATCH_COLS} FROM import_batches WHERE id = ?1 AND user_id = ?2 AND deleted = 0"
+    ))?
+    .query_row(params![id.to_string(), user_id.to_string()], map_batch)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound { what: "import", id: input.to_string() })
 }
 
 /// Earlier live imports of the same file into an account (same sha256), newest first.

@@ -46,7 +46,9 @@ use trenddojo_import::{
     AssetClass, ColumnMapping, FeeKind, FormatId, ImportOptions, Instrument, NormalizedFill, Parsed, Rejected,
 };
 use trenddojo_store::accounts::{self as account_repo, Account};
-use trenddojo_store::imports::{self as import_repo, Corrected, ImportBatch, ImportRow, KeyRows, Provenance, StoredFill};
+use trenddojo_store::imports::{
+    self as import_repo, Corrected, ImportBatch, ImportRow, KeyRows, Provenance, StoredFill,
+};
 use trenddojo_store::trades::{self as trade_repo, ImportedTrade, NewTrade, Trade};
 use trenddojo_store::{derived_id, Connection, Tx};
 
@@ -227,9 +229,9 @@ fn import_error(e: trenddojo_import::ImportError) -> ApiError {
 }
 
 fn multiplier_setting(s: &str) -> ApiResult<(String, Decimal)> {
-    let (sym, v) = s.split_once('=').ok_or_else(|| {
-        ApiError::invalid("multipliers", format!("expected SYMBOL=VALUE such as MES=5, got {s:?}"))
-    })?;
+    let (sym, v) = s
+        .split_once('=')
+        .ok_or_else(|| ApiError::invalid("multipliers", format!("expected SYMBOL=VALUE such as MES=5, got {s:?}")))?;
     let sym = sym.trim();
     if sym.is_empty() {
         return Err(ApiError::invalid("multipliers", format!("no symbol before '=' in {s:?}")));
@@ -303,8 +305,7 @@ impl Journal {
         if meta.len() > 1 << 20 {
             return Err(ApiError::invalid("mapping", "a mapping file is at most 1 MiB"));
         }
-        std::fs::read_to_string(path)
-            .map_err(|e| ApiError::invalid("mapping", format!("{}: {e}", path.display())))
+        std::fs::read_to_string(path).map_err(|e| ApiError::invalid("mapping", format!("{}: {e}", path.display())))
     }
 
     /// What importing `file` would do, without writing anything.
@@ -373,7 +374,12 @@ impl Journal {
             if b.undone_at.is_some() {
                 return Err(ApiError::conflict(
                     "import",
-                    format!("{} ({}) was already undone by {}", b.id, b.file_name, b.undone_by.as_deref().unwrap_or("?")),
+                    format!(
+                        "{} ({}) was already undone by {}",
+                        b.id,
+                        b.file_name,
+                        b.undone_by.as_deref().unwrap_or("?")
+                    ),
                 ));
             }
             let account = account_repo::get_any(tx, b.account_id)?;
@@ -475,8 +481,15 @@ struct TradePlan {
 #[derive(Debug, Clone)]
 enum RowPlan {
     /// An existing row stays (its trade may change, its values may be rewritten).
-    Keep { id: Uuid, from_trade: Uuid, values: Option<(Values, Option<Mark>)> },
-    Insert { row: ImportRow, mark: Option<Mark> },
+    Keep {
+        id: Uuid,
+        from_trade: Uuid,
+        values: Option<(Values, Option<Mark>)>,
+    },
+    Insert {
+        row: ImportRow,
+        mark: Option<Mark>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -546,7 +559,10 @@ fn admit(f: &NormalizedFill, account: &Account) -> Result<Values, String> {
     })?;
     let symbol = trade_symbol(&f.instrument);
     if symbol.is_empty() || symbol.chars().count() > 32 {
-        return Err(format!("symbol: {:?} is longer than the 32 characters a trade's symbol holds", f.instrument.symbol));
+        return Err(format!(
+            "symbol: {:?} is longer than the 32 characters a trade's symbol holds",
+            f.instrument.symbol
+        ));
     }
     if f.multiplier <= Decimal::ZERO {
         return Err(format!("multiplier: must be positive, got {}", f.multiplier));
@@ -616,7 +632,14 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
         let mut values = match admit(f, account) {
             Ok(v) => v,
             Err(reason) => {
-                let raw = format!("{} {} {} {} @ {}", f.raw_time, f.instrument.broker_symbol, f.side.as_str(), f.quantity, f.price);
+                let raw = format!(
+                    "{} {} {} {} @ {}",
+                    f.raw_time,
+                    f.instrument.broker_symbol,
+                    f.side.as_str(),
+                    f.quantity,
+                    f.price
+                );
                 out.journal_rejected.push(Rejected { line: f.line, reason, raw: raw.chars().take(200).collect() });
                 continue;
             }
@@ -703,9 +726,11 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
             continue;
         };
         let rows = import_repo::fills_of_trades(c, &[h.live[0].trade_id])?;
-        let Some(unit) = rows.iter().find(|r| r.provenance.as_ref().is_some_and(|p| p.dedupe_key == key)).and_then(|r| {
-            r.provenance.as_ref().map(|p| (p.broker_account.clone(), p.instrument_key.clone()))
-        }) else {
+        let Some(unit) = rows
+            .iter()
+            .find(|r| r.provenance.as_ref().is_some_and(|p| p.dedupe_key == key))
+            .and_then(|r| r.provenance.as_ref().map(|p| (p.broker_account.clone(), p.instrument_key.clone())))
+        else {
             continue;
         };
         cancel_keys.entry(unit).or_default().push((ci, key));
@@ -897,7 +922,14 @@ fn as_normalized(l: &Logical, unit_account: &str, unit_key: &str, symbol: &str, 
 /// The id of a new row: derived from the account, the fill's key, how many of the key's rows were ever
 /// removed and the part, so two devices importing the same file write the same rows; a fresh one when
 /// that id is taken (or in a preview, where it does not matter).
-fn row_id(c: &Connection, account: Uuid, l: &Logical, part: usize, ids: &IdSource<'_, '_>, used: &mut HashSet<Uuid>) -> ApiResult<Uuid> {
+fn row_id(
+    c: &Connection,
+    account: Uuid,
+    l: &Logical,
+    part: usize,
+    ids: &IdSource<'_, '_>,
+    used: &mut HashSet<Uuid>,
+) -> ApiResult<Uuid> {
     if let IdSource::Commit(_) = ids {
         let name = format!("{}\n{}\n{}", l.key, l.dead, part);
         let id = derived_id("import-fill", &[account, Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())]);
@@ -1012,8 +1044,8 @@ fn regroup(
     for (li, l) in logicals.iter().enumerate() {
         let want = &parts[li];
         let whole = l.values.quantity.value();
-        let same_shape = l.rows.len() == want.len()
-            && l.rows.iter().zip(want).all(|(r, (_, q))| r.fill.quantity.value() == *q);
+        let same_shape =
+            l.rows.len() == want.len() && l.rows.iter().zip(want).all(|(r, (_, q))| r.fill.quantity.value() == *q);
         let mut given = Decimal::ZERO;
         for (pi, (g, q)) in want.iter().enumerate() {
             let fees = fee_share(l.values.fees, *q, whole, pi + 1 == want.len(), given)?;
@@ -1034,9 +1066,7 @@ fn regroup(
                         changed[old] = true;
                     }
                 }
-                let new_values = values_differ.then(|| {
-                    (Values { quantity, fees, ..l.values.clone() }, l.mark.clone())
-                });
+                let new_values = values_differ.then(|| (Values { quantity, fees, ..l.values.clone() }, l.mark.clone()));
                 rows[*g].push(RowPlan::Keep { id: r.fill.id, from_trade: r.trade_id, values: new_values });
                 fills_in[*g].push(Fill {
                     id: r.fill.id,
@@ -1053,7 +1083,14 @@ fn regroup(
                 (_, Some(first)) if group_first_leg(&groups[*g]) == Some(li) => first,
                 _ => row_id(c, account.id, l, pi, ids, &mut used_rows)?,
             };
-            let fill = Fill { id, side: l.values.side, quantity, price: l.values.price, fees, executed_at: l.values.executed_at };
+            let fill = Fill {
+                id,
+                side: l.values.side,
+                quantity,
+                price: l.values.price,
+                fees,
+                executed_at: l.values.executed_at,
+            };
             let provenance = l.values.provenance.clone().unwrap_or_else(|| empty_provenance(&l.key));
             fills_in[*g].push(fill.clone());
             rows[*g].push(RowPlan::Insert { row: ImportRow { fill, provenance }, mark: l.mark.clone() });
@@ -1105,9 +1142,9 @@ fn regroup(
             account_deleted: false,
         };
         let derived = dtrade::derive(&facts, &fills);
-        let reshaped = existing.as_ref().is_some_and(|t| {
-            t.direction != group.direction || t.symbol != symbol || t.multiplier != group.multiplier
-        });
+        let reshaped = existing
+            .as_ref()
+            .is_some_and(|t| t.direction != group.direction || t.symbol != symbol || t.multiplier != group.multiplier);
         out.trades.push(TradePlan {
             id,
             setup: existing.as_ref().and_then(|t| t.setup.clone()),
@@ -1204,19 +1241,22 @@ fn restore_trade(
             }
             _ => ids.fresh(),
         };
-        let fill = Fill { id, side: v.side, quantity: v.quantity, price: v.price, fees: v.fees, executed_at: v.executed_at };
+        let fill =
+            Fill { id, side: v.side, quantity: v.quantity, price: v.price, fees: v.fees, executed_at: v.executed_at };
         all.push(fill.clone());
         let provenance = v.provenance.unwrap_or_else(|| empty_provenance(""));
         rows.push(RowPlan::Insert { row: ImportRow { fill, provenance }, mark: None });
     }
     all.sort_by_key(|f| (f.executed_at, f.id));
-    let direction = existing.as_ref().map(|t| t.direction).or(hints.as_ref().map(|h| h.direction)).unwrap_or(Direction::Long);
+    let direction =
+        existing.as_ref().map(|t| t.direction).or(hints.as_ref().map(|h| h.direction)).unwrap_or(Direction::Long);
     let multiplier = existing.as_ref().map_or(f0.multiplier, |t| t.multiplier);
     let initial_stop = match &existing {
         Some(t) => t.initial_stop,
         None => hints.as_ref().and_then(|h| h.initial_stop).and_then(|s| Price::new("initial_stop", s).ok()),
     };
-    let facts = TradeFacts { direction, multiplier, method: account.matching_method, initial_stop, account_deleted: false };
+    let facts =
+        TradeFacts { direction, multiplier, method: account.matching_method, initial_stop, account_deleted: false };
     let derived = dtrade::derive(&facts, &all);
     out.trades.push(TradePlan {
         id,
@@ -1245,7 +1285,8 @@ fn undo_plan(c: &Connection, account: &Account, batch: &ImportBatch, ids: &mut I
     let removed_ids: HashSet<Uuid> = added.iter().map(|f| f.fill.id).collect();
     let mut units: BTreeMap<UnitKey, DateTime<Utc>> = BTreeMap::new();
     let mut outside: BTreeSet<Uuid> = BTreeSet::new();
-    let mut note = |f: &StoredFill, at: DateTime<Utc>, units: &mut BTreeMap<UnitKey, DateTime<Utc>>| match &f.provenance {
+    let mut note = |f: &StoredFill, at: DateTime<Utc>, units: &mut BTreeMap<UnitKey, DateTime<Utc>>| match &f.provenance
+    {
         Some(p) if p.broker != "trenddojo" => {
             let e = units.entry((p.broker_account.clone(), p.instrument_key.clone())).or_insert(at);
             *e = (*e).min(at);
@@ -1259,11 +1300,12 @@ fn undo_plan(c: &Connection, account: &Account, batch: &ImportBatch, ids: &mut I
     }
     let mut reverts: HashMap<String, Corrected> = HashMap::new();
     for f in &corrected {
-        let before: Corrected = f
-            .replaced
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok())
-            .ok_or_else(|| ApiError::new(ErrorCode::Corrupt, format!("execution {}: the values a correction replaced are unreadable", f.fill.id)))?;
+        let before: Corrected = f.replaced.as_deref().and_then(|r| serde_json::from_str(r).ok()).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Corrupt,
+                format!("execution {}: the values a correction replaced are unreadable", f.fill.id),
+            )
+        })?;
         note(f, f.fill.executed_at.min(before.executed_at), &mut units);
         if let Some(p) = &f.provenance {
             reverts.insert(p.dedupe_key.clone(), before);
@@ -1520,7 +1562,9 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
         p
     };
     let mark = |m: &Option<Mark>| -> Option<Mark> {
-        m.as_ref().map(|(by, replaced)| (by.map(|x| if x == PREVIEW_BATCH { batch.unwrap_or(x) } else { x }), replaced.clone()))
+        m.as_ref().map(|(by, replaced)| {
+            (by.map(|x| if x == PREVIEW_BATCH { batch.unwrap_or(x) } else { x }), replaced.clone())
+        })
     };
     for (row, cancelled) in &plan.remove_rows {
         import_repo::remove_fill(tx, *row, if *cancelled { batch } else { None })?;
@@ -1553,7 +1597,11 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
                     correlation_group: None,
                 };
                 // Exits' realized amounts are known only when the summary covers exactly these fills.
-                let summary = if only_new { t.derived.summary.clone() } else { dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills) };
+                let summary = if only_new {
+                    t.derived.summary.clone()
+                } else {
+                    dtrade::summarize(t.direction, t.multiplier, account.matching_method, &fills)
+                };
                 let (risk, r) = if only_new { (t.derived.initial_risk, t.derived.r_multiple) } else { (None, None) };
                 trade_repo::insert_imported_as(
                     tx,
