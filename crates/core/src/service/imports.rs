@@ -1041,7 +1041,7 @@ fn regroup(
     let mut rows: Vec<Vec<RowPlan>> = vec![Vec::new(); groups.len()];
     let mut fills_in: Vec<Vec<Fill>> = vec![Vec::new(); groups.len()];
     let mut changed = vec![false; groups.len()];
-    for (li, l) in logicals.iter().enumerate() {
+    for (li, l) in logicals.iter_mut().enumerate() {
         let want = &parts[li];
         let whole = l.values.quantity.value();
         let same_shape =
@@ -1091,7 +1091,10 @@ fn regroup(
                 fees,
                 executed_at: l.values.executed_at,
             };
-            let provenance = l.values.provenance.clone().unwrap_or_else(|| empty_provenance(&l.key));
+            // The last part takes the provenance instead of a copy (100,000 fills hold ~40 MB of it).
+            let provenance =
+                if pi + 1 == want.len() { l.values.provenance.take() } else { l.values.provenance.clone() }
+                    .unwrap_or_else(|| empty_provenance(&l.key));
             fills_in[*g].push(fill.clone());
             rows[*g].push(RowPlan::Insert { row: ImportRow { fill, provenance }, mark: l.mark.clone() });
         }
