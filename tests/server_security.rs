@@ -19,6 +19,7 @@ async fn fill(c: &Client, user: Uuid, sfx: &str) -> Vec<(&'static str, Uuid)> {
     let id = |_: &str| Uuid::now_v7();
     let (acc, rs, tr, ex, st, tg, note, tpl, item, resp, bc) =
         (id("a"), id("r"), id("t"), id("e"), id("s"), id("g"), id("n"), id("p"), id("i"), id("q"), id("b"));
+    let ib = id("m");
     let now = "2026-03-02T15:00:00Z";
     let hlc = "0001767225600000.00000.device";
     let sql = format!(
@@ -29,9 +30,15 @@ async fn fill(c: &Client, user: Uuid, sfx: &str) -> Vec<(&'static str, Uuid)> {
              VALUES ('{rs}', '{user}', '{acc}', 1, 3, 6, 5, 2, 'fixed_fractional', 'block', '{now}', '{now}', '{hlc}');
          INSERT INTO trenddojo.trades (id, user_id, account_id, symbol, direction, status, created_at, updated_at, updated_hlc)
              VALUES ('{tr}', '{user}', '{acc}', 'AAPL', 'long', 'open', '{now}', '{now}', '{hlc}');
+         INSERT INTO trenddojo.import_batches (id, user_id, account_id, file_name, file_sha256, format, parser_version,
+                 statement_tz, new_count, confirmed_by, confirmed_at, created_at, updated_at, updated_hlc)
+             VALUES ('{ib}', '{user}', '{acc}', 'flex-{sfx}.csv', repeat('ab', 32), 'ibkr_flex_csv', 1, 'America/New_York', 1,
+                 'me@example.com', '{now}', '{now}', '{now}', '{hlc}');
          INSERT INTO trenddojo.executions (id, user_id, account_id, trade_id, side, quantity, price, fees, executed_at, time_zone,
-                 created_at, updated_at, updated_hlc)
-             VALUES ('{ex}', '{user}', '{acc}', '{tr}', 'buy', 100, 187.25, 1.00, '{now}', 'America/New_York', '{now}', '{now}', '{hlc}');
+                 created_at, updated_at, updated_hlc, import_batch_id, broker, broker_account, broker_exec_id, instrument_key,
+                 dedupe_key, commission)
+             VALUES ('{ex}', '{user}', '{acc}', '{tr}', 'buy', 100, 187.25, 1.00, '{now}', 'America/New_York', '{now}', '{now}', '{hlc}',
+                 '{ib}', 'ibkr', 'U1234567', '0000e0d5.65e1c4a7.01.01', 'STK:AAPL', 'exec:ibkr:U1234567:0000e0d5.65e1c4a7.01', 1.00);
          INSERT INTO trenddojo.trade_stop_adjustments (id, user_id, trade_id, price, adjusted_at, created_at, updated_at, updated_hlc)
              VALUES ('{st}', '{user}', '{tr}', 180.00, '{now}', '{now}', '{now}', '{hlc}');
          INSERT INTO trenddojo.trade_targets (id, user_id, trade_id, price, created_at, updated_at, updated_hlc)
@@ -52,6 +59,7 @@ async fn fill(c: &Client, user: Uuid, sfx: &str) -> Vec<(&'static str, Uuid)> {
         ("accounts", acc),
         ("risk_settings", rs),
         ("trades", tr),
+        ("import_batches", ib),
         ("executions", ex),
         ("trade_stop_adjustments", st),
         ("trade_targets", tg),

@@ -220,7 +220,7 @@ async fn an_older_client_stops_before_a_newer_server_schema() {
         .await
         .expect("an older server");
     let message = device.fails(&["sync"], "conflict");
-    assert!(message.contains("needs at least 8: migrate the server"), "says the server must be migrated: {message}");
+    assert!(message.contains("needs at least 14: migrate the server"), "says the server must be migrated: {message}");
     let accounts: i64 = admin.query_one("SELECT count(*) FROM trenddojo.accounts", &[]).await.expect("count").get(0);
     assert_eq!(accounts, 0, "nothing was pushed to the older server");
 }

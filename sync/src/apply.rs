@@ -259,7 +259,13 @@ fn merge_into(
             tally.conflicts += usize::from(crate::status::log_conflict(tx, t.name, p.id, o)?);
         }
     }
-    let row = merged.row;
+    let mut row = merged.row;
+    // A row's creation time never changes on the server once the row exists (the first push sets it): a
+    // row two devices created with the same id (a derived id, such as the same statement imported on both
+    // while offline) takes the server's, or each device would keep its own.
+    if let Some(server) = p.state().fields.get("created_at") {
+        row.fields.insert("created_at".to_string(), server.clone());
+    }
     if row == local.state {
         return Ok(());
     }

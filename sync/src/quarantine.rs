@@ -81,6 +81,7 @@ fn singular(table: &str) -> &str {
         "accounts" => "account",
         "trades" => "trade",
         "executions" => "fill",
+        "import_batches" => "import",
         "trade_notes" => "note",
         "trade_stop_adjustments" => "stop change",
         "trade_targets" => "target",

@@ -27,8 +27,9 @@ pub struct Report {
     pub cursor: i64,
 }
 
-/// The oldest server schema this engine can sync with (V8 answers `schema_version()`).
-pub const MIN_SERVER_SCHEMA: u32 = 8;
+/// The oldest server schema this engine can sync with: V14 has the columns of imported fills and the
+/// import batches this engine pushes (V8 and later answer `schema_version()`, so an older one is named).
+pub const MIN_SERVER_SCHEMA: u32 = 14;
 
 /// 42883: `schema_version()` does not exist yet (a server from before V8).
 fn before_v8(e: &tokio_postgres::Error) -> bool {

@@ -74,6 +74,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Read a `trenddojo export --format json` file into this store (which must hold no accounts or trades).
     ImportBackup { file: PathBuf },
+    /// Import a broker's export (IBKR, thinkorswim, Tradovate, MT5, Tastytrade, Webull, a mapped CSV, a
+    /// TrendDojo export): shows a preview and asks before writing. `import list`, `import undo BATCH`.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +113,56 @@ pub struct ExportArgs {
     pub format: String,
     /// A new file (an existing one is never overwritten).
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ImportArgs {
+    /// The export to import.
+    pub file: Option<PathBuf>,
+    /// The TrendDojo account the fills go into (name or id).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Read the file as this format instead of detecting it (ibkr_flex_csv, ibkr_flex_xml,
+    /// ibkr_activity_csv, schwab, tradovate_fills, tradovate_orders, tradovate_performance, mt5_html,
+    /// mt5_xlsx, tastytrade, webull, generic, trenddojo).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The IANA time zone the file's times are in (MT5: the broker server's zone), when not the format's.
+    #[arg(long, value_name = "TZ")]
+    pub tz: Option<String>,
+    /// A generic CSV's column mapping: a saved mapping's name or a JSON file (see docs/imports.md).
+    #[arg(long)]
+    pub mapping: Option<String>,
+    /// Save the mapping given with --mapping under this name.
+    #[arg(long, value_name = "NAME")]
+    pub save_mapping: Option<String>,
+    /// The broker account for files that name none (Webull, Tastytrade, Tradovate Performance).
+    #[arg(long)]
+    pub broker_account: Option<String>,
+    /// A contract multiplier, SYMBOL=VALUE (MT5 contract sizes, futures roots not in the table); repeatable.
+    #[arg(long = "multiplier", value_name = "SYMBOL=VALUE", allow_hyphen_values = true)]
+    pub multipliers: Vec<String>,
+    /// Show the preview and stop: nothing is written.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Import without asking (scripts).
+    #[arg(long)]
+    pub yes: bool,
+    #[command(subcommand)]
+    pub command: Option<ImportCmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Imports so far, newest first.
+    List {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Undo a whole import: its fills removed, its corrections reverted, its cancels restored, the trades
+    /// regrouped; one audited change.
+    Undo { batch: String },
 }
 
 #[derive(Debug, Args)]

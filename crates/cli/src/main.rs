@@ -19,8 +19,8 @@ use trenddojo_core::seed::SeedState;
 use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionEditInput,
-    ExecutionInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey, RiskInput,
-    ServerAdmin, ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
+    ExecutionInput, ImportInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey,
+    RiskInput, ServerAdmin, ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
 };
 use trenddojo_core::{LoginServer, SyncSettings};
 
@@ -178,6 +178,7 @@ fn run(cli: Cli) -> ApiResult<Output> {
         },
         Command::Server(cmd) => server(cmd, &home, &mut stdin),
         Command::Sync(args) => sync(args, &opts, cli.json, &mut stdin),
+        Command::Import(args) => import(args, &opts, cli.json, &mut stdin),
         Command::Account(cmd) => {
             let j = Journal::open(&opts)?;
             match cmd {
@@ -940,6 +941,150 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
             out(&d, text)
         }
     }
+}
+
+/// A progress line on a terminal's stderr while a large file is read (`\r`-rewritten, cleared at the end).
+struct ProgressLine {
+    on: bool,
+    shown: bool,
+    last_percent: u64,
+}
+
+impl ProgressLine {
+    fn new(json: bool) -> ProgressLine {
+        use std::io::IsTerminal;
+        ProgressLine { on: !json && std::io::stderr().is_terminal(), shown: false, last_percent: u64::MAX }
+    }
+
+    fn update(&mut self, read: u64, total: u64) {
+        // Worth a line only for files that take a moment (over 4 MiB).
+        if !self.on || total < 4 << 20 {
+            return;
+        }
+        let percent = read.saturating_mul(100) / total.max(1);
+        if percent == self.last_percent {
+            return;
+        }
+        self.last_percent = percent;
+        self.shown = true;
+        let bar = usize::try_from(percent.min(100) / 4).unwrap_or(25);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\rReading [{}{}] {percent:>3}%  {} of {} MiB",
+            "#".repeat(bar),
+            " ".repeat(25 - bar),
+            read >> 20,
+            total >> 20
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{}\r", " ".repeat(60));
+            let _ = err.flush();
+        }
+    }
+}
+
+/// Ask on the terminal (or take the next line of a piped standard input) whether to go ahead.
+fn confirm(question: &str, stdin: &mut Option<Stdin>) -> ApiResult<bool> {
+    let answer = if std::io::stdin().is_terminal() && stdin.is_none() {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{question} [y/N] ");
+        let _ = err.flush();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| ApiError::new(ErrorCode::Io, format!("stdin: {e}")))?;
+        Some(Zeroizing::new(line))
+    } else {
+        let input = match stdin {
+            Some(s) => s,
+            None => stdin.insert(Stdin::read()?),
+        };
+        (!input.lines.is_empty()).then(|| input.lines.remove(0))
+    };
+    match answer {
+        Some(a) => Ok(matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes")),
+        None => Err(ApiError::new(
+            ErrorCode::ConfirmationRequired,
+            "import: not confirmed (no terminal to ask on and nothing on standard input); give --yes to import \
+             without asking, or --dry-run to only see the preview",
+        )),
+    }
+}
+
+fn import(args: &ImportArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
+    let j = Journal::open(opts)?;
+    match &args.command {
+        Some(ImportCmd::List { account }) => {
+            let batches = j.import_list(account.as_deref())?;
+            let text = render::import_batches(&batches);
+            return out(&batches, text);
+        }
+        Some(ImportCmd::Undo { batch }) => {
+            let r = j.import_undo(batch)?;
+            let text = render::import_undo(&r);
+            return out(&r, text);
+        }
+        None => {}
+    }
+    let file = args
+        .file
+        .clone()
+        .ok_or_else(|| ApiError::invalid("file", "give the export to import: trenddojo import FILE --account NAME"))?;
+    let account = args
+        .account
+        .clone()
+        .ok_or_else(|| ApiError::invalid("account", "give the account the fills go into: --account NAME"))?;
+    let input = ImportInput {
+        file,
+        account,
+        format: args.format.clone(),
+        time_zone: args.tz.clone(),
+        mapping: args.mapping.clone(),
+        save_mapping: args.save_mapping.clone(),
+        broker_account: args.broker_account.clone(),
+        multipliers: args.multipliers.clone(),
+    };
+    let mut bar = ProgressLine::new(json);
+    let read = j.import_read(&input, &mut |read, total| bar.update(read, total));
+    bar.finish();
+    let file = read?;
+    let preview = j.import_preview(&file)?;
+    if args.dry_run {
+        let text = format!("{}\nDry run: nothing was written.\n", render::import_preview(&preview));
+        return out(&preview, text);
+    }
+    let c = &preview.counts;
+    let nothing = c.new == 0 && c.corrected == 0 && c.cancelled == 0;
+    if nothing {
+        let text = format!("{}\nNothing new to import: nothing was written.\n", render::import_preview(&preview));
+        return out(&preview, text);
+    }
+    if !args.yes {
+        if !json {
+            stdout_or_exit(&render::import_preview(&preview));
+        }
+        let question = format!(
+            "Import {} new, {} corrected and {} cancelled fills into {} ({} trades created, {} changed)?",
+            c.new, c.corrected, c.cancelled, preview.account, c.trades_created, c.trades_changed
+        );
+        if !confirm(&question, stdin)? {
+            return Err(ApiError::new(ErrorCode::Interrupted, "import: not confirmed; nothing was written"));
+        }
+    }
+    let done = j.import_commit(&file)?;
+    let text = if args.yes {
+        format!("{}\n{}", render::import_preview(&done), render::import_done(&done))
+    } else {
+        render::import_done(&done)
+    };
+    out(&done, text)
 }
 
 /// Write to standard output. `print!` panics when the reader has gone (`trenddojo trade list | head`);

@@ -16,6 +16,7 @@ use trenddojo_core::dto::{
 use trenddojo_core::maintenance_types::DbStatus;
 use trenddojo_core::server_types::Environments;
 use trenddojo_core::{AccountStats, MigrationOutcome, ServerMigration, ServerStatus, SyncReview, TradeDetail};
+use trenddojo_core::{ImportPreview, UndoResult};
 
 /// Render rows as a table with a header, columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -627,4 +628,164 @@ pub fn sync_review(r: &SyncReview) -> String {
         ));
     }
     out
+}
+
+/// An import's preview: the file, the counts, rejected rows with their reasons, the fills and trades it
+/// adds or changes (each time in the account's zone), and the P&L it moves.
+pub fn import_preview(p: &ImportPreview) -> String {
+    let mut out = String::new();
+    let c = &p.counts;
+    let _ = writeln!(
+        out,
+        "{} ({}, parser v{}; times read in {}) into account {} ({}, {})",
+        p.file_name, p.format_label, p.parser_version, p.statement_tz, p.account, p.currency, p.account_time_zone
+    );
+    let _ = writeln!(
+        out,
+        "Fills: {} new, {} duplicate, {} corrected, {} cancelled, {} rejected, {} other rows skipped",
+        c.new, c.duplicate, c.corrected, c.cancelled, c.rejected, c.skipped
+    );
+    let _ = writeln!(
+        out,
+        "Trades: {} created, {} changed, {} removed; realized net P&L {} -> {} ({})",
+        c.trades_created,
+        c.trades_changed,
+        c.trades_removed,
+        money(&p.pnl.before, &p.currency),
+        money(&p.pnl.after, &p.currency),
+        money(&p.pnl.change, &p.currency)
+    );
+    if !p.imported_before.is_empty() {
+        let ids: Vec<String> = p.imported_before.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "This file was imported into this account before (import {}).", ids.join(", "));
+    }
+    if !p.rejected.is_empty() {
+        let _ = writeln!(out, "\nRejected rows:");
+        let rows: Vec<Vec<String>> =
+            p.rejected.iter().take(50).map(|r| vec![r.line.to_string(), r.reason.clone()]).collect();
+        out.push_str(&table(&["LINE", "REASON"], &rows));
+        if c.rejected > 50 {
+            let _ = writeln!(out, "... and {} more (--json lists up to 1,000)", c.rejected - 50);
+        }
+    }
+    if !p.fills.is_empty() {
+        let _ = writeln!(out, "\nFills:");
+        let rows: Vec<Vec<String>> = p
+            .fills
+            .iter()
+            .take(20)
+            .map(|f| {
+                vec![
+                    f.change.as_str().to_string(),
+                    f.line.to_string(),
+                    f.local_time.clone().unwrap_or_else(|| "-".into()),
+                    f.symbol.clone(),
+                    f.side.map_or("-", |s| s.as_str()).to_string(),
+                    or_dash_s(&f.quantity, qty),
+                    or_dash_s(&f.price, |v| price(v, &p.currency)),
+                    or_dash_s(&f.fees, |v| money(v, &p.currency)),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["CHANGE", "LINE", "LOCAL TIME", "SYMBOL", "SIDE", "QTY", "PRICE", "FEES"], &rows));
+        let total = c.new.saturating_add(c.corrected).saturating_add(c.cancelled);
+        if total > 20 {
+            let _ = writeln!(out, "... and {} more", total - 20);
+        }
+    }
+    if !p.trades.is_empty() {
+        let _ = writeln!(out, "\nTrades:");
+        let rows: Vec<Vec<String>> = p
+            .trades
+            .iter()
+            .take(20)
+            .map(|t| {
+                vec![
+                    t.change.as_str().to_string(),
+                    t.symbol.clone(),
+                    t.direction.as_str().to_string(),
+                    t.status.as_str().to_string(),
+                    t.fills.to_string(),
+                    t.opened_at.clone().unwrap_or_else(|| "-".into()),
+                    t.closed_at.clone().unwrap_or_else(|| "-".into()),
+                    or_dash_s(&t.net_pnl_before, |m| money(m, &p.currency)),
+                    money(&t.net_pnl, &p.currency),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["CHANGE", "SYMBOL", "SIDE", "STATUS", "FILLS", "OPENED", "CLOSED", "NET BEFORE", "NET"],
+            &rows,
+        ));
+        let total = c.trades_created.saturating_add(c.trades_changed).saturating_add(c.trades_removed);
+        if total > 20 {
+            let _ = writeln!(out, "... and {} more", total - 20);
+        }
+    }
+    if !p.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for w in p.warnings.iter().take(20) {
+            let _ = writeln!(out, "  {w}");
+        }
+        if p.warnings.len() > 20 {
+            let _ = writeln!(out, "  ... and {} more", p.warnings.len() - 20);
+        }
+    }
+    out
+}
+
+/// The line after a committed import.
+pub fn import_done(p: &ImportPreview) -> String {
+    let c = &p.counts;
+    format!(
+        "Imported {} new fills ({} corrected, {} cancelled, {} duplicates skipped) into {}: {} trades created, {} \
+         changed. Import {}; `trenddojo import undo {}` takes it back.\n",
+        c.new,
+        c.corrected,
+        c.cancelled,
+        c.duplicate,
+        p.account,
+        c.trades_created,
+        c.trades_changed.saturating_add(c.trades_removed),
+        p.batch_id.map(|b| b.to_string()).unwrap_or_default(),
+        p.batch_id.map(|b| b.to_string()).unwrap_or_default(),
+    )
+}
+
+pub fn import_batches(all: &[trenddojo_core::dto::ImportBatch]) -> String {
+    if all.is_empty() {
+        return "No imports yet.\n".into();
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|b| {
+            vec![
+                b.id.to_string().chars().take(8).collect(),
+                minute(&b.confirmed_at),
+                b.file_name.clone(),
+                b.format.clone(),
+                b.new_count.to_string(),
+                b.duplicate_count.to_string(),
+                b.corrected_count.to_string(),
+                b.rejected_count.to_string(),
+                b.trades_created.to_string(),
+                b.undone_at.as_deref().map_or_else(String::new, |u| format!("undone {}", minute(u))),
+            ]
+        })
+        .collect();
+    table(&["IMPORT", "CONFIRMED (UTC)", "FILE", "FORMAT", "NEW", "DUP", "CORR", "REJ", "TRADES", ""], &rows)
+}
+
+pub fn import_undo(r: &UndoResult) -> String {
+    format!(
+        "Undid import {} ({}): {} fills removed, {} corrections reverted, {} cancelled fills restored; {} trades \
+         changed, {} removed.\n",
+        r.batch.id,
+        r.batch.file_name,
+        r.fills_removed,
+        r.corrections_reverted,
+        r.fills_restored,
+        r.trades_changed,
+        r.trades_removed
+    )
 }

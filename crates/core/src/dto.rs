@@ -832,3 +832,206 @@ impl From<&trenddojo_sync::quarantine::KeptAside> for KeptAside {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Broker imports
+// ---------------------------------------------------------------------------------------------------------
+
+id_type!(
+    /// One import of a broker file (undone as a whole).
+    ImportBatchId
+);
+
+str_enum!(
+    /// Every export layout the importer reads (see docs/imports.md).
+    ImportFormat from trenddojo_import::FormatId {
+        IbkrFlexCsv => "ibkr_flex_csv",
+        IbkrFlexXml => "ibkr_flex_xml",
+        IbkrActivityCsv => "ibkr_activity_csv",
+        Schwab => "schwab",
+        TradovateFills => "tradovate_fills",
+        TradovateOrders => "tradovate_orders",
+        TradovatePerformance => "tradovate_performance",
+        Mt5Html => "mt5_html",
+        Mt5Xlsx => "mt5_xlsx",
+        Tastytrade => "tastytrade",
+        Webull => "webull",
+        Generic => "generic",
+        TrendDojo => "trenddojo",
+    }
+);
+
+/// One import as recorded: the file, what it did, who confirmed it and whether it was undone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportBatch {
+    pub id: ImportBatchId,
+    pub account_id: AccountId,
+    pub file_name: String,
+    pub file_sha256: String,
+    /// The format's id (`ibkr_flex_csv`, ...); text, so a batch written by a newer version still lists.
+    pub format: String,
+    pub parser_version: u32,
+    pub statement_tz: String,
+    #[ts(type = "number")]
+    pub new_count: u64,
+    #[ts(type = "number")]
+    pub duplicate_count: u64,
+    #[ts(type = "number")]
+    pub corrected_count: u64,
+    #[ts(type = "number")]
+    pub cancelled_count: u64,
+    #[ts(type = "number")]
+    pub rejected_count: u64,
+    #[ts(type = "number")]
+    pub skipped_count: u64,
+    #[ts(type = "number")]
+    pub trades_created: u64,
+    #[ts(type = "number")]
+    pub trades_changed: u64,
+    pub confirmed_by: String,
+    pub confirmed_at: String,
+    pub undone_by: Option<String>,
+    pub undone_at: Option<String>,
+}
+
+impl From<&store::imports::ImportBatch> for ImportBatch {
+    fn from(b: &store::imports::ImportBatch) -> Self {
+        ImportBatch {
+            id: b.id.into(),
+            account_id: b.account_id.into(),
+            file_name: b.file_name.clone(),
+            file_sha256: b.file_sha256.clone(),
+            format: b.format.clone(),
+            parser_version: b.parser_version,
+            statement_tz: b.statement_tz.clone(),
+            new_count: b.new_count,
+            duplicate_count: b.duplicate_count,
+            corrected_count: b.corrected_count,
+            cancelled_count: b.cancelled_count,
+            rejected_count: b.rejected_count,
+            skipped_count: b.skipped_count,
+            trades_created: b.trades_created,
+            trades_changed: b.trades_changed,
+            confirmed_by: b.confirmed_by.clone(),
+            confirmed_at: ts(b.confirmed_at),
+            undone_by: b.undone_by.clone(),
+            undone_at: b.undone_at.map(ts),
+        }
+    }
+}
+
+/// Where an imported fill came from: the broker's own ids, the instrument, each fee as the file split it,
+/// and the time as the file wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FillSource {
+    pub import_batch_id: ImportBatchId,
+    pub broker: String,
+    pub broker_account: String,
+    pub broker_exec_id: Option<String>,
+    pub order_id: Option<String>,
+    pub asset_class: String,
+    pub instrument_key: String,
+    pub underlying: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub expiry: Option<String>,
+    pub strike: Option<String>,
+    /// `C` or `P`.
+    pub option_right: Option<String>,
+    pub future_root: Option<String>,
+    /// `YYYY-MM`.
+    pub contract_month: Option<String>,
+    pub multiplier: String,
+    pub currency: String,
+    pub commission: Option<String>,
+    pub exchange_fee: Option<String>,
+    pub regulatory_fee: Option<String>,
+    pub other_fee: Option<String>,
+    /// The time as the file wrote it, and the zone it was read in.
+    pub raw_time: String,
+    pub statement_tz: String,
+    #[ts(type = "number")]
+    pub source_line: u64,
+}
+
+impl From<&store::imports::Provenance> for FillSource {
+    fn from(p: &store::imports::Provenance) -> Self {
+        FillSource {
+            import_batch_id: p.import_batch_id.into(),
+            broker: p.broker.clone(),
+            broker_account: p.broker_account.clone(),
+            broker_exec_id: p.broker_exec_id.clone(),
+            order_id: p.order_id.clone(),
+            asset_class: p.asset_class.clone(),
+            instrument_key: p.instrument_key.clone(),
+            underlying: p.underlying.clone(),
+            expiry: p.expiry.clone(),
+            strike: p.strike.map(dec),
+            option_right: p.option_right.clone(),
+            future_root: p.future_root.clone(),
+            contract_month: p.contract_month.clone(),
+            multiplier: dec(p.multiplier),
+            currency: p.currency.clone(),
+            commission: p.commission.map(dec),
+            exchange_fee: p.exchange_fee.map(dec),
+            regulatory_fee: p.regulatory_fee.map(dec),
+            other_fee: p.other_fee.map(dec),
+            raw_time: p.raw_time.clone(),
+            statement_tz: p.statement_tz.clone(),
+            source_line: p.source_line,
+        }
+    }
+}
+
+/// A row of a broker file that was not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RejectedRow {
+    #[ts(type = "number")]
+    pub line: u64,
+    pub reason: String,
+    /// The row's text, cut to 200 characters.
+    pub raw: String,
+}
+
+impl From<&trenddojo_import::Rejected> for RejectedRow {
+    fn from(r: &trenddojo_import::Rejected) -> Self {
+        RejectedRow { line: r.line, reason: r.reason.clone(), raw: r.raw.clone() }
+    }
+}
+
+/// What an import does to one fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FillChange {
+    New,
+    Corrected,
+    Cancelled,
+}
+
+impl FillChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FillChange::New => "new",
+            FillChange::Corrected => "corrected",
+            FillChange::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What an import does to one trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeChange {
+    Created,
+    Changed,
+    Removed,
+}
+
+impl TradeChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeChange::Created => "created",
+            TradeChange::Changed => "changed",
+            TradeChange::Removed => "removed",
+        }
+    }
+}

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(11, "statement_local_version_counter"),
     migration!(12, "audit_without_sync_stamps"),
     migration!(13, "merge_states"),
+    migration!(14, "broker_imports"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

@@ -21,6 +21,7 @@ pub mod damage;
 mod db;
 mod error;
 mod fsutil;
+pub mod imports;
 pub mod journal;
 pub mod key;
 pub mod market;

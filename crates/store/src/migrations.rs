@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(6, "sync_state"),
     migration!(7, "sync_apply_guard"),
     migration!(8, "merge_states_and_quarantine"),
+    migration!(9, "broker_imports"),
 ];
 
 /// The newest schema version this build knows.

@@ -447,6 +447,22 @@ pub struct ImportedTrade<'a> {
 /// Insert a trade, its initial stop and its executions in final form. Returns the trade id.
 pub fn insert_imported(tx: &Tx<'_>, t: &ImportedTrade<'_>, tz: Tz) -> Result<Uuid> {
     let id = tx.new_id();
+    insert_imported_as(tx, id, t, tz, None)?;
+    Ok(id)
+}
+
+/// [`insert_imported`] with the trade's id given and, for broker imports, each fill's provenance
+/// (`provenance[i]` describes `t.fills[i]`; fill ids are the row ids).
+pub fn insert_imported_as(
+    tx: &Tx<'_>,
+    id: Uuid,
+    t: &ImportedTrade<'_>,
+    tz: Tz,
+    provenance: Option<&[crate::imports::Provenance]>,
+) -> Result<()> {
+    if provenance.is_some_and(|p| p.len() != t.fills.len()) {
+        return Err(StoreError::corrupt("imported trade: one provenance per fill"));
+    }
     let s = t.summary;
     let closed = s.status == TradeStatus::Closed;
     let days = trenddojo_domain::trade::exit_days(&s.exits, tz)?;
@@ -496,6 +512,21 @@ pub fn insert_imported(tx: &Tx<'_>, t: &ImportedTrade<'_>, tz: Tz) -> Result<Uui
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
     )?;
     let (user, account, trade) = (t.trade.user_id.to_string(), t.trade.account_id.to_string(), id.to_string());
+    if let Some(provenance) = provenance {
+        let owner = crate::imports::RowOwner {
+            user_id: t.trade.user_id,
+            account_id: t.trade.account_id,
+            trade_id: id,
+            time_zone: t.time_zone,
+        };
+        for (f, p) in t.fills.iter().zip(provenance) {
+            let x = s.exits.iter().find(|x| x.fill_id == f.id);
+            let row = crate::imports::ImportRow { fill: f.clone(), provenance: p.clone() };
+            crate::imports::insert_row(tx, owner, &row, x.map(|x| (&x.gross, &x.net)))?;
+        }
+        adjust_realized(tx, &account, s.net_realized)?;
+        return Ok(());
+    }
     for f in t.fills {
         let x = s.exits.iter().find(|x| x.fill_id == f.id);
         stmt.execute(params![
@@ -516,7 +547,7 @@ pub fn insert_imported(tx: &Tx<'_>, t: &ImportedTrade<'_>, tz: Tz) -> Result<Uui
         ])?;
     }
     adjust_realized(tx, &account, s.net_realized)?;
-    Ok(id)
+    Ok(())
 }
 
 fn insert_stop_row(

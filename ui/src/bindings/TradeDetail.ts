@@ -3,6 +3,8 @@ import type { AccountId } from "./AccountId";
 import type { ChecklistAnswer } from "./ChecklistAnswer";
 import type { Direction } from "./Direction";
 import type { Execution } from "./Execution";
+import type { ExecutionId } from "./ExecutionId";
+import type { FillSource } from "./FillSource";
 import type { Note } from "./Note";
 import type { Review } from "./Review";
 import type { StopChange } from "./StopChange";
@@ -20,6 +22,11 @@ export type TradeDetail = {
  * (see `crate::format`).
  */
 currency: string, executions: Array<Execution>, stops: Array<StopChange>, targets: Array<Target>, notes: Array<Note>, checklist: Array<ChecklistAnswer>, 
+/**
+ * Where each imported fill came from (broker, account, execution id, instrument, each fee, the time as
+ * the file wrote it, the import batch), by execution id; fills typed by hand have none (empty map).
+ */
+sources: { [key in ExecutionId]?: FillSource }, 
 /**
  * Risk rules that were broken but only warned about (enforcement `warn`).
  */

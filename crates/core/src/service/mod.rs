@@ -1,6 +1,7 @@
 //! The [`Journal`]: an open store plus the user it acts for, and every use case as a method.
 
 pub(crate) mod accounts;
+pub(crate) mod imports;
 pub(crate) mod maintenance;
 pub(crate) mod portable;
 pub(crate) mod server;
@@ -17,6 +18,7 @@ use trenddojo_store::{KeySource, MigrateOnOpen, Store};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub use accounts::*;
+pub use imports::*;
 pub use maintenance::*;
 pub use portable::*;
 pub use server::*;
@@ -81,7 +83,7 @@ impl Journal {
         Ok(self.current_user()?.id)
     }
 
-    fn current_user(&self) -> ApiResult<&User> {
+    pub(crate) fn current_user(&self) -> ApiResult<&User> {
         self.user.as_ref().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,

@@ -124,6 +124,9 @@ pub struct TradeDetail {
     pub targets: Vec<dto::Target>,
     pub notes: Vec<dto::Note>,
     pub checklist: Vec<dto::ChecklistAnswer>,
+    /// Where each imported fill came from (broker, account, execution id, instrument, each fee, the time as
+    /// the file wrote it, the import batch), by execution id; fills typed by hand have none (empty map).
+    pub sources: std::collections::BTreeMap<dto::ExecutionId, dto::FillSource>,
     /// Risk rules that were broken but only warned about (enforcement `warn`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -167,7 +170,7 @@ pub struct ImportFill {
     pub at: DateTime<Utc>,
 }
 
-fn tz_of(account: &Account) -> ApiResult<Tz> {
+pub(crate) fn tz_of(account: &Account) -> ApiResult<Tz> {
     account
         .time_zone
         .parse::<Tz>()
@@ -246,7 +249,7 @@ fn refresh_checked(tx: &Tx<'_>, account: &Account, before: &Trade, amounts: &'st
     refresh_trade(tx, account, before.id)
 }
 
-fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
+pub(crate) fn check_trade_limit(tx: &Tx<'_>, user_id: Uuid, extra: u32) -> ApiResult<()> {
     let user = user_repo::get(tx, user_id)?;
     let limits = user_repo::limits(tx, user.subscription_tier)?;
     let now = tx.at;
@@ -318,6 +321,10 @@ fn detail(conn: &Connection, trade: Trade, warnings: Vec<String>) -> ApiResult<T
         targets: trade_repo::targets(conn, trade.id)?.iter().map(Into::into).collect(),
         notes: journal_repo::list_notes(conn, trade.user_id, Some(trade.id), 1000)?.iter().map(Into::into).collect(),
         checklist: journal_repo::responses(conn, trade.id)?.iter().map(Into::into).collect(),
+        sources: trenddojo_store::imports::sources_of_trade(conn, trade.id)?
+            .iter()
+            .map(|(id, p)| (dto::ExecutionId(*id), p.into()))
+            .collect(),
         trade: (&trade).into(),
         warnings,
     })
