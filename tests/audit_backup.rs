@@ -1,7 +1,7 @@
 //! The local audit trail records every financial change and cannot be edited; backups restore exactly and
 //! refuse files that are not backups of this store.
 
-mod common;
+use crate::common;
 
 use common::{stderr, Home};
 

@@ -1,7 +1,7 @@
 //! Every input a user can get wrong: a one-line error naming the field, a nonzero exit code, and the
 //! store exactly as it was (compared row by row before and after).
 
-mod common;
+use crate::common;
 
 use common::{stderr, Home};
 

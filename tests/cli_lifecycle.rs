@@ -1,6 +1,6 @@
 //! A trade's whole life through the real CLI, checked against hand-computed numbers.
 
-mod common;
+use crate::common;
 
 use common::{stderr, Home};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Encryption at rest: no plaintext in the store, its WAL or its backups; wrong keys fail cleanly; the OS
 //! keyring path works where a Secret Service is running.
 
-mod common;
+use crate::common;
 
 use common::{files_under, stderr, Home};
 

@@ -4,7 +4,7 @@
 //! user is told and what the store holds afterwards (a refused import leaves it byte-for-byte equal in
 //! content).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! schema of a store migrated straight to N-1. Also: the compiled list matches the files, and an existing
 //! store is backed up before it is migrated.
 
-mod common;
+use crate::common;
 
 use trenddojo_store::migrations::{self, latest_version, schema_fingerprint, MIGRATIONS};
 

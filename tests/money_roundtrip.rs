@@ -1,7 +1,7 @@
 //! Property: any amount the money types accept survives parse -> store (SQLCipher TEXT) -> load ->
 //! JSON exactly; amounts they reject never reach the store.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;

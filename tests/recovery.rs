@@ -3,7 +3,7 @@
 //! bytes in the store, its WAL and its backups, a full disk) and runs the real `trenddojo` binary on real
 //! encrypted files. Each case checks the message, the exit code, and that nothing committed was lost.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,6 +1,6 @@
 //! Seed states: deterministic, with the standard sign-ins, and with the data each state promises.
 
-mod common;
+use crate::common;
 
 use common::Home;
 use trenddojo_core::{Journal, OpenOptions};

@@ -1,8 +1,7 @@
 //! Server schema migrations against a real PostgreSQL: every migration rolls back to exactly the schema
 //! before it, drift is detected, a newer schema is refused, and production changes need confirmation.
 
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use std::process::{Command, Stdio};
 

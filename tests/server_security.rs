@@ -1,8 +1,7 @@
 //! Tenant isolation, identity, audit and tier limits on a real PostgreSQL, attacked the way a modified
 //! client would: raw SQL over the user's own SCRAM login.
 
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use pg::Pg;
 use tokio_postgres::Client;

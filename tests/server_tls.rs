@@ -2,8 +2,7 @@
 //! from a private CA accepts a client that trusts that CA, and a client that trusts another CA, or that
 //! requires TLS from a server without it, is refused.
 
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;

@@ -2,8 +2,7 @@
 //! puller that reads `server_seq > cursor` and advances its cursor never skips a row, even when
 //! concurrent writers' transactions would commit in a different order from their numbering.
 
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

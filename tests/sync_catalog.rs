@@ -3,9 +3,8 @@
 //! representation its kind prescribes and the same nullability; every other column must be declared
 //! local-only or server-only; every server tenant table must be synced or declared internal.
 
-mod common;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::pg;
 
 use std::collections::BTreeMap;
 

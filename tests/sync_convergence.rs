@@ -11,8 +11,7 @@
 //! nobody deleted is on the server or kept aside, one more round moves nothing, and the second user sees
 //! none of it.
 
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

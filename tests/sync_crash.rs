@@ -2,9 +2,8 @@
 //! pull. After a restart the devices converge, nothing is lost, nothing is applied twice on the server,
 //! and no change is left stuck in the outbox.
 
-mod common;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::pg;
 
 use common::Home;
 use pg::Pg;

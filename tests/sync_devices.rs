@@ -3,11 +3,9 @@
 //! fields both survive; the same field resolves the same way on both with the loser logged; a delete wins;
 //! a retried round changes nothing; another user's device sees none of it.
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::devices;
+use crate::pg;
 
 use common::Home;
 use devices::Device;

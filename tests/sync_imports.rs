@@ -3,11 +3,9 @@
 //! devices while offline must not double every fill when they meet; an import's provenance and batch
 //! must reach the other device; an undo on one device must reach the other.
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::devices;
+use crate::pg;
 
 use common::Home;
 use devices::Device;

@@ -11,11 +11,8 @@
 //! - replacing a trade's targets on two devices is one edit, not the union;
 //! - a restored stop is in the stop history.
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::devices;
+use crate::pg;
 
 use devices::{fleet, Device};
 use pg::Pg;

@@ -2,11 +2,9 @@
 //! after a given number of bytes from the server (mid-handshake, mid-push, mid-pull). Failed rounds leave
 //! the devices consistent; once the network is healthy again they converge with nothing lost or doubled.
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::devices;
+use crate::pg;
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,9 +5,7 @@
 //! engine therefore prepares no statement that lives past one message exchange and, when notifications
 //! do not arrive, polls.
 
-mod common;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

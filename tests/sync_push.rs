@@ -2,8 +2,7 @@
 //! concurrent edits, delete wins, retried and overlapping batches apply once, a missing batch is detected,
 //! exact money, and tenant isolation of rows and device ids.
 
-#[path = "common/pg.rs"]
-mod pg;
+use crate::pg;
 
 use pg::Pg;
 use serde_json::{json, Value};

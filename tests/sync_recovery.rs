@@ -3,11 +3,9 @@
 //! confirmation and refuses to drop unpushed changes unless told), and signing a device in
 //! (`sync login`: the password is checked first and never written to a file).
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::devices;
+use crate::pg;
 
 use common::Home;
 use devices::Device;

@@ -4,11 +4,9 @@
 //! that stops forwarding at random points while keeping every socket open (the failure that gives no
 //! error at all).
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::devices;
+use crate::pg;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

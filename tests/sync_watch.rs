@@ -4,11 +4,9 @@
 //! debounce; when the network goes down the watcher retries with growing delays *without* waiting for a
 //! new write, and when it comes back it reconnects and converges; SIGTERM stops it cleanly.
 
-mod common;
-#[path = "common/devices.rs"]
-mod devices;
-#[path = "common/pg.rs"]
-mod pg;
+use crate::common;
+use crate::devices;
+use crate::pg;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
