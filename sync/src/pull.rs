@@ -142,7 +142,7 @@ pub(crate) async fn snapshot<'a>(
 }
 
 /// What the transaction that completes a pull's work also does (move the cursor).
-pub(crate) type Finish<'a> = dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError> + 'a;
+pub(crate) type Finish<'a> = dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError> + Sync + 'a;
 
 /// Apply `work` in budgeted transactions until it is done (or, with `until_rows`, until its rows are in),
 /// falling back to the careful mode for a transaction whose fast attempt failed because of a row. When

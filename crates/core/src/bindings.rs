@@ -28,6 +28,8 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         dto::BrokerConnection,
         dto::SyncReport,
         dto::SyncStatus,
+        dto::SyncEvent,
+        crate::Action,
         dto::ConflictEntry,
         dto::KeptAside,
         dto::ImportBatch,

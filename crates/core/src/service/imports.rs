@@ -241,7 +241,7 @@ fn import_error(e: trenddojo_import::ImportError) -> ApiError {
         trenddojo_import::ImportError::Io(_) => ErrorCode::Io,
         _ => ErrorCode::InvalidInput,
     };
-    ApiError { code, message, field, hint: None }
+    ApiError { code, message, field, hint: None, action: None }
 }
 
 fn multiplier_setting(s: &str) -> ApiResult<(String, Decimal)> {

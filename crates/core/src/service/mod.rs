@@ -85,10 +85,9 @@ impl Journal {
 
     pub(crate) fn current_user(&self) -> ApiResult<&User> {
         self.user.as_ref().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                "user: this store has no active user; run `trenddojo user add` or `trenddojo db seed --state demo`",
-            )
+            ApiError::new(ErrorCode::NotFound, "user: this store has no active user")
+                .with_field("user")
+                .with_action(crate::error::Action::AddUser)
         })
     }
 }

@@ -104,12 +104,7 @@ pub struct SyncReview {
 fn refresh_trades(tx: &Tx<'_>, trades: &[Uuid]) -> Result<Vec<Uuid>, SyncError> {
     let mut accounts = Vec::new();
     for &id in trades {
-        let found: Option<(String, bool)> = tx
-            .prepare_cached("SELECT account_id, deleted FROM trades WHERE id = ?1")
-            .and_then(|mut st| st.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))))
-            .ok();
-        let Some((account, deleted)) = found else { continue };
-        let Ok(account) = Uuid::parse_str(&account) else { continue };
+        let Some((account, deleted)) = trade_repo::account_of(tx, id)? else { continue };
         accounts.push(account);
         // A deleted trade has no summary to keep; its account's total is still rebuilt.
         if deleted {
@@ -279,11 +274,12 @@ impl Journal {
         &self,
         target: &Target,
         opts: &WatchOptions,
-        on_event: impl FnMut(WatchEvent<'_>),
+        mut on_event: impl FnMut(dto::SyncEvent),
         stop: impl Future<Output = ()>,
     ) -> ApiResult<()> {
         let user = self.user.as_ref().map(|u| u.id);
-        Ok(watch::watch(&self.store, user, target, &REFRESH, opts, on_event, stop).await?)
+        let events = |e: WatchEvent<'_>| on_event(e.into());
+        Ok(watch::watch(&self.store, user, target, &REFRESH, opts, events, stop).await?)
     }
 
     /// Replace this device's copy of the user's data with the server's. Refuses while local changes are
