@@ -29,3 +29,8 @@ if ! rustup toolchain list | grep -q "^$pinned"; then
   fi
 fi
 rustup component add --toolchain "$pinned" rustfmt clippy >/dev/null 2>&1 || true
+# cargo-machete finds dependencies no code uses (scripts/test.sh fails on any); built from crates.io once.
+if ! command -v cargo-machete >/dev/null 2>&1; then
+  echo "setup: installing cargo-machete" >&2
+  cargo install cargo-machete --locked --version 0.9.2 >/dev/null 2>&1
+fi
