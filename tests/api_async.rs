@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::pg::Pg;
+use trenddojo_core::dto::{Progress, ProgressTask};
 use trenddojo_core::seed::SeedState;
 use trenddojo_core::sync_types::{Limits, WatchOptions};
 use trenddojo_core::{
@@ -84,6 +85,13 @@ async fn every_server_and_sync_use_case_runs_inside_a_running_runtime() {
         ..AccountInput::default()
     })
     .expect("account");
+    // Long jobs report progress to one sink per journal (the app forwards it to its window).
+    let heard: Arc<std::sync::Mutex<Vec<Progress>>> = Arc::default();
+    let mut j = j;
+    j.set_progress({
+        let heard = heard.clone();
+        Arc::new(move |p: Progress| heard.lock().expect("progress log").push(p))
+    });
     let j = Arc::new(j);
     let settings = SyncSettings { server_url: Some(url.clone()), ..SyncSettings::default() };
     let sync_target = j.sync_target(&settings).expect("target");
@@ -94,6 +102,12 @@ async fn every_server_and_sync_use_case_runs_inside_a_running_runtime() {
         .expect("task")
         .expect("a round");
     assert!(report.pushed >= 1, "the account went up: {report:?}");
+    let upload: Vec<Progress> =
+        heard.lock().expect("log").iter().filter(|p| p.task == ProgressTask::SyncUpload).cloned().collect();
+    assert!(
+        upload.last().is_some_and(|p| p.total == Some(p.done) && p.done >= 1),
+        "the upload was reported up to its total: {upload:?}"
+    );
 
     let (jj, tt) = (j.clone(), sync_target.clone());
     let reset = tokio::spawn(send(async move { jj.sync_reset(&tt, false, Limits::DEFAULT).await }))
@@ -101,6 +115,12 @@ async fn every_server_and_sync_use_case_runs_inside_a_running_runtime() {
         .expect("task")
         .expect("a reset with nothing pending");
     assert!(reset.pulled >= 1, "the account came back down: {reset:?}");
+    let download: Vec<Progress> =
+        heard.lock().expect("log").iter().filter(|p| p.task == ProgressTask::SyncDownload).cloned().collect();
+    assert!(
+        download.last().is_some_and(|p| p.total == Some(p.done) && p.done >= 1),
+        "the download was reported, its last report final: {download:?}"
+    );
 
     // Background sync runs until told to stop, then returns.
     let (jj, tt) = (j.clone(), sync_target.clone());

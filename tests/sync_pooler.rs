@@ -237,6 +237,7 @@ fn background_sync_through_a_transaction_pooler_polls_and_converges() {
         backoff_max: Duration::from_secs(1),
         local_check: Duration::from_millis(50),
         limits: Limits::DEFAULT,
+        ..WatchOptions::default()
     };
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));

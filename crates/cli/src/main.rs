@@ -588,7 +588,7 @@ fn interruptible<T>(rt: &tokio::runtime::Runtime, f: impl std::future::Future<Ou
 }
 
 fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
-    let j = Journal::open(opts)?;
+    let j = open_reporting(opts, json)?;
     let settings = sync_settings(args)?;
     let rt = runtime()?;
     match &args.command {
@@ -941,50 +941,51 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
     }
 }
 
-/// A progress line on a terminal's stderr while a large file is read (`\r`-rewritten, cleared at the end).
-struct ProgressLine {
-    on: bool,
-    shown: bool,
-    last_percent: u64,
+/// Progress bars (indicatif) on the terminal for the long jobs a journal reports: a bar where the total
+/// is known (an upload, a file being read), a counter where it is not (a download). Nothing is drawn
+/// with `--json` or when output is not a terminal, and a job that ends within a moment draws nothing.
+fn progress_sink(json: bool) -> Option<trenddojo_core::ProgressSink> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::collections::HashMap;
+    use std::io::IsTerminal;
+    use trenddojo_core::dto::{Progress, ProgressTask};
+    if json || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bars: std::sync::Mutex<HashMap<&'static str, ProgressBar>> = std::sync::Mutex::default();
+    Some(std::sync::Arc::new(move |p: Progress| {
+        let (key, label, bytes) = match p.task {
+            ProgressTask::SyncUpload => ("up", "Uploading", false),
+            ProgressTask::SyncDownload => ("down", "Downloading", false),
+            ProgressTask::ImportRead => ("read", "Reading", true),
+        };
+        let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(key).or_insert_with(|| {
+            let (bar, template) = match p.total {
+                Some(t) if bytes => (ProgressBar::new(t), "{msg} [{bar:25}] {percent:>3}%  {bytes} of {total_bytes}"),
+                Some(t) => (ProgressBar::new(t), "{msg} [{bar:25}] {pos} of {len} rows"),
+                None => (ProgressBar::no_length(), "{msg} {spinner} {pos} rows"),
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("#>-"));
+            }
+            bar.set_message(label);
+            bar
+        });
+        bar.set_position(p.done);
+        if p.total.is_some_and(|t| p.done >= t) {
+            bar.finish_and_clear();
+        }
+    }))
 }
 
-impl ProgressLine {
-    fn new(json: bool) -> ProgressLine {
-        use std::io::IsTerminal;
-        ProgressLine { on: !json && std::io::stderr().is_terminal(), shown: false, last_percent: u64::MAX }
+/// Open the journal for a long job, with progress bars when they make sense.
+fn open_reporting(opts: &OpenOptions, json: bool) -> ApiResult<Journal> {
+    let mut j = Journal::open(opts)?;
+    if let Some(sink) = progress_sink(json) {
+        j.set_progress(sink);
     }
-
-    fn update(&mut self, read: u64, total: u64) {
-        // Worth a line only for files that take a moment (over 4 MiB).
-        if !self.on || total < 4 << 20 {
-            return;
-        }
-        let percent = read.saturating_mul(100) / total.max(1);
-        if percent == self.last_percent {
-            return;
-        }
-        self.last_percent = percent;
-        self.shown = true;
-        let bar = usize::try_from(percent.min(100) / 4).unwrap_or(25);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\rReading [{}{}] {percent:>3}%  {} of {} MiB",
-            "#".repeat(bar),
-            " ".repeat(25 - bar),
-            read >> 20,
-            total >> 20
-        );
-        let _ = err.flush();
-    }
-
-    fn finish(&mut self) {
-        if self.shown {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{}\r", " ".repeat(60));
-            let _ = err.flush();
-        }
-    }
+    Ok(j)
 }
 
 /// Ask on the terminal (or take the next line of a piped standard input) whether to go ahead.
@@ -1017,7 +1018,7 @@ fn confirm(question: &str, stdin: &mut Option<Stdin>) -> ApiResult<bool> {
 }
 
 fn import(args: &ImportArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
-    let j = Journal::open(opts)?;
+    let j = open_reporting(opts, json)?;
     match &args.command {
         Some(ImportCmd::List { account }) => {
             let batches = j.import_list(account.as_deref())?;
@@ -1049,10 +1050,7 @@ fn import(args: &ImportArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<
         broker_account: args.broker_account.clone(),
         multipliers: args.multipliers.clone(),
     };
-    let mut bar = ProgressLine::new(json);
-    let read = j.import_read(&input, &mut |read, total| bar.update(read, total));
-    bar.finish();
-    let file = read?;
+    let file = j.import_read(&input)?;
     let preview = j.import_preview(&file)?;
     if args.dry_run {
         let text = format!("{}\nDry run: nothing was written.\n", render::import_preview(&preview));

@@ -29,6 +29,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         dto::SyncReport,
         dto::SyncStatus,
         dto::SyncEvent,
+        dto::Progress,
         crate::Action,
         dto::ConflictEntry,
         dto::KeptAside,

@@ -777,6 +777,40 @@ impl From<trenddojo_sync::watch::WatchEvent<'_>> for SyncEvent {
     }
 }
 
+/// A long job that reports progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressTask {
+    /// Local changes going up to the server (rows).
+    SyncUpload,
+    /// Other devices' changes coming down and being applied (rows; the total is not known ahead).
+    SyncDownload,
+    /// A broker file being read (bytes).
+    ImportRead,
+}
+
+/// How far a long job has come: `done` of `total` (when known) units of its task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Progress {
+    pub task: ProgressTask,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+}
+
+impl From<trenddojo_sync::progress::Step> for Progress {
+    fn from(s: trenddojo_sync::progress::Step) -> Self {
+        use trenddojo_sync::progress::Step;
+        match s {
+            Step::Upload { done, total } => Progress { task: ProgressTask::SyncUpload, done, total: Some(total) },
+            Step::Download { done, finished } => {
+                Progress { task: ProgressTask::SyncDownload, done, total: finished.then_some(done) }
+            }
+        }
+    }
+}
+
 /// The device's sync bookkeeping for the active user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 

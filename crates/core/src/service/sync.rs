@@ -252,7 +252,7 @@ impl Journal {
     /// is recorded for the sync status.
     pub async fn sync_round(&self, target: &Target, limits: Limits) -> ApiResult<dto::SyncReport> {
         let store = &self.store;
-        let result = round::connect_and_sync(store, target, limits, &REFRESH).await;
+        let result = round::connect_and_sync(store, target, limits, &REFRESH, self.sync_progress()).await;
         if let Some(user) = result.as_ref().ok().map(|r| r.user).or(self.user.as_ref().map(|u| u.id)) {
             // Best effort: a store that cannot record this fails visibly on its next write.
             let _ = round::record_outcome(store, user, result.as_ref());
@@ -279,14 +279,15 @@ impl Journal {
     ) -> ApiResult<()> {
         let user = self.user.as_ref().map(|u| u.id);
         let events = |e: WatchEvent<'_>| on_event(e.into());
-        Ok(watch::watch(&self.store, user, target, &REFRESH, opts, events, stop).await?)
+        let opts = WatchOptions { progress: opts.progress.clone().or_else(|| self.sync_progress()), ..opts.clone() };
+        Ok(watch::watch(&self.store, user, target, &REFRESH, &opts, events, stop).await?)
     }
 
     /// Replace this device's copy of the user's data with the server's. Refuses while local changes are
     /// not on the server yet, unless `discard_local` (then they are lost: the caller confirmed).
     pub async fn sync_reset(&self, target: &Target, discard_local: bool, limits: Limits) -> ApiResult<dto::SyncReport> {
         let store = &self.store;
-        let mut server = Server::connect(target, limits).await?;
+        let mut server = Server::connect(target, limits).await?.with_progress(self.sync_progress());
         let user = trenddojo_sync::reset::signed_in_user(&server).await?;
         let pending = trenddojo_sync::outbox::pending(store, user)?;
         if pending > 0 && !discard_local {
