@@ -1,16 +1,17 @@
-//! The local audit trail records every financial change and cannot be edited; backups restore exactly and
-//! refuse files that are not backups of this store.
+//! The local change log (the audit trail, and the outbox as a cursor over it) records every financial
+//! change and cannot be edited; backups restore exactly and refuse files that are not backups of this
+//! store.
 
 use crate::common;
 
 use common::{stderr, Home};
 
+/// The change-log entries of `table`, oldest first: (action, changes as JSON text or "").
 fn audit_rows(h: &Home, table: &str) -> Vec<(String, String)> {
     h.open_store()
         .read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT action, coalesce(new_values, old_values) FROM audit_log WHERE table_name = ?1 ORDER BY seq",
-            )?;
+            let mut stmt =
+                c.prepare("SELECT action, coalesce(changes, '') FROM change_log WHERE table_name = ?1 ORDER BY seq")?;
             let rows = stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
             Ok::<_, trenddojo_store::StoreError>(rows)
         })
@@ -43,23 +44,34 @@ fn every_financial_change_is_audited_and_the_log_is_append_only() {
 
     let accounts = audit_rows(&h, "accounts");
     assert_eq!(accounts.len(), 1, "one account insert: {accounts:?}");
-    assert!(accounts[0].1.contains("\"starting_balance\":\"1000\""), "new values are recorded: {}", accounts[0].1);
-    let executions: Vec<String> = audit_rows(&h, "executions").into_iter().map(|r| r.0).collect();
-    assert_eq!(executions.iter().filter(|a| *a == "insert").count(), 2, "both fills inserted: {executions:?}");
-    assert!(executions.iter().any(|a| a == "delete"), "the delete is recorded as a tombstone: {executions:?}");
-    let trades: Vec<String> = audit_rows(&h, "trades").into_iter().map(|r| r.0).collect();
-    assert_eq!(trades.first().map(String::as_str), Some("insert"), "trade insert first: {trades:?}");
-    assert_eq!(trades.last().map(String::as_str), Some("delete"), "trade delete last: {trades:?}");
+    assert_eq!(accounts[0], ("insert".to_string(), String::new()), "an insert's values are the row's own");
+    let executions = audit_rows(&h, "executions");
+    let actions: Vec<&str> = executions.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "insert").count(), 2, "both fills inserted: {executions:?}");
+    assert!(actions.contains(&"delete"), "the delete is recorded as a tombstone: {executions:?}");
+    let trades = audit_rows(&h, "trades");
+    assert_eq!(trades.first().map(|r| r.0.as_str()), Some("insert"), "trade insert first: {trades:?}");
+    let last = trades.last().expect("entries");
+    assert_eq!(last.0, "delete", "trade delete last: {trades:?}");
+    assert!(last.1.contains(r#""deleted":[0,1]"#), "the tombstone records the field it changed: {}", last.1);
+    let close = trades.iter().find(|r| r.1.contains(r#""status":["open","closed"]"#));
+    let close = close.unwrap_or_else(|| panic!("the close records the status change, old and new: {trades:?}"));
+    assert!(close.1.contains(r#""net_pnl":["0","#), "with the P&L it changed, exactly: {}", close.1);
+    assert!(!close.1.contains("updated_hlc"), "only the fields that changed, not the bookkeeping: {}", close.1);
     assert!(!audit_rows(&h, "trade_stop_adjustments").is_empty(), "stops are audited");
 
     let store = h.open_store();
-    for sql in ["UPDATE audit_log SET action = 'insert'", "DELETE FROM audit_log"] {
+    for sql in ["UPDATE change_log SET action = 'insert'", "DELETE FROM change_log"] {
         let err = store.with_writer(|c| Ok(c.execute(sql, [])?)).unwrap_err().to_string();
         assert!(err.contains("append-only"), "{sql} must be refused: {err}");
     }
     let outbox: i64 = store
         .read(|c| {
-            Ok::<_, trenddojo_store::StoreError>(c.query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))?)
+            Ok::<_, trenddojo_store::StoreError>(c.query_row(
+                "SELECT count(*) FROM change_log WHERE push = 1",
+                [],
+                |r| r.get(0),
+            )?)
         })
         .unwrap();
     assert!(outbox >= 6, "every change is queued for sync in the same transaction: {outbox}");

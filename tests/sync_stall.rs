@@ -315,7 +315,11 @@ async fn watch_keeps_going_through_a_stall_and_catches_up_when_the_network_heals
     proxy.stall_after(300);
     trade(d, 1);
     let failed = wait(&|v| v["event"] == "failed", Duration::from_secs(30), "failed round during the stall");
-    assert!(failed["error"].as_str().unwrap_or_default().contains("stopped answering"), "the stall is named: {failed}");
+    assert_eq!(failed["error"]["code"], "unreachable", "the stall has the code of a network failure: {failed}");
+    assert!(
+        failed["error"]["message"].as_str().unwrap_or_default().contains("stopped answering"),
+        "the stall is named: {failed}"
+    );
     proxy.heal();
     let pushed = wait(
         &|v| v["event"] == "round" && v["report"]["pushed"].as_u64().unwrap_or(0) > 0,

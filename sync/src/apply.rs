@@ -400,8 +400,10 @@ fn apply_careful(tx: &Tx<'_>, p: &Pulled, tally: &mut Tally, deltas: &mut Deltas
 /// commit, so a multi-row apply needs no per-statement undo journal for them.
 fn guarded<T>(tx: &Tx<'_>, mode: Mode, f: impl FnOnce() -> Result<T, SyncError>) -> Result<T, SyncError> {
     let defer = if mode == Mode::Fast { "ON" } else { "OFF" };
-    tx.execute_batch(&format!("PRAGMA defer_foreign_keys = {defer}; INSERT INTO sync_apply_guard (one) VALUES (1);"))
-        .map_err(sql_err)?;
+    tx.execute_batch(&format!(
+        "PRAGMA defer_foreign_keys = {defer}; INSERT OR IGNORE INTO sync_apply_guard (one) VALUES (1);"
+    ))
+    .map_err(sql_err)?;
     let out = f()?;
     tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
     Ok(out)
@@ -552,11 +554,13 @@ pub(crate) fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncEr
             for field in fields {
                 put_stamp(tx, table, &row, field, &tx.hlc, None)?;
             }
-            tx.prepare_cached(
-                "INSERT INTO sync_outbox (table_name, row_id, op, hlc, queued_at) VALUES (?1, ?2, 'update', ?3, ?4)",
-            )
+            // A `derived` change-log entry: queued for upload, and on record as a change the merge made.
+            tx.prepare_cached(&format!(
+                "INSERT INTO change_log (at, user_id, table_name, row_id, action, push, hlc, changes) \
+                 SELECT ?1, user_id, '{table}', id, 'derived', 1, ?2, ?3 FROM {table} WHERE id = ?4"
+            ))
             .map_err(sql_err)?
-            .execute(rusqlite::params![table, row, tx.hlc, tx.now])
+            .execute(rusqlite::params![tx.now, tx.hlc, serde_json::to_string(fields).unwrap_or_default(), row])
             .map_err(sql_err)?;
         }
     }

@@ -143,6 +143,19 @@ pub(crate) fn mark_synced(tx: &Tx<'_>, table: &str, id: Uuid, pushed_up_to: &Hlc
     Ok(())
 }
 
+/// Record something sync did to the user's data as one change-log entry (not a row change, not uploaded):
+/// a pull's applied batch, a reset. Returns the entry's number.
+pub(crate) fn log_entry(tx: &Tx<'_>, user: Uuid, action: &str, details: &serde_json::Value) -> Result<i64, SyncError> {
+    tx.prepare_cached(
+        "INSERT INTO change_log (at, user_id, table_name, row_id, action, push, hlc, changes) \
+         VALUES (?1, ?2, '*', '', ?3, 0, ?4, ?5)",
+    )
+    .map_err(sql_err)?
+    .execute(rusqlite::params![tx.now, user.to_string(), action, tx.hlc, details.to_string()])
+    .map_err(sql_err)?;
+    Ok(tx.last_insert_rowid())
+}
+
 // ---- sync_state: one key per user and item ----
 
 pub(crate) fn state_key(user: Uuid, what: &str) -> String {

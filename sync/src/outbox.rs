@@ -1,18 +1,22 @@
 //! The device half of a push: read the outbox, send it in batches, acknowledge what the server took, keep
 //! aside what it refused.
 //!
-//! The outbox entries after the acknowledged mark that belong to the user become mutations (the row's
-//! current values with each field's stamp), numbered by outbox `seq`, sent in batches of [`BATCH`]
-//! (`server_push::push_batch`). After the server commits a batch, one local transaction deletes those
-//! entries, moves the mark, marks the pushed fields synced, logs the conflicts that were real, and
-//! records which server versions hold only this device's rows (the pull leaves them out). A crash in
-//! between leaves the entries; the next push is recognised as a duplicate and acknowledged without being
+//! The outbox is a cursor over the store's append-only `change_log` (local V10): the entries marked
+//! `push` after the user's read mark. They become mutations (the row's current values with each field's
+//! stamp), numbered by their log `seq`, sent in batches of [`BATCH`] (`server_push::push_batch`). Two
+//! marks per user: `acknowledged`, the last number the server confirmed (what a batch declares it follows,
+//! so a server that lost data is caught), and `outbox_read`, the last entry dealt with (confirmed, or its
+//! row kept aside). After the server commits a batch, one local transaction moves both marks, marks the
+//! pushed fields synced, logs the conflicts that were real, and records which server versions hold only
+//! this device's rows (the pull leaves them out). Nothing is deleted: the log is the audit trail. A crash
+//! in between leaves the marks; the next push is recognised as a duplicate and acknowledged without being
 //! applied twice.
 //!
 //! A batch the server refuses because of one row (a constraint, a tier limit: `SyncError::Rejected`) is
 //! split in halves and sent again, until the refused row is alone; that row is kept aside
-//! (`quarantine`) and its entries leave the outbox, while every other row goes through. A batch of 500
-//! with one bad row costs about 18 more exchanges, once.
+//! (`quarantine`) and the read mark moves past it, while every other row goes through. A batch of 500
+//! with one bad row costs about 18 more exchanges, once. A later change to that row (or a requeue) is a
+//! new entry after the mark, so it is tried again.
 
 use std::collections::HashMap;
 
@@ -51,27 +55,48 @@ impl Prepared {
 
 /// One batch read from the outbox.
 struct Batch {
-    /// The acknowledged mark when it was read.
+    /// The acknowledged mark (the server's) when it was read.
     after: i64,
-    /// Entries read (a full batch means there may be more).
+    /// Entries read (a full batch means there may be more), and the last one's number.
     read: usize,
+    last_seq: i64,
     rows: Vec<Prepared>,
+}
+
+/// The change-log entries of `user` to push after the read mark, oldest first (at most `limit`).
+const OUTBOX: &str = "SELECT seq, table_name, row_id FROM change_log WHERE seq > ?1 AND push = 1 AND user_id = ?2 \
+                      ORDER BY seq LIMIT ?3";
+
+/// Where reading the outbox starts: after the last entry dealt with (confirmed by the server or kept
+/// aside), never before the server's mark.
+fn read_mark(c: &trenddojo_store::Connection, user: Uuid) -> Result<(i64, i64), SyncError> {
+    let acknowledged = get_i64(c, &state_key(user, "acknowledged"))?;
+    let read = get_i64(c, &state_key(user, "outbox_read"))?;
+    Ok((acknowledged, read.max(acknowledged)))
+}
+
+/// Move the read mark up to `seq` (never back).
+fn advance_read(tx: &Tx<'_>, user: Uuid, seq: i64) -> Result<(), SyncError> {
+    let key = state_key(user, "outbox_read");
+    if get_i64(tx, &key)? < seq {
+        set_state(tx, &key, &seq.to_string())?;
+    }
+    Ok(())
 }
 
 fn read_batch(store: &Store, user: Uuid) -> Result<Batch, SyncError> {
     store.read(|c| {
-        let after = get_i64(c, &state_key(user, "acknowledged"))?;
-        let mut st = c
-            .prepare_cached("SELECT seq, table_name, row_id FROM sync_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(sql_err)?;
+        let (after, from) = read_mark(c, user)?;
+        let mut st = c.prepare_cached(OUTBOX).map_err(sql_err)?;
         let entries: Vec<OutboxEntry> = st
-            .query_map(rusqlite::params![after, BATCH as i64], |r| {
+            .query_map(rusqlite::params![from, user.to_string(), BATCH as i64], |r| {
                 Ok(OutboxEntry { seq: r.get(0)?, table: r.get(1)?, row: r.get(2)? })
             })
             .map_err(sql_err)?
             .collect::<Result<_, _>>()
             .map_err(sql_err)?;
         let read = entries.len();
+        let last_seq = entries.last().map_or(from, |e| e.seq);
         let mut rows = Vec::new();
         for row in rows_to_push(&entries) {
             // Rows of other users of this store go out when that user syncs.
@@ -81,7 +106,7 @@ fn read_batch(store: &Store, user: Uuid) -> Result<Batch, SyncError> {
                 }
             }
         }
-        Ok(Batch { after, read, rows })
+        Ok(Batch { after, read, last_seq, rows })
     })
 }
 
@@ -89,10 +114,12 @@ fn read_batch(store: &Store, user: Uuid) -> Result<Batch, SyncError> {
 /// they go out when that user syncs).
 pub fn pending(store: &Store, user: Uuid) -> Result<usize, SyncError> {
     store.read(|c| {
-        let after = get_i64(c, &state_key(user, "acknowledged"))?;
-        let mut st = c.prepare("SELECT seq, table_name, row_id FROM sync_outbox WHERE seq > ?1").map_err(sql_err)?;
+        let (_, from) = read_mark(c, user)?;
+        let mut st = c.prepare_cached(OUTBOX).map_err(sql_err)?;
         let entries: Vec<OutboxEntry> = st
-            .query_map([after], |r| Ok(OutboxEntry { seq: r.get(0)?, table: r.get(1)?, row: r.get(2)? }))
+            .query_map(rusqlite::params![from, user.to_string(), i64::MAX], |r| {
+                Ok(OutboxEntry { seq: r.get(0)?, table: r.get(1)?, row: r.get(2)? })
+            })
             .map_err(sql_err)?
             .collect::<Result<_, _>>()
             .map_err(sql_err)?;
@@ -122,7 +149,13 @@ pub(crate) async fn push(store: &Store, server: &mut Server, user: Uuid, report:
         let batch = read_batch(store, user)?;
         if batch.rows.is_empty() {
             report.acknowledged = batch.after;
-            break;
+            if batch.read == 0 {
+                break;
+            }
+            // Entries of rows that are gone or that this build does not sync: nothing to send, so the read
+            // mark moves past them (the server's does not).
+            store.write(|tx| advance_read(tx, user, batch.last_seq))?;
+            continue;
         }
         send(store, server, device, user, batch.after, &batch.rows, report).await?;
         let done = u64::try_from((report.pushed + report.duplicates).saturating_sub(start)).unwrap_or(u64::MAX);
@@ -189,13 +222,8 @@ fn acknowledge(
     report: &mut Report,
 ) -> Result<(), SyncError> {
     let logged = store.write(|tx| {
-        let mut delete = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1").map_err(sql_err)?;
-        for p in part {
-            for seq in &p.row.seqs {
-                delete.execute([seq]).map_err(sql_err)?;
-            }
-        }
         set_state(tx, &state_key(user, "acknowledged"), &last.to_string())?;
+        advance_read(tx, user, last)?;
         let clear_aside = quarantine::any_pushed(tx)?;
         for p in part {
             if let Some(newest) =
@@ -235,8 +263,8 @@ fn log_push_conflicts(tx: &Tx<'_>, part: &[Prepared], out: &PushOutcome) -> Resu
     Ok(n)
 }
 
-/// The server refused this one row: its entries leave the outbox (the mark does not move past it: it was
-/// not applied), and it is kept aside with the server's reason.
+/// The server refused this one row: the read mark moves past its entries (the server's mark does not: it
+/// was not applied), and it is kept aside with the server's reason.
 ///
 /// One exception: the tombstone of a row the server never had. A row kept aside because the server would
 /// not take it (a tier limit, a parent it does not have) and then deleted here is refused again (the
@@ -246,10 +274,7 @@ fn log_push_conflicts(tx: &Tx<'_>, part: &[Prepared], out: &PushOutcome) -> Resu
 fn keep_aside(store: &Store, user: Uuid, p: &Prepared, code: &str, message: &str) -> Result<(), SyncError> {
     let settled_by_delete = p.local.state.deleted.is_some() && matches!(code, "TD001" | "23503");
     store.write(|tx| {
-        let mut delete = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1").map_err(sql_err)?;
-        for seq in &p.row.seqs {
-            delete.execute([seq]).map_err(sql_err)?;
-        }
+        advance_read(tx, user, p.row.number)?;
         if settled_by_delete {
             return quarantine::clear(tx, p.row.table.name, p.row.id, quarantine::Direction::Push);
         }

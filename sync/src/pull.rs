@@ -222,6 +222,7 @@ pub(crate) async fn pull(
     let mut touched: Vec<Uuid> = Vec::new();
     let mut deleted_accounts: Vec<Uuid> = Vec::new();
     let mut pulled_rows = 0;
+    let mut per_table: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
     if target > cursor {
         for t in tables_to_pull(&changed) {
             let plan = plan(t);
@@ -238,6 +239,9 @@ pub(crate) async fn pull(
                     touched.extend(touched_trades(&chunk));
                     deleted_accounts.extend(chunk.iter().filter(|p| is_deleted_account(p)).map(|p| p.id));
                     pulled_rows += chunk.len();
+                    for p in &chunk {
+                        *per_table.entry(p.plan.table.name).or_default() += 1;
+                    }
                     chunk.clear();
                     if let Some(on) = &progress {
                         let done = u64::try_from(pulled_rows).unwrap_or(u64::MAX);
@@ -275,9 +279,24 @@ pub(crate) async fn pull(
     // The rest of the rows, then the ones kept aside before (if any), then the trades to recompute, then
     // their accounts; the cursor moves with the last of them. A small pull (the usual case) is one
     // transaction.
+    for p in &chunk {
+        *per_table.entry(p.plan.table.name).or_default() += 1;
+    }
+    // The pulled rows are not logged one by one (the server's hash-chained audit holds them): one entry
+    // records what this pull applied, in the transaction that completes it.
+    let record = arrived.then(|| {
+        serde_json::json!({
+            "rows": pulled_rows + chunk.len(),
+            "tables": per_table,
+            "server_versions": [cursor, reached],
+        })
+    });
     let finish = |tx: &trenddojo_store::Tx<'_>| {
         set_state(tx, &cursor_key, &reached.to_string())?;
         set_own_versions(tx, user, &[])?;
+        if let Some(r) = &record {
+            crate::local::log_entry(tx, user, "pull", r)?;
+        }
         crash_point("pull:before-local-commit");
         Ok(())
     };

@@ -274,16 +274,16 @@ pub(crate) fn recompute_trades(c: &Connection, user: Uuid) -> Result<Vec<Uuid>, 
     Ok(out)
 }
 
-/// Queue every pushed row kept aside for `user` again (a new outbox entry each, parents first), to be
-/// tried by the push that follows. Returns how many.
+/// Queue every pushed row kept aside for `user` again (a `requeue` change-log entry each, parents first),
+/// to be tried by the push that follows. Returns how many.
 pub(crate) fn requeue_pushed(tx: &Tx<'_>, user: Uuid) -> Result<usize, SyncError> {
     let order: String =
         crate::tables::TABLES.iter().enumerate().map(|(i, t)| format!("WHEN '{}' THEN {i} ", t.name)).collect();
     let n = tx
         .execute(
             &format!(
-                "INSERT INTO sync_outbox (table_name, row_id, op, hlc, queued_at) \
-                 SELECT table_name, row_id, 'update', ?2, ?3 FROM sync_quarantine \
+                "INSERT INTO change_log (at, user_id, table_name, row_id, action, push, hlc, changes) \
+                 SELECT ?3, user_id, table_name, row_id, 'requeue', 1, ?2, NULL FROM sync_quarantine \
                  WHERE user_id = ?1 AND direction = 'push' ORDER BY CASE table_name {order}ELSE 99 END, row_id"
             ),
             rusqlite::params![user.to_string(), tx.hlc, tx.now],

@@ -52,6 +52,9 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
     for mode in [Mode::Fast, Mode::Careful] {
         let mut tally = Tally { mine: trenddojo_store::clock::stamp_device(store.device_id()), ..Tally::default() };
         let attempt = store.write(|tx| {
+            // What goes and what comes is the server's copy, not local changes: nothing here is logged row by
+            // row or queued for upload (one `reset` entry below records it).
+            tx.execute("INSERT OR IGNORE INTO sync_apply_guard (one) VALUES (1)", []).map_err(sql_err)?;
             // The local-only running totals of the user's accounts go too; the refresh below rebuilds them.
             tx.execute(
                 "DELETE FROM account_summaries WHERE account_id IN (SELECT id FROM accounts WHERE user_id = ?1)",
@@ -68,11 +71,6 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
                     [t.name, uid.as_str()],
                 )
                 .map_err(sql_err)?;
-                tx.execute(
-                    &format!("DELETE FROM sync_outbox WHERE table_name = ?1 AND row_id IN ({mine_rows})"),
-                    [t.name, uid.as_str()],
-                )
-                .map_err(sql_err)?;
                 // The user row stays (the store's sign-in refers to it); with its stamps gone, the server's
                 // values win every field below.
                 if t.name != "users" {
@@ -86,6 +84,15 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
             }
             set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
             set_own_versions(tx, user, &[])?;
+            // Local changes not on the server were dropped with the rows (the caller confirmed): the outbox
+            // starts after this entry.
+            let seq = crate::local::log_entry(
+                tx,
+                user,
+                "reset",
+                &serde_json::json!({ "rows": rows.len(), "server_version": target }),
+            )?;
+            set_state(tx, &state_key(user, "outbox_read"), &seq.to_string())?;
             Ok::<_, SyncError>(())
         });
         match attempt {

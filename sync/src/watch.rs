@@ -124,12 +124,15 @@ pub fn backoff(opts: &WatchOptions, failures: u32) -> Duration {
     capped.saturating_sub(Duration::from_millis(jitter))
 }
 
-/// The highest outbox sequence ever used on this store: grows with every local change.
+/// The newest change-log entry: grows with every local change.
 fn outbox_mark(store: &Store) -> Result<i64, SyncError> {
     store.read(|c| {
-        Ok(c.query_row("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'sync_outbox'", [], |r| {
-            r.get(0)
-        })
+        // Entries to upload only: a pull's own record of what it applied is not a local change.
+        Ok(c.query_row(
+            "SELECT coalesce((SELECT seq FROM change_log WHERE push = 1 ORDER BY seq DESC LIMIT 1), 0)",
+            [],
+            |r| r.get(0),
+        )
         .map_err(trenddojo_store::StoreError::from)?)
     })
 }

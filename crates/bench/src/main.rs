@@ -7,6 +7,7 @@
 //! Run it in release mode: `cargo run --release -p trenddojo-bench -- [TRADES] [ACCOUNTS]`.
 
 mod gen;
+mod ratios;
 
 use std::time::{Duration, Instant};
 
@@ -39,8 +40,33 @@ fn rate(count: usize, d: Duration) -> u128 {
     (count as u128 * 1_000_000) / d.as_micros().max(1)
 }
 
+/// `ratios [TRADES] [--check FILE]`: the design's ratios to their floors, and the regression check.
+fn ratios_mode(args: &[String]) {
+    let trades: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(2_000);
+    let check = args.iter().position(|a| a == "--check").and_then(|i| args.get(i + 1));
+    println!("TrendDojo ratios to same-run floors ({trades} trades)");
+    let measured = vec![ratios::bulk_insert_ratio(trades, 4)];
+    ratios::print(&measured);
+    if let Some(file) = check {
+        let doc = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
+        let recorded = ratios::recorded(&doc);
+        assert!(!recorded.is_empty(), "{file} records no ratios between the ratios:begin/end markers");
+        let bad = ratios::regressions(&measured, &recorded);
+        if !bad.is_empty() {
+            for b in &bad {
+                eprintln!("regression: {b}");
+            }
+            std::process::exit(1);
+        }
+        println!("no ratio regressed by more than 50% against {file}");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("ratios") {
+        return ratios_mode(&args[2..]);
+    }
     let trades: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let accounts: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().expect("temp dir");

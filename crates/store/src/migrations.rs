@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(7, "sync_apply_guard"),
     migration!(8, "merge_states_and_quarantine"),
     migration!(9, "broker_imports"),
+    migration!(10, "one_change_log"),
 ];
 
 /// The newest schema version this build knows.

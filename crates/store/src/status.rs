@@ -24,8 +24,7 @@ pub const TABLES: &[&str] = &[
     "broker_connections",
     "market_data_cache",
     "stock_fundamentals",
-    "audit_log",
-    "sync_outbox",
+    "change_log",
 ];
 
 #[derive(Debug, Clone, Serialize)]

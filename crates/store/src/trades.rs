@@ -308,7 +308,12 @@ pub fn apply_summary(tx: &Tx<'_>, trade_id: Uuid, derived: &Derived, tz: Tz) -> 
         .prepare_cached("SELECT account_id, net_pnl FROM trades WHERE id = ?1")?
         .query_row([trade_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let old_net = Money::parse("net_pnl", &old_net)?;
-    let delta = summary.net_realized.checked_sub(old_net).ok_or_else(|| StoreError::corrupt("P&L overflows"))?;
+    // The change can overflow where both values fit (a huge gain replacing a huge loss): that is the user's
+    // input being too large to compute exactly, refused like an account total that would overflow.
+    let delta = summary.net_realized.checked_sub(old_net).ok_or_else(|| StoreError::Invalid {
+        field: "net_pnl",
+        message: "the trade's P&L change would be too large to compute exactly".into(),
+    })?;
     adjust_realized(tx, &account_id, delta)?;
     let closed = summary.status == TradeStatus::Closed;
     tx.prepare_cached(
