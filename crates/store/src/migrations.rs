@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(7, "sync_apply_guard"),
     migration!(8, "merge_states_and_quarantine"),
     migration!(9, "broker_imports"),
+    migration!(10, "stats_aggregates"),
 ];
 
 /// The newest schema version this build knows.
