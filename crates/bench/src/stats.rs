@@ -51,7 +51,7 @@ fn trades(seed: u64, n: usize, days: Option<i64>) -> Vec<ImportTrade> {
         for (i, t) in out.iter_mut().enumerate() {
             let Some(first) = first else { break };
             // Trading hours only: 09:30-16:00 New York (14:30-21:00 UTC), trades in order through each day.
-            let per_day = (n as i64).div_ceil(days).max(1);
+            let per_day = n.div_ceil(days.max(1) as usize).max(1) as i64;
             let (day, k) = (i as i64 / per_day, i as i64 % per_day);
             let target = first + CDuration::days(day) + CDuration::seconds(k * 390 * 60 / per_day);
             let shift = target - t.fills[0].at;
