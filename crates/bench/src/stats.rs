@@ -9,7 +9,8 @@
 //!   asks, the cost of more trades. A second pair at the generator's own spacing (a trade every 97
 //!   minutes, so days grow with trades) shows the O(days) part.
 //! * the insert overhead of maintaining the aggregates: the same LARGE trades bulk inserted into a fresh
-//!   store with the aggregate triggers and into one without them (dropped), one transaction each.
+//!   store with the aggregate triggers and into one without them (dropped), one transaction each, and the
+//!   fold of every day from scratch on its own (what the migration's first write does).
 
 use std::time::{Duration, Instant};
 
@@ -152,6 +153,12 @@ pub fn run(args: &[String]) {
         rate(large, without),
         ratio(without, with)
     );
+    // What the fold costs on its own: every account folded again from scratch (what the migration's first
+    // write and `rebuild` do), one transaction.
+    let t0 = Instant::now();
+    j.store().write(|tx| trenddojo_store::stats::rebuild(tx)).expect("rebuild");
+    let refold = t0.elapsed();
+    println!("fold of every day from the trades ({large} trades, {days} days), one transaction: {}", ms(refold));
     insert(&j, "Small", &trades(12, small, Some(days)));
     let (s, l) = measure(&j, &format!("over {days} days"), ("Small", small), ("Large", large));
     println!("stats p95 ratio, {large} to {small} trades over the same {days} days: {}", ratio(l, s));

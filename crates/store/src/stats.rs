@@ -96,12 +96,27 @@ pub fn flush(conn: &Connection) -> Result<()> {
             Ok(()) => {
                 conn.prepare_cached("DELETE FROM stats_dirty WHERE account_id = ?1")?.execute([&account])?;
             }
-            Err(e @ StoreError::Sqlite(_)) => return Err(e),
-            // Left marked: read from the trades until a later change makes the day foldable.
+            Err(e) if engine_error(&e) => return Err(e),
+            // A data problem (an unreadable stored value, a sum past 28 digits): left marked, the account
+            // is computed from its trades (which reports the problem) until a change makes it foldable.
             Err(_) => {}
         }
     }
     Ok(())
+}
+
+/// An error of SQLite itself (I/O, a full disk, damage): the write must fail. A stored value that does not
+/// convert is a data problem, not one of these.
+fn engine_error(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Sqlite(inner) if !matches!(
+            inner,
+            rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+        )
+    )
 }
 
 fn fold_marked(conn: &Connection, account: &str, dates: &[String]) -> Result<()> {
@@ -113,7 +128,7 @@ fn fold_marked(conn: &Connection, account: &str, dates: &[String]) -> Result<()>
     let id = Uuid::parse_str(account).map_err(|_| StoreError::corrupt(format!("account id {account:?}")))?;
     let mut days = BTreeSet::new();
     for date in dates {
-        let Ok(d) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+        let Ok(d) = date.parse::<NaiveDate>() else {
             // The whole account ('' after a change of time zone or tolerance, or an unreadable date).
             return fold_account(conn, id, &facts);
         };
@@ -227,7 +242,7 @@ fn decode_exits(s: &str) -> Result<Vec<(NaiveDate, Decimal, u32)>> {
             let bad = || StoreError::corrupt(format!("stats_days.exits: {part:?}"));
             let mut it = part.splitn(3, '=');
             let (Some(d), Some(v), Some(n)) = (it.next(), it.next(), it.next()) else { return Err(bad()) };
-            let d = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
+            let d = d.parse::<NaiveDate>().map_err(|_| bad())?;
             let n: u32 = n.parse().map_err(|_| bad())?;
             Ok((d, dec("exits", v)?, n))
         })
@@ -257,8 +272,7 @@ fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DaySummary>> {
     let runs = (r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?);
     Ok((|| {
         Ok(DaySummary {
-            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                .map_err(|_| StoreError::corrupt(format!("stats_days.day: {day:?}")))?,
+            day: day.parse::<NaiveDate>().map_err(|_| StoreError::corrupt(format!("stats_days.day: {day:?}")))?,
             trades: counts.0,
             wins: counts.1,
             losses: counts.2,
@@ -327,7 +341,12 @@ pub enum Verdict {
 pub fn check(conn: &Connection, account: Uuid) -> Result<Verdict> {
     let Some(stored) = days(conn, account)? else { return Ok(Verdict::Pending) };
     let Some(facts) = account_facts(conn, &account.to_string())? else { return Ok(Verdict::Agrees) };
-    let fresh = fold_all(conn, account, &facts)?;
+    let fresh = match fold_all(conn, account, &facts) {
+        Ok(f) => f,
+        Err(e) if engine_error(&e) => return Err(e),
+        // The trades cannot be folded now (a value changed behind the store's back): no stored day holds.
+        Err(_) => return Ok(Verdict::Differs(stored.into_iter().map(|d| d.day).collect())),
+    };
     let stored: BTreeMap<NaiveDate, DaySummary> = stored.into_iter().map(|d| (d.day, d)).collect();
     let fresh: BTreeMap<NaiveDate, DaySummary> = fresh.into_iter().map(|d| (d.day, d)).collect();
     let mut bad: BTreeSet<NaiveDate> = BTreeSet::new();
@@ -345,4 +364,134 @@ pub fn check(conn: &Connection, account: Uuid) -> Result<Verdict> {
 pub fn rebuild(conn: &Connection) -> Result<()> {
     conn.execute("INSERT OR IGNORE INTO stats_dirty (account_id, utc_date) SELECT id, '' FROM accounts", [])?;
     flush(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    const ACCOUNT: &str = "0190b6a0-0000-7000-8000-000000000001";
+
+    /// The columns V10 reads of `accounts` and `trades`, then V10 itself (the rest of the schema, with its
+    /// audit and outbox triggers, plays no part in the aggregates).
+    fn schema() -> Connection {
+        let c = Connection::open_in_memory().expect("memory");
+        c.execute_batch(
+            "CREATE TABLE accounts (id TEXT PRIMARY KEY, time_zone TEXT NOT NULL, breakeven_tolerance TEXT NOT NULL);
+             CREATE TABLE trades (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, status TEXT NOT NULL,
+                 deleted INTEGER NOT NULL DEFAULT 0, closed_at TEXT, net_pnl TEXT NOT NULL DEFAULT '0',
+                 fees TEXT NOT NULL DEFAULT '0', initial_risk TEXT, exit_days TEXT, setup TEXT);",
+        )
+        .expect("tables");
+        c.execute("INSERT INTO accounts VALUES (?1, 'America/New_York', '0')", [ACCOUNT]).expect("account");
+        let v10 = crate::migrations::MIGRATIONS.iter().find(|m| m.name == "stats_aggregates").expect("V10");
+        c.execute_batch(v10.up).expect("V10 up");
+        c
+    }
+
+    fn marks(c: &Connection) -> Vec<String> {
+        let mut s = c.prepare("SELECT utc_date FROM stats_dirty ORDER BY utc_date").expect("prepare");
+        s.query_map([], |r| r.get(0)).expect("query").collect::<std::result::Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn triggers_mark_only_changes_statistics_see_and_flush_folds_them() {
+        let c = schema();
+        assert_eq!(marks(&c), [""], "the migration marks existing accounts for a full fold");
+        flush(&c).expect("flush");
+        assert!(marks(&c).is_empty(), "folded: nothing left marked");
+
+        let id = "0190b6a0-0000-7000-8000-00000000000a";
+        c.execute("INSERT INTO trades (id, account_id, status) VALUES (?1, ?2, 'planned')", [id, ACCOUNT])
+            .expect("planned");
+        assert!(marks(&c).is_empty(), "a planned trade is no statistic");
+        // Closed at 23:30 New York on March 8 = 03:30 UTC on March 9.
+        c.execute(
+            "UPDATE trades SET status = 'closed', closed_at = '2026-03-09T03:30:00.000000Z', net_pnl = '12.5', \
+             fees = '1', initial_risk = '10', exit_days = '2026-03-08' WHERE id = ?1",
+            [id],
+        )
+        .expect("close");
+        assert_eq!(marks(&c), ["2026-03-09"], "the UTC date of the close is marked");
+        flush(&c).expect("flush");
+        let account = Uuid::parse_str(ACCOUNT).expect("uuid");
+        let stored = days(&c, account).expect("days").expect("folded");
+        let closed_at = Utc.with_ymd_and_hms(2026, 3, 9, 3, 30, 0).single().expect("instant");
+        let d8 = NaiveDate::from_ymd_opt(2026, 3, 8).expect("day");
+        let money = |s: &str| Money::parse("x", s).expect("money");
+        let expected = DaySummary::of(
+            d8,
+            &[ClosedTrade {
+                trade_id: Uuid::parse_str(id).expect("uuid"),
+                closed_at,
+                net_pnl: money("12.5"),
+                fees: money("1"),
+                initial_risk: Some(money("10")),
+                exit_days: vec![(d8, money("12.5"))],
+            }],
+            money("0"),
+        )
+        .expect("summary");
+        assert_eq!(stored, [expected], "one New York day, March 8, stored exactly as the fold gives it");
+        assert_eq!(check(&c, account).expect("check"), Verdict::Agrees, "db check agrees");
+
+        c.execute("UPDATE trades SET setup = 'breakout' WHERE id = ?1", [id]).expect("edit");
+        c.execute("UPDATE trades SET net_pnl = '12.5' WHERE id = ?1", [id]).expect("same value");
+        assert!(marks(&c).is_empty(), "edits that change nothing statistics read mark nothing");
+        assert_eq!(days(&c, account).expect("days").map(|d| d.len()), Some(1), "served while nothing is marked");
+
+        c.execute("UPDATE stats_days SET net = '13'", []).expect("corrupt");
+        assert_eq!(check(&c, account).expect("check"), Verdict::Differs(vec![d8]), "a corrupted day is found");
+        rebuild(&c).expect("rebuild");
+        assert_eq!(check(&c, account).expect("check"), Verdict::Agrees, "rebuilt from the trades");
+
+        c.execute("UPDATE accounts SET time_zone = 'Asia/Tokyo'", []).expect("tz");
+        assert_eq!(marks(&c), [""], "a new time zone marks the whole account");
+        assert_eq!(days(&c, account).expect("days"), None, "and nothing stored is served until folded");
+        flush(&c).expect("flush");
+        let tokyo = days(&c, account).expect("days").expect("folded");
+        assert_eq!(tokyo.iter().map(|d| d.day.to_string()).collect::<Vec<_>>(), ["2026-03-09"], "12:30 in Tokyo");
+
+        c.execute("UPDATE trades SET deleted = 1 WHERE id = ?1", [id]).expect("delete");
+        flush(&c).expect("flush");
+        assert_eq!(days(&c, account).expect("days"), Some(Vec::new()), "a deleted trade leaves no day behind");
+    }
+
+    #[test]
+    fn a_day_that_cannot_be_folded_stays_marked_and_is_not_served() {
+        let c = schema();
+        flush(&c).expect("flush");
+        c.execute(
+            "INSERT INTO trades (id, account_id, status, closed_at, net_pnl) \
+             VALUES ('0190b6a0-0000-7000-8000-00000000000b', ?1, 'closed', '2026-03-09T15:00:00.000000Z', 'oops')",
+            [ACCOUNT],
+        )
+        .expect("insert");
+        flush(&c).expect("a data problem is not a failed write");
+        assert_eq!(marks(&c), ["2026-03-09"], "left marked");
+        let account = Uuid::parse_str(ACCOUNT).expect("uuid");
+        assert_eq!(days(&c, account).expect("days"), None, "stats computes this account from its trades");
+    }
+
+    #[test]
+    fn a_store_without_the_aggregates_has_nothing_to_flush() {
+        let c = Connection::open_in_memory().expect("memory");
+        flush(&c).expect("no stats_dirty table: nothing to do");
+        assert_eq!(days(&c, Uuid::nil()).expect("days"), None, "and nothing to serve");
+    }
+
+    #[test]
+    fn exits_round_trip() {
+        let exits = vec![
+            (NaiveDate::from_ymd_opt(2026, 3, 8).expect("day"), Decimal::new(-125, 1), 2),
+            (NaiveDate::from_ymd_opt(2026, 3, 9).expect("day"), Decimal::new(1, 12), 1),
+        ];
+        let text = encode_exits(&exits);
+        assert_eq!(text, "2026-03-08=-12.5=2;2026-03-09=0.000000000001=1", "compact text");
+        assert_eq!(decode_exits(&text).expect("decode"), exits, "decodes to the same");
+        assert_eq!(decode_exits("").expect("empty"), Vec::new(), "no exits");
+        assert!(decode_exits("2026-03-08=1").is_err(), "a missing count is corrupt");
+        assert!(decode_exits("2026-13-08=1=1").is_err(), "a bad date is corrupt");
+    }
 }
