@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
@@ -32,7 +32,6 @@ use trenddojo_domain::money::Money;
 use trenddojo_domain::stats::{day_of, day_start, ClosedTrade, DaySummary};
 
 use crate::error::{Result, StoreError};
-use crate::sql::dec_text;
 use crate::trades::{closed_trades, ClosedTradeRow};
 
 /// A closed trade as the statistics see it.
@@ -181,13 +180,18 @@ fn fold_account(conn: &Connection, account: Uuid, facts: &AccountFacts) -> Resul
     Ok(())
 }
 
-fn opt_text(d: Option<Decimal>) -> Option<String> {
-    d.map(dec_text)
+fn bin(d: Decimal) -> [u8; 16] {
+    d.serialize()
 }
 
-fn encode_exits(exits: &[(NaiveDate, Decimal, u32)]) -> String {
-    let parts: Vec<String> = exits.iter().map(|(d, v, n)| format!("{d}={}={n}", dec_text(*v))).collect();
-    parts.join(";")
+fn encode_exits(exits: &[(NaiveDate, Decimal, u32)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(exits.len() * 24);
+    for (d, v, n) in exits {
+        out.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&v.serialize());
+    }
+    out
 }
 
 fn put(conn: &Connection, account: Uuid, d: &DaySummary) -> Result<()> {
@@ -205,68 +209,74 @@ fn put(conn: &Connection, account: Uuid, d: &DaySummary) -> Result<()> {
         d.wins,
         d.losses,
         d.breakevens,
-        dec_text(d.net),
-        dec_text(d.gross_profit),
-        dec_text(d.gross_loss),
-        dec_text(d.fees),
-        opt_text(d.largest_win),
-        opt_text(d.largest_loss),
+        bin(d.net),
+        bin(d.gross_profit),
+        bin(d.gross_loss),
+        bin(d.fees),
+        d.largest_win.map(bin),
+        d.largest_loss.map(bin),
         d.r_trades,
-        dec_text(d.total_r),
-        dec_text(d.high),
-        dec_text(d.low),
+        bin(d.total_r),
+        bin(d.high),
+        bin(d.low),
         d.low_at,
-        dec_text(d.fall),
+        bin(d.fall),
         d.fall_at,
-        dec_text(d.fall_peak),
+        bin(d.fall_peak),
         d.first_run,
         d.last_run,
         d.best_win_run,
         d.best_loss_run,
         encode_exits(&d.exits),
-        dec_text(d.magnitude),
+        bin(d.magnitude),
     ])?;
     Ok(())
 }
 
-fn dec(field: &str, s: &str) -> Result<Decimal> {
-    Decimal::from_str_exact(s).map_err(|_| StoreError::corrupt(format!("stats_days.{field}: {s:?} is not a decimal")))
+/// A stored amount: exactly the 16 bytes `Decimal::serialize` writes, with a scale a `Decimal` can have.
+fn dec(field: &str, b: &[u8]) -> Result<Decimal> {
+    let bad = || StoreError::corrupt(format!("stats_days.{field}: not a stored decimal"));
+    let bytes: [u8; 16] = b.try_into().map_err(|_| bad())?;
+    let d = Decimal::deserialize(bytes);
+    if d.scale() > 28 || d.serialize() != bytes {
+        return Err(bad());
+    }
+    Ok(d)
 }
 
-fn decode_exits(s: &str) -> Result<Vec<(NaiveDate, Decimal, u32)>> {
-    if s.is_empty() {
-        return Ok(Vec::new());
+fn decode_exits(b: &[u8]) -> Result<Vec<(NaiveDate, Decimal, u32)>> {
+    let bad = || StoreError::corrupt("stats_days.exits: not a list of exit days");
+    if b.len() % 24 != 0 {
+        return Err(bad());
     }
-    s.split(';')
-        .map(|part| {
-            let bad = || StoreError::corrupt(format!("stats_days.exits: {part:?}"));
-            let mut it = part.splitn(3, '=');
-            let (Some(d), Some(v), Some(n)) = (it.next(), it.next(), it.next()) else { return Err(bad()) };
-            let d = d.parse::<NaiveDate>().map_err(|_| bad())?;
-            let n: u32 = n.parse().map_err(|_| bad())?;
-            Ok((d, dec("exits", v)?, n))
+    b.chunks_exact(24)
+        .map(|c| {
+            let day = i32::from_le_bytes(c[0..4].try_into().map_err(|_| bad())?);
+            let n = u32::from_le_bytes(c[4..8].try_into().map_err(|_| bad())?);
+            let d = NaiveDate::from_num_days_from_ce_opt(day).ok_or_else(bad)?;
+            Ok((d, dec("exits", &c[8..24])?, n))
         })
         .collect()
 }
 
 fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DaySummary>> {
-    let text = |i: usize| r.get::<_, String>(i);
-    let opt = |i: usize| r.get::<_, Option<String>>(i);
-    let (day, net, gp, gl, fees, lw, ll, tr, high, low, fall, fall_peak, exits, mag) = (
-        text(0)?,
-        text(5)?,
-        text(6)?,
-        text(7)?,
-        text(8)?,
+    let day: String = r.get(0)?;
+    let blob = |i: usize| r.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));
+    let opt = |i: usize| r.get_ref(i).and_then(|v| v.as_blob_or_null().map_err(Into::into));
+    let (net, gp, gl, fees, lw, ll, tr, high, low, fall, fall_peak, exits, mag) = (
+        blob(5)?,
+        blob(6)?,
+        blob(7)?,
+        blob(8)?,
         opt(9)?,
         opt(10)?,
-        text(12)?,
-        text(13)?,
-        text(14)?,
-        text(16)?,
-        text(18)?,
-        text(23)?,
-        text(24)?,
+        blob(12)?,
+        blob(13)?,
+        blob(14)?,
+        blob(16)?,
+        blob(18)?,
+        blob(23)?,
+        blob(24)?,
     );
     let counts = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(11)?, r.get(15)?, r.get(17)?);
     let runs = (r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?);
@@ -277,26 +287,26 @@ fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DaySummary>> {
             wins: counts.1,
             losses: counts.2,
             breakevens: counts.3,
-            net: dec("net", &net)?,
-            gross_profit: dec("gross_profit", &gp)?,
-            gross_loss: dec("gross_loss", &gl)?,
-            fees: dec("fees", &fees)?,
-            largest_win: lw.map(|s| dec("largest_win", &s)).transpose()?,
-            largest_loss: ll.map(|s| dec("largest_loss", &s)).transpose()?,
+            net: dec("net", net)?,
+            gross_profit: dec("gross_profit", gp)?,
+            gross_loss: dec("gross_loss", gl)?,
+            fees: dec("fees", fees)?,
+            largest_win: lw.map(|b| dec("largest_win", b)).transpose()?,
+            largest_loss: ll.map(|b| dec("largest_loss", b)).transpose()?,
             r_trades: counts.4,
-            total_r: dec("total_r", &tr)?,
-            high: dec("high", &high)?,
-            low: dec("low", &low)?,
+            total_r: dec("total_r", tr)?,
+            high: dec("high", high)?,
+            low: dec("low", low)?,
             low_at: counts.5,
-            fall: dec("fall", &fall)?,
+            fall: dec("fall", fall)?,
             fall_at: counts.6,
-            fall_peak: dec("fall_peak", &fall_peak)?,
+            fall_peak: dec("fall_peak", fall_peak)?,
             first_run: runs.0,
             last_run: runs.1,
             best_win_run: runs.2,
             best_loss_run: runs.3,
-            exits: decode_exits(&exits)?,
-            magnitude: dec("magnitude", &mag)?,
+            exits: decode_exits(exits)?,
+            magnitude: dec("magnitude", mag)?,
         })
     })())
 }
@@ -304,6 +314,15 @@ fn row_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DaySummary>> {
 /// The stored days of `account`, ascending; `None` when some of its changes are not folded yet (then the
 /// statistics must be computed from the trades).
 pub fn days(conn: &Connection, account: Uuid) -> Result<Option<Vec<DaySummary>>> {
+    match read_days(conn, account) {
+        // A stored row that does not decode is derived data gone bad: computed from the trades instead
+        // (`db check` reports it).
+        Err(e) if !engine_error(&e) => Ok(None),
+        other => other,
+    }
+}
+
+fn read_days(conn: &Connection, account: Uuid) -> Result<Option<Vec<DaySummary>>> {
     let id = account.to_string();
     let pending: bool = match conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM stats_dirty WHERE account_id = ?1)") {
         Ok(mut s) => s.query_row([&id], |r| r.get(0))?,
@@ -339,7 +358,21 @@ pub enum Verdict {
 
 /// Compare the stored days of `account` with the days folded from its trades (`db check`).
 pub fn check(conn: &Connection, account: Uuid) -> Result<Verdict> {
-    let Some(stored) = days(conn, account)? else { return Ok(Verdict::Pending) };
+    let stored = match read_days(conn, account) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Ok(Verdict::Pending),
+        Err(e) if engine_error(&e) => return Err(e),
+        Err(_) => {
+            // Some stored row does not decode: every day of the account is suspect.
+            let mut stmt = conn.prepare_cached("SELECT day FROM stats_days WHERE account_id = ?1 ORDER BY day")?;
+            let days = stmt.query_map([account.to_string()], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for d in days {
+                out.extend(d?.parse::<NaiveDate>().ok());
+            }
+            return Ok(Verdict::Differs(out));
+        }
+    };
     let Some(facts) = account_facts(conn, &account.to_string())? else { return Ok(Verdict::Agrees) };
     let fresh = match fold_all(conn, account, &facts) {
         Ok(f) => f,
@@ -441,7 +474,7 @@ mod tests {
         assert!(marks(&c).is_empty(), "edits that change nothing statistics read mark nothing");
         assert_eq!(days(&c, account).expect("days").map(|d| d.len()), Some(1), "served while nothing is marked");
 
-        c.execute("UPDATE stats_days SET net = '13'", []).expect("corrupt");
+        c.execute("UPDATE stats_days SET fees = high", []).expect("corrupt");
         assert_eq!(check(&c, account).expect("check"), Verdict::Differs(vec![d8]), "a corrupted day is found");
         rebuild(&c).expect("rebuild");
         assert_eq!(check(&c, account).expect("check"), Verdict::Agrees, "rebuilt from the trades");
@@ -482,16 +515,24 @@ mod tests {
     }
 
     #[test]
-    fn exits_round_trip() {
+    fn stored_amounts_round_trip_exactly_and_garbage_is_corrupt() {
         let exits = vec![
             (NaiveDate::from_ymd_opt(2026, 3, 8).expect("day"), Decimal::new(-125, 1), 2),
             (NaiveDate::from_ymd_opt(2026, 3, 9).expect("day"), Decimal::new(1, 12), 1),
         ];
-        let text = encode_exits(&exits);
-        assert_eq!(text, "2026-03-08=-12.5=2;2026-03-09=0.000000000001=1", "compact text");
-        assert_eq!(decode_exits(&text).expect("decode"), exits, "decodes to the same");
-        assert_eq!(decode_exits("").expect("empty"), Vec::new(), "no exits");
-        assert!(decode_exits("2026-03-08=1").is_err(), "a missing count is corrupt");
-        assert!(decode_exits("2026-13-08=1=1").is_err(), "a bad date is corrupt");
+        let bytes = encode_exits(&exits);
+        assert_eq!(bytes.len(), 48, "24 bytes per exit day");
+        assert_eq!(decode_exits(&bytes).expect("decode"), exits, "decodes to the same");
+        assert_eq!(decode_exits(&[]).expect("empty"), Vec::new(), "no exits");
+        assert!(decode_exits(&bytes[..30]).is_err(), "a cut list is corrupt");
+        let max = Decimal::from_str_exact("-9999999999999999999999999999").expect("max");
+        let tiny = Decimal::from_str_exact("0.000000000001").expect("tiny");
+        for d in [max, tiny, Decimal::ZERO, Decimal::new(12_500, 3)] {
+            assert_eq!(dec("x", &bin(d)).expect("decode").to_string(), d.to_string(), "{d} round trips with its scale");
+        }
+        let mut bad = bin(tiny);
+        bad[2] = 200; // scale 200
+        assert!(dec("net", &bad).is_err(), "an impossible scale is corrupt");
+        assert!(dec("net", b"13").is_err(), "text is not a stored decimal");
     }
 }

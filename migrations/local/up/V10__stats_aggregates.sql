@@ -17,6 +17,8 @@
 -- A mark left over (a writer that committed without the store's commit path) is never wrong: `stats`
 -- computes an account with marks from its trades.
 
+-- Amounts are exact `rust_decimal` values in their 16-byte binary form (`Decimal::serialize`), not decimal
+-- text: `stats` reads one row per day, and parsing a dozen decimal texts per row was most of its cost.
 CREATE TABLE stats_days (
     account_id   TEXT NOT NULL,
     day          TEXT NOT NULL,
@@ -24,27 +26,28 @@ CREATE TABLE stats_days (
     wins         INTEGER NOT NULL,
     losses       INTEGER NOT NULL,
     breakevens   INTEGER NOT NULL,
-    net          TEXT NOT NULL,
-    gross_profit TEXT NOT NULL,
-    gross_loss   TEXT NOT NULL,
-    fees         TEXT NOT NULL,
-    largest_win  TEXT,
-    largest_loss TEXT,
+    net          BLOB NOT NULL,
+    gross_profit BLOB NOT NULL,
+    gross_loss   BLOB NOT NULL,
+    fees         BLOB NOT NULL,
+    largest_win  BLOB,
+    largest_loss BLOB,
     r_trades     INTEGER NOT NULL,
-    total_r      TEXT NOT NULL,
-    high         TEXT NOT NULL,
-    low          TEXT NOT NULL,
+    total_r      BLOB NOT NULL,
+    high         BLOB NOT NULL,
+    low          BLOB NOT NULL,
     low_at       INTEGER NOT NULL,
-    fall         TEXT NOT NULL,
+    fall         BLOB NOT NULL,
     fall_at      INTEGER NOT NULL,
-    fall_peak    TEXT NOT NULL,
+    fall_peak    BLOB NOT NULL,
     first_run    INTEGER NOT NULL,
     last_run     INTEGER NOT NULL,
     best_win_run INTEGER NOT NULL,
     best_loss_run INTEGER NOT NULL,
-    -- P&L per exit day of these trades: `YYYY-MM-DD=amount=trades` joined by `;`.
-    exits        TEXT NOT NULL,
-    magnitude    TEXT NOT NULL,
+    -- P&L per exit day of these trades: per day 24 bytes (day as days since 0001-01-01 and trade count, 4
+    -- bytes each little-endian, then the amount).
+    exits        BLOB NOT NULL,
+    magnitude    BLOB NOT NULL,
     PRIMARY KEY (account_id, day)
 ) STRICT, WITHOUT ROWID;
 

@@ -448,7 +448,10 @@ mod tests {
         // Corrupt one day's net, as a bug or a stray write would, without marking it.
         m.store()
             .with_writer(|c| {
-                c.execute("UPDATE stats_days SET net = net || '1' WHERE day = (SELECT min(day) FROM stats_days)", [])?;
+                c.execute(
+                    "UPDATE stats_days SET trades = trades + 1 WHERE day = (SELECT min(day) FROM stats_days)",
+                    [],
+                )?;
                 Ok(())
             })
             .expect("corrupt");
