@@ -246,7 +246,7 @@ fn dec(field: &str, b: &[u8]) -> Result<Decimal> {
 
 fn decode_exits(b: &[u8]) -> Result<Vec<(NaiveDate, Decimal, u32)>> {
     let bad = || StoreError::corrupt("stats_days.exits: not a list of exit days");
-    if b.len() % 24 != 0 {
+    if !b.len().is_multiple_of(24) {
         return Err(bad());
     }
     b.chunks_exact(24)
