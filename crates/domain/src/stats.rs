@@ -5,6 +5,17 @@
 //! sum or ratio that does not fit in 28 digits is an error naming the statistic, never a panic or a
 //! silently missing value. A value that has no meaning is `None` (JSON null), never a made-up 0: a win
 //! rate without wins or losses, a drawdown percentage from a peak at or below zero.
+//!
+//! The same pass can be cut at day boundaries: [`DaySummary`] folds one day's trades (sums, counts,
+//! extremes, and the day's path: its high and low relative to its start, its own largest fall, its first,
+//! last and longest runs), and [`compute_from_days`] chains days in O(1) each into exactly the state
+//! [`compute`] reaches after those trades. The store keeps one summary per account and day so that
+//! statistics cost O(days), not O(trades) (issue 15). Exactness: every amount has at most 12 places, so
+//! below [`exact_bound`] no addition is rounded and the grouping of additions cannot change a digit; the
+//! ratios are rounded once, at the end, from the same sums. Ties keep their meaning across the cut: of
+//! equal falls the one reached first is reported, whether it lies inside a day or runs from an earlier
+//! peak into the day's low. A property test compares both ways over random trades, tolerances, balances,
+//! ranges and a daylight-saving change.
 
 use std::collections::BTreeMap;
 
