@@ -744,7 +744,12 @@ fn damaged_backups_are_refused_with_a_clear_message_and_change_nothing() {
                 let mut b = bytes.clone();
                 let json = String::from_utf8_lossy(&b[23..23 + header_len]).to_string();
                 let at = 23 + json.find("\"schema_version\":").expect("field") + "\"schema_version\":".len();
-                b[at] = if b[at] == b'7' { b'6' } else { b'5' };
+                // One version lower, same length (padded with JSON whitespace): the header still parses, names
+                // a schema this build knows, and no longer matches its MAC, whatever the number of digits.
+                let end = at + b[at..].iter().position(|c| !c.is_ascii_digit()).expect("end of the number");
+                let v: u32 = std::str::from_utf8(&b[at..end]).expect("digits").parse().expect("version");
+                let lower = format!("{:>width$}", v.saturating_sub(1), width = end - at);
+                b[at..end].copy_from_slice(lower.as_bytes());
                 b
             },
             "MAC does not verify",
