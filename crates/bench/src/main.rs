@@ -5,9 +5,12 @@
 //! restore into an empty data folder, and the JSON export.
 //!
 //! Run it in release mode: `cargo run --release -p trenddojo-bench -- [TRADES] [ACCOUNTS]`.
+//! `trenddojo-bench stats [LARGE] [SMALL] [DAYS]` measures statistics from the per-day aggregates at 1k
+//! and 100k closed trades in one account, and what maintaining them costs bulk inserts (see `stats.rs`).
 
 mod gen;
 mod ratios;
+mod stats;
 
 use std::time::{Duration, Instant};
 
@@ -66,6 +69,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("ratios") {
         return ratios_mode(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("stats") {
+        stats::run(&args[2..]);
+        return;
     }
     let trades: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let accounts: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);

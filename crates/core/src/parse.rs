@@ -158,16 +158,10 @@ pub fn date(field: &'static str, s: &str) -> ApiResult<NaiveDate> {
 }
 
 /// The UTC instant at which calendar day `d` starts in `tz` (midnight, or the first instant after a gap).
+/// One definition with the day boundaries of the statistics' stored per-day summaries
+/// ([`trenddojo_domain::stats::day_start`]), so a range and the days it covers always agree.
 pub fn start_of_day(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-    for minutes in 0..=180 {
-        match tz.from_local_datetime(&(midnight + Duration::minutes(minutes))) {
-            LocalResult::Single(t) => return t.with_timezone(&Utc),
-            LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
-            LocalResult::None => continue,
-        }
-    }
-    Utc.from_utc_datetime(&midnight)
+    trenddojo_domain::stats::day_start(d, tz)
 }
 
 #[cfg(test)]

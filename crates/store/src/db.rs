@@ -587,6 +587,9 @@ impl Store {
         let hlc = if seeded { format!("{:013}.{:05}.seed", at.timestamp_millis(), 0) } else { clock.tick(at) };
         let tx = Tx { tx, now: fmt_ts(at), at, hlc, ids: RefCell::new(ids) };
         let out = f(&tx)?;
+        // The statistics aggregates of the days this transaction changed (marked by triggers), folded
+        // before the commit so they are never a transaction behind the trades (see crate::stats).
+        crate::stats::flush(&tx).map_err(E::from)?;
         if !seeded {
             meta_set(&tx, "hlc", &tx.hlc).map_err(E::from)?;
         }

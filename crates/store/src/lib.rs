@@ -31,6 +31,7 @@ mod rekey;
 pub mod restore;
 pub mod salvage;
 pub mod sql;
+pub mod stats;
 mod status;
 pub mod trades;
 pub mod users;

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(8, "merge_states_and_quarantine"),
     migration!(9, "broker_imports"),
     migration!(10, "one_change_log"),
+    migration!(11, "stats_aggregates"),
 ];
 
 /// The newest schema version this build knows.

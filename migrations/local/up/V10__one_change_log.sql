@@ -35,11 +35,15 @@ CREATE TABLE change_log (
     changes    TEXT
 ) STRICT;
 
--- Numbers go on after the old outbox's (never reused: nothing is ever deleted from this table).
+-- Numbers go on after the old outbox's (never reused: nothing is ever deleted from this table). A store
+-- with history records the move as its first entry; a new store (nothing to carry) starts empty, so two
+-- stores made the same way hold the same rows.
 INSERT INTO change_log (seq, at, user_id, table_name, row_id, action, push, hlc, changes)
-VALUES (coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = 'sync_outbox'), 0) + 1,
-        strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), '', '*', '', 'migrate', 0, NULL,
-        json_object('from', 'audit_log and sync_outbox', 'to', 'change_log'));
+SELECT coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = 'sync_outbox'), 0) + 1,
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), '', '*', '', 'migrate', 0, NULL,
+       json_object('from', 'audit_log and sync_outbox', 'to', 'change_log')
+WHERE EXISTS (SELECT 1 FROM audit_log) OR EXISTS (SELECT 1 FROM sync_outbox)
+   OR coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = 'sync_outbox'), 0) > 0;
 
 INSERT INTO change_log (at, user_id, table_name, row_id, action, push, hlc, changes)
 SELECT at, user_id, table_name, row_id,

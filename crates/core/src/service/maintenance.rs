@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 use trenddojo_domain::trade::{self as dtrade};
 use trenddojo_store::accounts as account_repo;
 use trenddojo_store::migrations;
+use trenddojo_store::stats as stats_repo;
 use trenddojo_store::trades as trade_repo;
 use trenddojo_store::users as user_repo;
 use trenddojo_store::{
@@ -153,8 +154,16 @@ impl Maintenance {
                     trade_repo::reset_account_realized(tx, account.id)?;
                 }
             }
+            stats_repo::rebuild(tx)?;
             Ok::<_, ApiError>(changed)
         })
+    }
+
+    /// Fold every account's per-day statistics aggregates again from its trades (the repair when
+    /// [`Maintenance::check`] reports them differing; they are derived data, nothing is lost).
+    pub fn rebuild_statistics(&self) -> ApiResult<()> {
+        self.store.ensure_writable()?;
+        Ok(self.store.write(|tx| stats_repo::rebuild(tx))?)
     }
 
     fn version(&self) -> ApiResult<u32> {
@@ -272,7 +281,8 @@ impl Maintenance {
         Ok(self.store.set_daily_backups_keep(keep)?)
     }
 
-    /// SQLite, SQLCipher and foreign-key checks, plus every trade's summary recomputed from its executions.
+    /// SQLite, SQLCipher and foreign-key checks, plus every trade's summary recomputed from its executions
+    /// and every account's per-day statistics aggregates recomputed from its trades.
     /// Damage is reported in the result (never as "database disk image is malformed"), and recorded.
     pub fn check(&self) -> ApiResult<CheckReport> {
         let sqlite = self.store.check()?;
@@ -327,6 +337,15 @@ impl Maintenance {
                         bad.push(format!(
                             "account {}: stored realized P&L differs from the sum of its trades",
                             account.name
+                        ));
+                    }
+                    if let stats_repo::Verdict::Differs(days) = stats_repo::check(c, account.id)? {
+                        let first = days.first().map(|d| d.to_string()).unwrap_or_default();
+                        bad.push(format!(
+                            "account {}: statistics aggregates of {} day(s) differ from a recomputation from its \
+                             trades (first {first})",
+                            account.name,
+                            days.len()
                         ));
                     }
                     let mut offset = 0;
