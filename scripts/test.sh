@@ -20,6 +20,8 @@ RUSTDOCFLAGS="-D warnings -A rustdoc::private_intra_doc_links" \
   cargo doc --workspace --no-deps --document-private-items --locked --quiet
 echo "== unused dependencies" >&2
 cargo machete
+echo "== performance ratios to same-run floors (fails on a regression of more than 50%)" >&2
+"$CARGO_TARGET_DIR/debug/trenddojo-bench" ratios 2000 --check docs/benchmarks.md
 
 # A throwaway HOME so the Secret Service keyring files and any default data folder stay out of the user's.
 sandbox="$(mktemp -d)"
