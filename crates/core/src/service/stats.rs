@@ -29,7 +29,7 @@ pub struct AccountStats {
     pub stats: dto::Stats,
 }
 
-fn account_stats(
+pub(crate) fn account_stats(
     conn: &Connection,
     account: &Account,
     from: Option<&str>,
