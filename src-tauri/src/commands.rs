@@ -39,7 +39,7 @@ fn key_source(passphrase: Option<String>) -> ApiResult<KeySource> {
 
 fn recovery(text: Option<String>) -> ApiResult<Option<RecoveryKey>> {
     Ok(match text.filter(|t| !t.trim().is_empty()) {
-        Some(t) => Some(RecoveryKey::parse(&t).map_err(|e| ApiError::from(e).with_field("recovery_key"))?),
+        Some(t) => Some(RecoveryKey::parse(&t)?),
         None => None,
     })
 }
@@ -134,10 +134,7 @@ pub async fn unlock<R: Runtime>(
         Some(r) => KeySource::Recovery(r),
         None => key_source(passphrase)?,
     };
-    open_with(&app, &state, key).await.map_err(|e| match e.code {
-        ErrorCode::WrongKey if e.field.is_none() => e.with_field("passphrase"),
-        _ => e,
-    })
+    open_with(&app, &state, key).await
 }
 
 /// Replace the journal's contents with the demo portfolio (after an automatic backup) and reopen it.
@@ -170,7 +167,6 @@ pub async fn restore_backup(
         Journal::launch_state(&home)
     })
     .await
-    .map_err(|e| if e.field.is_none() && e.code == ErrorCode::WrongKey { e.with_field("passphrase") } else { e })
 }
 
 /// Back the store up to `file` (a new file); checked before it counts.

@@ -47,13 +47,21 @@ export function EquityChart(p: { points: EquityPoint[]; currency: string; dark: 
     const scale = 10 ** places;
     const fg = p.dark ? "#cbd5e1" : "#334155";
     const grid = p.dark ? "#1e293b" : "#e2e8f0";
-    const c = createChart(el.current, {
-      autoSize: true,
+    const box = el.current;
+    // Sized by hand from our own ResizeObserver: the chart's `autoSize` waits for device-pixel box sizes,
+    // which WebKitGTK does not report, and would leave the canvases at their default 300×150.
+    const c = createChart(box, {
+      width: box.clientWidth || 600,
+      height: box.clientHeight || 280,
       layout: { background: { color: "transparent" }, textColor: fg, attributionLogo: false },
       grid: { vertLines: { color: grid }, horzLines: { color: grid } },
       rightPriceScale: { borderVisible: false },
       timeScale: { borderVisible: false },
-      localization: { priceFormatter: (v: number) => money(minorToText(v * scale, places), p.currency) },
+      // An explicit locale: under LANG=C the page reports "C", which Intl (and so the chart) refuses.
+      localization: {
+        locale: "en-US",
+        priceFormatter: (v: number) => money(minorToText(v * scale, places), p.currency),
+      },
     });
     const s = c.addSeries(AreaSeries, {
       lineColor: "#14b8a6",
@@ -65,7 +73,12 @@ export function EquityChart(p: { points: EquityPoint[]; currency: string; dark: 
     s.setData(chartTimes(p.points).map((d) => ({ time: d.time, value: d.value / scale })));
     c.timeScale().fitContent();
     chart.current = c;
+    const ro = new ResizeObserver(() => {
+      if (box.clientWidth > 0 && box.clientHeight > 0) c.resize(box.clientWidth, box.clientHeight);
+    });
+    ro.observe(box);
     return () => {
+      ro.disconnect();
       c.remove();
       chart.current = null;
     };

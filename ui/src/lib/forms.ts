@@ -20,23 +20,22 @@ export interface Form<K extends string> {
   reset: (values?: Partial<Record<K, string>>) => void;
 }
 
-/** Which form key an error belongs to: the key whose core names include the error's field. */
+/**
+ * Which form key an error belongs to: the key whose core names include the error's field (`_` and `-` and
+ * spaces alike), else a key that claims the error's code (`code:wrong_key`), else the form itself.
+ */
 export function fieldFor<K extends string>(
   error: ApiError,
   names: Partial<Record<K, readonly string[]>>,
 ): K | "_form" {
-  const f = error.field?.toLowerCase().replace(/_/g, "-") ?? null;
+  const canon = (x: string): string => x.toLowerCase().replace(/[_ ]/g, "-");
+  const keys = Object.keys(names) as K[];
+  const f = error.field ? canon(error.field) : null;
   if (f) {
-    for (const key of Object.keys(names) as K[]) {
-      const aliases = names[key] ?? [];
-      if (
-        key.toLowerCase().replace(/_/g, "-") === f ||
-        aliases.some((a) => a.toLowerCase().replace(/_/g, "-") === f)
-      )
-        return key;
-    }
+    const hit = keys.find((k) => canon(k) === f || (names[k] ?? []).some((a) => canon(a) === f));
+    if (hit) return hit;
   }
-  return "_form";
+  return keys.find((k) => (names[k] ?? []).includes(`code:${error.code}`)) ?? "_form";
 }
 
 /** The message to show: the core's message without its leading `field:` (the field's label says that). */

@@ -102,7 +102,7 @@ function Accounts(): JSX.Element {
       name: "",
       currency: "USD",
       balance: "",
-      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+      timezone: Intl.DateTimeFormat("en-US").resolvedOptions().timeZone || "UTC",
       matching: "fifo",
     },
     {

@@ -1,6 +1,6 @@
 import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { api, asApiError } from "../api";
 import type { PositionSize } from "../bindings/PositionSize";
 import type { RiskCheck } from "../bindings/RiskCheck";
@@ -81,10 +81,14 @@ export function NewTrade(): JSX.Element {
     return () => clearTimeout(t);
   }, [a?.id, v.side, v.price, v.stop, v.multiplier]);
 
-  // The risk rules, as typed.
+  // The risk rules, as typed (only the answer to the latest request is shown).
+  const checkError = useSignal("");
+  const checkSeq = useRef(0);
   useEffect(() => {
+    const seq = ++checkSeq.current;
     if (!a || !v.symbol || !v.price || !v.quantity) {
       check.value = null;
+      checkError.value = "";
       return;
     }
     const t = setTimeout(() => {
@@ -100,8 +104,16 @@ export function NewTrade(): JSX.Element {
           group: orNull(v.group),
         })
         .then(
-          (c) => (check.value = c),
-          () => (check.value = null),
+          (c) => {
+            if (seq !== checkSeq.current) return;
+            check.value = c;
+            checkError.value = "";
+          },
+          (x: unknown) => {
+            if (seq !== checkSeq.current) return;
+            check.value = null;
+            checkError.value = asApiError(x).message;
+          },
         );
     }, 150);
     return () => clearTimeout(t);
@@ -249,7 +261,7 @@ export function NewTrade(): JSX.Element {
               </p>
             )}
           </div>
-          <RiskPanel check={check.value} error={e.risk} currency={c} />
+          <RiskPanel check={check.value} error={e.risk} pending={checkError.value} currency={c} />
           <div class={`panel ${e.checklist ? "has-error" : ""}`} aria-label="Pre-trade checklist">
             <h2>Pre-trade checklist</h2>
             <Select
@@ -309,6 +321,7 @@ export function NewTrade(): JSX.Element {
 function RiskPanel(p: {
   check: RiskCheck | null;
   error?: string | undefined;
+  pending: string;
   currency: string;
 }): JSX.Element {
   const c = p.check;
@@ -340,7 +353,15 @@ function RiskPanel(p: {
           </ul>
         </>
       ) : (
-        !p.error && <p class="muted">{c ? "Within the account's rules." : "Checked as you type."}</p>
+        !p.error && (
+          <p class="muted">
+            {c
+              ? "Within the account's rules."
+              : p.pending
+                ? `Not checked yet: ${p.pending}`
+                : "Checked as you type."}
+          </p>
+        )
       )}
       {p.error && (
         <p class="error" role="alert">

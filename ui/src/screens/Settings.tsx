@@ -131,7 +131,11 @@ function TimeZone(): JSX.Element {
 function Restore(): JSX.Element {
   const form = useForm(
     { file: "", passphrase: "", recovery: "" },
-    { file: ["file"], passphrase: ["passphrase"], recovery: ["recovery_key", "recovery key"] },
+    {
+      file: ["file"],
+      passphrase: ["passphrase", "code:wrong_key"],
+      recovery: ["recovery_key", "recovery key"],
+    },
   );
   const v = form.values.value;
   const e = form.errors.value;

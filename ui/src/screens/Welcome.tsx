@@ -212,7 +212,7 @@ function Unlock(p: { launch: LaunchState; onReady: () => void; onRestore: () => 
   const withRecovery = useSignal(false);
   const form = useForm(
     { passphrase: "", recovery: "" },
-    { passphrase: ["passphrase", "key"], recovery: ["recovery_key", "recovery key"] },
+    { passphrase: ["passphrase", "code:wrong_key"], recovery: ["recovery_key", "recovery key"] },
   );
   const v = form.values.value;
   const e = form.errors.value;
@@ -249,7 +249,7 @@ function Unlock(p: { launch: LaunchState; onReady: () => void; onRestore: () => 
       ) : (
         <p>The key is in this computer's keyring.</p>
       )}
-      <FormError error={e._form} />
+      <FormError error={e._form ?? (!byPass && !withRecovery.value ? e.passphrase : undefined)} />
       <div class="row">
         <button type="button" class="link" onClick={() => (withRecovery.value = !withRecovery.value)}>
           {withRecovery.value ? "Use the passphrase" : "Use the recovery key"}
@@ -268,7 +268,11 @@ function Unlock(p: { launch: LaunchState; onReady: () => void; onRestore: () => 
 function Restore(p: { onRestored: (l: LaunchState) => void; onBack: () => void }): JSX.Element {
   const form = useForm(
     { file: "", passphrase: "", recovery: "" },
-    { file: ["file", "backup"], passphrase: ["passphrase"], recovery: ["recovery_key", "recovery key"] },
+    {
+      file: ["file", "backup"],
+      passphrase: ["passphrase", "code:wrong_key"],
+      recovery: ["recovery_key", "recovery key"],
+    },
   );
   const v = form.values.value;
   const e = form.errors.value;
