@@ -13,9 +13,9 @@
 //! Requested with `TRENDDOJO_E2E=1` (scripts/test.sh sets it and provides Xvfb, tauri-driver, WebKitWebDriver
 //! and an unlocked keyring); without it the test says so and does nothing.
 
-mod support;
 #[path = "../../tests/common/pg.rs"]
 mod pg;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -131,7 +131,12 @@ fn the_app_end_to_end_in_a_real_window() {
     shot(&s, &shots, "02-recovery-key");
     s.fill("Type the recovery key back to confirm", "0000");
     s.click_button("I wrote it down");
-    s.wait("the wrong recovery key refused", LONG, "return !!document.querySelector('.field.has-error .error');", json!([]));
+    s.wait(
+        "the wrong recovery key refused",
+        LONG,
+        "return !!document.querySelector('.field.has-error .error');",
+        json!([]),
+    );
     s.fill("Type the recovery key back to confirm", &code);
     s.click_button("I wrote it down");
     s.click_button("Load the demo data");
@@ -161,7 +166,12 @@ fn the_app_end_to_end_in_a_real_window() {
     shot(&s, &shots, "05-journal-notes");
 
     // ----- new trade: position sizing, the checklist, then open ------------------------------------------
-    let size = cli_json(&home, None, &[], &["risk", "size", "--account", &acct, "--side", "long", "--entry", "100", "--stop", "98"]);
+    let size = cli_json(
+        &home,
+        None,
+        &[],
+        &["risk", "size", "--account", &acct, "--side", "long", "--entry", "100", "--stop", "98"],
+    );
     nav(&s, "New trade");
     s.fill("Symbol", "E2EA");
     s.fill("Entry price", "100");
@@ -192,7 +202,10 @@ fn the_app_end_to_end_in_a_real_window() {
         Some(0),
         "a refused trade writes nothing"
     );
-    s.js("const c = [...document.querySelectorAll('.checklist input[type=checkbox]')][0]; c.click(); return true;", json!([]));
+    s.js(
+        "const c = [...document.querySelectorAll('.checklist input[type=checkbox]')][0]; c.click(); return true;",
+        json!([]),
+    );
     shot(&s, &shots, "06-new-trade");
     s.click_button("Open the trade");
     s.wait("the new trade's detail", LONG, "return !!document.querySelector('[data-testid=trade-detail]');", json!([]));
@@ -209,16 +222,30 @@ fn the_app_end_to_end_in_a_real_window() {
     s.fill("Price", "101");
     shot(&s, &shots, "08-add-execution");
     s.click_button("Add execution");
-    s.wait("two executions", LONG, "return document.querySelectorAll('[data-testid=executions] tbody tr').length === 2;", json!([]));
+    s.wait(
+        "two executions",
+        LONG,
+        "return document.querySelectorAll('[data-testid=executions] tbody tr').length === 2;",
+        json!([]),
+    );
     s.click_button("Close");
     s.fill("Exit price", "102");
     s.click_button("Close the trade");
-    s.wait("the trade closed", LONG, "return document.querySelector('[data-testid=trade-detail] .status')?.textContent === 'Closed';", json!([]));
+    s.wait(
+        "the trade closed",
+        LONG,
+        "return document.querySelector('[data-testid=trade-detail] .status')?.textContent === 'Closed';",
+        json!([]),
+    );
     let shown = cli_json(&home, None, &[], &["trade", "show", &trade_id]);
     assert_eq!(shown["status"], "closed", "the CLI sees the trade closed");
     assert_eq!(shown["executions"].as_array().map(Vec::len), Some(3), "entry, partial exit, close");
     let net = s.js("return document.querySelector('[data-testid=trade-net]').textContent;", json!([]));
-    assert_eq!(net, json!(format::money_with_symbol(dec(&shown["net_pnl"]), "USD")), "the trade's net P&L as the CLI has it");
+    assert_eq!(
+        net,
+        json!(format::money_with_symbol(dec(&shown["net_pnl"]), "USD")),
+        "the trade's net P&L as the CLI has it"
+    );
 
     // ----- the statistics changed, exactly as the CLI computes them ---------------------------------------
     nav(&s, "Dashboard");
@@ -269,11 +296,29 @@ fn the_app_end_to_end_in_a_real_window() {
     nav(&s, "Import");
     page_has(&s, "the import screen", "Import a broker file");
     shot(&s, &shots, "12-import");
+    // The command palette: open a trade by its symbol and add an execution, all from the keyboard.
     s.keys(&["\u{E009}", "k"]);
     s.wait("the command palette", LONG, "return !!document.querySelector('.palette');", json!([]));
     s.fill("Command", "sync");
     shot(&s, &shots, "13-palette");
-    s.keys(&["\u{E00C}"]);
+    s.fill("Command", "E2EA");
+    s.wait(
+        "the trade among the palette's choices",
+        LONG,
+        "const o = document.querySelector('.palette li.active'); return o && o.textContent.startsWith('Open trade E2EA');",
+        json!([]),
+    );
+    s.keys(&["\u{E007}"]);
+    s.wait(
+        "the trade opened from the palette",
+        LONG,
+        "return document.querySelector('[data-testid=trade-detail] h2')?.textContent.startsWith('E2EA');",
+        json!([]),
+    );
+    assert!(
+        s.js("return !document.querySelector('.palette');", json!([])) == json!(true),
+        "the palette closes after running a command"
+    );
     s.close();
 
     // ----- restart and unlock (OS keyring); a second launch only focuses the first ---------------------------
@@ -281,7 +326,12 @@ fn the_app_end_to_end_in_a_real_window() {
     page_has(&s, "the unlock screen", "Unlock your journal");
     shot(&s, &shots, "14-unlock");
     s.click_button("Unlock");
-    s.wait("the dashboard after unlock", LONG, "return !!document.querySelector('[data-stat=net_pnl] .value');", json!([]));
+    s.wait(
+        "the dashboard after unlock",
+        LONG,
+        "return !!document.querySelector('[data-stat=net_pnl] .value');",
+        json!([]),
+    );
     let second = Command::new(APP)
         .args(["--home", &home_arg])
         .env("DISPLAY", &display.name)
@@ -301,7 +351,13 @@ fn the_app_end_to_end_in_a_real_window() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let pg = rt.block_on(pg::Pg::migrated());
     let me = cli_json(&home, None, &[], &["user", "list"]);
-    let me = me.as_array().expect("users").iter().find(|u| u["email"] == "demo@trenddojo.com").expect("the demo user").clone();
+    let me = me
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["email"] == "demo@trenddojo.com")
+        .expect("the demo user")
+        .clone();
     let provisioned = rt.block_on(async {
         let admin = pg.admin().await;
         let config: tokio_postgres::Config = pg.service().parse().expect("config");
@@ -325,7 +381,9 @@ fn the_app_end_to_end_in_a_real_window() {
     shot(&s, &shots, "15-sync");
 
     // Device 2: the CLI on a new store, signed in as the same trader with the full connection string.
-    let url = provisioned.url.replacen("postgresql://", &format!("postgresql://{}:{SYNC_PASSWORD}@", provisioned.role), 1)
+    let url = provisioned
+        .url
+        .replacen("postgresql://", &format!("postgresql://{}:{SYNC_PASSWORD}@", provisioned.role), 1)
         .replacen(&format!("@{}@", provisioned.role), "@", 1);
     let dev2 = tmp.path().join("device-2");
     let pass2 = Some("device two passphrase");
@@ -347,7 +405,22 @@ fn the_app_end_to_end_in_a_real_window() {
     // A trade device 2 opens appears in the window without a click.
     nav(&s, "Trades");
     s.wait("the trade list", LONG, "return document.querySelectorAll('.vrow .trow').length > 5;", json!([]));
-    as_me(&["trade", "open", "--account", &acct, "--symbol", "SYNCX", "--side", "long", "--quantity", "1", "--price", "10", "--stop", "9.95"]);
+    as_me(&[
+        "trade",
+        "open",
+        "--account",
+        &acct,
+        "--symbol",
+        "SYNCX",
+        "--side",
+        "long",
+        "--quantity",
+        "1",
+        "--price",
+        "10",
+        "--stop",
+        "9.95",
+    ]);
     as_me(&["sync"]);
     s.wait(
         "the other device's trade in the list",

@@ -90,10 +90,11 @@ export function toast(
   text: string,
   kind: Toast["kind"] = "info",
   action?: Toast["action"],
-  ms = 5000,
+  ms = 4000,
 ): number {
   const id = nextToast++;
-  toasts.value = [...toasts.value, action ? { id, text, kind, action } : { id, text, kind }];
+  // At most three at once: the oldest goes first.
+  toasts.value = [...toasts.value.slice(-2), action ? { id, text, kind, action } : { id, text, kind }];
   setTimeout(() => dismiss(id), ms);
   return id;
 }

@@ -85,9 +85,9 @@ fn tauri_driver_binary() -> PathBuf {
         .find(|p| p.exists());
     from_path
         .or_else(|| {
-            let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))
-            })?;
+            let cargo_home = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
             Some(cargo_home.join("bin/tauri-driver")).filter(|p| p.exists())
         })
         .expect("tauri-driver (cargo install tauri-driver --locked; scripts/setup.sh does)")
@@ -177,7 +177,10 @@ impl Session {
             }
             if Instant::now() > end {
                 let text = self.js("return document.body.innerText.slice(0, 2000);", json!([]));
-                panic!("timed out after {limit:?} waiting for {what}; the page shows:\n{}", text.as_str().unwrap_or(""));
+                panic!(
+                    "timed out after {limit:?} waiting for {what}; the page shows:\n{}",
+                    text.as_str().unwrap_or("")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -195,7 +198,12 @@ impl Session {
 
     /// Type into the field labelled `label` (replacing what it holds), as keystrokes through WebDriver.
     pub fn fill(&self, label: &str, text: &str) {
-        self.wait(&format!("a field {label:?}"), Duration::from_secs(20), "return !!field(arguments[0]);", json!([label]));
+        self.wait(
+            &format!("a field {label:?}"),
+            Duration::from_secs(20),
+            "return !!field(arguments[0]);",
+            json!([label]),
+        );
         // Focus and clear through the page (Preact listens to input events), then send the keys.
         self.js(
             "const f = field(arguments[0]); f.focus(); setValue(f, ''); f.setAttribute('data-e2e-target', '1'); return true;",

@@ -11,6 +11,8 @@ interface Props {
   label: string;
   /** Row `index` is focused (keyboard navigation); Enter opens it. */
   onOpen?: (index: number) => void;
+  /** Column headings, kept on top while the rows scroll (inside the scroller, so columns line up). */
+  header?: JSX.Element;
 }
 
 const OVERSCAN = 8;
@@ -99,6 +101,7 @@ export function VirtualList(p: Props): JSX.Element {
       onScroll={(e) => setTop(e.currentTarget.scrollTop)}
       onKeyDown={onKey}
     >
+      {p.header}
       <div class="vspace" style={{ height: `${p.total * p.rowHeight}px` }}>
         {rows}
       </div>

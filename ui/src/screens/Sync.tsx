@@ -2,8 +2,20 @@ import type { JSX } from "preact";
 import { api } from "../api";
 import { Field, FormError } from "../components/Field";
 import { useForm } from "../lib/forms";
+import { when } from "../lib/display";
 import { useLoad } from "../lib/useLoad";
 import { changed, go, sync, toast } from "../state";
+
+export const STATE_WORDS: Record<string, string> = {
+  off: "Off: this device has no sync login",
+  syncing: "Syncing",
+  up_to_date: "Up to date",
+  offline: "Offline: retrying on its own",
+  error: "Error",
+};
+
+/** This computer's time zone (for times that belong to no account). */
+export const localZone = (): string => Intl.DateTimeFormat("en-US").resolvedOptions().timeZone || "UTC";
 
 /**
  * Sync: sign in with the connection string `trenddojo server add-user` printed (the password goes to the
@@ -58,11 +70,13 @@ export function SyncScreen(): JSX.Element {
             <dt>Server</dt>
             <dd>{s.server ?? "not signed in"}</dd>
             <dt>State</dt>
-            <dd>{sync.value?.state.replace("_", " ") ?? (s.server ? "starting" : "off")}</dd>
+            <dd data-testid="sync-state">
+              {STATE_WORDS[sync.value?.state ?? (s.server ? "syncing" : "off")]}
+            </dd>
             <dt>Waiting to push</dt>
             <dd>{s.pending}</dd>
             <dt>Last success</dt>
-            <dd>{s.last_success ?? "never"}</dd>
+            <dd>{s.last_success ? when(s.last_success, localZone()) : "never"}</dd>
             <dt>Notifications</dt>
             <dd>
               {sync.value?.listening == null
@@ -158,7 +172,7 @@ export function SyncScreen(): JSX.Element {
             <tbody>
               {conflicts.data.map((c) => (
                 <tr key={c.seq}>
-                  <td>{c.seen_at}</td>
+                  <td>{when(c.seen_at, localZone())}</td>
                   <td>
                     {c.table}.{c.field}
                   </td>

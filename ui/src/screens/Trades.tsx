@@ -197,18 +197,20 @@ export function Trades(p: { open: string | null }): JSX.Element {
       </div>
       <div class="split">
         <div class="list-pane">
-          <div class="vhead" role="row">
-            <span>Opened</span>
-            <span>Symbol</span>
-            <span>Side</span>
-            <span>Status</span>
-            <span class="num">Qty</span>
-            <span class="num">Entry</span>
-            <span class="num">Net P&amp;L</span>
-            <span class="num">R</span>
-          </div>
           <VirtualList
             label="Trades"
+            header={
+              <div class="vhead" role="row">
+                <span>Opened</span>
+                <span>Symbol</span>
+                <span>Side</span>
+                <span>Status</span>
+                <span class="num">Qty</span>
+                <span class="num">Entry</span>
+                <span class="num">Net P&amp;L</span>
+                <span class="num">R</span>
+              </div>
+            }
             total={total}
             rowHeight={ROW}
             onRange={onRange}
