@@ -50,3 +50,9 @@ if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.car
   echo "setup: cargo install tauri-driver" >&2
   cargo install tauri-driver --locked --quiet
 fi
+
+# cargo-machete finds dependencies no code uses (scripts/test.sh fails on any); built from crates.io once.
+if ! command -v cargo-machete >/dev/null 2>&1; then
+  echo "setup: installing cargo-machete" >&2
+  cargo install cargo-machete --locked --version 0.9.2 >/dev/null 2>&1
+fi

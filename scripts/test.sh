@@ -19,6 +19,11 @@ echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build" >&2
 cargo build --workspace --all-targets --locked
+echo "== docs (warnings denied; internal items documented too)" >&2
+RUSTDOCFLAGS="-D warnings -A rustdoc::private_intra_doc_links" \
+  cargo doc --workspace --no-deps --document-private-items --locked --quiet
+echo "== unused dependencies" >&2
+cargo machete
 
 # A throwaway HOME so the Secret Service keyring files and any default data folder stay out of the user's.
 # The end-to-end test (TRENDDOJO_E2E=1) starts its own Xvfb and tauri-driver inside this session.

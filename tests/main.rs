@@ -10,6 +10,7 @@ mod devices;
 #[path = "common/pg.rs"]
 mod pg;
 
+mod api_async;
 mod audit_backup;
 mod bad_input;
 mod cli_lifecycle;

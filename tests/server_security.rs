@@ -355,7 +355,7 @@ async fn identity_cannot_be_forged() {
 
     // The audit log: only his own rows are visible, and nobody writes it but the triggers.
     let mine: i64 = bob.query_one("SELECT count(*) FROM trenddojo.audit_log", &[]).await.expect("audit").get(0);
-    assert_eq!(mine, 8, "Bob reads his own audit trail: his user row and the 7 financial rows he created");
+    assert_eq!(mine, 9, "Bob reads his own audit trail: his user row and the 8 financial rows he created");
     let theirs: i64 = bob
         .query_one("SELECT count(*) FROM trenddojo.audit_log WHERE user_id = $1", &[&w.a.user_id])
         .await
@@ -496,8 +496,8 @@ async fn audit_chain_records_every_change_and_detects_tampering() {
 
     let ok = admin::verify_audit(&admin, None).await.expect("verify");
     assert!(
-        ok.ok() && ok.users == 2 && ok.rows == 18,
-        "both chains verify: 8 rows each plus Alice's 2 updates: {ok:?}"
+        ok.ok() && ok.users == 2 && ok.rows == 20,
+        "both chains verify: 9 rows each (an import batch among them) plus Alice's 2 updates: {ok:?}"
     );
 
     // A superuser edits a row behind the triggers' back: caught.

@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use pg::{Pg, Pooler};
 use rust_decimal::Decimal;
+use trenddojo_core::dto::SyncEvent;
 use trenddojo_core::{AccountInput, ImportFill, ImportTrade, Journal, OpenOptions, UserInput};
 use trenddojo_domain::money::{Fee, Price, Quantity};
 use trenddojo_domain::trade::{Direction, Side};
 use trenddojo_server::envs;
-use trenddojo_sync::watch::{WatchEvent, WatchOptions};
+use trenddojo_sync::watch::WatchOptions;
 use trenddojo_sync::{round, Limits};
 
 const PW: &str = "pooler-password";
@@ -236,6 +237,7 @@ fn background_sync_through_a_transaction_pooler_polls_and_converges() {
         backoff_max: Duration::from_secs(1),
         local_check: Duration::from_millis(50),
         limits: Limits::DEFAULT,
+        ..WatchOptions::default()
     };
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -250,11 +252,11 @@ fn background_sync_through_a_transaction_pooler_polls_and_converges() {
                 &opts,
                 |e| {
                     let line = match e {
-                        WatchEvent::Round { trigger, report, .. } => {
-                            format!("round {trigger:?} pulled {}", report.pulled)
+                        SyncEvent::Round { trigger, report, .. } => {
+                            format!("round {} pulled {}", trigger.as_str(), report.pulled)
                         }
-                        WatchEvent::Failed { error, .. } => format!("failed {error}"),
-                        WatchEvent::Listening { on, reason } => {
+                        SyncEvent::Failed { error, .. } => format!("failed {}", error.message),
+                        SyncEvent::Listening { on, reason } => {
                             format!("listening {on} {}", reason.unwrap_or_default())
                         }
                     };

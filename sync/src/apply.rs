@@ -43,10 +43,10 @@ use crate::SyncError;
 pub const TX_BUDGET: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// Recomputes the derived data of trades (their rows or executions arrived); returns their accounts.
-pub type RefreshTrades = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<Vec<Uuid>, SyncError>;
+pub type RefreshTrades = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<Vec<Uuid>, SyncError> + Sync;
 
 /// Rebuilds the running totals of accounts, once their trades are recomputed.
-pub type RefreshAccounts = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<(), SyncError>;
+pub type RefreshAccounts = dyn Fn(&Tx<'_>, &[Uuid]) -> Result<(), SyncError> + Sync;
 
 /// Recomputes derived data after a pull, inside the pull's transactions (the core API supplies it: the
 /// summary rules live there).

@@ -27,6 +27,7 @@ pub mod merge;
 pub mod net;
 pub mod outbox;
 pub mod plan;
+pub mod progress;
 pub mod pull;
 pub mod quarantine;
 pub mod reset;

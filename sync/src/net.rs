@@ -87,10 +87,11 @@ where
 }
 
 /// An open connection for one round, with the limits every exchange on it runs under.
-#[derive(Debug)]
 pub struct Server {
     pub client: Client,
     pub limits: Limits,
+    /// Who hears how far uploads and downloads have come (see [`crate::progress`]).
+    pub progress: Option<crate::progress::OnProgress>,
 }
 
 /// The connection settings every sync connection uses on top of the user's: a connect timeout, and TCP
@@ -116,6 +117,12 @@ pub(crate) fn connect_error(e: trenddojo_server::ServerError) -> SyncError {
     }
 }
 
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("limits", &self.limits).field("progress", &self.progress.is_some()).finish()
+    }
+}
+
 impl Server {
     /// Connect for one round: the whole connection set-up (TCP, TLS, authentication) within the exchange
     /// limit, with keepalives on.
@@ -125,7 +132,20 @@ impl Server {
             Ok(r) => r.map_err(connect_error)?,
             Err(_) => return Err(SyncError::Stalled { what: "the connection", after: limits.exchange }),
         };
-        Ok(Server { client, limits })
+        Ok(Server { client, limits, progress: None })
+    }
+
+    /// The same connection, reporting progress to `on`.
+    pub fn with_progress(mut self, on: Option<crate::progress::OnProgress>) -> Server {
+        self.progress = on;
+        self
+    }
+
+    /// Tell the listener, if any.
+    pub(crate) fn report(&self, step: crate::progress::Step) {
+        if let Some(on) = &self.progress {
+            on(step);
+        }
     }
 }
 

@@ -116,17 +116,26 @@ pub fn device_uuid(store: &Store) -> Result<Uuid, SyncError> {
 /// Push every pending local change of `user`, in batches.
 pub(crate) async fn push(store: &Store, server: &mut Server, user: Uuid, report: &mut Report) -> Result<(), SyncError> {
     let device = device_uuid(store)?;
+    let total = if server.progress.is_some() { u64::try_from(pending(store, user)?).unwrap_or(u64::MAX) } else { 0 };
+    let start = report.pushed + report.duplicates;
     loop {
         let batch = read_batch(store, user)?;
         if batch.rows.is_empty() {
             report.acknowledged = batch.after;
-            return Ok(());
+            break;
         }
         send(store, server, device, user, batch.after, &batch.rows, report).await?;
+        let done = u64::try_from((report.pushed + report.duplicates).saturating_sub(start)).unwrap_or(u64::MAX);
+        server.report(crate::progress::Step::Upload { done: done.min(total), total });
         if batch.read < crate::outbox::BATCH {
-            return Ok(());
+            break;
         }
     }
+    // The end, whatever was kept aside on the way: a bar that shows the upload closes.
+    if total > 0 {
+        server.report(crate::progress::Step::Upload { done: total, total });
+    }
+    Ok(())
 }
 
 /// Send `rows` (ascending numbers), splitting around rows the server refuses.

@@ -142,7 +142,7 @@ pub(crate) async fn snapshot<'a>(
 }
 
 /// What the transaction that completes a pull's work also does (move the cursor).
-pub(crate) type Finish<'a> = dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError> + 'a;
+pub(crate) type Finish<'a> = dyn Fn(&trenddojo_store::Tx<'_>) -> Result<(), SyncError> + Sync + 'a;
 
 /// Apply `work` in budgeted transactions until it is done (or, with `until_rows`, until its rows are in),
 /// falling back to the careful mode for a transaction whose fast attempt failed because of a row. When
@@ -216,6 +216,7 @@ pub(crate) async fn pull(
     let own = Own { lo, hi };
     let mut tally = Tally { mine: trenddojo_store::clock::stamp_device(store.device_id()), ..Tally::default() };
     let limits = server.limits;
+    let progress = server.progress.clone();
     let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, cursor).await?;
     let mut chunk: Vec<Pulled> = Vec::new();
     let mut touched: Vec<Uuid> = Vec::new();
@@ -238,6 +239,10 @@ pub(crate) async fn pull(
                     deleted_accounts.extend(chunk.iter().filter(|p| is_deleted_account(p)).map(|p| p.id));
                     pulled_rows += chunk.len();
                     chunk.clear();
+                    if let Some(on) = &progress {
+                        let done = u64::try_from(pulled_rows).unwrap_or(u64::MAX);
+                        on(crate::progress::Step::Download { done, finished: false });
+                    }
                 }
                 match more {
                     Some(last) => after = last,
@@ -292,6 +297,9 @@ pub(crate) async fn pull(
     };
     pulled_rows += chunk.len();
     crash_point("pull:after-local-commit");
+    if let (Some(on), true) = (&progress, pulled_rows > 0) {
+        on(crate::progress::Step::Download { done: u64::try_from(pulled_rows).unwrap_or(u64::MAX), finished: true });
+    }
     report.pulled += pulled_rows;
     report.conflicts += tally.conflicts;
     report.cursor = reached;

@@ -21,6 +21,12 @@ use crate::SyncError;
 pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
     let user = handshake(server).await?;
     let limits = server.limits;
+    let progress = server.progress.clone();
+    let tell = |done: usize, finished: bool| {
+        if let Some(on) = &progress {
+            on(crate::progress::Step::Download { done: u64::try_from(done).unwrap_or(u64::MAX), finished });
+        }
+    };
     let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, 0).await?;
     let mut rows: Vec<Pulled> = Vec::new();
     for t in crate::decide::tables_to_pull(&changed) {
@@ -29,6 +35,7 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
         loop {
             let (page, more) = pull_page(&tx, &limits, plan, after, &Own::default()).await?;
             rows.extend(page);
+            tell(rows.len(), false);
             match more {
                 Some(last) => after = last,
                 None => break,
@@ -87,6 +94,7 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
             Err(e) => return Err(e),
         }
     }
+    tell(rows.len(), true);
     let kept_aside = usize::try_from(store.read(|c| crate::quarantine::count(c, user))?).unwrap_or(usize::MAX);
     Ok(Report { user, pulled: rows.len(), cursor: target, kept_aside, ..Report::default() })
 }

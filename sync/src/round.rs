@@ -138,7 +138,8 @@ pub async fn connect_and_sync(
     target: &trenddojo_server::envs::Target,
     limits: Limits,
     refresh: &Refresh<'_>,
+    progress: Option<crate::progress::OnProgress>,
 ) -> Result<Report, SyncError> {
-    let mut server = Server::connect(target, limits).await?;
+    let mut server = Server::connect(target, limits).await?.with_progress(progress);
     sync_once(store, &mut server, refresh).await
 }

@@ -44,8 +44,8 @@ use crate::net::Limits;
 use crate::round::{self, Report};
 use crate::SyncError;
 
-/// Timing of the background loop.
-#[derive(Debug, Clone)]
+/// Timing of the background loop, and who hears each round's progress.
+#[derive(Clone)]
 pub struct WatchOptions {
     pub debounce: Duration,
     pub max_delay: Duration,
@@ -56,6 +56,24 @@ pub struct WatchOptions {
     pub local_check: Duration,
     /// Deadlines of each round's exchanges with the server.
     pub limits: Limits,
+    /// Reports uploads and downloads as they go (see [`crate::progress`]).
+    pub progress: Option<crate::progress::OnProgress>,
+}
+
+impl std::fmt::Debug for WatchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchOptions")
+            .field("debounce", &self.debounce)
+            .field("max_delay", &self.max_delay)
+            .field("interval", &self.interval)
+            .field("poll_interval", &self.poll_interval)
+            .field("backoff_min", &self.backoff_min)
+            .field("backoff_max", &self.backoff_max)
+            .field("local_check", &self.local_check)
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for WatchOptions {
@@ -69,6 +87,7 @@ impl Default for WatchOptions {
             backoff_max: Duration::from_secs(120),
             local_check: Duration::from_millis(200),
             limits: Limits::DEFAULT,
+            progress: None,
         }
     }
 }
@@ -312,7 +331,7 @@ pub async fn watch(
                 let result = tokio::select! {
                     biased;
                     () = &mut stop => return Ok(()),
-                    r = round::connect_and_sync(store, target, opts.limits, refresh) => r,
+                    r = round::connect_and_sync(store, target, opts.limits, refresh, opts.progress.clone()) => r,
                 };
                 if let Ok(r) = &result {
                     user = Some(r.user);

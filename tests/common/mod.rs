@@ -134,6 +134,13 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).trim().to_string()
 }
 
+/// The CLI's error report: one `error:` line, then at most a `hint:` line and a `to fix:` line.
+pub fn is_one_error(err: &str) -> bool {
+    let mut lines = err.trim().lines();
+    lines.next().is_some_and(|l| l.starts_with("error: "))
+        && lines.all(|l| l.starts_with("hint: ") || l.starts_with("to fix: "))
+}
+
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {

@@ -123,7 +123,7 @@ fn journal(dir: &Path, name: &str) -> Journal {
 fn import(j: &Journal, label: &str, file: &Path) -> Duration {
     let input = ImportInput { file: file.to_path_buf(), account: "IBKR".into(), ..Default::default() };
     let t0 = Instant::now();
-    let read = j.import_read(&input, &mut |_, _| {}).expect("read");
+    let read = j.import_read(&input).expect("read");
     let t_read = t0.elapsed();
     let t1 = Instant::now();
     let preview = j.import_preview(&read).expect("preview");

@@ -255,7 +255,7 @@ pub enum ServerCmd {
     Dev,
     /// Stop the local development PostgreSQL.
     Stop,
-    /// Environment profiles (connection secrets live in the OS keyring or TRENDDOJO_<ENV>_PASSWORD).
+    /// Environment profiles (connection secrets live in the OS keyring or `TRENDDOJO_<ENV>_PASSWORD`).
     #[command(subcommand)]
     Env(EnvCmd),
     /// Create (or update) a server user with its own login role; prints the user's connection URL.

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use trenddojo_core::parse;
 use trenddojo_core::seed::SeedState;
-use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
+use trenddojo_core::sync_types::{Limits, WatchOptions};
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionEditInput,
     ExecutionInput, ImportInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey,
@@ -480,19 +480,20 @@ fn admin_target(sel: &AdminSel) -> ApiResult<ServerTarget> {
 }
 
 fn db_server(cmd: &DbCmd, home: &std::path::Path, target: &ServerTarget) -> ApiResult<Output> {
-    let admin = ServerAdmin::new(home)?;
+    let admin = ServerAdmin::new(home);
+    let rt = runtime()?;
     match cmd {
         DbCmd::Status { .. } => {
-            let s = admin.status(target)?;
+            let s = interruptible(&rt, admin.status(target))?;
             let text = render::server_status(&s);
             out(&s, text)
         }
         DbCmd::Migrate { to, confirm, .. } | DbCmd::Rollback { to, confirm, .. } => {
             let to = count("to", to)?;
             let r = if matches!(cmd, DbCmd::Migrate { .. }) {
-                admin.migrate(target, to, confirm.as_deref())?
+                interruptible(&rt, admin.migrate(target, to, confirm.as_deref()))?
             } else {
-                admin.rollback(target, to, confirm.as_deref())?
+                interruptible(&rt, admin.rollback(target, to, confirm.as_deref()))?
             };
             if !r.applied {
                 return Err(ApiError::new(
@@ -509,7 +510,7 @@ fn db_server(cmd: &DbCmd, home: &std::path::Path, target: &ServerTarget) -> ApiR
         }
         DbCmd::Seed { state, .. } => {
             let state: SeedState = state.parse()?;
-            let users = admin.seed(target, state)?;
+            let users = interruptible(&rt, admin.seed(target, state))?;
             let mut text = format!("Seeded the server with state {}.\n", state.as_str());
             for u in &users {
                 text.push_str(&format!("  {} ({}) connects as {}\n", u.email, u.tier, u.url));
@@ -580,14 +581,14 @@ fn interruptible<T>(rt: &tokio::runtime::Runtime, f: impl std::future::Future<Ou
     rt.block_on(async {
         tokio::select! {
             biased;
-            () = stop_signal() => Err(ApiError::new(ErrorCode::Interrupted, "sync: stopped before it finished; nothing half-done was kept")),
+            () = stop_signal() => Err(ApiError::new(ErrorCode::Interrupted, "stopped before it finished; nothing half-done was kept")),
             r = f => r,
         }
     })
 }
 
 fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
-    let j = Journal::open(opts)?;
+    let j = open_reporting(opts, json)?;
     let settings = sync_settings(args)?;
     let rt = runtime()?;
     match &args.command {
@@ -657,44 +658,38 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
             let target = j.sync_target(&settings)?;
             let mut rounds = 0usize;
             let mut failures = 0usize;
-            let on_event = |e: WatchEvent<'_>| {
-                let (line, value) = match e {
-                    WatchEvent::Round { trigger, report, took } => {
+            let on_event = |e: trenddojo_core::dto::SyncEvent| {
+                use trenddojo_core::dto::SyncEvent as E;
+                let line = match &e {
+                    E::Round { trigger, report, ms } => {
                         rounds += 1;
-                        (
-                            format!(
-                                "sync ({trigger:?}): pushed {}, pulled {}, {} conflict(s){} in {} ms",
-                                report.pushed,
-                                report.pulled,
-                                report.conflicts,
-                                if report.kept_aside > 0 {
-                                    format!(", {} row(s) kept aside (trenddojo sync review)", report.kept_aside)
-                                } else {
-                                    String::new()
-                                },
-                                took.as_millis()
-                            ),
-                            serde_json::json!({ "event": "round", "trigger": trigger, "report": report, "ms": took.as_millis() as u64 }),
+                        format!(
+                            "sync ({}): pushed {}, pulled {}, {} conflict(s){} in {ms} ms",
+                            trigger.as_str(),
+                            report.pushed,
+                            report.pulled,
+                            report.conflicts,
+                            if report.kept_aside > 0 {
+                                format!(", {} row(s) kept aside (trenddojo sync review)", report.kept_aside)
+                            } else {
+                                String::new()
+                            },
                         )
                     }
-                    WatchEvent::Failed { trigger, error, failures: n, retry_in } => {
+                    E::Failed { trigger, error, failures: n, retry_in_ms } => {
                         failures += 1;
-                        (
-                            format!(
-                                "sync ({trigger:?}) failed ({n} in a row): {error}; retrying in {} ms",
-                                retry_in.as_millis()
-                            ),
-                            serde_json::json!({ "event": "failed", "trigger": trigger, "error": error.to_string(), "failures": n, "retry_in_ms": retry_in.as_millis() as u64 }),
+                        format!(
+                            "sync ({}) failed ({n} in a row): {}; retrying in {retry_in_ms} ms",
+                            trigger.as_str(),
+                            error.message
                         )
                     }
-                    WatchEvent::Listening { on, reason } => (
-                        match &reason {
-                            None => "notifications on: changes from other devices arrive at once".to_string(),
-                            Some(r) => format!("notifications off ({r}); polling"),
-                        },
-                        serde_json::json!({ "event": "listening", "on": on, "reason": reason }),
-                    ),
+                    E::Listening { reason, .. } => match reason {
+                        None => "notifications on: changes from other devices arrive at once".to_string(),
+                        Some(r) => format!("notifications off ({r}); polling"),
+                    },
                 };
+                let value = serde_json::to_value(&e).unwrap_or_default();
                 if json {
                     stdout_or_exit(&format!("{value}\n"));
                 } else {
@@ -752,10 +747,11 @@ async fn stop_signal() {
 }
 
 fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
-    let admin = ServerAdmin::new(home)?;
+    let admin = ServerAdmin::new(home);
+    let rt = runtime()?;
     match cmd {
         ServerCmd::Dev => {
-            let d = admin.dev()?;
+            let d = interruptible(&rt, admin.dev())?;
             let text = format!(
                 "Development PostgreSQL {} on port {} (data in {}).\n  service: {}\n  users connect to {}\n  profile: development{}\n",
                 if d.started { "started" } else { "already running" },
@@ -778,7 +774,7 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
             out(&d, text)
         }
         ServerCmd::Stop => {
-            let was = admin.stop_dev()?;
+            let was = interruptible(&rt, admin.stop_dev())?;
             out(
                 &serde_json::json!({ "stopped": was }),
                 if was { "Stopped the development PostgreSQL.\n".into() } else { "It was not running.\n".into() },
@@ -786,8 +782,10 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
         }
         ServerCmd::Env(EnvCmd::Set { name, service, production, ca_file, password_stdin }) => {
             let secret = if *password_stdin { Some(read_secret(true, stdin, "service password")?) } else { None };
-            let p =
-                admin.set_env(name, service, *production, ca_file.as_deref(), secret.as_ref().map(|s| s.as_str()))?;
+            let p = interruptible(
+                &rt,
+                admin.set_env(name, service, *production, ca_file.as_deref(), secret.as_ref().map(|s| s.as_str())),
+            )?;
             out(&p, format!("Saved environment {name}{}.\n", if p.production { " (production)" } else { "" }))
         }
         ServerCmd::Env(EnvCmd::List) => {
@@ -802,7 +800,7 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
                 .map(|u| u.parse().map_err(|_| ApiError::invalid("user-id", format!("{u:?} is not a UUID"))))
                 .transpose()?;
             let password = read_secret(*password_stdin, stdin, "password")?;
-            let p = admin.add_user(&target, email, tier, name.as_deref(), user_id, &password)?;
+            let p = interruptible(&rt, admin.add_user(&target, email, tier, name.as_deref(), user_id, &password))?;
             let text = format!(
                 "{} {} ({}); role {}.\n{}\n",
                 if p.created { "Created" } else { "Updated" },
@@ -814,18 +812,18 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
             out(&p, text)
         }
         ServerCmd::RemoveUser { email, admin: sel } => {
-            let removed = admin.remove_user(&admin_target(sel)?, email)?;
+            let removed = interruptible(&rt, admin.remove_user(&admin_target(sel)?, email))?;
             if !removed {
                 return Err(ApiError::new(ErrorCode::NotFound, format!("email: no user {email} on the server")));
             }
             out(&serde_json::json!({ "removed": email }), format!("Removed {email}: its login role is gone.\n"))
         }
         ServerCmd::VerifyAudit { email, admin: sel } => {
-            let r = admin.verify_audit(&admin_target(sel)?, email.as_deref())?;
+            let r = interruptible(&rt, admin.verify_audit(&admin_target(sel)?, email.as_deref()))?;
             out(&r, format!("OK: {} audit rows of {} user(s) verified; every hash chain is intact.\n", r.rows, r.users))
         }
         ServerCmd::Maintain { admin: sel } => {
-            let n = admin.maintain(&admin_target(sel)?)?;
+            let n = interruptible(&rt, admin.maintain(&admin_target(sel)?))?;
             out(&serde_json::json!({ "partitions_created": n }), format!("Created {n} market-data partition(s).\n"))
         }
     }
@@ -943,50 +941,51 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
     }
 }
 
-/// A progress line on a terminal's stderr while a large file is read (`\r`-rewritten, cleared at the end).
-struct ProgressLine {
-    on: bool,
-    shown: bool,
-    last_percent: u64,
+/// Progress bars (indicatif) on the terminal for the long jobs a journal reports: a bar where the total
+/// is known (an upload, a file being read), a counter where it is not (a download). Nothing is drawn
+/// with `--json` or when output is not a terminal, and a job that ends within a moment draws nothing.
+fn progress_sink(json: bool) -> Option<trenddojo_core::ProgressSink> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::collections::HashMap;
+    use std::io::IsTerminal;
+    use trenddojo_core::dto::{Progress, ProgressTask};
+    if json || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bars: std::sync::Mutex<HashMap<&'static str, ProgressBar>> = std::sync::Mutex::default();
+    Some(std::sync::Arc::new(move |p: Progress| {
+        let (key, label, bytes) = match p.task {
+            ProgressTask::SyncUpload => ("up", "Uploading", false),
+            ProgressTask::SyncDownload => ("down", "Downloading", false),
+            ProgressTask::ImportRead => ("read", "Reading", true),
+        };
+        let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(key).or_insert_with(|| {
+            let (bar, template) = match p.total {
+                Some(t) if bytes => (ProgressBar::new(t), "{msg} [{bar:25}] {percent:>3}%  {bytes} of {total_bytes}"),
+                Some(t) => (ProgressBar::new(t), "{msg} [{bar:25}] {pos} of {len} rows"),
+                None => (ProgressBar::no_length(), "{msg} {spinner} {pos} rows"),
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("#>-"));
+            }
+            bar.set_message(label);
+            bar
+        });
+        bar.set_position(p.done);
+        if p.total.is_some_and(|t| p.done >= t) {
+            bar.finish_and_clear();
+        }
+    }))
 }
 
-impl ProgressLine {
-    fn new(json: bool) -> ProgressLine {
-        use std::io::IsTerminal;
-        ProgressLine { on: !json && std::io::stderr().is_terminal(), shown: false, last_percent: u64::MAX }
+/// Open the journal for a long job, with progress bars when they make sense.
+fn open_reporting(opts: &OpenOptions, json: bool) -> ApiResult<Journal> {
+    let mut j = Journal::open(opts)?;
+    if let Some(sink) = progress_sink(json) {
+        j.set_progress(sink);
     }
-
-    fn update(&mut self, read: u64, total: u64) {
-        // Worth a line only for files that take a moment (over 4 MiB).
-        if !self.on || total < 4 << 20 {
-            return;
-        }
-        let percent = read.saturating_mul(100) / total.max(1);
-        if percent == self.last_percent {
-            return;
-        }
-        self.last_percent = percent;
-        self.shown = true;
-        let bar = usize::try_from(percent.min(100) / 4).unwrap_or(25);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\rReading [{}{}] {percent:>3}%  {} of {} MiB",
-            "#".repeat(bar),
-            " ".repeat(25 - bar),
-            read >> 20,
-            total >> 20
-        );
-        let _ = err.flush();
-    }
-
-    fn finish(&mut self) {
-        if self.shown {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{}\r", " ".repeat(60));
-            let _ = err.flush();
-        }
-    }
+    Ok(j)
 }
 
 /// Ask on the terminal (or take the next line of a piped standard input) whether to go ahead.
@@ -1019,7 +1018,7 @@ fn confirm(question: &str, stdin: &mut Option<Stdin>) -> ApiResult<bool> {
 }
 
 fn import(args: &ImportArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdin>) -> ApiResult<Output> {
-    let j = Journal::open(opts)?;
+    let j = open_reporting(opts, json)?;
     match &args.command {
         Some(ImportCmd::List { account }) => {
             let batches = j.import_list(account.as_deref())?;
@@ -1051,10 +1050,7 @@ fn import(args: &ImportArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<
         broker_account: args.broker_account.clone(),
         multipliers: args.multipliers.clone(),
     };
-    let mut bar = ProgressLine::new(json);
-    let read = j.import_read(&input, &mut |read, total| bar.update(read, total));
-    bar.finish();
-    let file = read?;
+    let file = j.import_read(&input)?;
     let preview = j.import_preview(&file)?;
     if args.dry_run {
         let text = format!("{}\nDry run: nothing was written.\n", render::import_preview(&preview));
@@ -1111,6 +1107,46 @@ fn stdout_or_exit(text: &str) {
 }
 
 /// A line on standard error. Never panics: with stderr closed there is nobody left to tell.
+/// An error's action as this shell offers it: the command to type.
+fn action_text(a: &trenddojo_core::Action) -> String {
+    use trenddojo_core::Action as A;
+    match a {
+        A::CreateStore => "create a store with `trenddojo init` (or choose another data folder with --home)".into(),
+        A::GivePassphrase => "give the passphrase: set TRENDDOJO_PASSPHRASE or pass --passphrase-stdin".into(),
+        A::UsePassphraseInstead => {
+            "protect the store with a passphrase instead: set TRENDDOJO_PASSPHRASE or pass --passphrase-stdin".into()
+        }
+        A::UnlockKeyring => {
+            "unlock the OS keyring (sign in to the desktop session), or use a passphrase (TRENDDOJO_PASSPHRASE)".into()
+        }
+        A::CreateRecoveryKey => "make a new recovery key with `trenddojo key create-recovery`".into(),
+        A::RestoreBackup { file } => {
+            format!("restore a backup with `trenddojo db restore {}`", file.as_deref().unwrap_or("FILE"))
+        }
+        A::RestoreOrSalvage { newest_backup } => format!(
+            "restore a backup with `trenddojo db restore {}`, or salvage what is readable with `trenddojo db recover`",
+            newest_backup.as_deref().unwrap_or("FILE")
+        ),
+        A::UpgradeApp => "install a newer TrendDojo".into(),
+        A::AddUser => "add one with `trenddojo user add`, or load one with `trenddojo db seed --state demo`".into(),
+        A::AddAccount => "add one with `trenddojo account add`".into(),
+        A::MigrateStore { to: Some(v) } => format!("`trenddojo db migrate --to {v}`"),
+        A::MigrateStore { to: None } => "`trenddojo db migrate`".into(),
+        A::RollbackStore { to } => format!("`trenddojo db rollback --to {to}`"),
+        A::ResetStore { state: Some(s) } => format!("`trenddojo db reset --state {s}` (a backup is taken first)"),
+        A::ResetStore { state: None } => "`trenddojo db reset` (a backup is taken first)".into(),
+        A::MigrateServer => "migrate the server with `trenddojo db migrate --env NAME` (or --server URL)".into(),
+        A::AddServerEnvironment { name } if name == "development" => format!(
+            "start one with `trenddojo server dev`, or add it with `trenddojo server env set {name} --service URL`"
+        ),
+        A::AddServerEnvironment { name } => format!("add it with `trenddojo server env set {name} --service URL`"),
+        A::InstallPostgres => {
+            "install the `postgresql` package (scripts/setup.sh does), or set TRENDDOJO_PG_BIN to its bin folder".into()
+        }
+        A::SignIn => "sign in again with `trenddojo sync login`".into(),
+    }
+}
+
 fn say(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
@@ -1138,6 +1174,12 @@ fn main() -> ExitCode {
                 say(&serde_json::json!({ "error": e }).to_string());
             } else {
                 say(&format!("error: {}", e.message));
+                if let Some(h) = &e.hint {
+                    say(&format!("hint: {h}"));
+                }
+                if let Some(a) = &e.action {
+                    say(&format!("to fix: {}", action_text(a)));
+                }
             }
             ExitCode::from(u8::try_from(e.code.exit_code()).unwrap_or(1))
         }

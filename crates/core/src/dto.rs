@@ -723,6 +723,94 @@ impl From<&trenddojo_sync::Report> for SyncReport {
     }
 }
 
+str_enum!(
+    /// Why a background sync round ran.
+    SyncTrigger from trenddojo_sync::watch::Trigger {
+        Start => "start",
+        LocalChange => "local_change",
+        Notification => "notification",
+        Timer => "timer",
+        Retry => "retry",
+        Reconnect => "reconnect",
+    }
+);
+
+/// What background sync reports as it runs (the CLI prints a line per event, the app updates its status).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// A round finished.
+    Round {
+        trigger: SyncTrigger,
+        report: SyncReport,
+        #[ts(type = "number")]
+        ms: u64,
+    },
+    /// A round failed; the next try is in `retry_in_ms`.
+    Failed {
+        trigger: SyncTrigger,
+        error: crate::ApiError,
+        failures: u32,
+        #[ts(type = "number")]
+        retry_in_ms: u64,
+    },
+    /// Changes from other devices arrive at once (`on`), or are polled for, with the reason.
+    Listening { on: bool, reason: Option<String> },
+}
+
+impl From<trenddojo_sync::watch::WatchEvent<'_>> for SyncEvent {
+    fn from(e: trenddojo_sync::watch::WatchEvent<'_>) -> Self {
+        use trenddojo_sync::watch::WatchEvent as W;
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        match e {
+            W::Round { trigger, report, took } => {
+                SyncEvent::Round { trigger: trigger.into(), report: report.into(), ms: ms(took) }
+            }
+            W::Failed { trigger, error, failures, retry_in } => SyncEvent::Failed {
+                trigger: trigger.into(),
+                error: crate::error::of_sync_error(error),
+                failures,
+                retry_in_ms: ms(retry_in),
+            },
+            W::Listening { on, reason } => SyncEvent::Listening { on, reason },
+        }
+    }
+}
+
+/// A long job that reports progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressTask {
+    /// Local changes going up to the server (rows).
+    SyncUpload,
+    /// Other devices' changes coming down and being applied (rows; the total is not known ahead).
+    SyncDownload,
+    /// A broker file being read (bytes).
+    ImportRead,
+}
+
+/// How far a long job has come: `done` of `total` (when known) units of its task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Progress {
+    pub task: ProgressTask,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+}
+
+impl From<trenddojo_sync::progress::Step> for Progress {
+    fn from(s: trenddojo_sync::progress::Step) -> Self {
+        use trenddojo_sync::progress::Step;
+        match s {
+            Step::Upload { done, total } => Progress { task: ProgressTask::SyncUpload, done, total: Some(total) },
+            Step::Download { done, finished } => {
+                Progress { task: ProgressTask::SyncDownload, done, total: finished.then_some(done) }
+            }
+        }
+    }
+}
+
 /// The device's sync bookkeeping for the active user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 

@@ -15,7 +15,7 @@ pub mod parse;
 pub mod seed;
 mod service;
 
-pub use error::{ApiError, ApiResult, ErrorCode};
+pub use error::{Action, ApiError, ApiResult, ErrorCode};
 pub use service::*;
 pub use trenddojo_store::{KeySource, Passphrase, RecoveryKey};
 
@@ -28,7 +28,7 @@ pub mod maintenance_types {
 
 /// Sync configuration and events the shells pass in or hear (plain values, no connection or store inside).
 pub mod sync_types {
-    pub use trenddojo_sync::watch::{Trigger, WatchEvent, WatchOptions};
+    pub use trenddojo_sync::watch::WatchOptions;
     pub use trenddojo_sync::Limits;
 }
 

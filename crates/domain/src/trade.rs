@@ -8,7 +8,7 @@
 //! by quantity and rounded to 10 places, with the exit that consumes the last piece of a lot taking the
 //! remainder; so for a closed trade the per-exit net amounts add up to the trade's net P&L exactly.
 //!
-//! Recomputing a trade from its fills is a *total* function ([`summarize`], [`derive`]): it never fails.
+//! Recomputing a trade from its fills is a *total* function ([`summarize`], [`derive()`]): it never fails.
 //! Fills are facts that happened at a broker, and the fills of one trade can arrive from several devices
 //! that recorded them while apart (two devices both closing the same 10 shares). The rule "you cannot
 //! close more than is open" guards what a user types on one device (the core API refuses such an input);

@@ -22,7 +22,7 @@ use crate::model::{Cancel, FormatId, NormalizedFill, Rejected};
 pub const MAX_LINE: u64 = 4 * 1024 * 1024;
 /// How far into a file a format's header is looked for.
 pub const HEADER_SEARCH_LINES: u64 = 200;
-/// How many bytes [`crate::detect`] is given.
+/// How many bytes [`crate::detect()`] is given.
 pub const HEAD_LEN: usize = 64 * 1024;
 /// Rows that are not executions read before the first fill, after which a file is given up.
 pub const MAX_SKIPPED_WITHOUT_FILL: u64 = 100_000;

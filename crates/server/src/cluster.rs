@@ -82,10 +82,7 @@ pub fn bin_dir() -> Result<PathBuf> {
             }
         }
     }
-    Err(ServerError::Cluster(
-        "PostgreSQL server binaries not found: install the `postgresql` package (scripts/setup.sh does) or set TRENDDOJO_PG_BIN"
-            .into(),
-    ))
+    Err(ServerError::NoPostgres)
 }
 
 /// A command that runs `program` as the user the server runs as: the `postgres` user when we are root
@@ -155,7 +152,7 @@ fn hand_to_postgres(dir: &Path) -> Result<()> {
     if !probe.status().map(|s| s.success()).unwrap_or(false) {
         return Err(ServerError::Cluster(format!(
             "running as root, the server runs as the `postgres` user, which cannot reach {}; use a data folder \
-             outside root's home (--home) or run as a normal user",
+             outside root's home or run as a normal user",
             dir.display()
         )));
     }

@@ -78,8 +78,8 @@ pub fn set(home: &Path, name: &str, service: &str, production: bool, ca_file: Op
     if config.get_password().is_some() {
         return Err(ServerError::invalid(
             "server",
-            "the connection string holds a password; profiles never store secrets: remove it and keep the password in \
-             the OS keyring (--password-stdin) or in TRENDDOJO_<ENV>_PASSWORD",
+            "the connection string holds a password; profiles never store secrets: remove it (the password is kept \
+             in the OS keyring, or given when connecting)",
         ));
     }
     if let Some(ca) = ca_file {
@@ -100,13 +100,10 @@ pub fn set(home: &Path, name: &str, service: &str, production: bool, ca_file: Op
 
 pub fn get(home: &Path, name: &str) -> Result<Profile> {
     check_name(name)?;
-    load(home)?.environments.remove(name).ok_or_else(|| {
-        ServerError::Environment(format!(
-            "no environment {name:?} in {}; add it with `trenddojo server env set {name} --service URL`{}",
-            path(home).display(),
-            if name == "development" { " or start one with `trenddojo server dev`" } else { "" }
-        ))
-    })
+    load(home)?
+        .environments
+        .remove(name)
+        .ok_or_else(|| ServerError::UnknownEnvironment { name: name.to_string(), file: path(home) })
 }
 
 fn env_var(name: &str) -> String {

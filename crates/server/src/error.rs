@@ -25,7 +25,7 @@ pub enum ServerError {
     #[error("server migration failed: {0}")]
     Migration(String),
     /// The schema on the server is newer than this build knows.
-    #[error("the server schema is at version {found}, newer than this build knows ({known}); upgrade TrendDojo")]
+    #[error("the server schema is at version {found}, newer than this build knows ({known})")]
     NewerSchema { found: u32, known: u32 },
     /// A production change without the explicit confirmation.
     #[error("{0}")]
@@ -35,6 +35,12 @@ pub enum ServerError {
     Cluster(String),
     #[error("environment: {0}")]
     Environment(String),
+    /// No profile of that name in the environments file.
+    #[error("environment: no environment {name:?} in {}", file.display())]
+    UnknownEnvironment { name: String, file: std::path::PathBuf },
+    /// PostgreSQL's server programs (`initdb`, `pg_ctl`) are not installed where they are looked for.
+    #[error("development PostgreSQL: the PostgreSQL server programs (initdb, pg_ctl) were not found")]
+    NoPostgres,
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

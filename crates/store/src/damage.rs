@@ -109,15 +109,14 @@ pub(crate) fn clear(paths: &StorePaths) -> Result<()> {
 pub(crate) fn advice(paths: &StorePaths) -> String {
     match crate::backup::newest_good_backup(paths) {
         Some(b) => format!(
-            "Nothing was changed. The newest good backup is {} (made {}): restore it with `trenddojo db restore {}`, \
-             or salvage what is still readable with `trenddojo db recover`",
+            "Nothing was changed. The newest good backup is {} (made {}): restore it, or salvage what is still \
+             readable",
             b.path.display(),
             b.created_at,
-            b.path.display()
         ),
         None => format!(
-            "Nothing was changed. No good backup was found in {}: restore one you keep elsewhere with `trenddojo db \
-             restore FILE`, or salvage what is still readable with `trenddojo db recover`",
+            "Nothing was changed. No good backup was found in {}: restore one you keep elsewhere, or salvage what \
+             is still readable",
             paths.backups.display()
         ),
     }

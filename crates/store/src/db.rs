@@ -637,6 +637,34 @@ impl Store {
         self.on_damage(out, corrupt)
     }
 
+    /// Drop the whole schema and build it again at the newest version (the data is gone; `db reset` backs
+    /// up first). The store keeps its identity (the keyring entry and `keyinfo.json` point at its id, and
+    /// sync knows the device by its id) and gets a fresh sealing key (the sealed secrets went with their
+    /// rows). Returns the versions rolled back and applied.
+    pub fn rebuild_schema(&self) -> Result<(Vec<u32>, Vec<u32>)> {
+        let store_id = self.key_info().store_id.to_string();
+        let device_id = self.device_id().to_string();
+        self.with_writer(|c| {
+            let down = migrations::rollback(c, 0)?;
+            let up = migrations::migrate(c, None)?;
+            meta_set(c, "store_id", &store_id)?;
+            meta_set(c, "device_id", &device_id)?;
+            meta_set(c, "sealing_key", &hex::encode(StoreKey::random().bytes()))?;
+            Ok((down, up))
+        })
+    }
+
+    /// Whether the store holds any account or trade (seeding is only for an empty store).
+    pub fn holds_trading_data(&self) -> Result<bool> {
+        self.read(|c| {
+            let n: i64 =
+                c.query_row("SELECT EXISTS (SELECT 1 FROM accounts) OR EXISTS (SELECT 1 FROM trades)", [], |r| {
+                    r.get(0)
+                })?;
+            Ok(n != 0)
+        })
+    }
+
     /// Refuse schema changes and other writes outside [`Store::write`] on a store known to be damaged.
     pub fn ensure_writable(&self) -> Result<()> {
         if self.is_damaged() {

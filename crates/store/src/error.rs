@@ -4,10 +4,32 @@ use std::path::PathBuf;
 
 use trenddojo_domain::DomainError;
 
+/// What the user can do about an error, named as a thing to do rather than a command of one shell: the CLI
+/// turns it into the command to type, the app into a button or a screen. See [`StoreError::remedy`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// Create a new store (there is none here yet).
+    CreateStore,
+    /// Unlock with the store's passphrase (it has one; none was given).
+    GivePassphrase,
+    /// Keep the key behind a passphrase instead (there is no OS keyring here).
+    UsePassphraseInstead,
+    /// Unlock the OS keyring (it is locked).
+    UnlockKeyring,
+    /// Make a new recovery key.
+    CreateRecoveryKey,
+    /// Restore a backup (this one when known).
+    RestoreBackup { file: Option<PathBuf> },
+    /// Restore the newest good backup, when there is one, or salvage what is still readable.
+    RestoreOrSalvage { newest_backup: Option<PathBuf> },
+    /// Install a newer TrendDojo.
+    UpgradeApp,
+}
+
 /// Everything the local store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no TrendDojo store in {0}; run `trenddojo init` first")]
+    #[error("no TrendDojo store in {0}")]
     NotInitialized(PathBuf),
     #[error("a TrendDojo store already exists in {0}")]
     AlreadyExists(PathBuf),
@@ -25,19 +47,17 @@ pub enum StoreError {
     BadBackup { path: PathBuf, what: String },
     /// The request contradicts the store's state (showing a recovery key that was already confirmed...).
     #[error("{field}: {message}")]
-    Conflict { field: &'static str, message: String },
+    Conflict { field: &'static str, message: String, remedy: Option<Remedy> },
     #[error("{path}: could not write: {reason}; nothing was kept")]
     DiskFull { path: PathBuf, reason: String },
-    #[error("no key to unlock the store: {0}")]
-    KeyUnavailable(String),
+    #[error("no key to unlock the store: {reason}")]
+    KeyUnavailable { reason: String, remedy: Option<Remedy> },
     #[error("the OS keyring failed: {0}")]
     Keyring(String),
-    #[error(
-        "this store has schema version {found}, newer than this TrendDojo knows ({known}); install a newer TrendDojo"
-    )]
+    #[error("this store has schema version {found}, newer than this TrendDojo knows ({known})")]
     NewerSchema { found: u32, known: u32 },
     /// A file (keyinfo.json, a backup) written by a newer TrendDojo.
-    #[error("{file} is format {found}, newer than this TrendDojo reads ({known}); install a newer TrendDojo")]
+    #[error("{file} is format {found}, newer than this TrendDojo reads ({known})")]
     NewerFormat { file: PathBuf, found: u32, known: u32 },
     #[error("migration failed: {0}")]
     Migration(String),
@@ -88,6 +108,37 @@ impl StoreError {
 
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
+    }
+
+    /// No key to unlock with, for `reason` (no remedy attached yet: see [`StoreError::with_remedy`]).
+    pub(crate) fn key_unavailable(reason: impl Into<String>) -> Self {
+        StoreError::KeyUnavailable { reason: reason.into(), remedy: None }
+    }
+
+    /// A request that contradicts the store's state.
+    pub(crate) fn conflict(field: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Conflict { field, message: message.into(), remedy: None }
+    }
+
+    /// The same error with what the user can do about it (for the variants that carry one).
+    pub(crate) fn with_remedy(mut self, r: Remedy) -> Self {
+        if let StoreError::KeyUnavailable { remedy, .. } | StoreError::Conflict { remedy, .. } = &mut self {
+            *remedy = Some(r);
+        }
+        self
+    }
+
+    /// What the user can do about this error, if anything specific.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            StoreError::NotInitialized(_) => Some(Remedy::CreateStore),
+            StoreError::KeyUnavailable { remedy, .. } | StoreError::Conflict { remedy, .. } => remedy.clone(),
+            StoreError::Damaged { home, .. } => Some(Remedy::RestoreOrSalvage {
+                newest_backup: crate::backup::newest_good_backup(&crate::StorePaths::new(home)).map(|b| b.path),
+            }),
+            StoreError::NewerSchema { .. } | StoreError::NewerFormat { .. } => Some(Remedy::UpgradeApp),
+            _ => None,
+        }
     }
 }
 

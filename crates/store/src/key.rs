@@ -48,7 +48,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{Result, StoreError};
+use crate::error::{Remedy, Result, StoreError};
 
 /// Keyring service name under which store keys are kept.
 pub const KEYRING_SERVICE: &str = "trenddojo";
@@ -94,7 +94,7 @@ impl StoreKey {
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let arr: [u8; 32] = bytes
             .try_into()
-            .map_err(|_| StoreError::KeyUnavailable("the key in the OS keyring has the wrong length".into()))?;
+            .map_err(|_| StoreError::key_unavailable("the key in the OS keyring has the wrong length"))?;
         Ok(StoreKey(arr))
     }
 
@@ -114,7 +114,7 @@ impl StoreKey {
     fn from_hex(s: &str) -> Result<Self> {
         let bytes = Zeroizing::new(
             hex::decode(s.trim())
-                .map_err(|_| StoreError::KeyUnavailable("the key in the OS keyring is not valid hex".into()))?,
+                .map_err(|_| StoreError::key_unavailable("the key in the OS keyring is not valid hex"))?,
         );
         Self::from_bytes(&bytes)
     }
@@ -566,8 +566,8 @@ pub(crate) fn keyring_key(store_id: Uuid, key_check: Option<&str>) -> Result<Unl
     let hex = Zeroizing::new(entry.get_password().map_err(keyring_error)?);
     let key = StoreKey::from_hex(&hex)?;
     match key_check {
-        Some(c) if !key.matches_check(c) => Err(StoreError::KeyUnavailable(
-            "the key in the OS keyring for this store does not match it (was the store replaced?)".into(),
+        Some(c) if !key.matches_check(c) => Err(StoreError::key_unavailable(
+            "the key in the OS keyring for this store does not match it (was the store replaced?)",
         )),
         Some(_) => Ok(Unlocked { key, verified: true }),
         None => Ok(Unlocked { key, verified: false }),
@@ -621,9 +621,10 @@ pub(crate) fn create_key(source: &KeySource) -> Result<(StoreKey, KeyInfo, Recov
 /// Recover the key of an existing store.
 pub(crate) fn load_key(info: &KeyInfo, source: &KeySource, home: &Path) -> Result<Unlocked> {
     match (info.method.as_str(), source) {
-        ("passphrase", KeySource::Keyring) => Err(StoreError::KeyUnavailable(
-            "this store is protected by a passphrase; set TRENDDOJO_PASSPHRASE or pass --passphrase-stdin".into(),
-        )),
+        ("passphrase", KeySource::Keyring) => {
+            Err(StoreError::key_unavailable("this store is protected by a passphrase, and none was given")
+                .with_remedy(Remedy::GivePassphrase))
+        }
         // A keyring store ignores a passphrase given out of habit (TRENDDOJO_PASSPHRASE set globally).
         ("keyring", KeySource::Passphrase(_)) | ("keyring", KeySource::Keyring) => {
             keyring_key(info.store_id, info.key_check.as_deref())
@@ -634,7 +635,7 @@ pub(crate) fn load_key(info: &KeyInfo, source: &KeySource, home: &Path) -> Resul
             }
             UnlockError::Wrong(_) => StoreError::WrongKey(home.to_path_buf()),
             UnlockError::NotApplicable(why) => {
-                StoreError::KeyUnavailable(format!("this store cannot be unlocked that way: {why}"))
+                StoreError::key_unavailable(format!("this store cannot be unlocked that way: {why}"))
             }
             UnlockError::Other(e) => e,
         }),
@@ -747,22 +748,20 @@ pub fn derive_key(passphrase: &Passphrase, kdf: &KdfParams) -> Result<StoreKey> 
 
 fn keyring_entry(store_id: Uuid) -> Result<keyring::Entry> {
     if let Err(e) = keyring::Entry::store_status() {
-        return Err(StoreError::KeyUnavailable(format!(
-            "no OS keyring is available ({}); set TRENDDOJO_PASSPHRASE or pass --passphrase-stdin",
-            describe_keyring_error(e)
-        )));
+        return Err(StoreError::key_unavailable(format!("no OS keyring is available ({})", describe_keyring_error(e)))
+            .with_remedy(Remedy::UsePassphraseInstead));
     }
     keyring::Entry::new(KEYRING_SERVICE, &keyring_user(store_id)).map_err(keyring_error)
 }
 
 fn keyring_error(e: keyring::Error) -> StoreError {
     match e {
-        keyring::Error::NoEntry => StoreError::KeyUnavailable(
-            "the store's key is not in this user's OS keyring (was the store copied from another machine?)".into(),
+        keyring::Error::NoEntry => StoreError::key_unavailable(
+            "the store's key is not in this user's OS keyring (was the store copied from another machine?)",
         ),
-        keyring::Error::NoStorageAccess(_) => StoreError::KeyUnavailable(
-            "the OS keyring is locked; unlock it, or set TRENDDOJO_PASSPHRASE for a passphrase store".into(),
-        ),
+        keyring::Error::NoStorageAccess(_) => {
+            StoreError::key_unavailable("the OS keyring is locked").with_remedy(Remedy::UnlockKeyring)
+        }
         other => StoreError::Keyring(describe_keyring_error(&other)),
     }
 }

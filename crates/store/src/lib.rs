@@ -37,7 +37,7 @@ pub mod users;
 
 pub use backup::{BackupEntry, BackupOutcome, IntegrityReport};
 pub use db::{MigrateOnOpen, Store, StorePaths, Tx};
-pub use error::{Result, StoreError};
+pub use error::{Remedy, Result, StoreError};
 pub use fsutil::write_new_file;
 pub use key::{KeySource, Passphrase, RecoveryKey, RecoveryState};
 pub use restore::RestoreOutcome;

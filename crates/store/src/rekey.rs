@@ -9,7 +9,7 @@
 //! `keyinfo.json` no longer does, so a crash in between leaves a store that still unlocks.
 
 use crate::db::Store;
-use crate::error::{Result, StoreError};
+use crate::error::{Remedy, Result, StoreError};
 use crate::key::{self, Passphrase, RecoveryKey, RecoveryState};
 
 impl Store {
@@ -29,10 +29,7 @@ impl Store {
     pub fn use_keyring(&self) -> Result<()> {
         let before = self.key_info();
         if before.method == "keyring" {
-            return Err(StoreError::Conflict {
-                field: "method",
-                message: "the key is already in the OS keyring".into(),
-            });
+            return Err(StoreError::conflict("method", "the key is already in the OS keyring"));
         }
         key::keyring_store(before.store_id, self.key())?;
         self.save_key_info(key::with_keyring(&before, self.key()))
@@ -57,19 +54,18 @@ impl Store {
             RecoveryState::Unconfirmed => self
                 .pending_recovery_key()?
                 .ok_or_else(|| StoreError::corrupt("keyinfo.json: the pending recovery key is missing")),
-            RecoveryState::Confirmed => Err(StoreError::Conflict {
-                field: "recovery key",
-                message: "it was confirmed and erased from this machine, so it cannot be shown again: the copy you \
-                          wrote down is the only one. If it is lost, make a new one with `trenddojo key \
-                          create-recovery` (backups made before keep opening with the old one or their passphrase)"
-                    .into(),
-            }),
-            RecoveryState::None => Err(StoreError::Conflict {
-                field: "recovery key",
-                message: "this store has none yet (it was created before recovery keys); make one with `trenddojo \
-                          key create-recovery`"
-                    .into(),
-            }),
+            RecoveryState::Confirmed => Err(StoreError::conflict(
+                "recovery key",
+                "it was confirmed and erased from this machine, so it cannot be shown again: the copy you wrote down \
+                 is the only one. If it is lost, make a new one (backups made before keep opening with the old one \
+                 or their passphrase)",
+            )
+            .with_remedy(Remedy::CreateRecoveryKey)),
+            RecoveryState::None => Err(StoreError::conflict(
+                "recovery key",
+                "this store has none yet (it was created before recovery keys)",
+            )
+            .with_remedy(Remedy::CreateRecoveryKey)),
         }
     }
 
@@ -77,10 +73,8 @@ impl Store {
     pub fn confirm_recovery_key(&self, candidate: &RecoveryKey) -> Result<()> {
         let info = self.key_info();
         if info.recovery_state() == RecoveryState::None {
-            return Err(StoreError::Conflict {
-                field: "recovery key",
-                message: "this store has none to confirm; make one with `trenddojo key create-recovery`".into(),
-            });
+            return Err(StoreError::conflict("recovery key", "this store has none to confirm")
+                .with_remedy(Remedy::CreateRecoveryKey));
         }
         if !key::recovery_unlocks(&info, self.key(), candidate) {
             return Err(StoreError::WrongSecret { what: "recovery key", target: "this store".into() });

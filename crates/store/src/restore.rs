@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use crate::backup::{check_copy, keyinfo_from_header, root_pages, Container};
 use crate::db::{connect, MigrateOnOpen, Store, StorePaths};
-use crate::error::{Result, StoreError};
+use crate::error::{Remedy, Result, StoreError};
 use crate::fsutil;
 use crate::key::{self, KeyInfo, KeySource, RecoveryKey, StoreKey, UnlockError, Unlocked};
 use crate::migrations;
@@ -185,7 +185,7 @@ fn unlock_error(e: UnlockError, file: &Path) -> StoreError {
     match e {
         UnlockError::Wrong(what) => StoreError::WrongSecret { what, target: format!("the backup {}", file.display()) },
         UnlockError::NotApplicable(why) => {
-            StoreError::KeyUnavailable(format!("the backup {} cannot be opened that way: {why}", file.display()))
+            StoreError::key_unavailable(format!("the backup {} cannot be opened that way: {why}", file.display()))
         }
         UnlockError::Other(e) => e,
     }
@@ -341,7 +341,7 @@ fn unlock_backup(
             return Ok((u.key, UnlockedWith::Keyring));
         }
     }
-    Err(StoreError::KeyUnavailable(format!(
+    Err(StoreError::key_unavailable(format!(
         "the backup {} needs the passphrase in use when it was made, or the store's recovery key",
         c.path.display()
     )))
@@ -356,11 +356,10 @@ fn protect(base: KeyInfo, key: &StoreKey, passphrase: Option<&key::Passphrase>) 
             key::keyring_store(base.store_id, key)?;
             Ok(key::with_keyring(&base, key))
         }
-        None => Err(StoreError::KeyUnavailable(
-            "there is no OS keyring here to keep the restored store's key; give a passphrase to protect it \
-             (TRENDDOJO_PASSPHRASE or --passphrase-stdin)"
-                .into(),
-        )),
+        None => Err(StoreError::key_unavailable(
+            "there is no OS keyring here to keep the restored store's key, and no passphrase was given to protect it",
+        )
+        .with_remedy(Remedy::UsePassphraseInstead)),
     }
 }
 

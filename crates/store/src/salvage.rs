@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::backup::{check_copy, root_pages, Container};
 use crate::db::{connect, meta_get, meta_set, StorePaths};
-use crate::error::{Result, StoreError};
+use crate::error::{Remedy, Result, StoreError};
 use crate::fsutil;
 use crate::key::{self, KeyInfo, KeySource, StoreKey};
 use crate::migrations;
@@ -72,11 +72,11 @@ pub fn recover(home: &Path, source: &KeySource) -> Result<RecoverOutcome> {
         return Err(StoreError::NotInitialized(paths.home));
     }
     let info = KeyInfo::load(&paths.keyinfo).map_err(|_| {
-        StoreError::KeyUnavailable(format!(
-            "{} is missing or unreadable, so the damaged store's key cannot be found; restore a backup instead \
-         (`trenddojo db restore FILE`)",
+        StoreError::key_unavailable(format!(
+            "{} is missing or unreadable, so the damaged store's key cannot be found",
             paths.keyinfo.display()
         ))
+        .with_remedy(Remedy::RestoreBackup { file: None })
     })?;
     let key = key::load_key(&info, source, &paths.home)?.key;
     let tmp = paths.tmp_dir();
@@ -163,14 +163,14 @@ fn salvage_into(
     let old = open().map_err(|e| StoreError::Damaged {
         home: fsutil::parent_of(src),
         what: format!("its first page or its schema cannot be read ({e}), so nothing can be salvaged"),
-        advice: "Restore a backup with `trenddojo db restore FILE`".into(),
+        advice: "Restore a backup.".into(),
     })?;
     let version = match migrations::current_version(&old) {
         Ok(0) => {
             return Err(StoreError::Damaged {
                 home: fsutil::parent_of(src),
                 what: "it holds no TrendDojo schema, so there is nothing to salvage".into(),
-                advice: "Restore a backup with `trenddojo db restore FILE`".into(),
+                advice: "Restore a backup.".into(),
             })
         }
         Ok(v) if v > migrations::latest_version() => {

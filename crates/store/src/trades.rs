@@ -989,6 +989,16 @@ pub fn open_positions(conn: &Connection, account_id: Uuid) -> Result<Vec<(String
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The account a trade (live or deleted) belongs to, and whether the trade is deleted; `None` when no
+/// such trade exists here.
+pub fn account_of(conn: &Connection, trade_id: Uuid) -> Result<Option<(Uuid, bool)>> {
+    let found: Option<(Uuid, i64)> = conn
+        .prepare_cached("SELECT account_id, deleted FROM trades WHERE id = ?1")?
+        .query_row([trade_id.to_string()], |r| Ok((col_uuid(r, 0)?, r.get(1)?)))
+        .optional()?;
+    Ok(found.map(|(a, d)| (a, d != 0)))
+}
+
 /// Sum of realized net P&L of an account's exits executed in `[from, to)` (`to: None` = no upper bound).
 pub fn realized_between(
     conn: &Connection,

@@ -196,10 +196,9 @@ impl Journal {
                 let mut all = account_repo::list(conn, user_id)?;
                 match all.len() {
                     1 => Ok(all.remove(0)),
-                    0 => Err(ApiError::new(
-                        ErrorCode::NotFound,
-                        "account: there are no accounts; run `trenddojo account add`",
-                    )),
+                    0 => Err(ApiError::new(ErrorCode::NotFound, "account: there are no accounts yet")
+                        .with_field("account")
+                        .with_action(crate::error::Action::AddAccount)),
                     _ => Err(ApiError::invalid(
                         "account",
                         format!(

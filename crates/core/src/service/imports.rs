@@ -211,15 +211,13 @@ pub struct UndoResult {
     pub trades_removed: u64,
 }
 
-/// Bytes read so far and the file's size, for a progress bar.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
-
+/// Reads a file and tells the journal's progress sink how far it got (each MiB, and at the end).
 struct Counting<'a, R> {
     inner: R,
     read: u64,
     reported: u64,
     total: u64,
-    progress: Progress<'a>,
+    journal: &'a Journal,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
@@ -228,7 +226,11 @@ impl<R: Read> Read for Counting<'_, R> {
         self.read = self.read.saturating_add(n as u64);
         if self.read.saturating_sub(self.reported) >= 1 << 20 || n == 0 {
             self.reported = self.read;
-            (self.progress)(self.read, self.total);
+            self.journal.report(dto::Progress {
+                task: dto::ProgressTask::ImportRead,
+                done: self.read,
+                total: Some(self.total),
+            });
         }
         Ok(n)
     }
@@ -241,7 +243,7 @@ fn import_error(e: trenddojo_import::ImportError) -> ApiError {
         trenddojo_import::ImportError::Io(_) => ErrorCode::Io,
         _ => ErrorCode::InvalidInput,
     };
-    ApiError { code, message, field, hint: None }
+    ApiError { code, message, field, hint: None, action: None }
 }
 
 fn multiplier_setting(s: &str) -> ApiResult<(String, Decimal)> {
@@ -257,8 +259,8 @@ fn multiplier_setting(s: &str) -> ApiResult<(String, Decimal)> {
 
 impl Journal {
     /// Read and check a broker export for `input.account` (nothing is written; a saved mapping is stored
-    /// only when the file reads). `progress` hears how far the file has been read.
-    pub fn import_read(&self, input: &ImportInput, progress: Progress<'_>) -> ApiResult<ImportFile> {
+    /// only when the file reads). The progress sink hears how far the file has been read.
+    pub fn import_read(&self, input: &ImportInput) -> ApiResult<ImportFile> {
         let user_id = self.user_id()?;
         let account = self.store.read(|c| Ok::<_, ApiError>(account_repo::resolve(c, user_id, &input.account)?))?;
         let format = input.format.as_deref().map(|f| parse::choice::<FormatId>("format", f)).transpose()?;
@@ -293,7 +295,7 @@ impl Journal {
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(ApiError::invalid("file", format!("{} is a folder, not an export", path.display())));
         }
-        let reader = Counting { inner: file, read: 0, reported: 0, total, progress };
+        let reader = Counting { inner: file, read: 0, reported: 0, total, journal: self };
         let parsed = trenddojo_import::parse_reader(reader, &opts).map_err(import_error)?;
         if let (Some(name), Some(json)) = (&input.save_mapping, &mapping_json) {
             let name = parse::text("save_mapping", name, 60)?;

@@ -22,7 +22,7 @@ use trenddojo_store::{
     RecoveryState, RestoreOutcome, Store,
 };
 
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{Action, ApiError, ApiResult, ErrorCode};
 use crate::seed::{self, SeedState};
 
 /// The result of a schema change.
@@ -182,8 +182,9 @@ impl Maintenance {
         if target < from_version {
             return Err(ApiError::invalid(
                 "to",
-                format!("the store is at {from_version}; use `db rollback --to {target}`"),
-            ));
+                format!("the store is at {from_version}, above {target}: going down is a rollback"),
+            )
+            .with_action(Action::RollbackStore { to: target }));
         }
         let backup = if target > from_version { self.backup_if_needed("migrate", from_version)? } else { None };
         let applied = self.store.with_writer(|c| migrations::migrate(c, Some(target)))?;
@@ -201,15 +202,17 @@ impl Maintenance {
         if target > from_version {
             return Err(ApiError::invalid(
                 "to",
-                format!("the store is at {from_version}; use `db migrate --to {target}`"),
-            ));
+                format!("the store is at {from_version}, below {target}: going up is a migration"),
+            )
+            .with_action(Action::MigrateStore { to: Some(target) }));
         }
         if target == 0 {
             // A file without any schema is what a zeroed store looks like: TrendDojo refuses to open it.
             return Err(ApiError::invalid(
                 "to",
-                "the lowest version is 1 (version 0 leaves no schema at all); use `db reset` to start over",
-            ));
+                "the lowest version is 1 (version 0 leaves no schema at all); a reset starts over",
+            )
+            .with_action(Action::ResetStore { state: None }));
         }
         let backup = if target < from_version { self.backup_if_needed("rollback", from_version)? } else { None };
         let rolled_back = self.store.with_writer(|c| migrations::rollback(c, target))?;
@@ -221,58 +224,27 @@ impl Maintenance {
         self.store.ensure_writable()?;
         let from_version = self.version()?;
         let backup = self.backup_if_needed("reset", from_version)?;
-        let (rolled_back, applied) = self.store.with_writer(|c| {
-            let down = migrations::rollback(c, 0)?;
-            let up = migrations::migrate(c, None)?;
-            Ok((down, up))
-        })?;
-        self.store.with_writer(|c| {
-            // Store identity survives a reset: the keyring entry and keyinfo.json point at it.
-            let info = self.store.key_info();
-            c.execute("INSERT INTO store_meta (key, value) VALUES ('store_id', ?1)", [info.store_id.to_string()])?;
-            c.execute("INSERT INTO store_meta (key, value) VALUES ('device_id', ?1)", [self.store.device_id()])?;
-            Ok(())
-        })?;
-        self.restore_sealing_key()?;
+        let (rolled_back, applied) = self.store.rebuild_schema()?;
         seed::seed(&self.store, state)?;
         Ok(MigrationOutcome { from_version, to_version: self.version()?, applied, rolled_back, backup })
-    }
-
-    fn restore_sealing_key(&self) -> ApiResult<()> {
-        let fresh = trenddojo_store::key::StoreKey::random();
-        self.store.with_writer(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('sealing_key', ?1)",
-                [trenddojo_store::key::key_hex(&fresh).as_str()],
-            )?;
-            Ok(())
-        })?;
-        Ok(())
     }
 
     /// Load a seed state into a store that holds no accounts or trades yet.
     pub fn seed(&self, state: SeedState) -> ApiResult<()> {
         self.store.ensure_writable()?;
         if self.version()? < migrations::latest_version() {
-            return Err(ApiError::new(
-                ErrorCode::Conflict,
-                "seed: the store has pending migrations; run `trenddojo db migrate`",
-            ));
+            return Err(ApiError::new(ErrorCode::Conflict, "seed: the store has pending migrations")
+                .with_field("seed")
+                .with_action(Action::MigrateStore { to: None }));
         }
-        let busy = self.store.read(|c| {
-            let n: i64 = c
-                .query_row("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM trades)", [], |r| r.get(0))
-                .map_err(trenddojo_store::StoreError::from)?;
-            Ok::<_, ApiError>(n)
-        })?;
-        if busy > 0 {
+        if self.store.holds_trading_data()? {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
-                format!(
-                    "state: the store already holds data; use `trenddojo db reset --state {}` to replace it",
-                    state.as_str()
-                ),
-            ));
+                "state: the store already holds data; a seed state is loaded into an empty store, or replaces \
+                 everything in a reset",
+            )
+            .with_field("state")
+            .with_action(Action::ResetStore { state: Some(state.as_str().to_string()) }));
         }
         seed::seed(&self.store, state)
     }

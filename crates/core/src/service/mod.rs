@@ -40,11 +40,24 @@ pub struct OpenOptions {
     pub user: Option<String>,
 }
 
+/// Who hears how far a long job has come (see [`Journal::set_progress`]).
+pub type ProgressSink = std::sync::Arc<dyn Fn(crate::dto::Progress) + Send + Sync>;
+
 /// An open journal.
-#[derive(Debug)]
 pub struct Journal {
     store: Store,
     user: Option<User>,
+    progress: Option<ProgressSink>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("store", &self.store)
+            .field("user", &self.user.as_ref().map(|u| u.id))
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Journal {
@@ -65,7 +78,26 @@ impl Journal {
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("user: no user {e:?} in this store"))),
             None => Ok(user_repo::active_user(c)?),
         })?;
-        Ok(Journal { store, user })
+        Ok(Journal { store, user, progress: None })
+    }
+
+    /// Report the progress of long jobs (sync uploads and downloads, broker file reading) to `sink`: the
+    /// CLI draws a bar, the app sends an event to its window. One sink for the journal's life.
+    pub fn set_progress(&mut self, sink: ProgressSink) {
+        self.progress = Some(sink);
+    }
+
+    /// Tell the sink, if any.
+    pub(crate) fn report(&self, p: crate::dto::Progress) {
+        if let Some(s) = &self.progress {
+            s(p);
+        }
+    }
+
+    /// The sink as the sync engine's callback.
+    pub(crate) fn sync_progress(&self) -> Option<trenddojo_sync::progress::OnProgress> {
+        let sink = self.progress.clone()?;
+        Some(std::sync::Arc::new(move |step: trenddojo_sync::progress::Step| sink(step.into())))
     }
 
     /// The underlying store (benchmarks and tests).
@@ -89,10 +121,9 @@ impl Journal {
 
     pub(crate) fn current_user(&self) -> ApiResult<&User> {
         self.user.as_ref().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                "user: this store has no active user; run `trenddojo user add` or `trenddojo db seed --state demo`",
-            )
+            ApiError::new(ErrorCode::NotFound, "user: this store has no active user")
+                .with_field("user")
+                .with_action(crate::error::Action::AddUser)
         })
     }
 }

@@ -37,7 +37,7 @@ use trenddojo_store::users::{self as user_repo, NewUser, Tier};
 use trenddojo_store::Tx;
 
 use super::Journal;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{Action, ApiError, ApiResult, ErrorCode};
 use crate::parse;
 
 /// The one header row of the executions CSV, exactly.
@@ -206,9 +206,9 @@ impl Journal {
             if port::holds_data(tx)? {
                 return Err(ApiError::conflict(
                     "file",
-                    "this store already holds accounts or trades; import a backup into a new store (`trenddojo init` \
-                     with another --home)",
-                ));
+                    "this store already holds accounts or trades; a backup is imported into a new, empty store",
+                )
+                .with_action(Action::CreateStore));
             }
             Importer { tx, seen: HashSet::new(), outcome: ImportOutcome::default() }.run(&export)
         })?;
@@ -224,6 +224,7 @@ fn at<T>(path: &str, r: ApiResult<T>) -> ApiResult<T> {
         message: format!("file: {path}.{}", e.message),
         field: Some("file".into()),
         hint: e.hint,
+        action: e.action,
     })
 }
 

@@ -1,7 +1,5 @@
 //! Server use cases: the development cluster, environment profiles, provisioning, audit verification and
-//! the server schema's migrations. The server crate is async; the shells are not, so [`ServerAdmin`] owns
-//! a small current-thread Tokio runtime and blocks on each call (one short connection per call, which is
-//! also what Supabase's pooler prefers).
+//! the server schema's migrations. Async like the server crate: see [`ServerAdmin`].
 //!
 //! Production is guarded here, once for every shell: a profile marked production applies or rolls back
 //! migrations only with the confirmation `production`, and is never seeded.
@@ -15,7 +13,7 @@ use trenddojo_server::migrations::{self, Applied, Pending};
 use trenddojo_server::{cluster, db, ServerError};
 use zeroize::Zeroizing;
 
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{Action, ApiError, ApiResult, ErrorCode};
 use crate::seed::SeedState;
 
 /// Which server a command acts on.
@@ -77,36 +75,44 @@ pub struct ServerMigration {
 pub const PRODUCTION_CONFIRMATION: &str = "production";
 
 /// Server administration from a data folder (which holds `environments.json` and the dev cluster).
+///
+/// Every use case that talks to a server is `async` (one short connection per call, which is also what
+/// Supabase's pooler prefers), so the app calls it from its own runtime and the CLI blocks on it with the
+/// one runtime it keeps for the process. Work that blocks a thread (the OS keyring, starting PostgreSQL)
+/// runs on Tokio's blocking pool: Secret Service calls can deadlock on a runtime thread.
+#[derive(Debug, Clone)]
 pub struct ServerAdmin {
     home: PathBuf,
-    rt: tokio::runtime::Runtime,
-}
-
-impl std::fmt::Debug for ServerAdmin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerAdmin").field("home", &self.home).finish()
-    }
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::Internal, e.to_string())
 }
 
+/// Run blocking work (keyring, processes, files) off the runtime's threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}
+
 impl ServerAdmin {
-    pub fn new(home: &Path) -> ApiResult<ServerAdmin> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(internal)?;
-        Ok(ServerAdmin { home: home.to_path_buf(), rt })
+    pub fn new(home: &Path) -> ServerAdmin {
+        ServerAdmin { home: home.to_path_buf() }
     }
 
     fn cluster_dir(&self) -> PathBuf {
         cluster::dir_for_home(&self.home)
     }
 
-    fn resolve(&self, target: &ServerTarget) -> ApiResult<Target> {
-        Ok(match target {
-            ServerTarget::Url(u) => envs::resolve_url_in(&self.home, u)?,
-            ServerTarget::Env(e) => envs::resolve_env(&self.home, e)?,
+    /// The target's connection (an environment's password comes from the OS keyring: off the runtime).
+    async fn resolve(&self, target: &ServerTarget) -> ApiResult<Target> {
+        let (home, target) = (self.home.clone(), target.clone());
+        blocking(move || {
+            Ok(match &target {
+                ServerTarget::Url(u) => envs::resolve_url_in(&home, u)?,
+                ServerTarget::Env(e) => envs::resolve_env(&home, e)?,
+            })
         })
+        .await
     }
 
     async fn connect(t: &Target) -> Result<db::Client, ServerError> {
@@ -118,20 +124,25 @@ impl ServerAdmin {
 
     /// Start (or reuse) the development cluster in `<home>/postgres`, create the database, apply the
     /// server migrations and save the `development` profile.
-    pub fn dev(&self) -> ApiResult<DevServer> {
+    pub async fn dev(&self) -> ApiResult<DevServer> {
         let dir = self.cluster_dir();
-        let info = cluster::start_or_reuse(&dir)?;
+        let info = blocking(move || Ok(cluster::start_or_reuse(&dir)?)).await?;
         let service = info.admin_conn_string(cluster::DATABASE);
-        let applied = self.rt.block_on(async {
+        let applied = async {
             db::ensure_database(&info.admin_conn_string("postgres"), cluster::DATABASE).await?;
             let mut c = db::connect(&service).await?;
             migrations::migrate(&mut c, None).await
-        })?;
-        envs::set(&self.home, "development", &service, false, None)?;
-        let login_updated = match info.moved_from {
-            Some(old) => super::sync::move_login_port(&self.home, old, info.port)?,
-            None => false,
-        };
+        }
+        .await?;
+        let (home, svc, moved_from, port) = (self.home.clone(), service.clone(), info.moved_from, info.port);
+        let login_updated = blocking(move || {
+            envs::set(&home, "development", &svc, false, None)?;
+            match moved_from {
+                Some(old) => super::sync::move_login_port(&home, old, port),
+                None => Ok(false),
+            }
+        })
+        .await?;
         Ok(DevServer {
             moved_from: info.moved_from,
             login_updated,
@@ -145,12 +156,13 @@ impl ServerAdmin {
     }
 
     /// Stop the development cluster. False if it was not running.
-    pub fn stop_dev(&self) -> ApiResult<bool> {
-        Ok(cluster::stop(&self.cluster_dir())?)
+    pub async fn stop_dev(&self) -> ApiResult<bool> {
+        let dir = self.cluster_dir();
+        blocking(move || Ok(cluster::stop(&dir)?)).await
     }
 
     /// Save an environment profile; a password given here goes to the OS keyring, never to the file.
-    pub fn set_env(
+    pub async fn set_env(
         &self,
         name: &str,
         service: &str,
@@ -161,11 +173,17 @@ impl ServerAdmin {
         envs::check_name(name)?;
         // Validate everything before the keyring is touched: a refused profile stores nothing.
         envs::resolve_url(service)?;
-        let profile = envs::set(&self.home, name, service, production, ca_file)?;
-        if let Some(p) = password {
-            envs::store_password(name, p)?;
-        }
-        Ok(profile)
+        let (home, name, service) = (self.home.clone(), name.to_string(), service.to_string());
+        let ca_file = ca_file.map(Path::to_path_buf);
+        let password = password.map(|p| Zeroizing::new(p.to_string()));
+        blocking(move || {
+            let profile = envs::set(&home, &name, &service, production, ca_file.as_deref())?;
+            if let Some(p) = password {
+                envs::store_password(&name, &p)?;
+            }
+            Ok(profile)
+        })
+        .await
     }
 
     pub fn list_envs(&self) -> ApiResult<Environments> {
@@ -173,7 +191,7 @@ impl ServerAdmin {
     }
 
     /// Create or update a user and its login role (idempotent).
-    pub fn add_user(
+    pub async fn add_user(
         &self,
         target: &ServerTarget,
         email: &str,
@@ -182,30 +200,24 @@ impl ServerAdmin {
         user_id: Option<uuid::Uuid>,
         password: &str,
     ) -> ApiResult<Provisioned> {
-        let t = self.resolve(target)?;
+        let t = self.resolve(target).await?;
         let password = Zeroizing::new(password.to_string());
         let id = user_id.unwrap_or_else(uuid::Uuid::now_v7);
-        Ok(self.rt.block_on(async {
-            let c = Self::connect(&t).await?;
-            admin::add_user_with_id(&c, &t.config, id, email, tier, name, &password).await
-        })?)
+        let c = Self::connect(&t).await?;
+        Ok(admin::add_user_with_id(&c, &t.config, id, email, tier, name, &password).await?)
     }
 
-    pub fn remove_user(&self, target: &ServerTarget, email: &str) -> ApiResult<bool> {
-        let t = self.resolve(target)?;
-        Ok(self.rt.block_on(async {
-            let c = Self::connect(&t).await?;
-            admin::remove_user(&c, email).await
-        })?)
+    pub async fn remove_user(&self, target: &ServerTarget, email: &str) -> ApiResult<bool> {
+        let t = self.resolve(target).await?;
+        let c = Self::connect(&t).await?;
+        Ok(admin::remove_user(&c, email).await?)
     }
 
     /// Check every audit hash chain (or one user's). A broken chain is an error with code `corrupt`.
-    pub fn verify_audit(&self, target: &ServerTarget, email: Option<&str>) -> ApiResult<AuditReport> {
-        let t = self.resolve(target)?;
-        let report = self.rt.block_on(async {
-            let c = Self::connect(&t).await?;
-            admin::verify_audit(&c, email).await
-        })?;
+    pub async fn verify_audit(&self, target: &ServerTarget, email: Option<&str>) -> ApiResult<AuditReport> {
+        let t = self.resolve(target).await?;
+        let c = Self::connect(&t).await?;
+        let report = admin::verify_audit(&c, email).await?;
         if !report.ok() {
             let shown: Vec<&str> = report.problems.iter().take(5).map(String::as_str).collect();
             return Err(ApiError::new(
@@ -221,17 +233,15 @@ impl ServerAdmin {
         Ok(report)
     }
 
-    pub fn maintain(&self, target: &ServerTarget) -> ApiResult<i32> {
-        let t = self.resolve(target)?;
-        Ok(self.rt.block_on(async {
-            let c = Self::connect(&t).await?;
-            admin::maintain(&c).await
-        })?)
+    pub async fn maintain(&self, target: &ServerTarget) -> ApiResult<i32> {
+        let t = self.resolve(target).await?;
+        let c = Self::connect(&t).await?;
+        Ok(admin::maintain(&c).await?)
     }
 
-    pub fn status(&self, target: &ServerTarget) -> ApiResult<ServerStatus> {
-        let t = self.resolve(target)?;
-        Ok(self.rt.block_on(async {
+    pub async fn status(&self, target: &ServerTarget) -> ApiResult<ServerStatus> {
+        let t = self.resolve(target).await?;
+        Ok(async {
             let c = Self::connect(&t).await?;
             let applied = migrations::applied(&c).await?;
             let pending = migrations::pending(&c).await?;
@@ -251,7 +261,8 @@ impl ServerAdmin {
                 drift,
                 security,
             })
-        })?)
+        }
+        .await?)
     }
 
     fn confirm(t: &Target, confirm: Option<&str>, plan: &[Pending]) -> ApiResult<bool> {
@@ -262,7 +273,9 @@ impl ServerAdmin {
             Some(PRODUCTION_CONFIRMATION) => Ok(true),
             Some(other) => Err(ApiError::invalid(
                 "confirm",
-                format!("{other:?} does not confirm; production changes need --confirm {PRODUCTION_CONFIRMATION}"),
+                format!(
+                    "{other:?} does not confirm; production changes need the confirmation {PRODUCTION_CONFIRMATION:?}"
+                ),
             )),
             None => Ok(false),
         }
@@ -270,9 +283,14 @@ impl ServerAdmin {
 
     /// Show the plan and apply it. On production, without the confirmation, nothing is applied and the
     /// result says so (`applied: false`); the CLI turns that into exit code 13.
-    pub fn migrate(&self, target: &ServerTarget, to: Option<u32>, confirm: Option<&str>) -> ApiResult<ServerMigration> {
-        let t = self.resolve(target)?;
-        self.rt.block_on(async {
+    pub async fn migrate(
+        &self,
+        target: &ServerTarget,
+        to: Option<u32>,
+        confirm: Option<&str>,
+    ) -> ApiResult<ServerMigration> {
+        let t = self.resolve(target).await?;
+        {
             let mut c = Self::connect(&t).await?;
             let from = migrations::current_version(&c).await?;
             let to_version = to.unwrap_or_else(migrations::latest_version);
@@ -303,18 +321,18 @@ impl ServerAdmin {
                 plan,
                 applied: true,
             })
-        })
+        }
     }
 
     /// Roll back to version `to` (default: one step), with the same production guard as [`Self::migrate`].
-    pub fn rollback(
+    pub async fn rollback(
         &self,
         target: &ServerTarget,
         to: Option<u32>,
         confirm: Option<&str>,
     ) -> ApiResult<ServerMigration> {
-        let t = self.resolve(target)?;
-        self.rt.block_on(async {
+        let t = self.resolve(target).await?;
+        {
             let mut c = Self::connect(&t).await?;
             let from = migrations::current_version(&c).await?;
             let to = to.unwrap_or(from.saturating_sub(1));
@@ -341,30 +359,28 @@ impl ServerAdmin {
             }
             migrations::rollback(&mut c, to).await?;
             Ok(ServerMigration { target: t.label.clone(), from_version: from, to_version: to, plan, applied: true })
-        })
+        }
     }
 
     /// Seed a server: `empty` adds nothing beyond the tier limits the migrations define; `dev`, `demo`
     /// and `test` provision the standard accounts (password `demo123`). Production is refused.
-    pub fn seed(&self, target: &ServerTarget, state: SeedState) -> ApiResult<Vec<Provisioned>> {
-        let t = self.resolve(target)?;
+    pub async fn seed(&self, target: &ServerTarget, state: SeedState) -> ApiResult<Vec<Provisioned>> {
+        let t = self.resolve(target).await?;
         if t.production {
             return Err(ApiError::new(
                 ErrorCode::Refused,
                 format!("seed: {} is production; seed data never goes there", t.label),
             ));
         }
-        Ok(self.rt.block_on(async {
-            let c = Self::connect(&t).await?;
-            if migrations::current_version(&c).await? < migrations::latest_version() {
-                return Err(ServerError::Migration(
-                    "the server schema is not up to date; run `trenddojo db migrate` for it first".into(),
-                ));
-            }
-            match state {
-                SeedState::Empty => Ok(Vec::new()),
-                SeedState::Dev | SeedState::Demo | SeedState::Test => admin::seed_standard_users(&c, &t.config).await,
-            }
-        })?)
+        let c = Self::connect(&t).await?;
+        if migrations::current_version(&c).await? < migrations::latest_version() {
+            return Err(ApiError::new(ErrorCode::Conflict, "seed: the server schema is not up to date")
+                .with_field("seed")
+                .with_action(Action::MigrateServer));
+        }
+        Ok(match state {
+            SeedState::Empty => Vec::new(),
+            SeedState::Dev | SeedState::Demo | SeedState::Test => admin::seed_standard_users(&c, &t.config).await?,
+        })
     }
 }

@@ -104,12 +104,7 @@ pub struct SyncReview {
 fn refresh_trades(tx: &Tx<'_>, trades: &[Uuid]) -> Result<Vec<Uuid>, SyncError> {
     let mut accounts = Vec::new();
     for &id in trades {
-        let found: Option<(String, bool)> = tx
-            .prepare_cached("SELECT account_id, deleted FROM trades WHERE id = ?1")
-            .and_then(|mut st| st.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))))
-            .ok();
-        let Some((account, deleted)) = found else { continue };
-        let Ok(account) = Uuid::parse_str(&account) else { continue };
+        let Some((account, deleted)) = trade_repo::account_of(tx, id)? else { continue };
         accounts.push(account);
         // A deleted trade has no summary to keep; its account's total is still rebuilt.
         if deleted {
@@ -257,7 +252,7 @@ impl Journal {
     /// is recorded for the sync status.
     pub async fn sync_round(&self, target: &Target, limits: Limits) -> ApiResult<dto::SyncReport> {
         let store = &self.store;
-        let result = round::connect_and_sync(store, target, limits, &REFRESH).await;
+        let result = round::connect_and_sync(store, target, limits, &REFRESH, self.sync_progress()).await;
         if let Some(user) = result.as_ref().ok().map(|r| r.user).or(self.user.as_ref().map(|u| u.id)) {
             // Best effort: a store that cannot record this fails visibly on its next write.
             let _ = round::record_outcome(store, user, result.as_ref());
@@ -279,18 +274,20 @@ impl Journal {
         &self,
         target: &Target,
         opts: &WatchOptions,
-        on_event: impl FnMut(WatchEvent<'_>),
+        mut on_event: impl FnMut(dto::SyncEvent),
         stop: impl Future<Output = ()>,
     ) -> ApiResult<()> {
         let user = self.user.as_ref().map(|u| u.id);
-        Ok(watch::watch(&self.store, user, target, &REFRESH, opts, on_event, stop).await?)
+        let events = |e: WatchEvent<'_>| on_event(e.into());
+        let opts = WatchOptions { progress: opts.progress.clone().or_else(|| self.sync_progress()), ..opts.clone() };
+        Ok(watch::watch(&self.store, user, target, &REFRESH, &opts, events, stop).await?)
     }
 
     /// Replace this device's copy of the user's data with the server's. Refuses while local changes are
     /// not on the server yet, unless `discard_local` (then they are lost: the caller confirmed).
     pub async fn sync_reset(&self, target: &Target, discard_local: bool, limits: Limits) -> ApiResult<dto::SyncReport> {
         let store = &self.store;
-        let mut server = Server::connect(target, limits).await?;
+        let mut server = Server::connect(target, limits).await?.with_progress(self.sync_progress());
         let user = trenddojo_sync::reset::signed_in_user(&server).await?;
         let pending = trenddojo_sync::outbox::pending(store, user)?;
         if pending > 0 && !discard_local {

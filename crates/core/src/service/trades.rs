@@ -306,7 +306,7 @@ pub(crate) fn risk_context(
 
 /// A refusal by the account's risk rules; like every input error it names its field (`risk`).
 fn risk_blocked(message: String) -> ApiError {
-    ApiError { code: ErrorCode::RiskBlocked, message, field: Some("risk".into()), hint: None }
+    ApiError { code: ErrorCode::RiskBlocked, message, field: Some("risk".into()), hint: None, action: None }
 }
 
 fn format_violations(a: &RiskAssessment) -> Vec<String> {
