@@ -100,6 +100,15 @@ fn app_pid() -> Option<u32> {
         .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().is_some_and(|exe| exe == want))
 }
 
+/// End the session and wait for the app's process to be gone: the app is single-instance, so a launch
+/// while the last one is still closing would only hand over to it.
+fn close(s: Session) {
+    s.close();
+    if !support::wait_until(Duration::from_secs(30), || app_pid().is_none()) {
+        println!("(the app was still running 30 s after its window closed)");
+    }
+}
+
 fn bundle() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist/assets");
     let (mut raw, mut gz) = (0u64, 0u64);
@@ -163,6 +172,36 @@ fn big_store(home: &Path, pass: &Passphrase, trades: usize) {
     }
 }
 
+/// The floor for the IPC round trip, in the same run: the same `trade_page` calls made on the core directly
+/// (no window, no IPC, no JSON), so the difference is what the shell and the webview add.
+fn core_floor(home: &Path, pass: &Passphrase) {
+    let j = Journal::open(&trenddojo_core::OpenOptions {
+        home: home.to_path_buf(),
+        key: KeySource::Passphrase(pass.clone()),
+        user: None,
+    })
+    .expect("open the big store");
+    let page =
+        |offset: u32| trenddojo_core::TradePageInput { limit: Some(50), offset: Some(offset), ..Default::default() };
+    for i in 0..20 {
+        j.trade_page(&page(i * 50)).expect("warm");
+    }
+    let mut times = Vec::new();
+    for i in 0..300u32 {
+        let t = Instant::now();
+        let p = j.trade_page(&page((i * 977) % 99_000)).expect("a page");
+        let json = serde_json::to_vec(&p).expect("JSON");
+        times.push(t.elapsed());
+        assert!(!json.is_empty(), "the page serializes");
+    }
+    println!(
+        "floor: the same page of 50 from the core directly (no IPC; query + JSON), 300 calls: p50 {}  p95 {}  max {}",
+        ms(pct(times.clone(), 50)),
+        ms(pct(times.clone(), 95)),
+        ms(pct(times, 100))
+    );
+}
+
 fn cold_start(driver: &Driver, home: &Path, runs: usize) {
     let home_arg = home.display().to_string();
     let (mut to_unlock, mut to_dash, mut in_page) = (Vec::new(), Vec::new(), Vec::new());
@@ -182,7 +221,7 @@ fn cold_start(driver: &Driver, home: &Path, runs: usize) {
         to_unlock.push(unlock_at);
         to_dash.push(t1.elapsed());
         in_page.push(page_ms(&s.js("return window.__trenddojoPerf.interactiveAt;", json!([]))));
-        s.close();
+        close(s);
     }
     let total: Vec<Duration> = to_unlock.iter().zip(&to_dash).map(|(a, b)| *a + *b).collect();
     println!("cold start, {runs} runs (release, demo data, key from the OS keyring):");
@@ -221,7 +260,7 @@ fn memory(driver: &Driver, home: &Path) {
         }
         None => println!("idle memory: the app process was not found"),
     }
-    s.close();
+    close(s);
 }
 
 fn ipc(s: &Session) {
@@ -367,14 +406,15 @@ fn main() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let demo = tmp.path().join("demo");
     demo_store(&demo);
-    let big: PathBuf = tmp.path().join("big");
-    let pass = Passphrase::new("bench passphrase").expect("passphrase");
-    big_store(&big, &pass, trades);
-
     let display = Display::start();
     let driver = Driver::start(&display, &[]);
     cold_start(&driver, &demo, 5);
     memory(&driver, &demo);
+
+    let big: PathBuf = tmp.path().join("big");
+    let pass = Passphrase::new("bench passphrase").expect("passphrase");
+    big_store(&big, &pass, trades);
+    core_floor(&big, &pass);
 
     let s = Session::open(&driver, Path::new(APP), &["--home", &big.display().to_string()]);
     s.fill("Passphrase", "bench passphrase");
@@ -385,5 +425,5 @@ fn main() {
     ipc(&s);
     s.js("[...document.querySelectorAll('nav.side button')].find(b => b.textContent.trim() === 'Trades').click(); return true;", json!([]));
     trade_list(&s);
-    s.close();
+    close(s);
 }

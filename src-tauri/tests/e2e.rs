@@ -5,9 +5,9 @@
 //! One scenario, in order, because each step builds on the last (and the app is single-instance): first
 //! run with the recovery key, demo data, the dashboard against `trenddojo --json stats`, a checklist and a
 //! trade opened with position sizing, a risk rule that blocks, an execution, a close and the statistics
-//! after it, restart and unlock, a second launch that only focuses the first, then sync: a write in the
-//! window reaches the other device, and a trade the other device's CLI opens appears in the window
-//! without a click. A screenshot of every screen is saved under `target/e2e-screenshots/` and checked not to
+//! after it, the dark theme, restart and unlock, a second launch that only focuses the first, then sync:
+//! a write in the window reaches the other device (the sync progress bar shows the first download), and a
+//! trade the other device's CLI opens appears in the window without a click. A screenshot of every screen is saved under `target/e2e-screenshots/` and checked not to
 //! be blank.
 //!
 //! Requested with `TRENDDOJO_E2E=1` (scripts/test.sh sets it and provides Xvfb, tauri-driver, WebKitWebDriver
@@ -293,6 +293,15 @@ fn the_app_end_to_end_in_a_real_window() {
     nav(&s, "Settings");
     page_has(&s, "settings", "Back up now");
     shot(&s, &shots, "11-settings");
+    // The dark theme (the default follows the OS): the dashboard drawn dark, then back to the OS's choice.
+    s.select("Theme", "dark");
+    s.wait("the dark theme", LONG, "return document.documentElement.dataset.theme === 'dark';", json!([]));
+    nav(&s, "Dashboard");
+    s.wait("the dashboard", LONG, "return !!document.querySelector('.chart canvas');", json!([]));
+    shot(&s, &shots, "11b-dashboard-dark");
+    assert!(support::mean_luma_below(&s.screenshot(), 90), "the dark theme draws a dark window");
+    nav(&s, "Settings");
+    s.select("Theme", "system");
     nav(&s, "Import");
     page_has(&s, "the import screen", "Import a broker file");
     shot(&s, &shots, "12-import");
@@ -377,6 +386,17 @@ fn the_app_end_to_end_in_a_real_window() {
     s.fill("Connection string", &provisioned.url);
     s.fill("Password", SYNC_PASSWORD);
     s.click_button("Sign in");
+    // The first round uploads the demo journal and reads it back: its progress is drawn as a bar.
+    let bar = s.wait(
+        "the sync progress bar",
+        LONG,
+        "const p = document.querySelector('.progress[data-progress-task^=sync_]'); return p ? p.textContent : false;",
+        json!([]),
+    );
+    assert!(
+        bar.as_str().is_some_and(|t| t.starts_with("Upload") || t.starts_with("Download")),
+        "the bar says what it counts: {bar}"
+    );
     s.wait("sync up to date", LONG, "return !!document.querySelector('[data-sync-state=up_to_date]');", json!([]));
     shot(&s, &shots, "15-sync");
 

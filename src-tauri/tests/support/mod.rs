@@ -303,6 +303,13 @@ pub fn luma_spread(png_bytes: &[u8]) -> (f64, f64) {
     (mean, (sq / n.max(1.0) - mean * mean).max(0.0).sqrt())
 }
 
+/// The PNG's mean luma is under `limit` (0–255): a dark theme's page is mostly dark.
+#[allow(clippy::disallowed_types)]
+pub fn mean_luma_below(png_bytes: &[u8], limit: u8) -> bool {
+    let (mean, _) = luma_spread(png_bytes);
+    mean < f64::from(limit)
+}
+
 /// Save a screenshot of the window as `<dir>/<name>.png` and check it is not blank.
 pub fn shot(s: &Session, dir: &Path, name: &str) {
     // Let the page paint what the last step changed (two animation frames) before taking the picture.
