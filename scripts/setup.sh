@@ -6,7 +6,12 @@ set -euo pipefail
 need=()
 # postgresql: the server binaries the server tests and `trenddojo server dev` run (a private cluster each).
 # pgbouncer: the sync tests run a transaction-mode pooler in front of such a cluster (as Supabase's).
-for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools postgresql pgbouncer; do
+# The desktop app (Tauri 2 on WebKitGTK): libwebkit2gtk-4.1-dev and friends to build it; xvfb,
+# webkit2gtk-driver (WebKitWebDriver), xauth and imagemagick to run and screenshot it headless in the
+# end-to-end test.
+for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools postgresql pgbouncer \
+  curl wget file libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev libwebkit2gtk-4.1-dev \
+  xvfb xauth webkit2gtk-driver imagemagick; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -29,6 +34,23 @@ if ! rustup toolchain list | grep -q "^$pinned"; then
   fi
 fi
 rustup component add --toolchain "$pinned" rustfmt clippy >/dev/null 2>&1 || true
+
+# The UI's packages (ui/package-lock.json), installed again only when the lock file changed.
+ui="$(dirname "$0")/../ui"
+stamp="$ui/node_modules/.trenddojo-lock.sha256"
+want="$(sha256sum "$ui/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci in ui/" >&2
+  (cd "$ui" && npm ci --no-audit --no-fund >/dev/null)
+  echo "$want" > "$stamp"
+fi
+
+# tauri-driver: the WebDriver server the end-to-end test drives the app through.
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "setup: cargo install tauri-driver" >&2
+  cargo install tauri-driver --locked --quiet
+fi
+
 # cargo-machete finds dependencies no code uses (scripts/test.sh fails on any); built from crates.io once.
 if ! command -v cargo-machete >/dev/null 2>&1; then
   echo "setup: installing cargo-machete" >&2

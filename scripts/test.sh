@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trenddojo/target}"
 export CARGO_TERM_COLOR=never
 
+# The UI first: its checks, then the build the app embeds at compile time (ui/dist).
+echo "== ui: lint, types, unit tests, build" >&2
+(cd ui && npm run --silent lint && npm run --silent typecheck && npm test --silent && npm run --silent build >/dev/null)
+
 echo "== rustfmt" >&2
 cargo fmt --all -- --check
 echo "== clippy" >&2
@@ -24,6 +28,7 @@ echo "== performance ratios to same-run floors (fails on a regression of more th
 "$CARGO_TARGET_DIR/debug/trenddojo-bench" ratios 2000 --check docs/benchmarks.md
 
 # A throwaway HOME so the Secret Service keyring files and any default data folder stay out of the user's.
+# The end-to-end test (TRENDDOJO_E2E=1) starts its own Xvfb and tauri-driver inside this session.
 sandbox="$(mktemp -d)"
 trap 'rm -rf "$sandbox"' EXIT
 mkdir -p "$sandbox/data" "$sandbox/config" "$sandbox/cache"
@@ -31,7 +36,7 @@ echo "== tests (with a Secret Service for the keyring tests)" >&2
 set +e
 env HOME="$sandbox" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" XDG_CACHE_HOME="$sandbox/cache" \
   CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" \
-  TRENDDOJO_TEST_KEYRING=1 \
+  TRENDDOJO_TEST_KEYRING=1 TRENDDOJO_E2E=1 \
   dbus-run-session -- sh -c '
     printf "%s" test-keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     cargo test --workspace --locked --no-fail-fast

@@ -54,6 +54,18 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         SizeInput,
         ChecklistInput,
         UserInput,
+        // App
+        dto::LaunchState,
+        dto::DayNotes,
+        dto::RiskCheck,
+        dto::SyncActivity,
+        dto::CalendarDay,
+        DashboardInput,
+        Dashboard,
+        TradePageInput,
+        TradePage,
+        NewTradeInput,
+        ChecklistAnswerInput,
     );
     Ok(())
 }

@@ -1123,3 +1123,118 @@ impl TradeChange {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// App: what the desktop app's screens get back (use cases in service/dashboard.rs and service/desktop.rs)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Where the app stands at launch, before anything is unlocked: is there a store in the data folder, and
+/// how does it unlock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LaunchState {
+    /// The data folder.
+    pub home: String,
+    /// A store exists there (else the app offers to create one or restore a backup).
+    pub exists: bool,
+    /// `keyring` or `passphrase` (what unlocking needs), when a store exists.
+    pub method: Option<String>,
+    /// An OS keyring is reachable (else a new store is protected by a passphrase).
+    pub keyring_available: bool,
+}
+
+/// One point of the equity curve: the equity after a closed trade (the first point is the starting equity).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct EquityPoint {
+    /// When the trade closed (RFC 3339 UTC); the first point has the range's start, or none.
+    pub time: Option<String>,
+    /// The day in the account's time zone (`YYYY-MM-DD`), when there is a time.
+    pub day: Option<String>,
+    /// Exact equity (decimal text): what tooltips and labels show.
+    pub equity: String,
+    /// The equity rounded half to even to the currency's minor unit, as an integer of minor units (cents),
+    /// for the chart's y coordinate only: charts plot numbers, and an integer of cents is exact where a
+    /// float of dollars is not. Saturates at ±(2^53 − 1), beyond which a chart cannot place it anyway.
+    #[ts(type = "number")]
+    pub plot: i64,
+    /// The trade whose close this point is.
+    pub trade_id: Option<TradeId>,
+    /// That trade's net P&L.
+    pub net_pnl: Option<String>,
+}
+
+/// An open position and what it risks at its current stop (docs/metrics.md, *Open risk*).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OpenPosition {
+    pub trade: Trade,
+    /// None when the trade has no stop (the loss is not bounded).
+    pub open_risk: Option<String>,
+    /// The open risk as a percentage of the account's equity (2 places), when both exist.
+    pub open_risk_pct: Option<String>,
+}
+
+/// What the account's risk rules say about a trade before it is saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RiskCheck {
+    /// Each rule the trade breaks, with the numbers (`max_risk_per_trade: risk 432.00 is 1.73% of ...`).
+    pub violations: Vec<String>,
+    /// The rules are enforced (`block`): saving will be refused while there are violations.
+    pub blocks: bool,
+    pub enforcement: Enforcement,
+    /// What the trade risks at its stop (none without a stop).
+    pub risk_amount: Option<String>,
+    /// That as a percentage of the account's equity.
+    pub risk_pct: Option<String>,
+}
+
+/// The notes of one day (the journal's day view), newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DayNotes {
+    /// `YYYY-MM-DD`, in the note's account's time zone (UTC for notes without an account).
+    pub day: String,
+    pub notes: Vec<Note>,
+}
+
+/// Where background sync stands, as the app's status bar shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// No server login on this device.
+    Off,
+    /// A round is due or running (local changes wait to be pushed).
+    Syncing,
+    UpToDate,
+    /// The server cannot be reached; rounds are retried with backoff.
+    Offline,
+    /// A round failed for another reason (see the message), or the loop stopped on an error no retry fixes.
+    Error,
+}
+
+/// One report of background sync to the app (an event after each round, failure or change of the
+/// notification connection).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncActivity {
+    pub state: SyncState,
+    /// The error in words (offline or error).
+    pub message: Option<String>,
+    /// Changes pulled from other devices by this round (the screens reload when it is not zero).
+    pub pulled: u32,
+    pub pushed: u32,
+    /// Notifications from the server are on (a change on another device arrives at once) or off (polling).
+    pub listening: Option<bool>,
+    /// The device's sync bookkeeping after the event (pending count, last success, ...).
+    pub status: Option<SyncStatus>,
+    /// What the user can do about a failure (e.g. sign in again), offered by the app as a button.
+    pub action: Option<crate::Action>,
+}
+
+/// One day of the dashboard's calendar heat map (account time zone).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CalendarDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub net_pnl: String,
+    pub trades: u32,
+    /// The colour step: −4 (the worst loss of the range) to 4 (the best win), 0 for a flat day; computed in
+    /// exact decimals as `ceil(4 × |net| / largest |net| of the range)` with the sign of the day.
+    pub level: i8,
+}

@@ -6,6 +6,7 @@
 //! the shells build on these types; the definitions of every statistic are in `docs/metrics.md`.
 
 mod error;
+pub mod exposure;
 pub mod money;
 pub mod risk;
 pub mod stats;

@@ -269,3 +269,13 @@ pub fn get_any(conn: &Connection, id: Uuid) -> Result<Account> {
         .optional()?
         .ok_or_else(|| StoreError::NotFound { what: "account", id: id.to_string() })
 }
+
+/// Change an account's time zone (the desktop app's settings). The caller recomputes what depends on it
+/// (each trade's per-day split) in the same transaction.
+pub fn set_time_zone(tx: &Tx<'_>, account_id: Uuid, time_zone: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE accounts SET time_zone = ?2, updated_at = ?3, updated_hlc = ?4 WHERE id = ?1 AND deleted = 0",
+        params![account_id.to_string(), time_zone, tx.now, tx.hlc],
+    )?;
+    Ok(())
+}

@@ -280,3 +280,22 @@ pub fn responses(conn: &Connection, trade_id: Uuid) -> Result<Vec<ChecklistRespo
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Notes of a user that belong to no trade (the journal's notes of a day or an account), newest first.
+pub fn list_free_notes(conn: &Connection, user_id: Uuid, limit: u32) -> Result<Vec<Note>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, trade_id, account_id, kind, body, created_at FROM trade_notes \
+         WHERE user_id = ?1 AND deleted = 0 AND trade_id IS NULL ORDER BY created_at DESC, id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![user_id.to_string(), limit], |r| {
+        Ok(Note {
+            id: col_uuid(r, 0)?,
+            trade_id: col_uuid_opt(r, 1)?,
+            account_id: col_uuid_opt(r, 2)?,
+            kind: r.get(3)?,
+            body: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

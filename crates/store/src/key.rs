@@ -780,6 +780,17 @@ fn describe_keyring_error(e: &keyring::Error) -> String {
     }
 }
 
+/// How the store in `home` is unlocked (`keyring` or `passphrase`), read from its key info without
+/// unlocking anything; `None` when no store was ever made there. The desktop app's first screen asks for a
+/// passphrase only when this says so.
+pub fn method_of(home: &Path) -> Result<Option<String>> {
+    let paths = crate::StorePaths::new(home);
+    if !paths.keyinfo.exists() {
+        return Ok(None);
+    }
+    Ok(Some(KeyInfo::load(&paths.keyinfo)?.method))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1076,6 +1076,128 @@ pub fn closed_trades(
     Ok(out)
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The desktop app's trade list: more filters and sorts than `list`, and the number of matching trades (the
+// virtualized list needs it to size its scrollbar). Added for the app; `list` above stays the CLI's.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Sort orders of the app's trade list (ties broken by id, so pages never overlap or skip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PageSort {
+    /// Most recently opened first (planned trades last).
+    #[default]
+    Newest,
+    Oldest,
+    /// Best net P&L first (exact decimal order).
+    PnlDesc,
+    PnlAsc,
+    /// Highest R-multiple first; trades without an R last.
+    RDesc,
+    RAsc,
+    Symbol,
+}
+
+/// Filters of the app's trade list; every given filter must match.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    pub account_id: Option<Uuid>,
+    /// Any of these statuses (all when empty).
+    pub statuses: Vec<TradeStatus>,
+    /// Symbols starting with this text.
+    pub symbol_prefix: Option<String>,
+    pub direction: Option<Direction>,
+    /// The setup (the trade's tag), exactly.
+    pub setup: Option<String>,
+    /// Opened at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub to: Option<DateTime<Utc>>,
+    pub sort: PageSort,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One page of the app's trade list and how many trades match in all.
+pub fn page(conn: &Connection, user_id: Uuid, q: &PageQuery) -> Result<(u64, Vec<Trade>)> {
+    let mut filter = String::from(" WHERE user_id = ?1 AND deleted = 0");
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(user_id.to_string())];
+    if let Some(a) = q.account_id {
+        args.push(Box::new(a.to_string()));
+        let _ = write!(filter, " AND account_id = ?{}", args.len());
+    }
+    if !q.statuses.is_empty() {
+        let mut marks = Vec::new();
+        for s in &q.statuses {
+            args.push(Box::new(s.as_str()));
+            marks.push(format!("?{}", args.len()));
+        }
+        let _ = write!(filter, " AND status IN ({})", marks.join(", "));
+    }
+    if let Some(p) = q.symbol_prefix.as_ref().filter(|p| !p.is_empty()) {
+        // A range on the symbol (binary order) is the prefix match, with no escaping of LIKE wildcards.
+        args.push(Box::new(p.clone()));
+        let _ = write!(filter, " AND symbol >= ?{}", args.len());
+        args.push(Box::new(format!("{p}\u{10FFFF}")));
+        let _ = write!(filter, " AND symbol < ?{}", args.len());
+    }
+    if let Some(d) = q.direction {
+        args.push(Box::new(d.as_str()));
+        let _ = write!(filter, " AND direction = ?{}", args.len());
+    }
+    if let Some(s) = &q.setup {
+        args.push(Box::new(s.clone()));
+        let _ = write!(filter, " AND setup = ?{}", args.len());
+    }
+    if let Some(t) = q.from {
+        args.push(Box::new(fmt_ts(t)));
+        let _ = write!(filter, " AND opened_at >= ?{}", args.len());
+    }
+    if let Some(t) = q.to {
+        args.push(Box::new(fmt_ts(t)));
+        let _ = write!(filter, " AND opened_at < ?{}", args.len());
+    }
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM trades{filter}"))?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let order = match q.sort {
+        PageSort::Newest => " ORDER BY opened_at DESC, id DESC",
+        PageSort::Oldest => " ORDER BY opened_at IS NULL, opened_at, id",
+        PageSort::PnlDesc => " ORDER BY net_pnl COLLATE decimal DESC, id",
+        PageSort::PnlAsc => " ORDER BY net_pnl COLLATE decimal, id",
+        PageSort::RDesc => " ORDER BY r_multiple IS NULL, r_multiple COLLATE decimal DESC, id",
+        PageSort::RAsc => " ORDER BY r_multiple IS NULL, r_multiple COLLATE decimal, id",
+        PageSort::Symbol => " ORDER BY symbol, opened_at DESC, id",
+    };
+    args.push(Box::new(q.limit));
+    let limit_at = args.len();
+    args.push(Box::new(q.offset));
+    let sql = format!("SELECT {TRADE_COLS} FROM trades{filter}{order} LIMIT ?{limit_at} OFFSET ?{}", args.len());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), map_trade)?;
+    Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
+}
+
+/// The distinct setups (tags) of a user's live trades, for the trade list's filter.
+pub fn setups(conn: &Connection, user_id: Uuid) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT setup FROM trades WHERE user_id = ?1 AND deleted = 0 AND setup IS NOT NULL ORDER BY setup",
+    )?;
+    let rows = stmt.query_map([user_id.to_string()], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Trades of an account that hold an open position (open, partially closed, or in review with quantity
+/// still open), oldest first.
+pub fn open_trades(conn: &Connection, account_id: Uuid) -> Result<Vec<Trade>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {TRADE_COLS} FROM trades WHERE account_id = ?1 AND deleted = 0 \
+         AND (status IN ('open', 'partially_closed') OR (status = 'needs_review' AND open_quantity <> '0')) \
+         ORDER BY opened_at, id"
+    ))?;
+    let rows = stmt.query_map([account_id.to_string()], map_trade)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! The [`Journal`]: an open store plus the user it acts for, and every use case as a method.
 
 pub(crate) mod accounts;
+pub(crate) mod dashboard;
+pub(crate) mod desktop;
 pub(crate) mod imports;
 pub(crate) mod maintenance;
 pub(crate) mod portable;
@@ -18,6 +20,8 @@ use trenddojo_store::{KeySource, MigrateOnOpen, Store};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub use accounts::*;
+pub use dashboard::*;
+pub use desktop::*;
 pub use imports::*;
 pub use maintenance::*;
 pub use portable::*;

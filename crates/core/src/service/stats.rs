@@ -50,7 +50,7 @@ pub(crate) enum Source {
     Trades,
 }
 
-fn account_stats(
+pub(crate) fn account_stats(
     conn: &Connection,
     account: &Account,
     from: Option<&str>,
