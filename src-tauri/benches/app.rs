@@ -14,10 +14,10 @@
 //!   processes after the dashboard has been idle for 5 s;
 //! - the UI bundle: bytes of ui/dist's JavaScript and CSS, raw and gzipped (-9).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 #[path = "../../crates/bench/src/gen.rs"]
 mod gen;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,7 +40,9 @@ fn pct(mut v: Vec<Duration>, p: usize) -> Duration {
     v[((v.len() * p).div_ceil(100)).saturating_sub(1).min(v.len() - 1)]
 }
 
-/// A page-side number of milliseconds (the page's clock gives fractions).
+/// A page-side number of milliseconds (the page's clock gives fractions). Timings, not money: a float is
+/// what the page's clock gives.
+#[allow(clippy::float_arithmetic, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn page_ms(v: &Value) -> Duration {
     let micros = v.as_f64().map(|m| (m * 1000.0).round()).unwrap_or(0.0);
     Duration::from_micros(micros.max(0.0) as u64)
@@ -91,9 +93,11 @@ fn pss_tree(pid: u32) -> (u64, Vec<(u32, String, u64)>) {
 /// The app process started for the current session (its executable is the app binary).
 fn app_pid() -> Option<u32> {
     let want = std::fs::canonicalize(APP).ok()?;
-    std::fs::read_dir("/proc").ok()?.flatten().filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok()).find(
-        |p| std::fs::read_link(format!("/proc/{p}/exe")).ok().is_some_and(|exe| exe == want),
-    )
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().is_some_and(|exe| exe == want))
 }
 
 fn bundle() {
@@ -105,7 +109,11 @@ fn bundle() {
         let out = Command::new("gzip").args(["-9", "-c"]).arg(&path).output().expect("gzip");
         gz += out.stdout.len() as u64;
     }
-    println!("UI bundle (ui/dist/assets, JS + CSS): {} KiB raw, {} KiB gzipped (target < 500 KiB)", raw / 1024, gz / 1024);
+    println!(
+        "UI bundle (ui/dist/assets, JS + CSS): {} KiB raw, {} KiB gzipped (target < 500 KiB)",
+        raw / 1024,
+        gz / 1024
+    );
 }
 
 fn demo_store(home: &Path) {
@@ -178,9 +186,21 @@ fn cold_start(driver: &Driver, home: &Path, runs: usize) {
     }
     let total: Vec<Duration> = to_unlock.iter().zip(&to_dash).map(|(a, b)| *a + *b).collect();
     println!("cold start, {runs} runs (release, demo data, key from the OS keyring):");
-    println!("  start to unlock screen (includes WebDriver session setup)  p50 {}  max {}", ms(pct(to_unlock.clone(), 50)), ms(pct(to_unlock, 100)));
-    println!("  unlock click to dashboard with statistics and chart         p50 {}  max {}", ms(pct(to_dash.clone(), 50)), ms(pct(to_dash, 100)));
-    println!("  total, without the person's click (target < 1.5 s)         p50 {}  max {}", ms(pct(total.clone(), 50)), ms(pct(total, 100)));
+    println!(
+        "  start to unlock screen (includes WebDriver session setup)  p50 {}  max {}",
+        ms(pct(to_unlock.clone(), 50)),
+        ms(pct(to_unlock, 100))
+    );
+    println!(
+        "  unlock click to dashboard with statistics and chart         p50 {}  max {}",
+        ms(pct(to_dash.clone(), 50)),
+        ms(pct(to_dash, 100))
+    );
+    println!(
+        "  total, without the person's click (target < 1.5 s)         p50 {}  max {}",
+        ms(pct(total.clone(), 50)),
+        ms(pct(total, 100))
+    );
     println!("  page clock: navigation start to dashboard interactive      p50 {}", ms(pct(in_page, 50)));
 }
 
@@ -193,7 +213,11 @@ fn memory(driver: &Driver, home: &Path) {
         Some(pid) => {
             let (total, parts) = pss_tree(pid);
             let detail: Vec<String> = parts.iter().map(|(p, n, k)| format!("{n}[{p}] {} MiB", k / 1024)).collect();
-            println!("idle memory after 5 s on the dashboard: {} MiB PSS (target < 300 MiB): {}", total / 1024, detail.join(", "));
+            println!(
+                "idle memory after 5 s on the dashboard: {} MiB PSS (target < 300 MiB): {}",
+                total / 1024,
+                detail.join(", ")
+            );
         }
         None => println!("idle memory: the app process was not found"),
     }
@@ -237,7 +261,12 @@ fn ipc(s: &Session) {
     );
     let t: Vec<Duration> = v.as_array().map(|a| a.iter().map(page_ms).collect()).unwrap_or_default();
     if t.len() == 3 {
-        println!("IPC round trip, the first page of 50 (what a filter change loads): p50 {}  p95 {}  max {}", ms(t[0]), ms(t[1]), ms(t[2]));
+        println!(
+            "IPC round trip, the first page of 50 (what a filter change loads): p50 {}  p95 {}  max {}",
+            ms(t[0]),
+            ms(t[1]),
+            ms(t[2])
+        );
     }
 }
 
@@ -274,7 +303,10 @@ fn trade_list(s: &Session) {
     // Warm: the list's first page and the page's code paths.
     s.wait("the trade list", LIMIT, "return document.querySelectorAll('.trow').length > 10;", json!([]));
     let total = s.js("return document.querySelector('[data-testid=trade-total]').textContent;", json!([]));
-    println!("trade list over {} (filter or sort change to the first rows of the new result painted):", total.as_str().unwrap_or("?"));
+    println!(
+        "trade list over {} (filter or sort change to the first rows of the new result painted):",
+        total.as_str().unwrap_or("?")
+    );
     let changes: [(&str, &str, &str); 9] = [
         ("status: closed", "choose('Status', 'closed');", "document.querySelector('[data-testid=trade-total]').textContent !== before || rows[0].getAttribute('data-trade') !== first"),
         ("side: short", "choose('Side', 'short');", "rows.every(r => r.children[2].textContent === 'short')"),
@@ -327,7 +359,10 @@ fn trade_list(s: &Session) {
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a trade count.
     let trades: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
-    println!("TrendDojo desktop app benchmark ({})", if cfg!(debug_assertions) { "DEBUG build: numbers are not representative" } else { "release build" });
+    println!(
+        "TrendDojo desktop app benchmark ({})",
+        if cfg!(debug_assertions) { "DEBUG build: numbers are not representative" } else { "release build" }
+    );
     bundle();
     let tmp = tempfile::tempdir().expect("temp dir");
     let demo = tmp.path().join("demo");

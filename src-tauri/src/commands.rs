@@ -20,7 +20,7 @@ use trenddojo_core::{
 };
 
 use crate::state::{join_error, AppState};
-use crate::sync_task::{settings, SyncTask};
+use crate::sync_task::{progress_sink, settings, SyncTask};
 
 type Cmd<T> = Result<T, ApiError>;
 
@@ -56,7 +56,8 @@ fn start_sync_if_set_up<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
 /// Open the journal in the data folder with `key`, make it the app's, and start sync if set up.
 async fn open_with<R: Runtime>(app: &AppHandle<R>, state: &AppState, key: KeySource) -> ApiResult<User> {
     let opts = OpenOptions { home: state.home.clone(), key: key.clone(), user: None };
-    let j = blocking(move || Journal::open(&opts)).await?;
+    let mut j = blocking(move || Journal::open(&opts)).await?;
+    j.set_progress(progress_sink(app.clone()));
     let user = j.user()?;
     state.set(j, key)?;
     start_sync_if_set_up(app, state);
@@ -92,7 +93,7 @@ pub async fn create_store<R: Runtime>(
 ) -> Cmd<String> {
     let key = key_source(passphrase)?;
     let (home, k) = (state.home.clone(), key.clone());
-    let (journal, code) = blocking(move || {
+    let (mut journal, code) = blocking(move || {
         let input =
             UserInput { email, name: name.filter(|n| !n.trim().is_empty()), tier: Some("pro".into()), password: None };
         let j = Journal::init(&home, &k, &input)?;
@@ -100,6 +101,7 @@ pub async fn create_store<R: Runtime>(
         Ok((j, code))
     })
     .await?;
+    journal.set_progress(progress_sink(app.clone()));
     state.set(journal, key)?;
     start_sync_if_set_up(&app, &state);
     code.map(|c| c.to_string())
@@ -411,14 +413,14 @@ pub async fn sync_review(state: State<'_, AppState>) -> Cmd<SyncReview> {
 /// Read a broker file and show what importing it would do (nothing is written).
 #[tauri::command]
 pub async fn import_preview(state: State<'_, AppState>, input: ImportInput) -> Cmd<ImportPreview> {
-    state.run(move |j| j.import_preview(&j.import_read(&input, &mut |_, _| {})?)).await
+    state.run(move |j| j.import_preview(&j.import_read(&input)?)).await
 }
 
 /// Import a broker file as one undoable batch (the file is read again: what the preview showed is what
 /// a file unchanged since then imports).
 #[tauri::command]
 pub async fn import_commit(state: State<'_, AppState>, input: ImportInput) -> Cmd<ImportPreview> {
-    state.run(move |j| j.import_commit(&j.import_read(&input, &mut |_, _| {})?)).await
+    state.run(move |j| j.import_commit(&j.import_read(&input)?)).await
 }
 
 #[tauri::command]

@@ -16,12 +16,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Runtime};
-use trenddojo_core::dto::{SyncActivity, SyncState};
-use trenddojo_core::sync_types::{Limits, WatchEvent, WatchOptions};
-use trenddojo_core::{sync_failure_state, ApiError, Journal, SyncSettings};
+use trenddojo_core::dto::{Progress, SyncActivity, SyncEvent, SyncState};
+use trenddojo_core::sync_types::{Limits, WatchOptions};
+use trenddojo_core::{sync_failure_state, ApiError, Journal, ProgressSink, SyncSettings};
 
 /// The event the window listens to.
 pub const SYNC_EVENT: &str = "sync-activity";
+
+/// The event that carries how far a long job has come (`dto::Progress`: sync upload and download, reading
+/// a broker file), drawn as a progress bar.
+pub const PROGRESS_EVENT: &str = "progress";
+
+/// The journal's progress sink: each report becomes a [`PROGRESS_EVENT`] to the window. Reports come a
+/// chunk at a time (sync rows by the thousand, file reading by the mebibyte), so no throttling is needed.
+pub fn progress_sink<R: Runtime>(app: AppHandle<R>) -> ProgressSink {
+    Arc::new(move |p: Progress| {
+        let _ = app.emit(PROGRESS_EVENT, p);
+    })
+}
 
 /// How long quitting waits to push changes still pending.
 const FLUSH_DEADLINE: Duration = Duration::from_secs(3);
@@ -41,7 +53,15 @@ pub fn settings() -> SyncSettings {
 }
 
 fn activity(state: SyncState, j: &Journal) -> SyncActivity {
-    SyncActivity { state, message: None, pulled: 0, pushed: 0, listening: None, status: j.sync_status(None).ok() }
+    SyncActivity {
+        state,
+        message: None,
+        pulled: 0,
+        pushed: 0,
+        listening: None,
+        status: j.sync_status(None).ok(),
+        action: None,
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ApiError> {
@@ -66,12 +86,13 @@ impl SyncTask {
                 let fail = |state: SyncState, e: &ApiError| {
                     let mut a = activity(state, &journal);
                     a.message = Some(e.message.clone());
+                    a.action = e.action.clone();
                     emit(a);
                 };
                 let target = match journal.sync_target(&settings()) {
                     Ok(t) => t,
                     Err(e) => {
-                        fail(SyncState::Error, &e);
+                        fail(sync_failure_state(&e), &e);
                         flag.store(false, Ordering::SeqCst);
                         return;
                     }
@@ -85,22 +106,24 @@ impl SyncTask {
                     }
                 };
                 emit(activity(SyncState::Syncing, &journal));
-                let on_event = |e: WatchEvent<'_>| match e {
-                    WatchEvent::Round { report, .. } => {
+                let on_event = |e: SyncEvent| match e {
+                    SyncEvent::Round { report, .. } => {
                         let mut a = activity(SyncState::UpToDate, &journal);
                         if a.status.as_ref().is_some_and(|s| s.pending > 0) {
                             a.state = SyncState::Syncing;
                         }
-                        a.pulled = u32::try_from(report.pulled).unwrap_or(u32::MAX);
-                        a.pushed = u32::try_from(report.pushed).unwrap_or(u32::MAX);
+                        a.pulled = report.pulled;
+                        a.pushed = report.pushed;
                         emit(a);
                     }
-                    WatchEvent::Failed { error, retry_in, .. } => {
-                        let mut a = activity(sync_failure_state(error), &journal);
-                        a.message = Some(format!("{error}; trying again in {} s", retry_in.as_secs().max(1)));
+                    SyncEvent::Failed { error, retry_in_ms, .. } => {
+                        let mut a = activity(sync_failure_state(&error), &journal);
+                        a.message =
+                            Some(format!("{}; trying again in {} s", error.message, (retry_in_ms / 1000).max(1)));
+                        a.action = error.action;
                         emit(a);
                     }
-                    WatchEvent::Listening { on, reason } => {
+                    SyncEvent::Listening { on, reason } => {
                         let mut a = activity(SyncState::UpToDate, &journal);
                         if a.status.as_ref().is_some_and(|s| s.pending > 0) {
                             a.state = SyncState::Syncing;
@@ -115,7 +138,7 @@ impl SyncTask {
                     let _ = stop_rx.await;
                 };
                 if let Err(e) = rt.block_on(journal.sync_watch(&target, &opts, on_event, stop)) {
-                    fail(SyncState::Error, &e);
+                    fail(sync_failure_state(&e), &e);
                 }
                 flag.store(false, Ordering::SeqCst);
             })

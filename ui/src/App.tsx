@@ -3,9 +3,12 @@ import { useEffect, useState } from "preact/hooks";
 import { listen } from "@tauri-apps/api/event";
 import { api } from "./api";
 import type { LaunchState } from "./bindings/LaunchState";
+import type { Progress } from "./bindings/Progress";
 import type { SyncActivity } from "./bindings/SyncActivity";
 import { Palette } from "./components/Palette";
+import { ProgressBar } from "./components/ProgressBar";
 import { Toasts } from "./components/Toasts";
+import { actionLabel, runAction } from "./lib/actions";
 import { money } from "./lib/display";
 import { markInteractive } from "./lib/perf";
 import { Dashboard } from "./screens/Dashboard";
@@ -24,6 +27,7 @@ import {
   dataVersion,
   go,
   paletteOpen,
+  progress,
   range,
   route,
   sync,
@@ -58,7 +62,22 @@ export function App(): JSX.Element {
       sync.value = e.payload;
       if (e.payload.pulled > 0) changed();
     });
-    return () => void un.then((f) => f());
+    // A finished job's bar stays a moment so its last words can be read, unless a newer report came.
+    let clear: ReturnType<typeof setTimeout> | undefined;
+    const unProgress = listen<Progress>("progress", (e) => {
+      progress.value = e.payload;
+      clearTimeout(clear);
+      const p = e.payload;
+      if (p.total !== null && p.done >= p.total)
+        clear = setTimeout(() => {
+          if (progress.value === p) progress.value = null;
+        }, 1500);
+    });
+    return () => {
+      void un.then((f) => f());
+      void unProgress.then((f) => f());
+      clearTimeout(clear);
+    };
   }, []);
 
   useEffect(() => {
@@ -114,6 +133,7 @@ export function App(): JSX.Element {
         <button class="nav" onClick={() => (paletteOpen.value = true)} title="Command palette (Ctrl+K)">
           Commands <kbd>Ctrl K</kbd>
         </button>
+        <ProgressBar only={["sync_upload", "sync_download"]} />
         <SyncBadge />
       </nav>
       <div class="main">
@@ -213,16 +233,25 @@ function SyncBadge(): JSX.Element {
   ]
     .filter(Boolean)
     .join("\n");
+  const offer = s?.action && (state === "error" || state === "offline") ? s.action : null;
+  const label = offer ? actionLabel(offer) : null;
   return (
-    <button
-      class={`sync-badge ${state}`}
-      onClick={() => go({ name: "sync" })}
-      title={title || words[state]}
-      data-sync-state={state}
-    >
-      <span class="dot" aria-hidden="true" />
-      {words[state]}
-      {pending > 0 ? ` (${pending})` : ""}
-    </button>
+    <>
+      <button
+        class={`sync-badge ${state}`}
+        onClick={() => go({ name: "sync" })}
+        title={title || words[state]}
+        data-sync-state={state}
+      >
+        <span class="dot" aria-hidden="true" />
+        {words[state]}
+        {pending > 0 ? ` (${pending})` : ""}
+      </button>
+      {offer && label && (
+        <button class="offer small" data-action={offer.kind} onClick={() => runAction(offer, true)}>
+          {label}
+        </button>
+      )}
+    </>
   );
 }

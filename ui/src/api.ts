@@ -2,7 +2,7 @@
  * The UI's only door to Rust: one typed function per shell command (src-tauri/src/commands.rs). Argument and
  * result types are the TypeScript bindings generated from the core's Rust definitions (`bindings/`,
  * checked for drift by `cargo test -p trenddojo-core bindings`). A failed call rejects with the core's
- * `ApiError` (code, message, field, hint) exactly as Rust made it.
+ * `ApiError` (code, message, field, hint, action) exactly as Rust made it.
  *
  * Inputs are `Partial<...>`: the core's input structs default every field that is not given.
  */
@@ -49,9 +49,15 @@ export type { ApiError };
 export function asApiError(e: unknown): ApiError {
   if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
     const x = e as ApiError;
-    return { code: x.code, message: x.message, field: x.field ?? null, hint: x.hint ?? null };
+    return {
+      code: x.code,
+      message: x.message,
+      field: x.field ?? null,
+      hint: x.hint ?? null,
+      action: x.action ?? null,
+    };
   }
-  return { code: "internal", message: String(e), field: null, hint: null };
+  return { code: "internal", message: String(e), field: null, hint: null, action: null };
 }
 
 async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {

@@ -5,6 +5,7 @@
  */
 import { computed, effect, signal } from "@preact/signals";
 import type { AccountSummary } from "./bindings/AccountSummary";
+import type { Progress } from "./bindings/Progress";
 import type { SyncActivity } from "./bindings/SyncActivity";
 import type { User } from "./bindings/User";
 
@@ -12,7 +13,7 @@ export type Route =
   | { name: "dashboard" }
   | { name: "trades"; trade?: string }
   | { name: "new-trade" }
-  | { name: "journal" }
+  | { name: "journal"; tab?: "notes" | "accounts" | "risk" | "checklists" | "brokers" }
   | { name: "sync" }
   | { name: "settings" }
   | { name: "import" };
@@ -28,6 +29,8 @@ export const route = signal<Route>({ name: "dashboard" });
 export const dataVersion = signal(0);
 export const sync = signal<SyncActivity | null>(null);
 export const paletteOpen = signal(false);
+/** The latest report of a long job (sync upload or download, reading a broker file), drawn as a bar. */
+export const progress = signal<Progress | null>(null);
 
 export function changed(): void {
   dataVersion.value++;
@@ -81,7 +84,7 @@ export interface Toast {
   id: number;
   text: string;
   kind: "info" | "error";
-  action?: { label: string; run: () => void };
+  action?: { label: string; run: () => void } | undefined;
 }
 export const toasts = signal<Toast[]>([]);
 let nextToast = 1;

@@ -7,6 +7,7 @@ const err = (field: string | null, message: string, code: ApiError["code"] = "in
   message,
   field,
   hint: null,
+  action: null,
 });
 
 describe("errors land next to the field the core names", () => {

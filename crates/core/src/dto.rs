@@ -1223,6 +1223,8 @@ pub struct SyncActivity {
     pub listening: Option<bool>,
     /// The device's sync bookkeeping after the event (pending count, last success, ...).
     pub status: Option<SyncStatus>,
+    /// What the user can do about a failure (e.g. sign in again), offered by the app as a button.
+    pub action: Option<crate::Action>,
 }
 
 /// One day of the dashboard's calendar heat map (account time zone).

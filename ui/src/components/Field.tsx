@@ -1,5 +1,8 @@
 import type { ComponentChildren, JSX } from "preact";
 import { useId } from "preact/hooks";
+import type { Action } from "../bindings/Action";
+import { actionLabel, runAction } from "../lib/actions";
+import { user } from "../state";
 
 interface Props {
   label: string;
@@ -87,11 +90,36 @@ export function Select<T extends string>(p: SelectProps<T>): JSX.Element {
   );
 }
 
-/** The error no field claims, above a form's buttons. */
-export function FormError(p: { error?: string | undefined }): JSX.Element | null {
-  return p.error ? (
-    <p class="form-error" role="alert">
-      {p.error}
-    </p>
-  ) : null;
+/**
+ * The error no field claims, above a form's buttons, and the button for what the core offers to do about
+ * the last error (its `ApiError.action`), wherever that error was placed. `onAction` handles it in place
+ * (the Welcome screen switches its own step); without it the app opens the screen that does it.
+ */
+export function FormError(p: {
+  error?: string | undefined;
+  action?: Action | null;
+  onAction?: (a: Action) => void;
+}): JSX.Element | null {
+  const a = p.action ?? null;
+  const label = a ? actionLabel(a) : null;
+  if (!p.error && !label) return null;
+  return (
+    <div class="form-error-row">
+      {p.error && (
+        <p class="form-error" role="alert">
+          {p.error}
+        </p>
+      )}
+      {a && label && (
+        <button
+          type="button"
+          class="offer"
+          data-action={a.kind}
+          onClick={() => (p.onAction ? p.onAction(a) : runAction(a, user.value !== null))}
+        >
+          {label}
+        </button>
+      )}
+    </div>
+  );
 }

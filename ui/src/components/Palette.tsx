@@ -1,6 +1,7 @@
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api";
+import { errorToast } from "../lib/actions";
 import type { Trade } from "../bindings/Trade";
 import { day, statusLabel } from "../lib/display";
 import { isDark } from "../lib/theme";
@@ -61,7 +62,7 @@ export function Palette(): JSX.Element {
       run: () =>
         void api.syncNow().then(
           (x) => (toast(`Synced: pushed ${x.pushed}, pulled ${x.pulled}.`), changed()),
-          (e: unknown) => toast((e as { message?: string }).message ?? "Sync failed", "error"),
+          (e: unknown) => errorToast(e, "Sync failed"),
         ),
     },
     {

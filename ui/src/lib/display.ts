@@ -93,3 +93,30 @@ export const statusLabel: Record<string, string> = {
   cancelled: "Cancelled",
   needs_review: "Needs review",
 };
+
+/** A count with the preferred group separator (`12,480`). Counts are integers, never money. */
+export const count = (n: number): string => sep(Math.trunc(n).toLocaleString("en-US"));
+
+/** Bytes as MiB with one decimal, by integer arithmetic (`3.4 MiB`). */
+export function mebibytes(bytes: number): string {
+  const tenths = Math.round((bytes * 10) / 1048576);
+  return `${sep(`${Math.trunc(tenths / 10).toLocaleString("en-US")}.${tenths % 10}`)} MiB`;
+}
+
+/** What a `Progress` report says, in words: `Uploading 300 of 1,000 changes`, `Reading the file: 2.0 of 8.5 MiB`. */
+export function progressWords(p: { task: string; done: number; total: number | null }): string {
+  switch (p.task) {
+    case "sync_upload":
+      return `Uploading ${count(p.done)} of ${count(p.total ?? p.done)} changes`;
+    case "sync_download":
+      return p.total === null
+        ? `Downloading: ${count(p.done)} rows so far`
+        : `Downloaded ${count(p.done)} rows`;
+    case "import_read":
+      return p.total === null
+        ? `Reading the file: ${mebibytes(p.done)}`
+        : `Reading the file: ${mebibytes(p.done)} of ${mebibytes(p.total)}`;
+    default:
+      return `${count(p.done)}${p.total === null ? "" : ` of ${count(p.total)}`}`;
+  }
+}

@@ -9,11 +9,14 @@
 import { signal, type Signal } from "@preact/signals";
 import { useState } from "preact/hooks";
 import { asApiError, type ApiError } from "../api";
+import type { Action } from "../bindings/Action";
 
 export interface Form<K extends string> {
   values: Signal<Record<K, string>>;
   errors: Signal<Partial<Record<K | "_form", string>>>;
   busy: Signal<boolean>;
+  /** What the last error offers to do about it (the core's `ApiError.action`), shown as a button. */
+  action: Signal<Action | null>;
   set: (key: K, value: string) => void;
   /** Run `save`; on an error place it on the field it names and keep every value. True on success. */
   submit: (save: (values: Record<K, string>) => Promise<unknown>) => Promise<boolean>;
@@ -55,10 +58,12 @@ export function createForm<K extends string>(
   const values = signal<Record<K, string>>({ ...initial });
   const errors = signal<Partial<Record<K | "_form", string>>>({});
   const busy = signal(false);
+  const action = signal<Action | null>(null);
   return {
     values,
     errors,
     busy,
+    action,
     set(key, value) {
       values.value = { ...values.value, [key]: value };
       if (errors.value[key]) {
@@ -71,6 +76,7 @@ export function createForm<K extends string>(
       if (busy.value) return false;
       busy.value = true;
       errors.value = {};
+      action.value = null;
       try {
         await save(values.value);
         return true;
@@ -78,6 +84,7 @@ export function createForm<K extends string>(
         const err = asApiError(e);
         const key = fieldFor(err, names);
         errors.value = { [key]: messageFor(err, key) } as Partial<Record<K | "_form", string>>;
+        action.value = err.action;
         return false;
       } finally {
         busy.value = false;
@@ -86,6 +93,7 @@ export function createForm<K extends string>(
     reset(v) {
       values.value = { ...initial, ...v };
       errors.value = {};
+      action.value = null;
     },
   };
 }
@@ -125,6 +133,7 @@ export function useForm<K extends string>(
 export class FieldError extends Error {
   readonly code = "invalid_input" as const;
   readonly hint = null;
+  readonly action = null;
   constructor(
     readonly field: string,
     message: string,

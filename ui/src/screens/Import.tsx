@@ -2,8 +2,10 @@ import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { api } from "../api";
+import { errorToast } from "../lib/actions";
 import type { ImportPreview } from "../bindings/ImportPreview";
 import { Field, FormError } from "../components/Field";
+import { ProgressBar } from "../components/ProgressBar";
 import { money, when } from "../lib/display";
 import { orNull, useForm } from "../lib/forms";
 import { useLoad } from "../lib/useLoad";
@@ -52,7 +54,7 @@ export function ImportScreen(): JSX.Element {
       toast(`Import undone: ${r.fills_removed} fill(s) removed.`);
       changed();
     } catch (x) {
-      toast((x as { message?: string }).message ?? "Could not undo", "error");
+      errorToast(x, "Could not undo the import");
     }
   };
   const p = preview.value;
@@ -79,7 +81,8 @@ export function ImportScreen(): JSX.Element {
             error={e.tz}
           />
         </div>
-        <FormError error={e._form} />
+        {form.busy.value && <ProgressBar only={["import_read"]} />}
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button type="submit" disabled={form.busy.value}>
             Preview

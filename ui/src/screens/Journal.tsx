@@ -1,19 +1,21 @@
 import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
 import { api } from "../api";
+import { errorToast } from "../lib/actions";
 import type { AccountSummary } from "../bindings/AccountSummary";
 import { Field, FormError, Select } from "../components/Field";
 import { day, money, pct, when } from "../lib/display";
 import { FieldError, orNull, useForm } from "../lib/forms";
 import { wholeNumber } from "../lib/int";
 import { useLoad } from "../lib/useLoad";
-import { account, accounts, changed, toast } from "../state";
+import { account, accounts, changed, route, toast } from "../state";
 
 type Tab = "notes" | "accounts" | "risk" | "checklists" | "brokers";
 
 /** Notes per day, accounts, each account's risk settings, checklist templates and broker connections. */
 export function JournalScreen(): JSX.Element {
-  const tab = useSignal<Tab>("notes");
+  const r = route.value;
+  const tab = useSignal<Tab>(r.name === "journal" && r.tab ? r.tab : "notes");
   const tabs: [Tab, string][] = [
     ["notes", "Day notes"],
     ["accounts", "Accounts"],
@@ -76,7 +78,7 @@ function DayNotes(): JSX.Element {
             </small>
           )}
         </div>
-        <FormError error={form.errors.value._form} />
+        <FormError error={form.errors.value._form} action={form.action.value} />
         <div class="row">
           <button class="primary" type="submit" disabled={form.busy.value}>
             Save the note
@@ -140,7 +142,7 @@ function Accounts(): JSX.Element {
       await api.deleteAccount(x.id);
       changed();
     } catch (err) {
-      toast((err as { message?: string }).message ?? "Could not delete", "error");
+      errorToast(err, `Could not delete ${x.name}`);
     }
   };
   return (
@@ -213,7 +215,7 @@ function Accounts(): JSX.Element {
             error={e.matching}
           />
         </div>
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button class="primary" type="submit" disabled={form.busy.value}>
             Add the account
@@ -359,7 +361,7 @@ function Risk(p: { a: AccountSummary }): JSX.Element {
           error={e.enforcement}
         />
       </div>
-      <FormError error={e._form} />
+      <FormError error={e._form} action={form.action.value} />
       <div class="row">
         <button class="primary" type="submit" disabled={form.busy.value}>
           Save the risk settings
@@ -440,7 +442,7 @@ function Checklists(): JSX.Element {
             </small>
           )}
         </div>
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button class="primary" type="submit" disabled={form.busy.value}>
             Add the checklist
@@ -516,7 +518,7 @@ function Brokers(): JSX.Element {
             error={e.secret}
           />
         </div>
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button class="primary" type="submit" disabled={form.busy.value}>
             Seal and save

@@ -303,7 +303,7 @@ export function NewTrade(): JSX.Element {
               </small>
             )}
           </div>
-          <FormError error={e._form} />
+          <FormError error={e._form} action={form.action.value} />
           <div class="row">
             <button type="button" onClick={() => go({ name: "trades" })}>
               Cancel

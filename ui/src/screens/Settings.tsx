@@ -1,10 +1,12 @@
 import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
-import { api, asApiError } from "../api";
+import { api } from "../api";
+import { errorToast } from "../lib/actions";
 import { Field, FormError, Select } from "../components/Field";
 import { day, money } from "../lib/display";
 import { orNull, useForm } from "../lib/forms";
+import { takeRestoreFile } from "./Welcome";
 import { account, changed, prefs, toast, user, type DateStyle, type NumberStyle, type Theme } from "../state";
 
 /** Backup and restore, the theme, number and date formats, and each account's time zone. */
@@ -23,7 +25,7 @@ export function Settings(): JSX.Element {
       await api.backupNow(file);
       toast(`Backed up to ${file}.`);
     } catch (e) {
-      toast(asApiError(e).message, "error");
+      errorToast(e, "The backup failed");
     } finally {
       busy.value = false;
     }
@@ -118,7 +120,7 @@ function TimeZone(): JSX.Element {
         onInput={(s) => form.set("tz", s)}
         error={form.errors.value.tz}
       />
-      <FormError error={form.errors.value._form} />
+      <FormError error={form.errors.value._form} action={form.action.value} />
       <div class="row">
         <button type="submit" disabled={form.busy.value}>
           Save the time zone
@@ -130,7 +132,7 @@ function TimeZone(): JSX.Element {
 
 function Restore(): JSX.Element {
   const form = useForm(
-    { file: "", passphrase: "", recovery: "" },
+    { file: takeRestoreFile(), passphrase: "", recovery: "" },
     {
       file: ["file"],
       passphrase: ["passphrase", "code:wrong_key"],
@@ -177,7 +179,7 @@ function Restore(): JSX.Element {
         onInput={(s) => form.set("recovery", s)}
         error={e.recovery}
       />
-      <FormError error={e._form} />
+      <FormError error={e._form} action={form.action.value} />
       <div class="row">
         <button type="submit" disabled={form.busy.value}>
           Restore…

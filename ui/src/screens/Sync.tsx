@@ -1,6 +1,8 @@
 import type { JSX } from "preact";
 import { api } from "../api";
+import { errorToast, runAction } from "../lib/actions";
 import { Field, FormError } from "../components/Field";
+import { ProgressBar } from "../components/ProgressBar";
 import { useForm } from "../lib/forms";
 import { when } from "../lib/display";
 import { useLoad } from "../lib/useLoad";
@@ -42,13 +44,19 @@ export function SyncScreen(): JSX.Element {
       changed();
     }
   };
+  /** The offered "sign in again": the sign-in form below, focused. */
+  const signIn = (): void => {
+    const f = document.querySelector<HTMLInputElement>("form[aria-label='Sign in'] input");
+    f?.focus();
+    f?.scrollIntoView({ block: "center" });
+  };
   const now = async (): Promise<void> => {
     try {
       const r = await api.syncNow();
       toast(`Synced: pushed ${r.pushed}, pulled ${r.pulled}.`);
       changed();
     } catch (x) {
-      toast((x as { message?: string }).message ?? "Sync failed", "error");
+      errorToast(x, "Sync failed");
     }
   };
   const restore = async (seq: number): Promise<void> => {
@@ -57,7 +65,7 @@ export function SyncScreen(): JSX.Element {
       toast("Restored; it reaches your other devices at the next sync.");
       changed();
     } catch (x) {
-      toast((x as { message?: string }).message ?? "Could not restore", "error");
+      errorToast(x, "Could not restore");
     }
   };
   return (
@@ -95,13 +103,21 @@ export function SyncScreen(): JSX.Element {
         ) : (
           <p class="muted">{status.error?.message ?? "Loading…"}</p>
         )}
+        <ProgressBar only={["sync_upload", "sync_download"]} />
+        {sync.value?.message && (sync.value.state === "error" || sync.value.state === "offline") && (
+          <FormError
+            error={sync.value.message}
+            action={sync.value.action}
+            onAction={(a) => (a.kind === "sign_in" ? signIn() : runAction(a, true))}
+          />
+        )}
         {s?.server && (
           <button onClick={() => void now()} class="primary">
             Sync now
           </button>
         )}
       </div>
-      <form class="panel stack" onSubmit={login}>
+      <form class="panel stack" onSubmit={login} aria-label="Sign in">
         <h2>{s?.server ? "Sign in again" : "Sign in to a sync server"}</h2>
         <p class="muted small">
           Paste the connection string your server's admin gave you (it never holds the password), then the
@@ -121,7 +137,7 @@ export function SyncScreen(): JSX.Element {
           onInput={(x) => form.set("password", x)}
           error={e.password}
         />
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button class="primary" type="submit" disabled={form.busy.value}>
             {form.busy.value ? "Signing in…" : "Sign in"}

@@ -233,7 +233,7 @@ function Notes(p: { trade: TradeDetail }): JSX.Element {
             Save note
           </button>
         </div>
-        <FormError error={form.errors.value._form} />
+        <FormError error={form.errors.value._form} action={form.action.value} />
       </form>
     </>
   );
@@ -308,7 +308,7 @@ function ExecutionDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Elemen
           onInput={(s) => form.set("at", s)}
           error={e.at}
         />
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button type="button" onClick={p.onClose}>
             Cancel
@@ -372,7 +372,7 @@ function CloseDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
           error={e.fees}
         />
         <Field label="Time (optional)" value={v.at} onInput={(s) => form.set("at", s)} error={e.at} />
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button type="button" onClick={p.onClose}>
             Cancel
@@ -452,7 +452,7 @@ function EditDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
         <p class="muted small">
           Initial risk {money(p.t.initial_risk, c)} · R {rMultiple(p.t.r_multiple)}
         </p>
-        <FormError error={e._form} />
+        <FormError error={e._form} action={form.action.value} />
         <div class="row">
           <button type="button" onClick={p.onClose}>
             Cancel

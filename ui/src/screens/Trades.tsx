@@ -2,6 +2,7 @@ import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api";
+import { errorToast } from "../lib/actions";
 import type { Trade } from "../bindings/Trade";
 import type { TradePageInput } from "../bindings/TradePageInput";
 import { Select } from "../components/Field";
@@ -25,8 +26,7 @@ export function deleteWithUndo(t: Trade, after?: () => void): void {
     pendingDeletes.delete(t.id);
     api.deleteTrade(t.id).then(
       () => changed(),
-      (e: unknown) =>
-        toast(`Could not delete ${t.symbol}: ${(e as { message?: string }).message ?? ""}`, "error"),
+      (e: unknown) => errorToast(e, `Could not delete ${t.symbol}`),
     );
   };
   pendingDeletes.set(t.id, setTimeout(run, 6000));
@@ -95,7 +95,7 @@ export function Trades(p: { open: string | null }): JSX.Element {
       },
       (e: unknown) => {
         inflight.current.delete(page);
-        if (g === gen.current) toast((e as { message?: string }).message ?? "Could not load trades", "error");
+        if (g === gen.current) errorToast(e, "Could not load the trades");
       },
     );
   };

@@ -1,9 +1,12 @@
 import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { api } from "../api";
+import type { Action } from "../bindings/Action";
 import type { LaunchState } from "../bindings/LaunchState";
 import { Field, FormError } from "../components/Field";
+import { actionFile, restoreFile, welcomeRequest } from "../lib/actions";
 import { FieldError, orNull, passphraseStrength, useForm } from "../lib/forms";
 
 type Step = "choose" | "create" | "recovery" | "start" | "unlock" | "restore";
@@ -21,6 +24,42 @@ export function Welcome(p: {
 }): JSX.Element {
   const step = useSignal<Step>(p.launch.exists ? "unlock" : "choose");
   const recoveryKey = useSignal("");
+  // Set by an offered action: ask for the passphrase even where the keyring is the usual way, or create
+  // the journal behind a passphrase.
+  const askPassphrase = useSignal(false);
+  const preferPassphrase = useSignal(!p.launch.keyring_available);
+  /** The core's offered action (`ApiError.action`), done here: switch to the step that does it. */
+  const onAction = (a: Action): void => {
+    const file = actionFile(a);
+    if (file) restoreFile.value = file;
+    switch (a.kind) {
+      case "create_store":
+        step.value = "create";
+        break;
+      case "use_passphrase_instead":
+        preferPassphrase.value = true;
+        step.value = p.launch.exists ? "unlock" : "create";
+        askPassphrase.value = true;
+        break;
+      case "give_passphrase":
+        askPassphrase.value = true;
+        step.value = "unlock";
+        break;
+      case "restore_backup":
+      case "restore_or_salvage":
+        step.value = "restore";
+        break;
+      default:
+        step.value = p.launch.exists ? "unlock" : "choose";
+    }
+  };
+  useEffect(() => {
+    const a = welcomeRequest.value;
+    if (a) {
+      welcomeRequest.value = null;
+      onAction(a);
+    }
+  }, [welcomeRequest.value]);
   return (
     <main class="welcome">
       <div class="welcome-card">
@@ -39,6 +78,8 @@ export function Welcome(p: {
         {step.value === "create" && (
           <Create
             keyring={p.launch.keyring_available}
+            usePassphrase={preferPassphrase.value}
+            onAction={onAction}
             onCreated={(code) => {
               recoveryKey.value = code;
               step.value = "recovery";
@@ -54,7 +95,13 @@ export function Welcome(p: {
         )}
         {step.value === "start" && <Start onReady={p.onReady} />}
         {step.value === "unlock" && (
-          <Unlock launch={p.launch} onReady={p.onReady} onRestore={() => (step.value = "restore")} />
+          <Unlock
+            launch={p.launch}
+            askPassphrase={askPassphrase.value}
+            onReady={p.onReady}
+            onRestore={() => (step.value = "restore")}
+            onAction={onAction}
+          />
         )}
         {step.value === "restore" && (
           <Restore
@@ -63,6 +110,7 @@ export function Welcome(p: {
               step.value = "unlock";
             }}
             onBack={() => (step.value = p.launch.exists ? "unlock" : "choose")}
+            onAction={onAction}
           />
         )}
         <p class="muted small">Data folder: {p.launch.home}</p>
@@ -71,9 +119,15 @@ export function Welcome(p: {
   );
 }
 
-function Create(p: { keyring: boolean; onCreated: (code: string) => void; onBack: () => void }): JSX.Element {
+function Create(p: {
+  keyring: boolean;
+  usePassphrase: boolean;
+  onCreated: (code: string) => void;
+  onBack: () => void;
+  onAction: (a: Action) => void;
+}): JSX.Element {
   const form = useForm({ email: "", name: "", passphrase: "", again: "" }, { passphrase: ["passphrase"] });
-  const usePass = useSignal(!p.keyring);
+  const usePass = useSignal(p.usePassphrase || !p.keyring);
   const v = form.values.value;
   const e = form.errors.value;
   const strength = passphraseStrength(v.passphrase);
@@ -132,7 +186,7 @@ function Create(p: { keyring: boolean; onCreated: (code: string) => void; onBack
           />
         </>
       )}
-      <FormError error={e._form} />
+      <FormError error={e._form} action={form.action.value} onAction={p.onAction} />
       <div class="row">
         <button type="button" onClick={p.onBack}>
           Back
@@ -168,7 +222,7 @@ function Recovery(p: { code: string; onDone: () => void }): JSX.Element {
         error={form.errors.value.typed}
         autoFocus
       />
-      <FormError error={form.errors.value._form} />
+      <FormError error={form.errors.value._form} action={form.action.value} />
       <div class="row">
         <button class="primary" type="submit" disabled={form.busy.value}>
           I wrote it down
@@ -207,8 +261,14 @@ function Start(p: { onReady: () => void }): JSX.Element {
   );
 }
 
-function Unlock(p: { launch: LaunchState; onReady: () => void; onRestore: () => void }): JSX.Element {
-  const byPass = p.launch.method === "passphrase";
+function Unlock(p: {
+  launch: LaunchState;
+  askPassphrase: boolean;
+  onReady: () => void;
+  onRestore: () => void;
+  onAction: (a: Action) => void;
+}): JSX.Element {
+  const byPass = p.launch.method === "passphrase" || p.askPassphrase;
   const withRecovery = useSignal(false);
   const form = useForm(
     { passphrase: "", recovery: "" },
@@ -249,7 +309,11 @@ function Unlock(p: { launch: LaunchState; onReady: () => void; onRestore: () => 
       ) : (
         <p>The key is in this computer's keyring.</p>
       )}
-      <FormError error={e._form ?? (!byPass && !withRecovery.value ? e.passphrase : undefined)} />
+      <FormError
+        error={e._form ?? (!byPass && !withRecovery.value ? e.passphrase : undefined)}
+        action={form.action.value}
+        onAction={p.onAction}
+      />
       <div class="row">
         <button type="button" class="link" onClick={() => (withRecovery.value = !withRecovery.value)}>
           {withRecovery.value ? "Use the passphrase" : "Use the recovery key"}
@@ -265,9 +329,13 @@ function Unlock(p: { launch: LaunchState; onReady: () => void; onRestore: () => 
   );
 }
 
-function Restore(p: { onRestored: (l: LaunchState) => void; onBack: () => void }): JSX.Element {
+function Restore(p: {
+  onRestored: (l: LaunchState) => void;
+  onBack: () => void;
+  onAction: (a: Action) => void;
+}): JSX.Element {
   const form = useForm(
-    { file: "", passphrase: "", recovery: "" },
+    { file: takeRestoreFile(), passphrase: "", recovery: "" },
     {
       file: ["file", "backup"],
       passphrase: ["passphrase", "code:wrong_key"],
@@ -312,7 +380,7 @@ function Restore(p: { onRestored: (l: LaunchState) => void; onBack: () => void }
         onInput={(s) => form.set("recovery", s)}
         error={e.recovery}
       />
-      <FormError error={e._form} />
+      <FormError error={e._form} action={form.action.value} onAction={p.onAction} />
       <div class="row">
         <button type="button" onClick={p.onBack}>
           Back
@@ -323,4 +391,11 @@ function Restore(p: { onRestored: (l: LaunchState) => void; onBack: () => void }
       </div>
     </form>
   );
+}
+
+/** The backup file an offered action named (once): the restore form starts with it. */
+export function takeRestoreFile(): string {
+  const f = restoreFile.value ?? "";
+  restoreFile.value = null;
+  return f;
 }

@@ -208,12 +208,9 @@ impl Journal {
 
 /// How the app shows a failed background round: `offline` when the server cannot be reached (the loop
 /// retries on its own), `error` for everything else (the message says what to do).
-pub fn sync_failure_state(e: &trenddojo_sync::SyncError) -> dto::SyncState {
-    use trenddojo_sync::SyncError as S;
-    match e {
-        S::Server(trenddojo_server::ServerError::Connect(_)) | S::Stalled { .. } | S::DeviceBusy => {
-            dto::SyncState::Offline
-        }
+pub fn sync_failure_state(e: &ApiError) -> dto::SyncState {
+    match e.code {
+        ErrorCode::Unreachable => dto::SyncState::Offline,
         _ => dto::SyncState::Error,
     }
 }
