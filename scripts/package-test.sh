@@ -52,7 +52,7 @@ x="$(mktemp -d)"
 dpkg-deb -x "$deb" "$x"
 desktop="$x/usr/share/applications/TrendDojo.desktop"
 grep -qx 'Categories=Office;Finance;' "$desktop" || fail "desktop entry category: $(grep Categories "$desktop")"
-grep -qx 'MimeType=application/x-trenddojo-backup' "$desktop" || fail "desktop entry MIME type: $(cat "$desktop")"
+grep -qx 'MimeType=application/x-trenddojo-backup;' "$desktop" || fail "desktop entry MIME type: $(cat "$desktop")"
 grep -q 'glob pattern="\*.tdbackup"' "$x/usr/share/mime/packages/trenddojo.xml" || fail "MIME glob"
 if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$desktop" >&2 || fail "desktop entry"; fi
 [ "$("$x/usr/bin/trenddojo" --version | awk '{print $2}')" = "$version" ] || fail "packaged CLI version"
@@ -69,7 +69,7 @@ for f in /usr/bin/trenddojo-app /usr/bin/trenddojo /usr/share/applications/Trend
   /usr/share/mime/packages/trenddojo.xml; do
   grep -qxF "$f" <<<"$rpm_files" || fail ".rpm lacks $f"
 done
-rpm -qpR "$rpm" 2>/dev/null | grep -q webkit2gtk4.1 || fail ".rpm does not require webkit2gtk4.1: $(rpm -qpR "$rpm" 2>/dev/null | tr '\n' ' ')"
+rpm -qpR "$rpm" 2>/dev/null | grep -q "libwebkit2gtk-4.1.so.0" || fail ".rpm does not require WebKitGTK 4.1: $(rpm -qpR "$rpm" 2>/dev/null | tr '\n' ' ')"
 ok ".rpm $(grep -E '^(Name|Version|Release|License) ' <<<"$rpm_info" | awk -F': ' '{printf "%s ", $2}')holds app, CLI, desktop entry, MIME type; requires $(rpm -qpR "$rpm" 2>/dev/null | grep -v rpmlib | tr '\n' ' ')"
 
 # The test executables of the workspace build scripts/test.sh just ran (no rebuild: same units).
