@@ -26,40 +26,30 @@ export DISPLAY=":$display" NO_AT_BRIDGE=1
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 native=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 driver="$(command -v tauri-driver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver")"
-"$driver" --port "$port" --native-port "$native" >/dev/null 2>&1 &
+"$driver" --port "$port" --native-port "$native" >"${COLD_START_LOG:-/dev/null}" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$port"
-curl -sf --retry 30 --retry-connrefused --retry-delay 1 "$url/status" >/dev/null
+curl -sSf --retry 30 --retry-connrefused --retry-delay 1 "$url/status" >/dev/null
 
-python3 - "$url" "$app" "$home" "$runs" <<'PY'
-import json, sys, time, urllib.request
-url, app, home, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def call(method, path, body=None):
-    req = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.load(r)
-caps = {"capabilities": {"alwaysMatch": {"browserName": "wry",
-        "tauri:options": {"application": app, "args": ["--home", home]}}}}
-times = []
-for i in range(runs):
-    t0 = time.monotonic()
-    sid = call("POST", "/session", caps)["value"]["sessionId"]
-    shown = False
-    deadline = t0 + 60
-    # Each probe waits for the page's answer: the loop ends on the first frame that shows the screen.
-    while time.monotonic() < deadline:
-        v = call("POST", f"/session/{sid}/execute/sync",
-                 {"script": "return document.body.innerText.includes('Unlock your journal');", "args": []})
-        if v.get("value") is True:
-            shown = True
-            break
-    dt = time.monotonic() - t0
-    call("DELETE", f"/session/{sid}")
-    if not shown:
-        sys.exit(f"cold start: the unlock screen did not appear within 60 s (run {i + 1})")
-    times.append(dt)
-s = sorted(times)
-print(f"cold start of {app} to the unlock screen, {runs} launches: first {times[0]*1000:.0f} ms, "
-      f"median {s[len(s)//2]*1000:.0f} ms, min {s[0]*1000:.0f} ms, max {s[-1]*1000:.0f} ms")
-PY
+caps="$(python3 -c 'import json,sys; print(json.dumps({"capabilities": {"alwaysMatch": {"browserName": "wry",
+  "tauri:options": {"application": sys.argv[1], "args": ["--home", sys.argv[2]]}}}}))' "$app" "$home")"
+probe='{"script":"return document.body.innerText.includes(\"Unlock your journal\");","args":[]}'
+times=()
+for i in $(seq "$runs"); do
+  t0=$(date +%s%N)
+  sid="$(curl -sSf -m 60 -H 'Content-Type: application/json' -d "$caps" "$url/session" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["value"]["sessionId"])')"
+  # Each probe waits for the page's answer: the loop ends on the first answer that shows the screen.
+  shown=""
+  for _ in $(seq 20000); do
+    if curl -sSf -m 30 -H 'Content-Type: application/json' -d "$probe" "$url/session/$sid/execute/sync" |
+      grep -q '"value":true'; then shown=1; break; fi
+  done
+  t1=$(date +%s%N)
+  curl -sSf -m 60 -X DELETE "$url/session/$sid" >/dev/null
+  [ -n "$shown" ] || { echo "cold start: the unlock screen did not appear (run $i)" >&2; exit 1; }
+  times+=($(( (t1 - t0) / 1000000 )))
+done
+sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+echo "cold start of $app to the unlock screen, $runs launches: first ${times[0]} ms," \
+  "median ${sorted[$((runs / 2))]} ms, min ${sorted[0]} ms, max ${sorted[$((runs - 1))]} ms (all: ${times[*]} ms)"

@@ -282,7 +282,7 @@ mod tests {
             .output()
             .expect("run the Tauri CLI (scripts/setup.sh installs it in packaging/)");
         assert!(o.status.success(), "tauri signer generate: {}", String::from_utf8_lossy(&o.stderr));
-        let public = std::fs::read_to_string(key.with_extension("pub")).expect("the public key file");
+        let public = std::fs::read_to_string(dir.join(format!("{name}.pub"))).expect("the public key file");
         (key, public.trim().to_string())
     }
 
