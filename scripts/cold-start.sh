@@ -29,7 +29,7 @@ driver="$(command -v tauri-driver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tauri
 "$driver" --port "$port" --native-port "$native" >"${COLD_START_LOG:-/dev/null}" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$port"
-curl -sSf --retry 30 --retry-connrefused --retry-delay 1 "$url/status" >/dev/null
+curl -sSf --retry 30 --retry-all-errors --retry-delay 1 "$url/status" >/dev/null 2>&1
 
 caps="$(python3 -c 'import json,sys; print(json.dumps({"capabilities": {"alwaysMatch": {"browserName": "wry",
   "tauri:options": {"application": sys.argv[1], "args": ["--home", sys.argv[2]]}}}}))' "$app" "$home")"
@@ -46,7 +46,16 @@ for i in $(seq "$runs"); do
       grep -q '"value":true'; then shown=1; break; fi
   done
   t1=$(date +%s%N)
+  pid="$(pgrep -n -f "^$app --home $home" || true)"
   curl -sSf -m 60 -X DELETE "$url/session/$sid" >/dev/null
+  # The app is single-instance: the next launch must not find this one still closing its store. Wait for
+  # its exit through a pidfd (woken by the kernel, no polling).
+  [ -z "$pid" ] || python3 -c 'import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    sys.exit(0)
+select.select([fd], [], [], 60)' "$pid"
   [ -n "$shown" ] || { echo "cold start: the unlock screen did not appear (run $i)" >&2; exit 1; }
   times+=($(( (t1 - t0) / 1000000 )))
 done

@@ -60,9 +60,10 @@ fn feed_override() -> ApiResult<Option<Vec<tauri::Url>>> {
         Ok(v) if !v.trim().is_empty() => {
             let mut urls = Vec::new();
             for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                urls.push(part.parse::<tauri::Url>().map_err(|e| {
-                    ApiError::invalid(FEED_ENV, format!("update feed: not a URL ({e}): {part}"))
-                })?);
+                urls.push(
+                    part.parse::<tauri::Url>()
+                        .map_err(|e| ApiError::invalid(FEED_ENV, format!("update feed: not a URL ({e}): {part}")))?,
+                );
             }
             Ok(Some(urls))
         }
@@ -92,22 +93,18 @@ fn updater_error(what: &str, e: tauri_plugin_updater::Error) -> ApiError {
             "update package: its signature does not say which version it was signed for; refused, nothing was \
              installed",
         ),
-        E::InsecureTransportProtocol => ApiError::invalid(
-            FEED_ENV,
-            "update feed: it must be an https URL (a release build refuses plain http)",
-        ),
-        E::EmptyEndpoints => {
-            ApiError::invalid(FEED_ENV, "update feed: none is configured (plugins.updater.endpoints)")
+        E::InsecureTransportProtocol => {
+            ApiError::invalid(FEED_ENV, "update feed: it must be an https URL (a release build refuses plain http)")
         }
+        E::EmptyEndpoints => ApiError::invalid(FEED_ENV, "update feed: none is configured (plugins.updater.endpoints)"),
         E::Reqwest(_) | E::Network(_) | E::ReleaseNotFound => ApiError::new(
             ErrorCode::Unreachable,
             format!("update feed: {what} failed, the feed could not be read ({e})"),
         )
         .with_hint("check the network connection, or try again later"),
-        E::TargetNotFound(_) | E::TargetsNotFound(_) => ApiError::new(
-            ErrorCode::NotFound,
-            format!("update feed: it has no package for this platform ({e})"),
-        ),
+        E::TargetNotFound(_) | E::TargetsNotFound(_) => {
+            ApiError::new(ErrorCode::NotFound, format!("update feed: it has no package for this platform ({e})"))
+        }
         other => ApiError::new(ErrorCode::Internal, format!("update: {what} failed: {other}")),
     }
 }
@@ -202,9 +199,7 @@ async fn download_and_back_up<R: Runtime>(
     let update = match (check, update) {
         (_, Some(u)) => u,
         (UpdateCheck::Refused { reason, .. }, None) => return Err(ApiError::new(ErrorCode::Refused, reason)),
-        _ => {
-            return Err(ApiError::new(ErrorCode::NotFound, "update: the feed offers no newer version to install"))
-        }
+        _ => return Err(ApiError::new(ErrorCode::NotFound, "update: the feed offers no newer version to install")),
     };
     let bytes = update.download(|_, _| {}, || {}).await.map_err(|e| updater_error("downloading", e))?;
     let key = state.key().ok();
@@ -268,9 +263,9 @@ mod tests {
     }
 
     fn tauri_cli() -> PathBuf {
-        std::env::var_os("TRENDDOJO_TAURI_CLI").map(PathBuf::from).unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/node_modules/.bin/tauri")
-        })
+        std::env::var_os("TRENDDOJO_TAURI_CLI")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/node_modules/.bin/tauri"))
     }
 
     /// A key pair from `tauri signer generate`: (private key file, public key as the config holds it).
@@ -534,14 +529,15 @@ mod tests {
             serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json");
         let u = &conf["plugins"]["updater"];
         let key = u["pubkey"].as_str().expect("a public key");
-        let text = String::from_utf8(
-            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).expect("base64"),
-        )
-        .expect("text");
+        let text =
+            String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).expect("base64"))
+                .expect("text");
         assert!(text.contains("minisign public key"), "the key is a minisign public key: {text}");
         assert_eq!(u["requireSignedVersion"], json!(true), "signatures must name their version");
         assert!(
-            u["endpoints"].as_array().is_some_and(|e| e.iter().all(|x| x.as_str().is_some_and(|s| s.starts_with("https://")))),
+            u["endpoints"]
+                .as_array()
+                .is_some_and(|e| e.iter().all(|x| x.as_str().is_some_and(|s| s.starts_with("https://")))),
             "the configured feeds are https: {u}"
         );
     }
