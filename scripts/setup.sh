@@ -8,10 +8,11 @@ need=()
 # pgbouncer: the sync tests run a transaction-mode pooler in front of such a cluster (as Supabase's).
 # The desktop app (Tauri 2 on WebKitGTK): libwebkit2gtk-4.1-dev and friends to build it; xvfb,
 # webkit2gtk-driver (WebKitWebDriver), xauth and imagemagick to run and screenshot it headless in the
-# end-to-end test.
+# end-to-end test. rpm (queries of the built .rpm) and desktop-file-utils (desktop entry check): the installer
+# tests (scripts/package-test.sh).
 for pkg in build-essential pkg-config perl make dbus dbus-x11 gnome-keyring libsecret-tools postgresql pgbouncer \
   curl wget file libssl-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev libwebkit2gtk-4.1-dev \
-  xvfb xauth webkit2gtk-driver imagemagick; do
+  xvfb xauth webkit2gtk-driver imagemagick rpm desktop-file-utils python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -55,4 +56,22 @@ fi
 if ! command -v cargo-machete >/dev/null 2>&1; then
   echo "setup: installing cargo-machete" >&2
   cargo install cargo-machete --locked --version 0.9.2 >/dev/null 2>&1
+fi
+
+# The installers: the Tauri CLI (prebuilt from npm, packaging/package-lock.json) bundles .deb/.rpm and makes
+# the updater tests' throwaway signing keys; check-jsonschema (PyPI, GitHub's workflow schema vendored in it)
+# checks .github/workflows. Both installed again only when their pins change.
+pk="$(dirname "$0")/../packaging"
+stamp="$pk/node_modules/.trenddojo-lock.sha256"
+want="$(sha256sum "$pk/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci in packaging/" >&2
+  (cd "$pk" && npm ci --no-audit --no-fund >/dev/null)
+  echo "$want" > "$stamp"
+fi
+venv="$HOME/.cache/trenddojo/lint-venv"
+if ! "$venv/bin/check-jsonschema" --version 2>/dev/null | grep -q "0.39.0"; then
+  echo "setup: check-jsonschema in $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check check-jsonschema==0.39.0
 fi

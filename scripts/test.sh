@@ -42,6 +42,8 @@ env HOME="$sandbox" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/conf
     cargo test --workspace --locked --no-fail-fast
   ' 2>&1 | tee "$sandbox/test.log"
 status=${PIPESTATUS[0]}
+# The installers: built from the release app, checked, installed, end-to-end tested, removed (docs/packaging.md).
+./scripts/package-test.sh 2>&1 | tee -a "$sandbox/test.log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 set -e
 
 # One closing line for the whole run (cargo prints one per test binary, the last often a doc-test "0 passed").

@@ -4,6 +4,7 @@
 //! - [`commands`]: one IPC command per use case, returning the core's DTOs or its `ApiError` as-is.
 //! - [`state`]: the open journal shared with the background sync loop, and a clean close on quit.
 //! - [`sync_task`]: the core's watch loop on its own thread, reporting `sync-activity` events.
+//! - [`update`]: signed updates (Tauri's updater plugin), the journal backed up before one installs.
 //!
 //! Configuration has one source, `tauri.conf.json` at the repository root (`src-tauri/tauri.conf.json` is a
 //! symbolic link to it). The window's capability (`capabilities/main.json`) grants only the commands the UI
@@ -15,6 +16,7 @@
 pub mod commands;
 pub mod state;
 pub mod sync_task;
+pub mod update;
 
 use std::path::PathBuf;
 
@@ -51,6 +53,7 @@ pub fn data_folder(args: &[String]) -> PathBuf {
 /// The app's commands and state on any runtime (the real one, or Tauri's mock runtime in tests).
 pub fn builder<R: Runtime>(b: tauri::Builder<R>, home: PathBuf) -> tauri::Builder<R> {
     use commands::*;
+    use update::{check_update, install_update};
     b.manage(AppState::new(home)).invoke_handler(tauri::generate_handler![
         launch_state,
         session,
@@ -95,6 +98,8 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>, home: PathBuf) -> tauri::Builde
         import_commit,
         import_list,
         import_undo,
+        check_update,
+        install_update,
     ])
 }
 
@@ -112,6 +117,8 @@ pub fn run() -> std::process::ExitCode {
             }
         }))
         .plugin(tauri_plugin_dialog::init())
+        // Signed updates: the commands in `update` drive it (the page is granted none of its own commands).
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .build(tauri::generate_context!());
     let app = match app {
         Ok(a) => a,

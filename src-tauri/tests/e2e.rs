@@ -27,13 +27,17 @@ use trenddojo_core::format;
 
 use support::{shot, Display, Driver, Session};
 
-const APP: &str = env!("CARGO_BIN_EXE_trenddojo-app");
+/// The app under test: this build's binary, or the one `TRENDDOJO_E2E_APP` names (scripts/package-test.sh runs
+/// this test against the installed package's `/usr/bin/trenddojo-app`, with the installed CLI beside it).
+static APP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("TRENDDOJO_E2E_APP").unwrap_or_else(|_| env!("CARGO_BIN_EXE_trenddojo-app").to_string())
+});
 const LONG: Duration = Duration::from_secs(45);
 const SYNC_PASSWORD: &str = "e2e-sync-password";
 
 /// The CLI next to the app binary (the workspace build makes both).
 fn cli() -> PathBuf {
-    let p = Path::new(APP).with_file_name("trenddojo");
+    let p = Path::new(APP.as_str()).with_file_name("trenddojo");
     assert!(p.exists(), "the CLI binary {} (cargo build -p trenddojo-cli)", p.display());
     p
 }
@@ -115,7 +119,7 @@ fn the_app_end_to_end_in_a_real_window() {
     let driver = Driver::start(&display, &[]);
 
     // ----- first run: create the store (OS keyring), the recovery key, demo data ---------------------------
-    let s = Session::open(&driver, Path::new(APP), &["--home", &home_arg]);
+    let s = Session::open(&driver, Path::new(APP.as_str()), &["--home", &home_arg]);
     s.click_button("Create a new journal");
     shot(&s, &shots, "01-welcome-create");
     s.fill("Email", "me@example.com");
@@ -331,7 +335,7 @@ fn the_app_end_to_end_in_a_real_window() {
     s.close();
 
     // ----- restart and unlock (OS keyring); a second launch only focuses the first ---------------------------
-    let s = Session::open(&driver, Path::new(APP), &["--home", &home_arg]);
+    let s = Session::open(&driver, Path::new(APP.as_str()), &["--home", &home_arg]);
     page_has(&s, "the unlock screen", "Unlock your journal");
     shot(&s, &shots, "14-unlock");
     s.click_button("Unlock");
@@ -341,7 +345,7 @@ fn the_app_end_to_end_in_a_real_window() {
         "return !!document.querySelector('[data-stat=net_pnl] .value');",
         json!([]),
     );
-    let second = Command::new(APP)
+    let second = Command::new(APP.as_str())
         .args(["--home", &home_arg])
         .env("DISPLAY", &display.name)
         .env("NO_AT_BRIDGE", "1")
