@@ -22,37 +22,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_updater::{Update, UpdaterExt};
+use trenddojo_core::dto::{UpdateCheck, UpdateInstalled};
 use trenddojo_core::{ApiError, ApiResult, ErrorCode, Journal, KeySource, Maintenance};
 
 use crate::state::{join_error, AppState};
 
 /// Replaces the configured feed URL (`plugins.updater.endpoints`) when set and not empty.
 pub const FEED_ENV: &str = "TRENDDOJO_UPDATE_URL";
-
-/// What a check for updates found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum UpdateCheck {
-    /// The feed offers this version or none.
-    UpToDate { current: String },
-    /// A newer version is offered (its package is verified when it is downloaded).
-    Available { current: String, version: String, notes: Option<String>, date: Option<String> },
-    /// The feed offers a version that is not newer than the running one: never installed.
-    Refused { current: String, offered: String, reason: String },
-}
-
-/// An installed update: the version and the backup taken just before it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UpdateInstalled {
-    pub version: String,
-    /// The journal's backup (none when this computer has no journal yet).
-    pub backup: Option<String>,
-    /// The new version runs after the app is restarted.
-    pub restart_required: bool,
-}
 
 /// Where updates come from: the feed URLs (the environment's override, else the configuration).
 fn feed_override() -> ApiResult<Option<Vec<tauri::Url>>> {

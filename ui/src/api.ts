@@ -41,6 +41,8 @@ import type { TradeDetail } from "./bindings/TradeDetail";
 import type { TradePage } from "./bindings/TradePage";
 import type { TradePageInput } from "./bindings/TradePageInput";
 import type { UndoResult } from "./bindings/UndoResult";
+import type { UpdateCheck } from "./bindings/UpdateCheck";
+import type { UpdateInstalled } from "./bindings/UpdateInstalled";
 import type { User } from "./bindings/User";
 
 export type { ApiError };
@@ -83,6 +85,8 @@ export const api = {
   restoreBackup: (file: string, passphrase: string | null, recoveryKey: string | null) =>
     call<LaunchState>("restore_backup", { file, passphrase, recoveryKey }),
   backupNow: (file: string) => call<string>("backup_now", { file }),
+  checkUpdate: () => call<UpdateCheck>("check_update"),
+  installUpdate: () => call<UpdateInstalled>("install_update"),
 
   listAccounts: () => call<AccountSummary[]>("list_accounts"),
   addAccount: (input: In<AccountInput>) => call<AccountSummary>("add_account", { input }),

@@ -30,6 +30,8 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         dto::SyncStatus,
         dto::SyncEvent,
         dto::Progress,
+        dto::UpdateCheck,
+        dto::UpdateInstalled,
         crate::Action,
         dto::ConflictEntry,
         dto::KeptAside,

@@ -1238,3 +1238,26 @@ pub struct CalendarDay {
     /// exact decimals as `ceil(4 × |net| / largest |net| of the range)` with the sign of the day.
     pub level: i8,
 }
+
+/// What a check of the app's update feed found. The shells fetch and verify updates (the desktop app through
+/// Tauri's updater); the core only names the outcomes so both sides share one type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum UpdateCheck {
+    /// The feed offers this version or none.
+    UpToDate { current: String },
+    /// A newer version is offered (its package is verified when it is downloaded).
+    Available { current: String, version: String, notes: Option<String>, date: Option<String> },
+    /// The feed offers a version that is not newer than the running one: never installed.
+    Refused { current: String, offered: String, reason: String },
+}
+
+/// An installed update: the version and the journal backup taken just before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UpdateInstalled {
+    pub version: String,
+    /// The journal's backup (none when this computer has no journal yet).
+    pub backup: Option<String>,
+    /// The new version runs after the app is restarted.
+    pub restart_required: bool,
+}

@@ -2,6 +2,8 @@ import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import { api } from "../api";
+import type { UpdateCheck } from "../bindings/UpdateCheck";
+import { describeUpdate } from "../lib/update";
 import { errorToast } from "../lib/actions";
 import { Field, FormError, Select } from "../components/Field";
 import { day, money } from "../lib/display";
@@ -92,7 +94,61 @@ export function Settings(): JSX.Element {
         </div>
         <Restore />
       </div>
+      <Updates />
     </section>
+  );
+}
+
+/**
+ * Check the signed update feed and install what it offers. The shell verifies the package against the key
+ * built into the app and backs the journal up before installing; this panel only asks and reports.
+ */
+function Updates(): JSX.Element {
+  const found = useSignal<UpdateCheck | null>(null);
+  const busy = useSignal(false);
+  const check = async (): Promise<void> => {
+    busy.value = true;
+    try {
+      found.value = await api.checkUpdate();
+    } catch (e) {
+      errorToast(e, "Checking for updates failed");
+    } finally {
+      busy.value = false;
+    }
+  };
+  const install = async (): Promise<void> => {
+    busy.value = true;
+    try {
+      const done = await api.installUpdate();
+      const saved = done.backup ? ` Your journal was backed up first to ${done.backup}.` : "";
+      toast(`TrendDojo ${done.version} is installed; restart the app to use it.${saved}`);
+      found.value = null;
+    } catch (e) {
+      errorToast(e, "The update was not installed");
+    } finally {
+      busy.value = false;
+    }
+  };
+  const u = found.value;
+  return (
+    <div class="panel stack">
+      <h2>Updates</h2>
+      <p class="muted small">
+        Updates are installed only when signed with TrendDojo's key; your journal is backed up before one
+        installs.
+      </p>
+      {u && <p role="status">{describeUpdate(u)}</p>}
+      <div class="row">
+        <button onClick={() => void check()} disabled={busy.value}>
+          Check for updates
+        </button>
+        {u?.status === "available" && (
+          <button class="primary" onClick={() => void install()} disabled={busy.value}>
+            Back up and install {u.version}
+          </button>
+        )}
+      </div>
+    </div>
   );
 }
 
