@@ -20,6 +20,7 @@ mod migrations;
 mod money_roundtrip;
 mod recovery;
 mod seeds;
+mod server_audit_format;
 mod server_migrations;
 mod server_security;
 mod server_tls;

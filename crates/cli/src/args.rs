@@ -287,6 +287,10 @@ pub enum ServerCmd {
     VerifyAudit {
         #[arg(long)]
         email: Option<String>,
+        /// Chain heads exported from a device (`trenddojo sync export-witness FILE`): each must still be on
+        /// the chain.
+        #[arg(long)]
+        witness: Option<std::path::PathBuf>,
         #[command(flatten)]
         admin: AdminSel,
     },

@@ -818,8 +818,8 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
             }
             out(&serde_json::json!({ "removed": email }), format!("Removed {email}: its login role is gone.\n"))
         }
-        ServerCmd::VerifyAudit { email, admin: sel } => {
-            let r = interruptible(&rt, admin.verify_audit(&admin_target(sel)?, email.as_deref()))?;
+        ServerCmd::VerifyAudit { email, witness, admin: sel } => {
+            let r = interruptible(&rt, admin.verify_audit(&admin_target(sel)?, email.as_deref(), witness.as_deref()))?;
             out(&r, format!("OK: {} audit rows of {} user(s) verified; every hash chain is intact.\n", r.rows, r.users))
         }
         ServerCmd::Maintain { admin: sel } => {

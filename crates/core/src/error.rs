@@ -35,6 +35,9 @@ pub enum ErrorCode {
     /// The server refused the login itself (a wrong password, a removed user): retrying cannot help until
     /// the user signs in again.
     LoginRefused,
+    /// The server's audit hash chain no longer holds a head a device saw: it was rewritten (and re-hashed)
+    /// by someone able to bypass the server's triggers. Nothing the device can repair; report it.
+    AuditRewritten,
     /// The user stopped the operation (Ctrl-C, closing the window) before it finished.
     Interrupted,
     Io,
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Unreachable => 12,
             ErrorCode::ConfirmationRequired => 13,
             ErrorCode::LoginRefused => 14,
+            ErrorCode::AuditRewritten => 15,
             // The shell convention for a command stopped by SIGINT (128 + 2).
             ErrorCode::Interrupted => 130,
         }
