@@ -210,6 +210,9 @@ pub enum SyncCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Write the server audit chain heads this device saw to FILE, for `trenddojo server verify-audit
+    /// --witness FILE` on the server side.
+    ExportWitness { file: std::path::PathBuf },
     /// Throw away this device's copy of your data and download it again from the server.
     Reset {
         /// Confirm: type `--confirm reset`.

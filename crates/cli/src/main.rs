@@ -597,6 +597,13 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
             let text = render::sync_status(&s);
             out(&s, text)
         }
+        Some(SyncCmd::ExportWitness { file }) => {
+            let n = j.export_witness(file)?;
+            out(
+                &serde_json::json!({ "heads": n, "file": file.display().to_string() }),
+                format!("Wrote {n} audit chain head(s) to {}.\n", file.display()),
+            )
+        }
         Some(SyncCmd::Review) => {
             let r = j.sync_review()?;
             let text = render::sync_review(&r);

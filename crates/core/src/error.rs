@@ -303,6 +303,8 @@ impl From<trenddojo_sync::SyncError> for ApiError {
                 .with_hint("check the network; background sync tries again on its own"),
             S::DeviceBusy => ApiError::new(ErrorCode::Unreachable, e.to_string()),
             S::Rejected { .. } => ApiError::new(ErrorCode::Refused, e.to_string()),
+            S::AuditRewritten(_) => ApiError::new(ErrorCode::AuditRewritten, e.to_string())
+                .with_hint("export this device's chain heads and give them to the server's operator"),
         }
     }
 }
@@ -318,6 +320,7 @@ pub(crate) fn of_sync_error(e: &trenddojo_sync::SyncError) -> ApiError {
         S::Conflict { .. } | S::Gap { .. } | S::OlderServer { .. } => ErrorCode::Conflict,
         S::NewerServer { .. } => ErrorCode::NewerSchema,
         S::ForeignDevice | S::Rejected { .. } => ErrorCode::Refused,
+        S::AuditRewritten(_) => ErrorCode::AuditRewritten,
         S::LoginRefused(_) | S::Server(V::LoginRefused(_)) => ErrorCode::LoginRefused,
         S::Stalled { .. } | S::DeviceBusy | S::Server(V::Connect(_)) => ErrorCode::Unreachable,
         S::Server(V::Refused(_)) => ErrorCode::Refused,
