@@ -25,6 +25,7 @@ mod server_migrations;
 mod server_security;
 mod server_tls;
 mod server_versions;
+mod sync_audit_witness;
 mod sync_catalog;
 mod sync_convergence;
 mod sync_crash;
