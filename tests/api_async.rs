@@ -166,7 +166,7 @@ async fn every_server_and_sync_use_case_runs_inside_a_running_runtime() {
     assert_eq!(refused.expect_err("wrong password").code, ErrorCode::LoginRefused, "a refused login");
 
     let (a, t) = (admin.clone(), target.clone());
-    let audit = tokio::spawn(send(async move { a.verify_audit(&t, None).await })).await.expect("task");
+    let audit = tokio::spawn(send(async move { a.verify_audit(&t, None, None).await })).await.expect("task");
     assert!(audit.expect("audit chains intact").rows > 0, "the sync wrote audited rows");
     let (a, t) = (admin.clone(), target);
     let removed = tokio::spawn(send(async move { a.remove_user(&t, "async@example.com").await })).await.expect("task");

@@ -494,7 +494,7 @@ async fn audit_chain_records_every_change_and_detects_tampering() {
         .get(0);
     assert_eq!(secret_in_audit, 0, "sealed broker secrets are never copied into the audit trail");
 
-    let ok = admin::verify_audit(&admin, None).await.expect("verify");
+    let ok = admin::verify_audit(&admin, None, &[]).await.expect("verify");
     assert!(
         ok.ok() && ok.users == 2 && ok.rows == 20,
         "both chains verify: 9 rows each (an import batch among them) plus Alice's 2 updates: {ok:?}"
@@ -508,14 +508,14 @@ async fn audit_chain_records_every_change_and_detects_tampering() {
         )
         .await
         .expect("tamper");
-    let bad = admin::verify_audit(&admin, Some("alice@example.com")).await.expect("verify");
+    let bad = admin::verify_audit(&admin, Some("alice@example.com"), &[]).await.expect("verify");
     assert!(bad.problems.iter().any(|p| p.contains("was altered")), "an edited row is detected: {bad:?}");
-    let bob_only = admin::verify_audit(&admin, Some("bob@example.com")).await.expect("verify");
+    let bob_only = admin::verify_audit(&admin, Some("bob@example.com"), &[]).await.expect("verify");
     assert!(bob_only.ok(), "Bob's chain is untouched: {bob_only:?}");
 
     // Deleting a row from the middle breaks the links; deleting the tail disagrees with the head.
     admin.batch_execute("DELETE FROM trenddojo.audit_log WHERE chain_pos = 3 AND user_id = (SELECT id FROM trenddojo.users WHERE email = 'bob@example.com')").await.expect("delete");
-    let bad = admin::verify_audit(&admin, Some("bob@example.com")).await.expect("verify");
+    let bad = admin::verify_audit(&admin, Some("bob@example.com"), &[]).await.expect("verify");
     assert!(bad.problems.iter().any(|p| p.contains("position 3 is missing")), "a deleted row is detected: {bad:?}");
     let tail: i64 = admin
         .query_one("SELECT max(chain_pos) FROM trenddojo.audit_log WHERE user_id = $1", &[&w.b.user_id])
@@ -526,7 +526,7 @@ async fn audit_chain_records_every_change_and_detects_tampering() {
         .execute("DELETE FROM trenddojo.audit_log WHERE chain_pos = $1 AND user_id = $2", &[&tail, &w.b.user_id])
         .await
         .expect("delete tail");
-    let bad = admin::verify_audit(&admin, Some("bob@example.com")).await.expect("verify");
+    let bad = admin::verify_audit(&admin, Some("bob@example.com"), &[]).await.expect("verify");
     assert!(bad.problems.iter().any(|p| p.contains("chain head")), "a truncated tail is detected: {bad:?}");
 }
 

@@ -49,6 +49,12 @@ pub enum SyncError {
     /// The server refused one or more rows of a push (SQLSTATE `code`): a constraint or a tier limit.
     #[error("the server refused the row: {message}")]
     Rejected { code: String, message: String },
+    /// The server's audit hash chain no longer holds a head this device saw at an earlier sync: someone
+    /// able to bypass the server's triggers rewrote (or cut) it. Nothing the device can repair.
+    #[error(
+        "audit: {0}; report this to the server's operator (`verify-audit --witness` with this device's heads shows it)"
+    )]
+    AuditRewritten(String),
     #[error("{0}")]
     Server(#[from] trenddojo_server::ServerError),
     /// The local store failed.
@@ -67,6 +73,7 @@ impl SyncError {
                 | SyncError::Gap { .. }
                 | SyncError::ForeignDevice
                 | SyncError::LoginRefused(_)
+                | SyncError::AuditRewritten(_)
         )
     }
 

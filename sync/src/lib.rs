@@ -10,7 +10,8 @@
 //!   what is a conflict), executed by the IO modules below.
 //! - [`outbox`] (the device half of a push) and [`server_push`] (the server half); [`pull`] and
 //!   [`apply`] (applying pulled rows, consistent at every commit); [`quarantine`] (rows kept aside, so
-//!   no row ever stops sync); [`reset`]; [`round`] (one round); [`watch`] (background sync).
+//!   no row ever stops sync); [`reset`]; [`round`] (one round); [`watch`] (background sync); [`witness`] (the device's
+//!   check that the server's audit chain still holds what it saw).
 //! - [`net`]: deadlines and keepalives so nothing ever hangs; [`status`]: what the user sees (status,
 //!   conflict log, restore); [`error`]: what can go wrong and what each failure means for a retry.
 //!
@@ -36,6 +37,7 @@ pub mod server_push;
 pub mod status;
 pub mod tables;
 pub mod watch;
+pub mod witness;
 
 pub use apply::Refresh;
 pub use error::SyncError;

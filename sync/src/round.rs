@@ -77,6 +77,11 @@ fn not_a_user() -> SyncError {
 /// [`check_server_schema`] and [`server_user`] in one exchange, as every round starts: across a network
 /// each exchange is a round trip, and one change reaching another device is a chain of them.
 pub(crate) async fn handshake(server: &Server) -> Result<Uuid, SyncError> {
+    Ok(handshake_version(server).await?.0)
+}
+
+/// [`handshake`] with the server's schema version.
+pub(crate) async fn handshake_version(server: &Server) -> Result<(Uuid, u32), SyncError> {
     let answer = tokio::time::timeout(
         server.limits.exchange,
         server.client.query_typed_one("SELECT trenddojo.schema_version(), trenddojo.app_uid()", &[]),
@@ -85,8 +90,8 @@ pub(crate) async fn handshake(server: &Server) -> Result<Uuid, SyncError> {
     .map_err(|_| SyncError::Stalled { what: "the sign-in", after: server.limits.exchange })?;
     match answer {
         Ok(row) => {
-            schema_usable(row.get(0))?;
-            row.get::<_, Option<Uuid>>(1).ok_or_else(not_a_user)
+            let version = schema_usable(row.get(0))?;
+            Ok((row.get::<_, Option<Uuid>>(1).ok_or_else(not_a_user)?, version))
         }
         Err(e) if before_v8(&e) => Err(SyncError::OlderServer { found: 0, needed: MIN_SERVER_SCHEMA }),
         Err(e) => Err(e.into()),
@@ -97,7 +102,9 @@ pub(crate) async fn handshake(server: &Server) -> Result<Uuid, SyncError> {
 /// then push what the pull recomputed and what was kept aside before (when the round moved anything, the
 /// obstacle may be gone).
 pub async fn sync_once(store: &Store, server: &mut Server, refresh: &Refresh<'_>) -> Result<Report, SyncError> {
-    let user = handshake(server).await?;
+    let (user, schema) = handshake_version(server).await?;
+    // Before anything moves: the server's audit chain still holds what this device saw (crate::witness).
+    crate::witness::check_and_record(store, server, user, schema).await?;
     // A store that does not have the user yet (a new device) gets it, with its data, from the pull.
     let mut report = Report { user, ..Report::default() };
     outbox::push(store, server, user, &mut report).await?;

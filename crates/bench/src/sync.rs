@@ -9,7 +9,7 @@
 //! centre: there each exchange with the server counts); and how long a local write waits while a sync
 //! round holds the store.
 //!
-//! `cargo run --release -p trenddojo-bench --bin trenddojo-sync-bench -- [TRADES]`
+//! `cargo run --release -p trenddojo-bench --bin trenddojo-sync-bench -- [TRADES] [SERVER_SCHEMA_VERSION]`
 
 mod gen;
 
@@ -89,6 +89,8 @@ fn key() -> KeySource {
 
 fn main() {
     let trades: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    // An older server schema to compare against (e.g. 14: the per-row audit chain before V15).
+    let schema: Option<u32> = std::env::args().nth(2).and_then(|s| s.parse().ok());
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let info = cluster::start_or_reuse(&dir.path().join("pg")).expect("PostgreSQL");
@@ -98,10 +100,13 @@ fn main() {
     let admin = rt.block_on(async {
         db::ensure_database(&info.admin_conn_string("postgres"), cluster::DATABASE).await.expect("db");
         let mut c = db::connect(&service).await.expect("connect");
-        migrations::migrate(&mut c, None).await.expect("migrate");
+        migrations::migrate(&mut c, schema).await.expect("migrate");
         c
     });
-    println!("TrendDojo sync benchmark: {trades} trades x 5 executions, PostgreSQL 15 on loopback");
+    println!(
+        "TrendDojo sync benchmark: {trades} trades x 5 executions, PostgreSQL 15 on loopback, server schema V{}",
+        schema.unwrap_or_else(migrations::latest_version)
+    );
 
     // Device A with the data, its user provisioned with the same id.
     let home_a = dir.path().join("a");
@@ -171,6 +176,14 @@ fn main() {
         trades,
         ms(d),
         rate(r.pushed, d)
+    );
+    let push_floor = rt.block_on(insert_floor(&admin, user));
+    println!(
+        "first push floor: the same rows by one INSERT ... SELECT FROM unnest(...) per table, service role, no \
+         triggers: {}; first push / floor = {}.{:02}x (target <= 3x)",
+        ms(push_floor),
+        ratio_x100(d, push_floor) / 100,
+        ratio_x100(d, push_floor) % 100
     );
 
     // Initial download into a fresh device.
@@ -317,6 +330,14 @@ fn main() {
     let r = a.sync_once(&url).expect("push 10k");
     let d = t.elapsed();
     println!("push of {} changes (and the pull after it): {}", r.pushed, ms(d));
+    let edit_floor = rt.block_on(update_floor(&admin, user, &ids));
+    println!(
+        "push of edits floor: the same edits by one UPDATE ... FROM unnest(...), service role, no triggers: {}; \
+         push / floor = {}.{:02}x (target < 1 s and <= 3x)",
+        ms(edit_floor),
+        ratio_x100(d, edit_floor) / 100,
+        ratio_x100(d, edit_floor) % 100
+    );
     b.sync_once(&url).expect("catch up");
 
     // One change reaching the other device: A edits and syncs, B syncs. On loopback, then through a link
@@ -348,4 +369,110 @@ fn main() {
         );
     }
     let _ = cluster::stop(&dir.path().join("pg"));
+}
+
+/// The tables a first push writes, parents first.
+const PUSHED: &[&str] = &["users", "accounts", "risk_settings", "trades", "executions", "trade_stop_adjustments"];
+
+/// The floor of a first push, measured after it: the user's rows as they now are on the server, sent back
+/// as one array per column and inserted by one `INSERT ... SELECT FROM unnest(...)` per table into copies
+/// of the tables (`LIKE ... INCLUDING ALL`: the same columns, defaults, checks and indexes, no triggers)
+/// as the service role. Only the inserts are timed; the copies go afterwards.
+async fn insert_floor(admin: &tokio_postgres::Client, user: uuid::Uuid) -> Duration {
+    admin.batch_execute("DROP SCHEMA IF EXISTS bench_floor CASCADE; CREATE SCHEMA bench_floor").await.expect("schema");
+    let mut total = Duration::ZERO;
+    for table in PUSHED {
+        admin
+            .batch_execute(&format!("CREATE TABLE bench_floor.{table} (LIKE trenddojo.{table} INCLUDING ALL)"))
+            .await
+            .expect("floor table");
+        let (cols, arrays) = column_arrays(admin, table, user, None).await;
+        let sql = insert_sql(table, &cols);
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            arrays.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let t = Instant::now();
+        admin.execute(&sql, &params).await.expect("floor insert");
+        total += t.elapsed();
+    }
+    admin.batch_execute("DROP SCHEMA bench_floor CASCADE").await.expect("drop floor");
+    total
+}
+
+fn insert_sql(table: &str, cols: &[(String, String)]) -> String {
+    let names: Vec<String> = cols.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    let arrays: Vec<String> = cols.iter().enumerate().map(|(i, (_, ty))| format!("${}::text::{ty}[]", i + 1)).collect();
+    format!("INSERT INTO bench_floor.{table} ({}) SELECT * FROM unnest({})", names.join(", "), arrays.join(", "))
+}
+
+/// The writable columns of a server table with their types, and the user's rows (or the rows `ids`) as
+/// one array literal per column, ordered by id.
+async fn column_arrays(
+    admin: &tokio_postgres::Client,
+    table: &str,
+    user: uuid::Uuid,
+    ids: Option<&[String]>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let cols: Vec<(String, String)> = admin
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+             WHERE a.attrelid = ('trenddojo.' || $1)::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+               AND a.attgenerated = '' AND a.attidentity = '' ORDER BY a.attnum",
+            &[&table],
+        )
+        .await
+        .expect("columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let key = if table == "users" { "id" } else { "user_id" };
+    let aggs: Vec<String> =
+        cols.iter().map(|(n, _)| format!("coalesce(array_agg(\"{n}\" ORDER BY id)::text, '{{}}')")).collect();
+    let filter = match ids {
+        None => String::new(),
+        Some(_) => " AND id::text = ANY($2)".to_string(),
+    };
+    let sql = format!("SELECT {} FROM trenddojo.{table} WHERE {key} = $1{filter}", aggs.join(", "));
+    let row = match ids {
+        None => admin.query_one(&sql, &[&user]).await,
+        Some(ids) => admin.query_one(&sql, &[&user, &ids]).await,
+    }
+    .expect("arrays");
+    let arrays = (0..cols.len()).map(|i| row.get::<_, String>(i)).collect();
+    (cols, arrays)
+}
+
+/// The floor of a push of edits, measured after it: the edited trades' new values (every column the edit
+/// touched, the per-field stamps included) written again by one `UPDATE ... FROM unnest(...)` with
+/// triggers off (`session_replication_role = replica`) as the service role, in a transaction rolled back.
+async fn update_floor(admin: &tokio_postgres::Client, user: uuid::Uuid, ids: &[String]) -> Duration {
+    let (cols, arrays) = column_arrays(admin, "trades", user, Some(ids)).await;
+    let pick = ["id", "setup", "updated_at", "updated_hlc", "field_hlcs"];
+    let mut sets = Vec::new();
+    let mut sources = Vec::new();
+    let mut names = Vec::new();
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+    for ((name, ty), array) in cols.iter().zip(&arrays) {
+        if !pick.contains(&name.as_str()) {
+            continue;
+        }
+        params.push(array);
+        sources.push(format!("${}::text::{ty}[]", params.len()));
+        names.push(name.clone());
+        if name != "id" {
+            sets.push(format!("{name} = x.{name}"));
+        }
+    }
+    let sql = format!(
+        "UPDATE trenddojo.trades t SET {} FROM unnest({}) AS x ({}) WHERE t.id = x.id",
+        sets.join(", "),
+        sources.join(", "),
+        names.join(", ")
+    );
+    admin.batch_execute("BEGIN; SET LOCAL session_replication_role = replica").await.expect("begin");
+    let t = Instant::now();
+    let n = admin.execute(&sql, &params).await.expect("floor update");
+    let d = t.elapsed();
+    admin.batch_execute("ROLLBACK").await.expect("rollback");
+    assert_eq!(n as usize, ids.len(), "the floor updates every edited trade");
+    d
 }

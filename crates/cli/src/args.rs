@@ -210,6 +210,9 @@ pub enum SyncCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Write the server audit chain heads this device saw to FILE, for `trenddojo server verify-audit
+    /// --witness FILE` on the server side.
+    ExportWitness { file: std::path::PathBuf },
     /// Throw away this device's copy of your data and download it again from the server.
     Reset {
         /// Confirm: type `--confirm reset`.
@@ -287,6 +290,10 @@ pub enum ServerCmd {
     VerifyAudit {
         #[arg(long)]
         email: Option<String>,
+        /// Chain heads exported from a device (`trenddojo sync export-witness FILE`): each must still be on
+        /// the chain.
+        #[arg(long)]
+        witness: Option<std::path::PathBuf>,
         #[command(flatten)]
         admin: AdminSel,
     },

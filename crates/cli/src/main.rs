@@ -597,6 +597,13 @@ fn sync(args: &SyncArgs, opts: &OpenOptions, json: bool, stdin: &mut Option<Stdi
             let text = render::sync_status(&s);
             out(&s, text)
         }
+        Some(SyncCmd::ExportWitness { file }) => {
+            let n = j.export_witness(file)?;
+            out(
+                &serde_json::json!({ "heads": n, "file": file.display().to_string() }),
+                format!("Wrote {n} audit chain head(s) to {}.\n", file.display()),
+            )
+        }
         Some(SyncCmd::Review) => {
             let r = j.sync_review()?;
             let text = render::sync_review(&r);
@@ -818,8 +825,8 @@ fn server(cmd: &ServerCmd, home: &std::path::Path, stdin: &mut Option<Stdin>) ->
             }
             out(&serde_json::json!({ "removed": email }), format!("Removed {email}: its login role is gone.\n"))
         }
-        ServerCmd::VerifyAudit { email, admin: sel } => {
-            let r = interruptible(&rt, admin.verify_audit(&admin_target(sel)?, email.as_deref()))?;
+        ServerCmd::VerifyAudit { email, witness, admin: sel } => {
+            let r = interruptible(&rt, admin.verify_audit(&admin_target(sel)?, email.as_deref(), witness.as_deref()))?;
             out(&r, format!("OK: {} audit rows of {} user(s) verified; every hash chain is intact.\n", r.rows, r.users))
         }
         ServerCmd::Maintain { admin: sel } => {

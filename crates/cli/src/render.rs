@@ -546,6 +546,15 @@ pub fn sync_status(s: &SyncStatus) -> String {
         st.conflicts
     );
     let _ = writeln!(out, "  trades needing review: {}\n  rows kept aside: {}", s.needs_review, st.kept_aside);
+    match (&s.audit_rewritten, &s.audit_head) {
+        (Some(finding), _) => {
+            let _ = writeln!(out, "  SERVER AUDIT CHAIN REWRITTEN: {finding}");
+        }
+        (None, Some(head)) => {
+            let _ = writeln!(out, "  server audit chain: holds every head this device saw (newest {head})");
+        }
+        (None, None) => {}
+    }
     if st.awaiting_download > 0 {
         let _ = writeln!(
             out,

@@ -841,6 +841,11 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// A round succeeded after the last error.
     pub last_error_resolved: bool,
+    /// What this device found wrong with the server's audit chain (it no longer holds a head the device
+    /// saw: rewritten), with when; sync refuses to run while it stands.
+    pub audit_rewritten: Option<String>,
+    /// The newest audit chain head this device saw on the server (`position:hash`).
+    pub audit_head: Option<String>,
 }
 
 /// One entry of the conflict log: a value a merge replaced on this device.

@@ -35,6 +35,9 @@ pub enum ErrorCode {
     /// The server refused the login itself (a wrong password, a removed user): retrying cannot help until
     /// the user signs in again.
     LoginRefused,
+    /// The server's audit hash chain no longer holds a head a device saw: it was rewritten (and re-hashed)
+    /// by someone able to bypass the server's triggers. Nothing the device can repair; report it.
+    AuditRewritten,
     /// The user stopped the operation (Ctrl-C, closing the window) before it finished.
     Interrupted,
     Io,
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Unreachable => 12,
             ErrorCode::ConfirmationRequired => 13,
             ErrorCode::LoginRefused => 14,
+            ErrorCode::AuditRewritten => 15,
             // The shell convention for a command stopped by SIGINT (128 + 2).
             ErrorCode::Interrupted => 130,
         }
@@ -299,6 +303,8 @@ impl From<trenddojo_sync::SyncError> for ApiError {
                 .with_hint("check the network; background sync tries again on its own"),
             S::DeviceBusy => ApiError::new(ErrorCode::Unreachable, e.to_string()),
             S::Rejected { .. } => ApiError::new(ErrorCode::Refused, e.to_string()),
+            S::AuditRewritten(_) => ApiError::new(ErrorCode::AuditRewritten, e.to_string())
+                .with_hint("export this device's chain heads and give them to the server's operator"),
         }
     }
 }
@@ -314,6 +320,7 @@ pub(crate) fn of_sync_error(e: &trenddojo_sync::SyncError) -> ApiError {
         S::Conflict { .. } | S::Gap { .. } | S::OlderServer { .. } => ErrorCode::Conflict,
         S::NewerServer { .. } => ErrorCode::NewerSchema,
         S::ForeignDevice | S::Rejected { .. } => ErrorCode::Refused,
+        S::AuditRewritten(_) => ErrorCode::AuditRewritten,
         S::LoginRefused(_) | S::Server(V::LoginRefused(_)) => ErrorCode::LoginRefused,
         S::Stalled { .. } | S::DeviceBusy | S::Server(V::Connect(_)) => ErrorCode::Unreachable,
         S::Server(V::Refused(_)) => ErrorCode::Refused,

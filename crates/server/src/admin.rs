@@ -187,10 +187,65 @@ pub fn audit_payload(
     .join("\n")
 }
 
+/// The canonical text a format-2 row's own hash covers (must match `trenddojo.audit_statement`, V15): the
+/// row alone, without the previous hash (the statement's link covers the chain).
+#[allow(clippy::too_many_arguments)]
+pub fn audit_payload_v2(
+    user: Uuid,
+    pos: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    table: &str,
+    row: Uuid,
+    action: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> String {
+    [
+        "trenddojo-audit-v2".to_string(),
+        user.to_string(),
+        pos.to_string(),
+        at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        actor.to_string(),
+        table.to_string(),
+        row.to_string(),
+        action.to_string(),
+        old.unwrap_or("-").to_string(),
+        new.unwrap_or("-").to_string(),
+    ]
+    .join("\n")
+}
+
+/// The chain hash of one format-2 statement (must match `trenddojo.audit_statement`, V15): sha256 of a
+/// header naming the user, the statement's first and last positions and the previous chain head, followed
+/// by the rows' own hashes in position order.
+pub fn audit_link_v2(user: Uuid, first: i64, last: i64, prev: &[u8], leaves: &[Vec<u8>]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(format!("trenddojo-audit-v2-link\n{user}\n{first}\n{last}\n{}\n", hex::encode(prev)).as_bytes());
+    for leaf in leaves {
+        h.update(leaf);
+    }
+    h.finalize().to_vec()
+}
+
+/// Words every witness problem contains (so callers can tell a rewrite from a broken chain).
+pub const WITNESS_MISMATCH: &str = "a device saw";
+
+/// One chain head a device saw: the user's chain had `hash` at position `pos` (a statement boundary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct WitnessHead {
+    pub user: Uuid,
+    pub pos: i64,
+    /// Lower-case hex of the 32-byte chain hash.
+    pub hash: String,
+}
+
 /// Verify every user's audit hash chain (or one user's): positions consecutive from 1, each row's
-/// `prev_hash` equal to the previous row's hash, each hash equal to sha256 of its recomputed payload, and
-/// the chain head matching the last row (so truncating the tail is caught).
-pub async fn verify_audit(client: &Client, email: Option<&str>) -> Result<AuditReport> {
+/// `prev_hash` equal to the chain head before it, each hash equal to sha256 of its recomputed payload (and,
+/// for format 2, each statement's link), and the chain head matching the end of the log (so truncating the
+/// tail is caught). `witness` heads (exported from devices) must still be on the chain: a chain that was
+/// rewritten and re-hashed by someone able to bypass the triggers passes the other checks but not this one.
+pub async fn verify_audit(client: &Client, email: Option<&str>, witness: &[WitnessHead]) -> Result<AuditReport> {
     let user: Option<Uuid> = match email {
         None => None,
         Some(e) => {
@@ -201,19 +256,141 @@ pub async fn verify_audit(client: &Client, email: Option<&str>) -> Result<AuditR
     };
     // One snapshot for the log, the heads and the users: a write in between is not a false alarm.
     client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-    let result = verify_in_snapshot(client, user).await;
+    let result = verify_in_snapshot(client, user, witness).await;
     let end = client.batch_execute("COMMIT").await;
     let report = result?;
     end?;
     Ok(report)
 }
 
-async fn verify_in_snapshot(client: &Client, user: Option<Uuid>) -> Result<AuditReport> {
+/// A format-2 statement being walked: its first position, the head it links to, its rows' hashes.
+struct Statement {
+    first: i64,
+    prev: Vec<u8>,
+    leaves: Vec<Vec<u8>>,
+}
+
+/// The walk of one user's chain.
+struct Walk {
+    user: Uuid,
+    expect_pos: i64,
+    /// The chain head after the last complete statement (or format-1 row).
+    head: Vec<u8>,
+    /// The chain hash at every statement boundary, by position (for witness heads).
+    boundaries: std::collections::BTreeMap<i64, Vec<u8>>,
+    open: Option<Statement>,
+}
+
+impl Walk {
+    fn new(user: Uuid) -> Self {
+        Walk { user, expect_pos: 1, head: vec![0u8; 32], boundaries: std::collections::BTreeMap::new(), open: None }
+    }
+
+    fn close_open(&mut self, problems: &mut Vec<String>) {
+        if let Some(st) = self.open.take() {
+            problems.push(format!(
+                "user {}: the statement starting at row {} ends without its chain link (rows removed?)",
+                self.user, st.first
+            ));
+        }
+    }
+
+    fn row(&mut self, r: &tokio_postgres::Row, problems: &mut Vec<String>) {
+        let u = self.user;
+        let pos: i64 = r.get(1);
+        let stored_prev: Vec<u8> = r.get(9);
+        let stored_hash: Vec<u8> = r.get(10);
+        let format: i16 = r.get(11);
+        let chain_hash: Option<Vec<u8>> = r.get(12);
+        if pos != self.expect_pos {
+            problems.push(format!("user {u}: position {} is missing (found {pos})", self.expect_pos));
+        }
+        self.expect_pos = pos + 1;
+        let altered = |problems: &mut Vec<String>| {
+            problems.push(format!(
+                "user {u}: row {pos} ({} {} on {}) was altered: its hash does not match its contents",
+                r.get::<_, &str>(6),
+                r.get::<_, Uuid>(5),
+                r.get::<_, &str>(4)
+            ))
+        };
+        if format == 1 {
+            self.close_open(problems);
+            if stored_prev != self.head {
+                problems.push(format!("user {u}: row {pos} does not link to the previous row's hash"));
+            }
+            let payload = audit_payload(
+                u,
+                pos,
+                r.get(2),
+                r.get::<_, &str>(3),
+                r.get::<_, &str>(4),
+                r.get(5),
+                r.get::<_, &str>(6),
+                r.get::<_, Option<&str>>(7),
+                r.get::<_, Option<&str>>(8),
+                &stored_prev,
+            );
+            if Sha256::digest(payload.as_bytes()).as_slice() != stored_hash.as_slice() {
+                altered(problems);
+            }
+            self.head = stored_hash;
+            self.boundaries.insert(pos, self.head.clone());
+            return;
+        }
+        let payload = audit_payload_v2(
+            u,
+            pos,
+            r.get(2),
+            r.get::<_, &str>(3),
+            r.get::<_, &str>(4),
+            r.get(5),
+            r.get::<_, &str>(6),
+            r.get::<_, Option<&str>>(7),
+            r.get::<_, Option<&str>>(8),
+        );
+        if Sha256::digest(payload.as_bytes()).as_slice() != stored_hash.as_slice() {
+            altered(problems);
+        }
+        let st = self.open.get_or_insert_with(|| Statement { first: pos, prev: stored_prev.clone(), leaves: vec![] });
+        if stored_prev != st.prev || stored_prev != self.head {
+            problems.push(format!("user {u}: row {pos} does not link to the chain head before its statement"));
+        }
+        st.leaves.push(stored_hash);
+        if let Some(link) = chain_hash {
+            let computed = audit_link_v2(u, st.first, pos, &st.prev, &st.leaves);
+            if computed != link {
+                problems.push(format!(
+                    "user {u}: the statement of rows {}-{pos} does not match its chain link (rows altered, added or \
+                     removed)",
+                    st.first
+                ));
+            }
+            self.open = None;
+            self.head = link;
+            self.boundaries.insert(pos, self.head.clone());
+        }
+    }
+}
+
+async fn verify_in_snapshot(client: &Client, user: Option<Uuid>, witness: &[WitnessHead]) -> Result<AuditReport> {
+    // A schema before V15 has format 1 only (and no columns for format 2).
+    let has_format: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'trenddojo.audit_log'::regclass \
+             AND attname = 'format' AND NOT attisdropped)",
+            &[],
+        )
+        .await?
+        .get(0);
+    let format_cols = if has_format { "format, chain_hash" } else { "1::smallint, NULL::bytea" };
     let rows = client
         .query(
-            "SELECT user_id, chain_pos, at, actor::text, table_name, row_id, action, old_values::text, \
-                    new_values::text, prev_hash, hash \
-             FROM trenddojo.audit_log WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY user_id, chain_pos",
+            &format!(
+                "SELECT user_id, chain_pos, at, actor::text, table_name, row_id, action, old_values::text, \
+                        new_values::text, prev_hash, hash, {format_cols} \
+                 FROM trenddojo.audit_log WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY user_id, chain_pos"
+            ),
             &[&user],
         )
         .await?;
@@ -228,74 +405,40 @@ async fn verify_in_snapshot(client: &Client, user: Option<Uuid>) -> Result<Audit
 
     let mut problems = Vec::new();
     let mut users = 0;
-    let mut current: Option<Uuid> = None;
-    let mut expect_pos = 1i64;
-    let mut prev = vec![0u8; 32];
-    let finish = |u: Uuid,
-                  last_pos: i64,
-                  last_hash: &[u8],
-                  heads: &mut std::collections::BTreeMap<Uuid, (i64, Vec<u8>)>,
-                  problems: &mut Vec<String>| {
+    let mut walks: Vec<Walk> = Vec::new();
+    for r in &rows {
+        let u: Uuid = r.get(0);
+        if walks.last().map(|w| w.user) != Some(u) {
+            users += 1;
+            walks.push(Walk::new(u));
+        }
+        if let Some(w) = walks.last_mut() {
+            w.row(r, &mut problems);
+        }
+    }
+    let mut chains = std::collections::BTreeMap::new();
+    for mut w in walks {
+        w.close_open(&mut problems);
+        let u = w.user;
+        let last_pos = w.expect_pos - 1;
         match heads.remove(&u) {
-            Some((pos, hash)) if pos == last_pos && hash == last_hash => {}
+            Some((pos, hash)) if pos == last_pos && hash == w.head => {}
+            Some((pos, _)) if pos == last_pos => {
+                problems.push(format!("user {u}: chain head at position {pos} does not match the log's last link"))
+            }
             Some((pos, _)) => {
                 problems.push(format!("user {u}: chain head says position {pos}, the log ends at {last_pos}"))
             }
             None => problems.push(format!("user {u}: audit rows without a chain head")),
         }
-    };
-    for r in &rows {
-        let u: Uuid = r.get(0);
-        if current != Some(u) {
-            if let Some(c) = current {
-                finish(c, expect_pos - 1, &prev, &mut heads, &mut problems);
-            }
-            current = Some(u);
-            users += 1;
-            expect_pos = 1;
-            prev = vec![0u8; 32];
-        }
-        let pos: i64 = r.get(1);
-        let stored_prev: Vec<u8> = r.get(9);
-        let stored_hash: Vec<u8> = r.get(10);
-        if pos != expect_pos {
-            problems.push(format!("user {u}: position {expect_pos} is missing (found {pos})"));
-        }
-        if stored_prev != prev {
-            problems.push(format!("user {u}: row {pos} does not link to the previous row's hash"));
-        }
-        let payload = audit_payload(
-            u,
-            pos,
-            r.get(2),
-            r.get::<_, &str>(3),
-            r.get::<_, &str>(4),
-            r.get(5),
-            r.get::<_, &str>(6),
-            r.get::<_, Option<&str>>(7),
-            r.get::<_, Option<&str>>(8),
-            &stored_prev,
-        );
-        let computed = Sha256::digest(payload.as_bytes()).to_vec();
-        if computed != stored_hash {
-            problems.push(format!(
-                "user {u}: row {pos} ({} {} on {}) was altered: its hash does not match its contents",
-                r.get::<_, &str>(6),
-                r.get::<_, Uuid>(5),
-                r.get::<_, &str>(4)
-            ));
-        }
-        expect_pos = pos + 1;
-        prev = stored_hash;
-    }
-    if let Some(c) = current {
-        finish(c, expect_pos - 1, &prev, &mut heads, &mut problems);
+        chains.insert(u, w.boundaries);
     }
     for (u, (pos, _)) in heads {
         if pos > 0 {
             problems.push(format!("user {u}: chain head at position {pos} but no audit rows"));
         }
     }
+    problems.extend(check_witness(&chains, user, witness));
     // Every user's creation is audited, so a user without a chain lost all of it (log and head).
     let orphans = client
         .query(
@@ -308,6 +451,36 @@ async fn verify_in_snapshot(client: &Client, user: Option<Uuid>) -> Result<Audit
         problems.push(format!("user {}: no audit trail at all (its creation is always audited)", r.get::<_, Uuid>(0)));
     }
     Ok(AuditReport { users, rows: rows.len(), problems })
+}
+
+/// Each witnessed head (of the users verified) must be a statement boundary of the chain with the same
+/// hash. A head the chain no longer reaches, or reaches with another hash, means the chain was rewritten
+/// (or cut) after a device saw it.
+fn check_witness(
+    chains: &std::collections::BTreeMap<Uuid, std::collections::BTreeMap<i64, Vec<u8>>>,
+    only: Option<Uuid>,
+    witness: &[WitnessHead],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for w in witness {
+        if only.is_some_and(|u| u != w.user) {
+            continue;
+        }
+        match chains.get(&w.user).and_then(|c| c.get(&w.pos)) {
+            Some(h) if hex::encode(h) == w.hash.to_ascii_lowercase() => {}
+            Some(_) => problems.push(format!(
+                "user {}: a device saw chain hash {} at position {}; the chain now has another: the audit trail \
+                 was rewritten",
+                w.user, w.hash, w.pos
+            )),
+            None => problems.push(format!(
+                "user {}: a device saw the chain at position {}; the chain no longer has that statement boundary \
+                 (the audit trail was cut or rewritten)",
+                w.user, w.pos
+            )),
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(12, "audit_without_sync_stamps"),
     migration!(13, "merge_states"),
     migration!(14, "broker_imports"),
+    migration!(15, "set_based_audit"),
 ];
 
 const HISTORY: &str = "trenddojo_meta.refinery_schema_history";

@@ -3,4 +3,4 @@
 /**
  * Stable error codes.
  */
-export type ErrorCode = "invalid_input" | "not_found" | "ambiguous" | "conflict" | "risk_blocked" | "limit_reached" | "not_initialized" | "already_exists" | "wrong_key" | "key_unavailable" | "newer_schema" | "corrupt" | "refused" | "unreachable" | "confirmation_required" | "login_refused" | "interrupted" | "io" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "ambiguous" | "conflict" | "risk_blocked" | "limit_reached" | "not_initialized" | "already_exists" | "wrong_key" | "key_unavailable" | "newer_schema" | "corrupt" | "refused" | "unreachable" | "confirmation_required" | "login_refused" | "audit_rewritten" | "interrupted" | "io" | "internal";

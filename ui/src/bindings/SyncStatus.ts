@@ -31,4 +31,13 @@ needs_review: number, last_success: string | null, last_error_at: string | null,
 /**
  * A round succeeded after the last error.
  */
-last_error_resolved: boolean, };
+last_error_resolved: boolean, 
+/**
+ * What this device found wrong with the server's audit chain (it no longer holds a head the device
+ * saw: rewritten), with when; sync refuses to run while it stands.
+ */
+audit_rewritten: string | null, 
+/**
+ * The newest audit chain head this device saw on the server (`position:hash`).
+ */
+audit_head: string | null, };

@@ -213,11 +213,35 @@ impl ServerAdmin {
         Ok(admin::remove_user(&c, email).await?)
     }
 
-    /// Check every audit hash chain (or one user's). A broken chain is an error with code `corrupt`.
-    pub async fn verify_audit(&self, target: &ServerTarget, email: Option<&str>) -> ApiResult<AuditReport> {
+    /// Check every audit hash chain (or one user's), and that the chain still holds every head in `witness`
+    /// (a file written by a device's `export_witness`, if given). A broken chain is an error with code
+    /// `corrupt`; a chain that no longer holds a witnessed head (rewritten and re-hashed) is
+    /// `audit_rewritten`.
+    pub async fn verify_audit(
+        &self,
+        target: &ServerTarget,
+        email: Option<&str>,
+        witness: Option<&std::path::Path>,
+    ) -> ApiResult<AuditReport> {
+        let heads = match witness {
+            None => Vec::new(),
+            Some(path) => read_witness_file(path)?,
+        };
         let t = self.resolve(target).await?;
         let c = Self::connect(&t).await?;
-        let report = admin::verify_audit(&c, email).await?;
+        let report = admin::verify_audit(&c, email, &heads).await?;
+        if report.problems.iter().any(|p| p.contains(admin::WITNESS_MISMATCH)) {
+            let shown: Vec<&str> = report.problems.iter().take(5).map(String::as_str).collect();
+            return Err(ApiError::new(
+                ErrorCode::AuditRewritten,
+                format!(
+                    "audit: the server's hash chain no longer holds what a device saw ({} problem(s) in {} rows): {}",
+                    report.problems.len(),
+                    report.rows,
+                    shown.join("; ")
+                ),
+            ));
+        }
         if !report.ok() {
             let shown: Vec<&str> = report.problems.iter().take(5).map(String::as_str).collect();
             return Err(ApiError::new(
@@ -383,4 +407,41 @@ impl ServerAdmin {
             SeedState::Dev | SeedState::Demo | SeedState::Test => admin::seed_standard_users(&c, &t.config).await?,
         })
     }
+}
+
+/// The chain heads in a witness file written by a device (`Journal::export_witness`).
+pub fn read_witness_file(path: &std::path::Path) -> ApiResult<Vec<admin::WitnessHead>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ApiError::new(ErrorCode::Io, format!("witness: cannot read {}: {e}", path.display())))?;
+    let file: WitnessFile = serde_json::from_str(&text).map_err(|e| {
+        ApiError::new(ErrorCode::InvalidInput, format!("witness: {} is not a witness file: {e}", path.display()))
+            .with_field("witness")
+    })?;
+    if file.format != WITNESS_FORMAT {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("witness: format {} is not known (this build reads {WITNESS_FORMAT})", file.format),
+        )
+        .with_field("witness"));
+    }
+    for h in &file.heads {
+        if h.pos < 1 || h.hash.len() != 64 || !h.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("witness: head at position {} is malformed (position >= 1, 64 hex digits)", h.pos),
+            )
+            .with_field("witness"));
+        }
+    }
+    Ok(file.heads)
+}
+
+/// The format of witness files.
+pub const WITNESS_FORMAT: u32 = 1;
+
+/// A witness file: the audit chain heads one device saw, for `verify_audit` on the server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WitnessFile {
+    pub format: u32,
+    pub heads: Vec<admin::WitnessHead>,
 }

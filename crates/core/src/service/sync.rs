@@ -14,6 +14,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use trenddojo_server::admin;
 use trenddojo_server::envs::{self, Target};
 use trenddojo_store::accounts as account_repo;
 use trenddojo_store::trades as trade_repo;
@@ -22,6 +23,7 @@ use trenddojo_sync::quarantine;
 use trenddojo_sync::round;
 use trenddojo_sync::status as sync_status;
 use trenddojo_sync::watch::{self, WatchEvent, WatchOptions};
+use trenddojo_sync::witness;
 use trenddojo_sync::{Limits, Refresh, Server, SyncError};
 use uuid::Uuid;
 
@@ -334,7 +336,31 @@ impl Journal {
             last_error_at: st.last_error_at,
             last_error: st.last_error,
             last_error_resolved: st.last_error_resolved,
+            audit_rewritten: witness::finding(&self.store, user)?,
+            audit_head: witness::heads(&self.store, user)?.last().map(|h| format!("{}:{}", h.pos, h.hash)),
         })
+    }
+
+    /// Write the server audit chain heads this device saw (for the active user) to `path`, for
+    /// `ServerAdmin::verify_audit` with a witness file. Returns how many heads were written.
+    pub fn export_witness(&self, path: &std::path::Path) -> ApiResult<usize> {
+        let user = self.user_id()?;
+        let heads: Vec<admin::WitnessHead> = witness::heads(&self.store, user)?
+            .into_iter()
+            .map(|h| admin::WitnessHead { user, pos: h.pos, hash: h.hash })
+            .collect();
+        if heads.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                "witness: this device has not seen the server's audit chain yet (sync first)",
+            ));
+        }
+        let file = crate::service::server::WitnessFile { format: crate::service::server::WITNESS_FORMAT, heads };
+        let text =
+            serde_json::to_string_pretty(&file).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| ApiError::new(ErrorCode::Io, format!("witness: cannot write {}: {e}", path.display())))?;
+        Ok(file.heads.len())
     }
 
     /// The conflict log, oldest first.
