@@ -391,8 +391,10 @@ async fn insert_floor(admin: &tokio_postgres::Client, user: uuid::Uuid) -> Durat
         let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             arrays.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
         let t = Instant::now();
-        admin.execute(&sql, &params).await.expect("floor insert");
-        total += t.elapsed();
+        let n = admin.execute(&sql, &params).await.expect("floor insert");
+        let d = t.elapsed();
+        println!("  floor insert {table}: {n} rows in {}", ms(d));
+        total += d;
     }
     admin.batch_execute("DROP SCHEMA bench_floor CASCADE").await.expect("drop floor");
     total

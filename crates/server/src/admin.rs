@@ -504,6 +504,51 @@ mod tests {
     }
 
     #[test]
+    fn format_2_payload_and_link_are_the_documented_ones() {
+        let u = Uuid::parse_str("018f0000-0000-7000-8000-000000000001").expect("uuid");
+        let r = Uuid::parse_str("018f0000-0000-7000-8000-000000000002").expect("uuid");
+        let at = DateTime::parse_from_rfc3339("2026-03-01T14:30:00.5Z").expect("time").with_timezone(&Utc);
+        let p = audit_payload_v2(u, 7, at, "td_x", "trades", r, "update", Some("{}"), Some(r#"{"a": 1}"#));
+        assert_eq!(
+            p,
+            format!("trenddojo-audit-v2\n{u}\n7\n2026-03-01T14:30:00.500000Z\ntd_x\ntrades\n{r}\nupdate\n{{}}\n{{\"a\": 1}}"),
+            "the row alone: no previous hash in a format-2 payload"
+        );
+        let leaves = vec![vec![1u8; 32], vec![2u8; 32]];
+        let mut expected = format!("trenddojo-audit-v2-link\n{u}\n7\n8\n{}\n", "ab".repeat(32)).into_bytes();
+        expected.extend_from_slice(&[1u8; 32]);
+        expected.extend_from_slice(&[2u8; 32]);
+        assert_eq!(
+            audit_link_v2(u, 7, 8, &[0xab; 32], &leaves),
+            Sha256::digest(&expected).to_vec(),
+            "the link covers the header and the rows' hashes in order"
+        );
+        let swapped = vec![vec![2u8; 32], vec![1u8; 32]];
+        assert_ne!(
+            audit_link_v2(u, 7, 8, &[0xab; 32], &swapped),
+            audit_link_v2(u, 7, 8, &[0xab; 32], &leaves),
+            "reordered rows change the link"
+        );
+    }
+
+    #[test]
+    fn witness_heads_must_be_boundaries_with_the_same_hash() {
+        let u = Uuid::parse_str("018f0000-0000-7000-8000-000000000001").expect("uuid");
+        let other = Uuid::parse_str("018f0000-0000-7000-8000-000000000009").expect("uuid");
+        let mut chain = std::collections::BTreeMap::new();
+        chain.insert(3i64, vec![3u8; 32]);
+        let chains = std::collections::BTreeMap::from([(u, chain)]);
+        let head = |pos: i64, b: u8| WitnessHead { user: u, pos, hash: hex::encode([b; 32]) };
+        assert!(check_witness(&chains, None, &[head(3, 3)]).is_empty(), "a held boundary passes");
+        let p = check_witness(&chains, None, &[head(3, 4)]);
+        assert!(p.len() == 1 && p[0].contains(WITNESS_MISMATCH), "another hash is reported: {p:?}");
+        let p = check_witness(&chains, None, &[head(5, 3)]);
+        assert!(p.len() == 1 && p[0].contains("cut or rewritten"), "a missing boundary is reported: {p:?}");
+        let foreign = WitnessHead { user: other, pos: 3, hash: hex::encode([9u8; 32]) };
+        assert!(check_witness(&chains, Some(u), &[foreign]).is_empty(), "another user's heads are skipped");
+    }
+
+    #[test]
     fn bad_email_and_tier_name_the_field() {
         assert!(check_email("nobody").unwrap_err().to_string().starts_with("email:"), "email named");
         assert!(check_tier("gold").unwrap_err().to_string().starts_with("tier:"), "tier named");
