@@ -8,6 +8,7 @@
 //! `trenddojo-bench stats [LARGE] [SMALL] [DAYS]` measures statistics from the per-day aggregates at 1k
 //! and 100k closed trades in one account, and what maintaining them costs bulk inserts (see `stats.rs`).
 
+mod fixture;
 mod gen;
 mod ratios;
 mod stats;
@@ -17,9 +18,7 @@ use std::time::{Duration, Instant};
 use gen::generate;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use trenddojo_core::{
-    AccountInput, ImportTrade, Journal, KeySource, OpenOptions, Passphrase, TradeListInput, UserInput,
-};
+use trenddojo_core::{ImportTrade, Journal, OpenOptions, Passphrase, TradeListInput};
 use trenddojo_store::key::{derive_key, KdfParams};
 
 fn percentile(samples: &mut [Duration], p: usize) -> Duration {
@@ -78,52 +77,24 @@ fn main() {
     let accounts: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path().join("bench");
-    let pass = Passphrase::new("benchmark passphrase").expect("passphrase");
-    let key = KeySource::Passphrase(pass.clone());
+    let pass = Passphrase::new(fixture::PASSPHRASE).expect("passphrase");
+    let key = fixture::key();
     println!(
         "TrendDojo benchmark: {trades} trades x 5 executions in {accounts} accounts, SQLCipher store in {}",
         home.display()
     );
 
-    let j = Journal::init(
-        &home,
-        &key,
-        &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() },
-    )
-    .expect("init");
     let names: Vec<String> = (0..accounts).map(|i| format!("Account {i}")).collect();
-    for n in &names {
-        j.add_account(&AccountInput {
-            name: n.clone(),
-            currency: "USD".into(),
-            balance: "100000".into(),
-            timezone: Some("America/New_York".into()),
-            ..Default::default()
-        })
-        .expect("account");
-    }
+    let j = fixture::journal(&home, &names);
     let mut rng = StdRng::seed_from_u64(7);
     let per = trades / accounts;
     let batches: Vec<Vec<ImportTrade>> = (0..accounts).map(|a| generate(&mut rng, per, (a * per) as i64)).collect();
 
     // Bulk insert: all trades with their executions, summaries computed once each, one transaction.
-    let store = j.store();
-    let t0 = Instant::now();
-    store
-        .write(|tx| {
-            for (name, batch) in names.iter().zip(&batches) {
-                let account = trenddojo_store::accounts::resolve(tx, j.user()?.id.0, name)?;
-                for t in batch {
-                    trenddojo_core::import_trade(tx, &account, t)?;
-                }
-            }
-            Ok::<_, trenddojo_core::ApiError>(())
-        })
-        .expect("bulk insert");
-    let bulk = t0.elapsed();
+    let bulk = fixture::bulk_insert(&j, &names, &batches);
     let total = per * accounts;
     println!(
-        "bulk insert (one transaction, 5 fills + audit + outbox each): {} trades in {} = {} trades/s, {} executions/s",
+        "bulk insert (one transaction, 5 fills + change-log and clock entries each): {} trades in {} = {} trades/s, {} executions/s",
         total,
         ms(bulk),
         rate(total, bulk),
@@ -133,24 +104,14 @@ fn main() {
     // Bulk insert of trade rows alone (planned trades: no executions), for the raw row rate.
     let plain: Vec<ImportTrade> =
         batches[0].iter().take(100_000.min(per)).map(|t| ImportTrade { fills: Vec::new(), ..t.clone() }).collect();
-    let t0 = Instant::now();
-    store
-        .write(|tx| {
-            let account = trenddojo_store::accounts::resolve(tx, j.user()?.id.0, &names[0])?;
-            for t in &plain {
-                trenddojo_core::import_trade(tx, &account, t)?;
-            }
-            Ok::<_, trenddojo_core::ApiError>(())
-        })
-        .expect("plain insert");
-    let d = t0.elapsed();
+    let d = fixture::bulk_insert(&j, &names[..1], &[&plain]);
     println!(
         "bulk insert of trade rows without executions: {} trades in {} = {} trades/s",
         plain.len(),
         ms(d),
         rate(plain.len(), d)
     );
-    let size = store.file_size();
+    let size = j.store().file_size();
     println!("store size: {} MiB", size / (1024 * 1024));
     drop(j);
 

@@ -13,14 +13,14 @@
 //! tolerance is wide on purpose: it catches a design regression (a trigger per row returning, an index that
 //! doubles the cost), not noise.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rust_decimal::Decimal;
-use trenddojo_core::{AccountInput, ImportTrade, Journal, KeySource, Passphrase, UserInput};
+use trenddojo_core::{ImportTrade, Journal};
 
+use crate::fixture;
 use crate::gen::generate;
 
 /// Which way a ratio is good.
@@ -48,47 +48,6 @@ const BOOKKEEPING: &str = "SELECT name FROM sqlite_master WHERE type = 'trigger'
      AND ((name LIKE '%\\_log\\_%' ESCAPE '\\' AND name NOT LIKE 'change\\_log\\_%' ESCAPE '\\') \
      OR name LIKE '%\\_clock\\_%' ESCAPE '\\')";
 
-fn new_store(home: &Path, accounts: usize) -> (Journal, Vec<String>) {
-    let key = KeySource::Passphrase(Passphrase::new("benchmark passphrase").expect("passphrase"));
-    let j = Journal::init(
-        home,
-        &key,
-        &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() },
-    )
-    .expect("init");
-    let names: Vec<String> = (0..accounts).map(|i| format!("Account {i}")).collect();
-    for n in &names {
-        j.add_account(&AccountInput {
-            name: n.clone(),
-            currency: "USD".into(),
-            balance: "100000".into(),
-            timezone: Some("America/New_York".into()),
-            ..Default::default()
-        })
-        .expect("account");
-    }
-    (j, names)
-}
-
-/// Insert every batch (one per account) in one transaction, the way an import or the bench's bulk load
-/// does; returns the time taken.
-pub fn bulk_insert(j: &Journal, names: &[String], batches: &[Vec<ImportTrade>]) -> Duration {
-    let user = j.user().expect("user").id.0;
-    let t0 = Instant::now();
-    j.store()
-        .write(|tx| {
-            for (name, batch) in names.iter().zip(batches) {
-                let account = trenddojo_store::accounts::resolve(tx, user, name)?;
-                for t in batch {
-                    trenddojo_core::import_trade(tx, &account, t)?;
-                }
-            }
-            Ok::<_, trenddojo_core::ApiError>(())
-        })
-        .expect("bulk insert");
-    t0.elapsed()
-}
-
 /// Drop the bookkeeping triggers of a store (the floor's schema); returns how many were dropped.
 fn drop_bookkeeping(j: &Journal) -> usize {
     j.store()
@@ -109,17 +68,18 @@ pub fn bulk_insert_ratio(trades: usize, accounts: usize) -> Ratio {
     let per = (trades / accounts).max(1);
     let mut rng = StdRng::seed_from_u64(7);
     let batches: Vec<Vec<ImportTrade>> = (0..accounts).map(|a| generate(&mut rng, per, (a * per) as i64)).collect();
+    let names: Vec<String> = (0..accounts).map(|i| format!("Account {i}")).collect();
     let mut full = Duration::MAX;
     let mut floor = Duration::MAX;
     let mut dropped = 0;
     for round in 0..2 {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (j, names) = new_store(&dir.path().join(format!("full{round}")), accounts);
-        full = full.min(bulk_insert(&j, &names, &batches));
+        let j = fixture::journal(&dir.path().join(format!("full{round}")), &names);
+        full = full.min(fixture::bulk_insert(&j, &names, &batches));
         drop(j);
-        let (j, names) = new_store(&dir.path().join(format!("floor{round}")), accounts);
+        let j = fixture::journal(&dir.path().join(format!("floor{round}")), &names);
         dropped = drop_bookkeeping(&j);
-        floor = floor.min(bulk_insert(&j, &names, &batches));
+        floor = floor.min(fixture::bulk_insert(&j, &names, &batches));
     }
     let n = per * accounts;
     let micros = |d: Duration| Decimal::from(d.as_micros().max(1));

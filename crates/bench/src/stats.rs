@@ -17,31 +17,11 @@ use std::time::{Duration, Instant};
 use chrono::Duration as CDuration;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use trenddojo_core::{AccountInput, ImportTrade, Journal, KeySource, Passphrase, UserInput};
+use trenddojo_core::{ImportTrade, Journal};
 
+use crate::fixture;
 use crate::gen::generate;
 use crate::{ms, percentile, rate, report};
-
-fn journal(home: &std::path::Path, names: &[&str]) -> Journal {
-    let key = KeySource::Passphrase(Passphrase::new("benchmark passphrase").expect("passphrase"));
-    let j = Journal::init(
-        home,
-        &key,
-        &UserInput { email: "bench@example.com".into(), tier: Some("pro".into()), ..Default::default() },
-    )
-    .expect("init");
-    for n in names {
-        j.add_account(&AccountInput {
-            name: (*n).into(),
-            currency: "USD".into(),
-            balance: "100000".into(),
-            timezone: Some("America/New_York".into()),
-            ..Default::default()
-        })
-        .expect("account");
-    }
-    j
-}
 
 /// `n` closed trades; with `days`, moved so that they spread evenly over that many calendar days.
 fn trades(seed: u64, n: usize, days: Option<i64>) -> Vec<ImportTrade> {
@@ -62,21 +42,6 @@ fn trades(seed: u64, n: usize, days: Option<i64>) -> Vec<ImportTrade> {
         }
     }
     out
-}
-
-/// Insert `batch` into `account` in one transaction; returns the time taken.
-fn insert(j: &Journal, account: &str, batch: &[ImportTrade]) -> Duration {
-    let t0 = Instant::now();
-    j.store()
-        .write(|tx| {
-            let a = trenddojo_store::accounts::resolve(tx, j.user()?.id.0, account)?;
-            for t in batch {
-                trenddojo_core::import_trade(tx, &a, t)?;
-            }
-            Ok::<_, trenddojo_core::ApiError>(())
-        })
-        .expect("bulk insert");
-    t0.elapsed()
 }
 
 fn samples(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
@@ -130,7 +95,7 @@ pub fn run(args: &[String]) {
 
     // Insert overhead: the same trades into a store with the aggregate triggers and into one without.
     let batch = trades(11, large, Some(days));
-    let bare = journal(&dir.path().join("bare"), &["Large"]);
+    let bare = fixture::journal(&dir.path().join("bare"), &["Large"]);
     bare.store()
         .with_writer(|c| {
             c.execute_batch(
@@ -140,10 +105,10 @@ pub fn run(args: &[String]) {
             Ok(())
         })
         .expect("drop triggers");
-    let without = insert(&bare, "Large", &batch);
+    let without = fixture::bulk_insert(&bare, &["Large"], &[&batch]);
     drop(bare);
-    let j = journal(&dir.path().join("fixed"), &["Small", "Large"]);
-    let with = insert(&j, "Large", &batch);
+    let j = fixture::journal(&dir.path().join("fixed"), &["Small", "Large"]);
+    let with = fixture::bulk_insert(&j, &["Large"], &[&batch]);
     println!(
         "bulk insert, {large} trades x 5 fills, one transaction: with aggregates {} ({} trades/s), without \
          (triggers dropped) {} ({} trades/s): {}x the floor's rate",
@@ -159,14 +124,14 @@ pub fn run(args: &[String]) {
     j.store().write(|tx| trenddojo_store::stats::rebuild(tx)).expect("rebuild");
     let refold = t0.elapsed();
     println!("fold of every day from the trades ({large} trades, {days} days), one transaction: {}", ms(refold));
-    insert(&j, "Small", &trades(12, small, Some(days)));
+    fixture::bulk_insert(&j, &["Small"], &[trades(12, small, Some(days))]);
     let (s, l) = measure(&j, &format!("over {days} days"), ("Small", small), ("Large", large));
     println!("stats p95 ratio, {large} to {small} trades over the same {days} days: {}", ratio(l, s));
     drop(j);
 
-    let j = journal(&dir.path().join("spaced"), &["Small", "Large"]);
-    insert(&j, "Small", &trades(13, small, None));
-    insert(&j, "Large", &trades(14, large, None));
+    let j = fixture::journal(&dir.path().join("spaced"), &["Small", "Large"]);
+    fixture::bulk_insert(&j, &["Small"], &[trades(13, small, None)]);
+    fixture::bulk_insert(&j, &["Large"], &[trades(14, large, None)]);
     let (s, l) = measure(&j, "every 97 min", ("Small", small), ("Large", large));
     println!("stats p95 ratio, {large} to {small} trades a trade every 97 minutes (days grow too): {}", ratio(l, s));
 }
