@@ -82,6 +82,9 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
             while !work.done() {
                 work.step(tx, mode, &mut tally, Some(refresh), std::time::Duration::MAX)?;
             }
+            // Each step released the guard it held; with nothing to apply there was no step, so release the one
+            // taken above here: committed, it would keep every later local edit out of the change log.
+            tx.execute("DELETE FROM sync_apply_guard", []).map_err(sql_err)?;
             set_state(tx, &state_key(user, "cursor"), &target.to_string())?;
             set_own_versions(tx, user, &[])?;
             // Local changes not on the server were dropped with the rows (the caller confirmed): the outbox

@@ -10,6 +10,7 @@
 
 mod fixture;
 mod gen;
+mod list;
 mod ratios;
 mod stats;
 
@@ -68,6 +69,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("ratios") {
         return ratios_mode(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("list") {
+        list::run(&args[2..]);
+        return;
     }
     if args.get(1).map(String::as_str) == Some("stats") {
         stats::run(&args[2..]);

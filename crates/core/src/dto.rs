@@ -1148,6 +1148,7 @@ pub struct LaunchState {
 }
 
 /// One point of the equity curve: the equity after a closed trade (the first point is the starting equity).
+/// Past 2,000 closed trades, one point per day: the equity after the day's last close (docs/metrics.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct EquityPoint {
     /// When the trade closed (RFC 3339 UTC); the first point has the range's start, or none.
@@ -1161,9 +1162,9 @@ pub struct EquityPoint {
     /// float of dollars is not. Saturates at ±(2^53 − 1), beyond which a chart cannot place it anyway.
     #[ts(type = "number")]
     pub plot: i64,
-    /// The trade whose close this point is.
+    /// The trade whose close this point is (none for the first point and for a day's point).
     pub trade_id: Option<TradeId>,
-    /// That trade's net P&L.
+    /// That trade's net P&L, or the day's summed net P&L for a day's point.
     pub net_pnl: Option<String>,
 }
 

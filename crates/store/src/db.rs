@@ -39,6 +39,8 @@ use crate::error::{Result, StoreError};
 use crate::fsutil;
 use crate::key::{self, KeyInfo, KeySource, RecoveryKey, StoreKey};
 use crate::migrations;
+use crate::trade_list::TradeList;
+use crate::trades::{PageQuery, Trade};
 
 const DB_FILE: &str = "trenddojo.db";
 const KEYINFO_FILE: &str = "keyinfo.json";
@@ -169,6 +171,8 @@ pub struct Store {
     // Readers are declared (and so dropped) before the writer: the last connection to close checkpoints
     // the WAL into the database file, and only the read-write one can.
     readers: Mutex<Vec<Connection>>,
+    /// The app's trade list: its own read connection and in-memory index (see [`crate::trade_list`]).
+    list: Mutex<TradeList>,
     /// Checkpoints the WAL (see the module docs).
     checkpointer: Checkpointer,
     writer: parking_lot::Mutex<Connection>,
@@ -453,6 +457,7 @@ impl Store {
             writer: parking_lot::Mutex::new(writer),
             checkpointer,
             readers: Mutex::new(Vec::new()),
+            list: Mutex::new(TradeList::default()),
             hlc,
             device_id,
         })
@@ -621,6 +626,22 @@ impl Store {
         out
     }
 
+    /// One page of the app's trade list and how many trades match in all (see [`crate::trade_list`]: an
+    /// index kept in memory while the database is unchanged, so filter changes and pages do not grow with
+    /// the journal).
+    pub fn trade_page(&self, user_id: Uuid, q: &PageQuery) -> Result<(u64, Vec<Trade>)> {
+        let (out, corrupt) = damage::watch(|| {
+            let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+            let out = list.page(|| connect(&self.paths.db, &self.key, false, true), user_id, q);
+            if out.is_err() {
+                // Whatever failed (a busy file, damage), the next request starts from a new connection.
+                list.reset();
+            }
+            out
+        });
+        self.on_damage(out, corrupt)
+    }
+
     /// Like [`Store::read`], inside one read transaction so every statement sees the same snapshot.
     pub fn read_snapshot<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         self.read(|c| {
@@ -636,6 +657,7 @@ impl Store {
         let mut conn = self.writer.lock();
         // Readers may hold schema caches from before the change: drop them.
         self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.list.lock().unwrap_or_else(|p| p.into_inner()).reset();
         let (out, corrupt) = damage::watch(|| f(&mut conn));
         drop(conn);
         self.on_damage(out, corrupt)

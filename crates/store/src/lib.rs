@@ -33,6 +33,7 @@ pub mod salvage;
 pub mod sql;
 pub mod stats;
 mod status;
+mod trade_list;
 pub mod trades;
 pub mod users;
 

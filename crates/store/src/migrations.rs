@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(9, "broker_imports"),
     migration!(10, "one_change_log"),
     migration!(11, "stats_aggregates"),
+    migration!(12, "trade_list_epoch"),
 ];
 
 /// The newest schema version this build knows.

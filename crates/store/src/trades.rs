@@ -141,12 +141,12 @@ pub struct NewExecution {
     pub time_zone: String,
 }
 
-const TRADE_COLS: &str = "id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
+pub(crate) const TRADE_COLS: &str = "id, user_id, account_id, symbol, direction, status, multiplier, planned_entry, \
     planned_quantity, initial_stop, current_stop, setup, correlation_group, entered_quantity, open_quantity, \
     avg_entry_price, avg_exit_price, gross_pnl, fees, net_pnl, initial_risk, r_multiple, opened_at, closed_at, \
     cancelled_at, created_at, updated_at, excess_quantity, review";
 
-fn map_trade(r: &rusqlite::Row<'_>) -> rusqlite::Result<Trade> {
+pub(crate) fn map_trade(r: &rusqlite::Row<'_>) -> rusqlite::Result<Trade> {
     Ok(Trade {
         id: col_uuid(r, 0)?,
         user_id: col_uuid(r, 1)?,
@@ -1098,7 +1098,7 @@ pub enum PageSort {
 }
 
 /// Filters of the app's trade list; every given filter must match.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageQuery {
     pub account_id: Option<Uuid>,
     /// Any of these statuses (all when empty).

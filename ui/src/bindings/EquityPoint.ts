@@ -3,6 +3,7 @@ import type { TradeId } from "./TradeId";
 
 /**
  * One point of the equity curve: the equity after a closed trade (the first point is the starting equity).
+ * Past 2,000 closed trades, one point per day: the equity after the day's last close (docs/metrics.md).
  */
 export type EquityPoint = { 
 /**
@@ -24,10 +25,10 @@ equity: string,
  */
 plot: number, 
 /**
- * The trade whose close this point is.
+ * The trade whose close this point is (none for the first point and for a day's point).
  */
 trade_id: TradeId | null, 
 /**
- * That trade's net P&L.
+ * That trade's net P&L, or the day's summed net P&L for a day's point.
  */
 net_pnl: string | null, };

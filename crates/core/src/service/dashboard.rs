@@ -9,7 +9,7 @@
 //! The trade list pages with LIMIT/OFFSET over the store's indexes and returns the number of matching
 //! trades, so the UI can size its scrollbar for 100k trades and fetch only the rows on screen.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +150,64 @@ fn calendar(days: &[dto::DayPnl]) -> ApiResult<Vec<dto::CalendarDay>> {
         .collect())
 }
 
+/// Up to this many closed trades the equity curve has a point per trade; beyond, a point per day (a chart
+/// cannot show more points than it has pixels, and 100 000 points cost seconds to send and draw).
+const CURVE_TRADES_MAX: usize = 2_000;
+
+/// The equity curve (docs/metrics.md): the starting equity, then the equity after each closed trade in close
+/// order; with more than `per_trade_max` trades, the equity after the last trade of each calendar day (in
+/// `tz`), which is the same curve sampled at the day's last close, with the day's net P&L and no trade.
+fn equity_curve(
+    start: Money,
+    first_time: Option<DateTime<Utc>>,
+    first_day: Option<String>,
+    rows: &[trade_repo::ClosedTradeRow],
+    tz: chrono_tz::Tz,
+    currency: &str,
+    per_trade_max: usize,
+) -> ApiResult<Vec<dto::EquityPoint>> {
+    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let daily = rows.len() > per_trade_max;
+    let mut curve = Vec::with_capacity(if daily { 1 } else { rows.len() + 1 });
+    curve.push(dto::EquityPoint {
+        time: first_time.map(rfc),
+        day: first_day,
+        equity: start.to_canonical(),
+        plot: plot_units(start.value(), currency),
+        trade_id: None,
+        net_pnl: None,
+    });
+    let mut equity = start;
+    let mut day_net: Option<Money> = None;
+    for (i, r) in rows.iter().enumerate() {
+        equity = equity
+            .checked_add(r.net_pnl)
+            .ok_or_else(|| ApiError::from(trenddojo_domain::DomainError::Overflow { field: "equity" }))?;
+        let day = r.closed_at.with_timezone(&tz).date_naive();
+        if daily {
+            let net = match day_net {
+                Some(n) => n.checked_add(r.net_pnl),
+                None => Some(r.net_pnl),
+            };
+            day_net =
+                Some(net.ok_or_else(|| ApiError::from(trenddojo_domain::DomainError::Overflow { field: "net_pnl" }))?);
+            let last_of_day = rows.get(i + 1).is_none_or(|n| n.closed_at.with_timezone(&tz).date_naive() != day);
+            if !last_of_day {
+                continue;
+            }
+        }
+        curve.push(dto::EquityPoint {
+            time: Some(rfc(r.closed_at)),
+            day: Some(day.to_string()),
+            equity: equity.to_canonical(),
+            plot: plot_units(equity.value(), currency),
+            trade_id: (!daily).then(|| r.id.into()),
+            net_pnl: Some(day_net.take().unwrap_or(r.net_pnl).to_canonical()),
+        });
+    }
+    Ok(curve)
+}
+
 /// `part / whole × 100` to 2 places, half to even; none when `whole` is not positive.
 fn pct_of(part: Money, whole: Money) -> Option<String> {
     if whole.value() <= Decimal::ZERO {
@@ -194,29 +252,10 @@ impl Journal {
                 from_t.map(|d| parse::start_of_day(d, tz)),
                 to_t.map(|d| parse::start_of_day(d + Duration::days(1), tz)),
             )?;
-            let mut equity = Money::parse("starting_equity", &stats.starting_equity)?;
-            let mut curve = Vec::with_capacity(rows.len() + 1);
-            curve.push(dto::EquityPoint {
-                time: from_t.map(|d| parse::start_of_day(d, tz).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-                day: stats.from.clone(),
-                equity: equity.to_canonical(),
-                plot: plot_units(equity.value(), &account.currency),
-                trade_id: None,
-                net_pnl: None,
-            });
-            for r in &rows {
-                equity = equity
-                    .checked_add(r.net_pnl)
-                    .ok_or_else(|| ApiError::from(trenddojo_domain::DomainError::Overflow { field: "equity" }))?;
-                curve.push(dto::EquityPoint {
-                    time: Some(r.closed_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-                    day: Some(r.closed_at.with_timezone(&tz).date_naive().to_string()),
-                    equity: equity.to_canonical(),
-                    plot: plot_units(equity.value(), &account.currency),
-                    trade_id: Some(r.id.into()),
-                    net_pnl: Some(r.net_pnl.to_canonical()),
-                });
-            }
+            let start = Money::parse("starting_equity", &stats.starting_equity)?;
+            let first_time = from_t.map(|d| parse::start_of_day(d, tz));
+            let curve =
+                equity_curve(start, first_time, stats.from.clone(), &rows, tz, &account.currency, CURVE_TRADES_MAX)?;
             let view = account_view(c, account.clone())?;
             let mut positions = Vec::new();
             let mut risks = Vec::new();
@@ -272,7 +311,7 @@ impl Journal {
             return Err(ApiError::invalid("limit", format!("must be between 1 and 1000, got {limit}")));
         }
         let offset = input.offset.unwrap_or(0);
-        self.store.read(|c| {
+        let q = self.store.read(|c| {
             let account = input.account.as_deref().map(|a| account_repo::resolve(c, user_id, a)).transpose()?;
             let tz = match &account {
                 Some(a) => tz_of(a)?,
@@ -285,7 +324,7 @@ impl Journal {
                     return Err(ApiError::invalid("to", format!("{t} is before the first day {f}")));
                 }
             }
-            let q = PageQuery {
+            Ok::<_, ApiError>(PageQuery {
                 account_id: account.map(|a| a.id),
                 statuses,
                 symbol_prefix: symbol,
@@ -296,13 +335,13 @@ impl Journal {
                 sort,
                 limit,
                 offset,
-            };
-            let (total, trades) = trade_repo::page(c, user_id, &q)?;
-            Ok(TradePage {
-                total: u32::try_from(total).unwrap_or(u32::MAX),
-                offset,
-                trades: trades.iter().map(Into::into).collect(),
             })
+        })?;
+        let (total, trades) = self.store.trade_page(user_id, &q)?;
+        Ok(TradePage {
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            offset,
+            trades: trades.iter().map(Into::into).collect(),
         })
     }
 
@@ -319,6 +358,40 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn a_long_equity_curve_is_the_same_curve_sampled_at_each_days_last_close() {
+        use chrono::TimeZone;
+        let m = |s: &str| Money::parse("x", s).expect("money");
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).single().expect("instant");
+        // New York: 03:00 UTC on the 3rd is still the 2nd there.
+        let rows: Vec<trade_repo::ClosedTradeRow> =
+            [(at(2, 15), "10"), (at(3, 3), "-2.5"), (at(3, 15), "4"), (at(4, 15), "1")]
+                .iter()
+                .enumerate()
+                .map(|(i, (t, n))| trade_repo::ClosedTradeRow {
+                    id: uuid::Uuid::from_u128(i as u128 + 1),
+                    closed_at: *t,
+                    net_pnl: m(n),
+                    fees: m("0"),
+                    initial_risk: None,
+                    exit_days: Vec::new(),
+                })
+                .collect();
+        let tz = chrono_tz::America::New_York;
+        let per_trade = equity_curve(m("100"), None, None, &rows, tz, "USD", 10).expect("curve");
+        let daily = equity_curve(m("100"), None, None, &rows, tz, "USD", 3).expect("curve");
+        let eq = |c: &[dto::EquityPoint]| c.iter().map(|p| p.equity.clone()).collect::<Vec<_>>();
+        assert_eq!(eq(&per_trade), ["100", "110", "107.5", "111.5", "112.5"], "a point per trade");
+        assert_eq!(eq(&daily), ["100", "107.5", "111.5", "112.5"], "a point per New York day, its last close");
+        let days = daily.iter().map(|p| p.day.clone().unwrap_or_default()).collect::<Vec<_>>();
+        assert_eq!(days, ["", "2026-03-02", "2026-03-03", "2026-03-04"], "days in the account's time zone");
+        let nets = daily.iter().map(|p| p.net_pnl.clone().unwrap_or_default()).collect::<Vec<_>>();
+        assert_eq!(nets, ["", "7.5", "4", "1"], "each day's point carries the day's net P&L");
+        assert!(daily.iter().all(|p| p.trade_id.is_none()), "a day's point is no one trade");
+        assert_eq!(daily[1].time, per_trade[2].time, "a day's point sits at its last close");
+        assert!(per_trade[1..].iter().all(|p| p.trade_id.is_some()), "per-trade points name their trade");
     }
 
     #[test]

@@ -1,0 +1,133 @@
+//! `trenddojo-bench list [TRADES]`: the desktop app's trade list over one account of TRADES (default
+//! 100,000) closed trades, through the core's `trade_page` (what the app's IPC command runs).
+//!
+//! Prints, each beside its floor from the same run (the SQL form of the same query, `trades::page`, which
+//! counts, sorts and skips in SQLite):
+//!
+//! * the first request after the store opened (the list's index is built in one scan of the trades) and
+//!   the first after a one-trade edit (the index catches up from the change log),
+//! * a filter or sort change (a new query, first page),
+//! * a scroll: pages of 50 at random offsets of one query.
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use trenddojo_core::{Journal, OpenOptions, TradePageInput};
+use trenddojo_store::trades::{self, PageQuery, PageSort};
+
+use crate::gen::generate;
+use crate::{fixture, ms, percentile, report};
+
+/// The filter and sort changes the benchmark makes, as the app sends them and as the SQL form takes them.
+fn changes() -> Vec<(&'static str, TradePageInput, PageQuery)> {
+    let input = |f: &dyn Fn(&mut TradePageInput)| {
+        let mut i = TradePageInput { limit: Some(50), ..Default::default() };
+        f(&mut i);
+        i
+    };
+    let query = |f: &dyn Fn(&mut PageQuery)| {
+        let mut q = PageQuery { limit: 50, ..Default::default() };
+        f(&mut q);
+        q
+    };
+    use trenddojo_domain::trade::{Direction, TradeStatus};
+    vec![
+        ("newest", input(&|_| ()), query(&|_| ())),
+        (
+            "status closed",
+            input(&|i| i.statuses = vec!["closed".into()]),
+            query(&|q| q.statuses = vec![TradeStatus::Closed]),
+        ),
+        ("status open", input(&|i| i.statuses = vec!["open".into()]), query(&|q| q.statuses = vec![TradeStatus::Open])),
+        ("symbol SYM1", input(&|i| i.symbol = Some("SYM1".into())), query(&|q| q.symbol_prefix = Some("SYM1".into()))),
+        ("best P&L", input(&|i| i.sort = Some("-pnl".into())), query(&|q| q.sort = PageSort::PnlDesc)),
+        ("worst R", input(&|i| i.sort = Some("r".into())), query(&|q| q.sort = PageSort::RAsc)),
+        ("by symbol", input(&|i| i.sort = Some("symbol".into())), query(&|q| q.sort = PageSort::Symbol)),
+        ("short side", input(&|i| i.side = Some("short".into())), query(&|q| q.direction = Some(Direction::Short))),
+        ("setup gap", input(&|i| i.setup = Some("gap".into())), query(&|q| q.setup = Some("gap".into()))),
+    ]
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let t = Instant::now();
+    let out = f();
+    (t.elapsed(), out)
+}
+
+pub fn run(args: &[String]) {
+    let n: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    println!("TrendDojo trade list benchmark: {n} trades in one account, SQLCipher store, pages of 50");
+    let home = dir.path().join("list");
+    {
+        let j = fixture::journal(&home, &["Main"]);
+        fixture::bulk_insert(&j, &["Main"], &[generate(&mut StdRng::seed_from_u64(21), n, 0)]);
+        // A third of the trades get one of three setups, so the setup filter has something to find.
+        j.store()
+            .write(|tx| {
+                tx.execute_batch(
+                    "UPDATE trades SET setup = CASE abs(random()) % 9 WHEN 0 THEN 'gap' WHEN 1 THEN 'breakout' \
+                     WHEN 2 THEN 'pullback' END",
+                )?;
+                Ok::<_, trenddojo_store::StoreError>(())
+            })
+            .expect("setups");
+    }
+    let j = Journal::open(&OpenOptions { home: home.clone(), key: fixture::key(), user: None }).expect("open");
+    let user = j.user().expect("user").id.0;
+    let store = j.store();
+    let page = |i: &TradePageInput| j.trade_page(i).expect("trade page");
+    let sql = |q: &PageQuery| store.read(|c| trades::page(c, user, q)).expect("SQL page");
+
+    let (first, p) = time(|| page(&TradePageInput { limit: Some(50), ..Default::default() }));
+    let (sql_first, (total, _)) = time(|| sql(&PageQuery { limit: 50, ..Default::default() }));
+    assert_eq!(u64::from(p.total), total, "both forms count the same trades");
+    println!("first page after opening (builds the index): {}; SQL form {}", ms(first), ms(sql_first));
+
+    let changes = changes();
+    let (mut new, mut old) = (Vec::new(), Vec::new());
+    for round in 0..5 {
+        for (name, input, q) in &changes {
+            let (a, p) = time(|| page(input));
+            let (b, (total, rows)) = time(|| sql(q));
+            assert_eq!(u64::from(p.total), total, "{name}: both forms count the same trades");
+            assert_eq!(p.trades.len(), rows.len(), "{name}: both forms return a page of the same length");
+            if round == 0 {
+                println!("  {name}: {} trades; list {}, SQL form {}", p.total, ms(a), ms(b));
+            }
+            new.push(a);
+            old.push(b);
+        }
+    }
+    report("filter or sort change, first page (list)", new.clone());
+    report("filter or sort change, first page (SQL form)", old.clone());
+
+    let mut rng = StdRng::seed_from_u64(5);
+    let (mut new, mut old) = (Vec::new(), Vec::new());
+    for (_, input, q) in changes.iter().take(5) {
+        for _ in 0..60 {
+            let offset = rng.gen_range(0..n as u32);
+            let (a, _) = time(|| page(&TradePageInput { offset: Some(offset), ..input.clone() }));
+            let (b, _) = time(|| sql(&PageQuery { offset, ..q.clone() }));
+            new.push(a);
+            old.push(b);
+        }
+    }
+    report("scroll: page of 50 at a random offset (list)", new);
+    report("scroll: page of 50 at a random offset (SQL form)", old);
+
+    let mut after = Vec::new();
+    for k in 0..5 {
+        store
+            .write(|tx| {
+                tx.execute("UPDATE trades SET setup = 'edited' WHERE rowid = ?1", [k + 1])?;
+                Ok::<_, trenddojo_store::StoreError>(())
+            })
+            .expect("edit");
+        after.push(time(|| page(&TradePageInput { limit: Some(50), ..Default::default() })).0);
+    }
+    let p95 = percentile(&mut after.clone(), 95);
+    report("first page after a one-trade edit (index caught up from the change log)", after);
+    println!("(a one-trade edit costs p95 {} at {n} trades; a sync apply rebuilds, as the first page did)", ms(p95));
+}
