@@ -56,10 +56,12 @@ fn start_sync_if_set_up<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
 /// Open the journal in the data folder with `key`, make it the app's, and start sync if set up.
 async fn open_with<R: Runtime>(app: &AppHandle<R>, state: &AppState, key: KeySource) -> ApiResult<User> {
     let opts = OpenOptions { home: state.home.clone(), key: key.clone(), user: None };
-    let mut j = blocking(move || Journal::open(&opts)).await?;
+    let mut j = blocking(move || Journal::open_deferring_backup(&opts)).await?;
     j.set_progress(progress_sink(app.clone()));
     let user = j.user()?;
     state.set(j, key)?;
+    // The daily backup after the unlock, not before it (seconds for a large journal).
+    state.backup_in_background();
     start_sync_if_set_up(app, state);
     Ok(user)
 }

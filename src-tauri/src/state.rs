@@ -26,6 +26,9 @@ pub struct AppState {
     /// How the open journal was unlocked (maintenance reopens the store with it).
     key: Mutex<Option<KeySource>>,
     sync: Mutex<Option<SyncTask>>,
+    /// The daily backup taken after an unlock, on a thread of its own; closing the journal waits for it, so
+    /// the store is closed (and a restore may replace it) only once nothing else holds it.
+    backup: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 fn poisoned() -> ApiError {
@@ -39,7 +42,13 @@ pub fn join_error(e: impl std::fmt::Display) -> ApiError {
 
 impl AppState {
     pub fn new(home: PathBuf) -> AppState {
-        AppState { home, journal: RwLock::new(None), key: Mutex::new(None), sync: Mutex::new(None) }
+        AppState {
+            home,
+            journal: RwLock::new(None),
+            key: Mutex::new(None),
+            sync: Mutex::new(None),
+            backup: Mutex::new(None),
+        }
     }
 
     /// The open journal, or the error the UI answers with the unlock screen.
@@ -61,9 +70,27 @@ impl AppState {
         Ok(j)
     }
 
-    /// Close the open journal (after stopping sync); returns how it was unlocked.
+    /// Take the daily backup of the open journal, if due, on a thread of its own (see
+    /// `trenddojo_core::Journal::open_deferring_backup`).
+    pub fn backup_in_background(&self) {
+        let Ok(j) = self.journal() else { return };
+        let Ok(mut slot) = self.backup.lock() else { return };
+        if let Some(done) = slot.take() {
+            let _ = done.join();
+        }
+        let spawned = std::thread::Builder::new().name("daily-backup".into()).spawn(move || {
+            j.daily_backup_if_due();
+        });
+        *slot = spawned.ok();
+    }
+
+    /// Close the open journal (after stopping sync and waiting for a backup in progress); returns how it
+    /// was unlocked.
     pub fn close(&self) -> ApiResult<Option<KeySource>> {
         self.stop_sync();
+        if let Some(backup) = self.backup.lock().map_err(|_| poisoned())?.take() {
+            let _ = backup.join();
+        }
         let j = self.journal.write().map_err(|_| poisoned())?.take();
         drop(j);
         Ok(self.key.lock().map_err(|_| poisoned())?.take())

@@ -211,6 +211,18 @@ fn errors_cross_the_boundary_with_their_field_and_risk_rules_block() {
 fn a_wrong_passphrase_is_a_clear_error_and_the_right_one_unlocks() {
     let home = tempfile::tempdir().expect("temp dir");
     drop(demo(home.path()));
+    // No daily backup yet: the unlock takes one, after it returns, on a thread of its own.
+    let backups = home.path().join("backups");
+    let dailies = || {
+        std::fs::read_dir(&backups)
+            .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("daily-")).count())
+            .unwrap_or(0)
+    };
+    for e in std::fs::read_dir(&backups).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with("daily-") {
+            std::fs::remove_file(e.path()).expect("remove a daily backup");
+        }
+    }
     let ui = Ui::new(home.path());
     let e = ui.err("unlock", json!({ "passphrase": "wrong passphrase" }));
     assert_eq!(e["code"], "wrong_key", "a wrong passphrase is a wrong key, as the core says: {e}");
@@ -221,6 +233,9 @@ fn a_wrong_passphrase_is_a_clear_error_and_the_right_one_unlocks() {
     assert_eq!(user["email"], "demo@trenddojo.com", "the right passphrase unlocks the same journal");
     let e = ui.err("sync_now", json!({}));
     assert_eq!(e["field"], "server", "sync without a login names the server field: {e}");
+    // Closing waits for the backup in progress, so the store is closed only when nothing holds it.
+    ui.window.state::<AppState>().close().expect("close");
+    assert_eq!(dailies(), 1, "the unlock's daily backup was taken and finished before the close returned");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use trenddojo_core::{Journal, OpenOptions, TradePageInput};
+use trenddojo_core::{DashboardInput, Journal, OpenOptions, TradePageInput};
 use trenddojo_store::trades::{self, PageQuery, PageSort};
 
 use crate::gen::generate;
@@ -74,7 +74,18 @@ pub fn run(args: &[String]) {
             })
             .expect("setups");
     }
-    let j = Journal::open(&OpenOptions { home: home.clone(), key: fixture::key(), user: None }).expect("open");
+    let (open, j) =
+        time(|| Journal::open(&OpenOptions { home: home.clone(), key: fixture::key(), user: None }).expect("open"));
+    let (dash, d) = time(|| j.dashboard(&DashboardInput::default()).expect("dashboard"));
+    let json = serde_json::to_vec(&d).expect("dashboard JSON").len();
+    println!(
+        "open {}; dashboard {} ({} equity points, {} calendar days, {} KiB of JSON)",
+        ms(open),
+        ms(dash),
+        d.equity_curve.len(),
+        d.calendar.len(),
+        json / 1024
+    );
     let user = j.user().expect("user").id.0;
     let store = j.store();
     let page = |i: &TradePageInput| j.trade_page(i).expect("trade page");

@@ -64,11 +64,31 @@ impl Journal {
     /// Open an existing journal, applying pending migrations (after an automatic backup), and take the
     /// daily backup if it is due (a failure is a notice, not an error: the trader's work goes on).
     pub fn open(opts: &OpenOptions) -> ApiResult<Journal> {
+        let j = Journal::open_deferring_backup(opts)?;
+        j.daily_backup_if_due();
+        Ok(j)
+    }
+
+    /// [`Journal::open`] without the daily backup: a shell that stays open (the app) calls
+    /// [`Journal::daily_backup_if_due`] on a thread of its own afterwards, because copying and checking a
+    /// large journal takes seconds (14 s at 100 000 trades) and the trader should not wait for it to unlock.
+    /// A short-lived process (the CLI) uses `open`: a backup cut off by the process's exit would be wasted.
+    pub fn open_deferring_backup(opts: &OpenOptions) -> ApiResult<Journal> {
         let store = Store::open(&opts.home, &opts.key, MigrateOnOpen::Yes)?;
-        if let Err(e) = store.daily_backup_if_due() {
-            crate::notices::push(format!("the automatic daily backup failed: {e}"));
-        }
         Journal::with_store(store, opts.user.as_deref())
+    }
+
+    /// Take the daily backup if it is due (the newest is a day old or more) and prune to the newest N. A
+    /// failure is a notice, not an error: the trader's work goes on. Safe beside any other use of the
+    /// journal (the copy is of one read snapshot). Returns the new backup's path, if one was taken.
+    pub fn daily_backup_if_due(&self) -> Option<PathBuf> {
+        match self.store.daily_backup_if_due() {
+            Ok(p) => p,
+            Err(e) => {
+                crate::notices::push(format!("the automatic daily backup failed: {e}"));
+                None
+            }
+        }
     }
 
     fn with_store(store: Store, email: Option<&str>) -> ApiResult<Journal> {
