@@ -127,7 +127,6 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    lean_web_caches(&app);
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             // Stop sync, push what is pending (bounded), and close the store before the process ends.
@@ -136,24 +135,6 @@ pub fn run() -> std::process::ExitCode {
     });
     std::process::ExitCode::SUCCESS
 }
-
-/// The page is one local document, never browsed away from: WebKit's caches for browsing (back/forward
-/// pages, decoded resources of other pages) only hold memory. The document-viewer cache model turns them
-/// off (WebKitGTK's documentation recommends it for such applications).
-#[cfg(target_os = "linux")]
-fn lean_web_caches<R: Runtime>(app: &tauri::App<R>) {
-    use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.with_webview(|wv| {
-            if let Some(ctx) = wv.inner().context() {
-                ctx.set_cache_model(CacheModel::DocumentViewer);
-            }
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lean_web_caches<R: Runtime>(_app: &tauri::App<R>) {}
 
 #[cfg(test)]
 mod tests;

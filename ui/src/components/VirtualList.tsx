@@ -1,5 +1,5 @@
 import type { JSX } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 interface Props {
   total: number;
@@ -38,7 +38,8 @@ export function VirtualList(p: Props): JSX.Element {
 
   const start = Math.max(0, Math.floor(top / p.rowHeight) - OVERSCAN);
   const end = Math.min(p.total, Math.ceil((top + height) / p.rowHeight) + OVERSCAN);
-  useEffect(() => p.onRange(start, end), [start, end, p.total]);
+  // In the frame that scrolled: the missing pages are asked for before the paint, not a frame later.
+  useLayoutEffect(() => p.onRange(start, end), [start, end, p.total]);
 
   const scrollTo = (i: number): void => {
     const el = ref.current;

@@ -1,6 +1,6 @@
 import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api";
 import { errorToast } from "../lib/actions";
 import type { Trade } from "../bindings/Trade";
@@ -100,7 +100,9 @@ export function Trades(p: { open: string | null }): JSX.Element {
     );
   };
 
-  useEffect(() => {
+  // A layout effect, not an effect: the request for the new first page starts in the frame of the change
+  // instead of after the next paint (Preact defers effects by a frame or more).
+  useLayoutEffect(() => {
     gen.current++;
     cache.current = new Map();
     inflight.current = new Set();
