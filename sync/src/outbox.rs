@@ -111,27 +111,25 @@ fn read_batch(store: &Store, user: Uuid) -> Result<Batch, SyncError> {
 }
 
 /// How many local changes of `user` wait to be pushed (entries of other local users are not counted:
-/// they go out when that user syncs).
+/// they go out when that user syncs): the unread outbox entries of the tables this build syncs, counted in
+/// one pass over the change log. An entry whose row was removed since (rare: synced rows are deleted by
+/// tombstone) is counted until the next push reads past it. The status shows this number after every
+/// unlock; reading each entry's row and stamps instead, as a push does, took 12.6 s with 600,000 unpushed
+/// entries (100,000 imported trades).
 pub fn pending(store: &Store, user: Uuid) -> Result<usize, SyncError> {
     store.read(|c| {
         let (_, from) = read_mark(c, user)?;
-        let mut st = c.prepare_cached(OUTBOX).map_err(sql_err)?;
-        let entries: Vec<OutboxEntry> = st
-            .query_map(rusqlite::params![from, user.to_string(), i64::MAX], |r| {
-                Ok(OutboxEntry { seq: r.get(0)?, table: r.get(1)?, row: r.get(2)? })
-            })
+        let names: Vec<String> = crate::tables::TABLES.iter().map(|t| format!("'{}'", t.name)).collect();
+        let sql = format!(
+            "SELECT count(*) FROM change_log WHERE seq > ?1 AND push = 1 AND user_id = ?2 AND table_name IN ({})",
+            names.join(", ")
+        );
+        let n: i64 = c
+            .prepare_cached(&sql)
             .map_err(sql_err)?
-            .collect::<Result<_, _>>()
+            .query_row(rusqlite::params![from, user.to_string()], |r| r.get(0))
             .map_err(sql_err)?;
-        let mut n = 0;
-        for e in &entries {
-            let Some(t) = crate::tables::table(&e.table) else { continue };
-            let Ok(id) = Uuid::parse_str(&e.row) else { continue };
-            if local_row(c, t, id)?.is_some_and(|l| l.owner == Some(user)) {
-                n += 1;
-            }
-        }
-        Ok(n)
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     })
 }
 

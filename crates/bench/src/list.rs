@@ -74,13 +74,18 @@ pub fn run(args: &[String]) {
             })
             .expect("setups");
     }
-    let (open, j) =
-        time(|| Journal::open(&OpenOptions { home: home.clone(), key: fixture::key(), user: None }).expect("open"));
+    let opts = OpenOptions { home: home.clone(), key: fixture::key(), user: None };
+    let (open, j) = time(|| Journal::open_deferring_backup(&opts).expect("open"));
+    let (backup, _) = time(|| j.daily_backup_if_due());
+    println!("open without the daily backup {}; the daily backup then {}", ms(open), ms(backup));
+    let (status, _) = time(|| j.sync_status(None).expect("sync status"));
+    let (setups, _) = time(|| j.trade_setups().expect("setups"));
+    let (accounts, _) = time(|| j.list_accounts().expect("accounts"));
+    println!("sync status {}; setups {}; accounts {}", ms(status), ms(setups), ms(accounts));
     let (dash, d) = time(|| j.dashboard(&DashboardInput::default()).expect("dashboard"));
     let json = serde_json::to_vec(&d).expect("dashboard JSON").len();
     println!(
-        "open {}; dashboard {} ({} equity points, {} calendar days, {} KiB of JSON)",
-        ms(open),
+        "dashboard {} ({} equity points, {} calendar days, {} KiB of JSON)",
         ms(dash),
         d.equity_curve.len(),
         d.calendar.len(),
