@@ -147,3 +147,39 @@ pub fn run(args: &[String]) {
     report("first page after a one-trade edit (index caught up from the change log)", after);
     println!("(a one-trade edit costs p95 {} at {n} trades; a sync apply rebuilds, as the first page did)", ms(p95));
 }
+
+/// The list's ratio for the checked table (`trenddojo-bench ratios`): the SQL form's time for the same
+/// filter changes and pages over the list's time (higher is better). The first request, which builds the
+/// index, is left out of both: what is checked is that a change and a page do not grow with the journal.
+pub fn ratio(trades: usize) -> crate::ratios::Ratio {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let j = fixture::journal(&dir.path().join("list"), &["Main"]);
+    fixture::bulk_insert(&j, &["Main"], &[generate(&mut StdRng::seed_from_u64(22), trades, 0)]);
+    let user = j.user().expect("user").id.0;
+    let store = j.store();
+    j.trade_page(&TradePageInput { limit: Some(50), ..Default::default() }).expect("first page");
+    let changes = changes();
+    let mut rng = StdRng::seed_from_u64(6);
+    let offsets: Vec<u32> = (0..100).map(|_| rng.gen_range(0..trades.max(1) as u32)).collect();
+    let (mut list, mut sql) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..3 {
+        for (_, input, q) in &changes {
+            list += time(|| j.trade_page(input).expect("trade page")).0;
+            sql += time(|| store.read(|c| trades::page(c, user, q)).expect("SQL page")).0;
+        }
+        for (k, &offset) in offsets.iter().enumerate() {
+            let (_, input, q) = &changes[k % changes.len()];
+            list += time(|| j.trade_page(&TradePageInput { offset: Some(offset), ..input.clone() }).expect("page")).0;
+            sql += time(|| store.read(|c| trades::page(c, user, &PageQuery { offset, ..q.clone() })).expect("SQL")).0;
+        }
+    }
+    let micros = |d: Duration| rust_decimal::Decimal::from(d.as_micros().max(1));
+    crate::ratios::Ratio {
+        key: "list_page",
+        what: format!("trade list, 3 x (9 filter changes + 100 pages) over {trades} trades: {}", ms(list)),
+        floor: format!("the same queries in SQL (count, ORDER BY, LIMIT/OFFSET): {}", ms(sql)),
+        value: (micros(sql) / micros(list)).round_dp(3),
+        better: crate::ratios::Better::Higher,
+        target: "none",
+    }
+}

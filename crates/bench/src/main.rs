@@ -48,7 +48,7 @@ fn ratios_mode(args: &[String]) {
     let trades: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(2_000);
     let check = args.iter().position(|a| a == "--check").and_then(|i| args.get(i + 1));
     println!("TrendDojo ratios to same-run floors ({trades} trades, {} build)", ratios::profile());
-    let measured = vec![ratios::bulk_insert_ratio(trades, 4)];
+    let measured = vec![ratios::bulk_insert_ratio(trades, 4), list::ratio(trades)];
     ratios::print(&measured);
     if let Some(file) = check {
         let doc = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
