@@ -214,6 +214,27 @@ async fn an_honest_chain_never_raises_the_alarm_across_the_format_change() {
         .await
         .expect("formats");
     assert!(formats.get::<_, i64>(0) > 0 && formats.get::<_, i64>(1) > 0, "the devices saw the chain in both formats");
+    // Each pull's change-log entry records the chain head of the snapshot it read (issue 15, decision 2):
+    // after the last round nothing was written, so device a's last pull saw the current head.
+    let server_head = admin_c
+        .query_one("SELECT last_pos, encode(last_hash, 'hex') FROM trenddojo.audit_heads", &[])
+        .await
+        .expect("the one user's chain head");
+    let pulls: Vec<String> = a
+        .home
+        .open_store()
+        .read(|c| {
+            let mut st = c.prepare("SELECT changes FROM change_log WHERE action = 'pull' ORDER BY seq")?;
+            let rows = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok::<_, trenddojo_store::StoreError>(rows)
+        })
+        .expect("device a's pull entries");
+    let last: Value = serde_json::from_str(pulls.last().expect("device a pulled")).expect("a pull entry is JSON");
+    assert_eq!(
+        (last["audit_head"]["pos"].as_i64(), last["audit_head"]["hash"].as_str()),
+        (Some(server_head.get::<_, i64>(0)), Some(server_head.get::<_, String>(1).as_str())),
+        "the last pull entry names the server's chain head: {last}"
+    );
     for (name, d) in [("a", a), ("b", b)] {
         let status = d.json(&["sync", "status"]);
         assert_eq!(status["audit_rewritten"], Value::Null, "device {name}: an honest chain raises nothing: {status}");

@@ -88,6 +88,9 @@ pub(crate) struct Snapshot<'a> {
     /// Which synced tables have rows after the given cursor, in [`TABLES`] order: only those are read
     /// (a typical pull touches one or two of the thirteen).
     pub changed: Vec<bool>,
+    /// The user's audit chain head in the same snapshot (position, hash), if the chain has begun: what the
+    /// server's hash chain says about exactly the rows this pull applies (issue 15, decision 2).
+    pub audit_head: Option<(i64, Vec<u8>)>,
 }
 
 /// Open the snapshot, and in the same statement read the version and which tables changed after
@@ -102,6 +105,7 @@ pub(crate) struct Snapshot<'a> {
 pub(crate) async fn snapshot<'a>(
     client: &'a mut Client,
     limits: &Limits,
+    user: Uuid,
     cursor: i64,
 ) -> Result<Snapshot<'a>, SyncError> {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -113,7 +117,9 @@ pub(crate) async fn snapshot<'a>(
         format!(
             "SELECT (SELECT coalesce(max(version), 0) FROM trenddojo.user_versions), ARRAY[{}], \
                     set_config('enable_sort', 'off', true), \
-                    set_config('idle_in_transaction_session_timeout', $2, true)",
+                    set_config('idle_in_transaction_session_timeout', $2, true), \
+                    (SELECT last_pos FROM trenddojo.audit_heads WHERE user_id = $3), \
+                    (SELECT last_hash FROM trenddojo.audit_heads WHERE user_id = $3)",
             probes.join(", ")
         )
     });
@@ -130,7 +136,10 @@ pub(crate) async fn snapshot<'a>(
     let row = within(
         limits.exchange,
         "the download",
-        tx.query_typed_one(sql, &[(&cursor, Type::INT8), (&limits.server_idle_setting(), Type::TEXT)]),
+        tx.query_typed_one(
+            sql,
+            &[(&cursor, Type::INT8), (&limits.server_idle_setting(), Type::TEXT), (&user, Type::UUID)],
+        ),
     )
     .await?;
     let version: i64 = row.try_get(0)?;
@@ -138,7 +147,11 @@ pub(crate) async fn snapshot<'a>(
     if changed.len() != TABLES.len() {
         return Err(SyncError::invalid("pull", "the server answered for other tables"));
     }
-    Ok(Snapshot { tx, version, changed })
+    let audit_head = match (row.try_get::<_, Option<i64>>(4)?, row.try_get::<_, Option<Vec<u8>>>(5)?) {
+        (Some(pos), Some(hash)) => Some((pos, hash)),
+        _ => None,
+    };
+    Ok(Snapshot { tx, version, changed, audit_head })
 }
 
 /// What the transaction that completes a pull's work also does (move the cursor).
@@ -217,7 +230,8 @@ pub(crate) async fn pull(
     let mut tally = Tally { mine: trenddojo_store::clock::stamp_device(store.device_id()), ..Tally::default() };
     let limits = server.limits;
     let progress = server.progress.clone();
-    let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, cursor).await?;
+    let Snapshot { tx, version: target, changed, audit_head } =
+        snapshot(&mut server.client, &limits, user, cursor).await?;
     let mut chunk: Vec<Pulled> = Vec::new();
     let mut touched: Vec<Uuid> = Vec::new();
     let mut deleted_accounts: Vec<Uuid> = Vec::new();
@@ -289,6 +303,11 @@ pub(crate) async fn pull(
             "rows": pulled_rows + chunk.len(),
             "tables": per_table,
             "server_versions": [cursor, reached],
+            // The server's audit chain of these rows: its head in the snapshot they were read from.
+            "audit_head": audit_head.as_ref().map(|(pos, hash)| serde_json::json!({
+                "pos": pos,
+                "hash": hex::encode(hash),
+            })),
         })
     });
     let finish = |tx: &trenddojo_store::Tx<'_>| {

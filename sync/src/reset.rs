@@ -27,7 +27,7 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
             on(crate::progress::Step::Download { done: u64::try_from(done).unwrap_or(u64::MAX), finished });
         }
     };
-    let Snapshot { tx, version: target, changed } = snapshot(&mut server.client, &limits, 0).await?;
+    let Snapshot { tx, version: target, changed, .. } = snapshot(&mut server.client, &limits, user, 0).await?;
     let mut rows: Vec<Pulled> = Vec::new();
     for t in crate::decide::tables_to_pull(&changed) {
         let plan = plan(t);
