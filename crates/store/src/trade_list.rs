@@ -118,24 +118,39 @@ impl TradeList {
         user_id: Uuid,
         q: &PageQuery,
     ) -> Result<(u64, Vec<Trade>)> {
-        if self.conn.is_none() {
-            self.conn = Some(open()?);
-        }
-        let Some(conn) = self.conn.as_mut() else { unreachable!("opened above") };
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => open()?,
+        };
+        let out = Self::page_on(&mut self.index, &mut conn, user_id, q);
+        self.conn = Some(conn);
+        out
+    }
+
+    fn page_on(
+        slot: &mut Option<Index>,
+        conn: &mut Connection,
+        user_id: Uuid,
+        q: &PageQuery,
+    ) -> Result<(u64, Vec<Trade>)> {
         let tx = conn.transaction()?;
         // A read of the table starts the read transaction; the version read after it is the snapshot's.
         tx.prepare_cached("SELECT 1 FROM trades WHERE rowid = -1")?.exists([])?;
         let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        let current = match self.index.as_mut() {
+        let current = match slot.as_mut() {
             Some(i) if i.user_id == user_id && i.version == version => true,
             Some(i) if i.user_id == user_id => i.catch_up(&tx, version)?,
             _ => false,
         };
         if !current {
-            self.index = None;
-            self.index = Some(Index::build(&tx, user_id, version)?);
+            // The old index goes before the new one is built: never two in memory.
+            *slot = None;
         }
-        let Some(index) = self.index.as_mut() else { unreachable!("built above") };
+        let index = match slot.take() {
+            Some(i) => i,
+            None => Index::build(&tx, user_id, version)?,
+        };
+        let index = slot.insert(index);
         let (total, ids) = index.page_ids(q);
         let mut rows = Vec::with_capacity(ids.len());
         {
