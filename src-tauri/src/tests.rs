@@ -210,7 +210,10 @@ fn errors_cross_the_boundary_with_their_field_and_risk_rules_block() {
 #[test]
 fn a_wrong_passphrase_is_a_clear_error_and_the_right_one_unlocks() {
     let home = tempfile::tempdir().expect("temp dir");
-    drop(demo(home.path()));
+    let first = demo(home.path());
+    // As the app does when it quits: closing waits for the backup the demo's unlock started.
+    first.window.state::<AppState>().close().expect("close the first run");
+    drop(first);
     // No daily backup yet: the unlock takes one, after it returns, on a thread of its own.
     let backups = home.path().join("backups");
     let dailies = || {

@@ -98,6 +98,11 @@ fn code_of_month(m: u32) -> Option<char> {
 pub fn parse_future_code(s: &str, trade_year: i32) -> Option<(String, i32, u32)> {
     let t = s.trim().trim_start_matches('/').trim_start_matches('.');
     let t = t.split_whitespace().next()?;
+    // A contract code is ASCII; anything else (a damaged cell) is no code, and byte offsets below stay on
+    // character boundaries.
+    if !t.is_ascii() {
+        return None;
+    }
     let digits = t.bytes().rev().take_while(u8::is_ascii_digit).count();
     if !(1..=4).contains(&digits) || digits == 3 || t.len() < digits + 2 {
         return None;
@@ -178,7 +183,7 @@ const CURRENCIES: &[&str] = &[
 /// `EURUSD` (six letters, both ISO currencies) or `EUR.USD`.
 pub fn forex_pair(s: &str) -> Option<String> {
     let t: String = s.trim().chars().filter(|c| *c != '.' && *c != '/').collect::<String>().to_ascii_uppercase();
-    (t.len() == 6 && CURRENCIES.contains(&&t[..3]) && CURRENCIES.contains(&&t[3..])).then_some(t)
+    (t.len() == 6 && t.is_ascii() && CURRENCIES.contains(&&t[..3]) && CURRENCIES.contains(&&t[3..])).then_some(t)
 }
 
 /// An MT5 symbol without the broker's suffix: `EURUSD.m`, `EURUSDm`, `EURUSD#`, `XAUUSD_i`, `US500.cash` ->
@@ -319,6 +324,19 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn damaged_symbols_with_multibyte_characters_are_no_symbols() {
+        // Found by the damaged-exports property test: byte offsets fell inside a character.
+        for s in ["ESH\u{FFFD}4", "ES\u{FFFD}24", "\u{FFFD}H4", "ESH4\u{FFFD}"] {
+            assert_eq!(parse_future_code(s, 2024), None, "{s:?} is no futures code");
+        }
+        for s in ["AB\u{20AC}C", "\u{20AC}USD", "EUR\u{20AC}"] {
+            assert_eq!(forex_pair(s), None, "{s:?} is no currency pair");
+        }
+        assert_eq!(mt5_base("EURUSD\u{FFFD}m"), "EURUSD\u{FFFD}", "the suffix rule keeps characters whole");
+        assert_eq!(parse_future_code("ESH4", 2024), Some(("ES".into(), 2024, 3)), "a clean code still parses");
     }
 
     #[test]
