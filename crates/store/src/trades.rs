@@ -1117,7 +1117,9 @@ pub struct PageQuery {
     pub offset: u32,
 }
 
-/// One page of the app's trade list and how many trades match in all.
+/// One page of the app's trade list and how many trades match in all, computed in SQL. The app reads the
+/// list through `Store::trade_page` (an in-memory index, see the `trade_list` module); this form is the
+/// reference its tests compare it with, query by query, and the floor its benchmark measures against.
 pub fn page(conn: &Connection, user_id: Uuid, q: &PageQuery) -> Result<(u64, Vec<Trade>)> {
     let mut filter = String::from(" WHERE user_id = ?1 AND deleted = 0");
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(user_id.to_string())];
