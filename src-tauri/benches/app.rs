@@ -428,6 +428,10 @@ fn main() {
     let driver = Driver::start(&display, &[]);
     cold_start(&driver, &demo, 5);
     memory(&driver, &demo);
+    // `TRENDDOJO_BENCH_QUICK=1`: the demo-data measurements only (start, memory), not the 100k-trade list.
+    if std::env::var_os("TRENDDOJO_BENCH_QUICK").is_some() {
+        return;
+    }
 
     let big: PathBuf = tmp.path().join("big");
     let pass = Passphrase::new("bench passphrase").expect("passphrase");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chartTimes, minorToText } from "../src/components/EquityChart";
-import { weeks } from "../src/components/Heatmap";
+import { monthLabels, weeks, yearsOf } from "../src/components/Heatmap";
 import { day, separators, when } from "../src/lib/display";
 import { wholeNumber } from "../src/lib/int";
 import { METRICS } from "../src/lib/metrics";
@@ -85,6 +85,33 @@ describe("the calendar", () => {
     ).toBe(true);
     expect(w.flat(), "covers the last day").toContain("2026-03-16");
     expect(weeks("2026-03-16", "2026-03-01"), "a reversed range is empty").toEqual([]);
+  });
+
+  it("shows a whole year: 53 or 54 Monday-first columns, each month named over the column of its 1st", () => {
+    const w = weeks("2024-01-01", "2024-12-31");
+    expect(w[0]?.[0], "2024 starts on a Monday").toBe("2024-01-01");
+    expect(w.flat(), "the year's last day is in the grid").toContain("2024-12-31");
+    const labels = monthLabels(w, 2024);
+    expect(
+      labels.map((l) => l.label),
+      "all twelve months, in order",
+    ).toEqual(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]);
+    expect(labels[0]?.col, "January over the first column").toBe(0);
+    expect(labels[1]?.col, "1 Feb 2024 (a Thursday) is in the fifth week").toBe(4);
+    const w23 = weeks("2023-01-01", "2023-12-31");
+    expect(w23[0]?.[0], "1 Jan 2023 (a Sunday) sits in the week from Monday 26 Dec 2022").toBe("2022-12-26");
+    expect(monthLabels(w23, 2023)[0], "the previous year's days name no month").toEqual({
+      col: 0,
+      label: "Jan",
+    });
+  });
+
+  it("offers every year that has an exit, oldest first", () => {
+    const d = (date: string) => ({ date, net_pnl: "1", trades: 1, level: 1 });
+    expect(yearsOf([d("2026-01-02"), d("2024-12-31"), d("2026-03-01")]), "distinct and sorted").toEqual([
+      2024, 2026,
+    ]);
+    expect(yearsOf([]), "no exits, no years").toEqual([]);
   });
 });
 

@@ -56,7 +56,9 @@ export function EquityChart(p: { points: EquityPoint[]; currency: string; dark: 
       layout: { background: { color: "transparent" }, textColor: fg, attributionLogo: false },
       grid: { vertLines: { color: grid }, horzLines: { color: grid } },
       rightPriceScale: { borderVisible: false },
-      timeScale: { borderVisible: false },
+      // Room right of the last point, so the last time label (centred on its tick) is not cut by the
+      // price scale.
+      timeScale: { borderVisible: false, rightOffsetPixels: 24 },
       // An explicit locale: under LANG=C the page reports "C", which Intl (and so the chart) refuses.
       localization: {
         locale: "en-US",
