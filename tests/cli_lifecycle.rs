@@ -575,3 +575,90 @@ fn an_exit_whose_gross_has_more_than_12_places_is_rounded_not_refused() {
     assert_eq!(s(&closed["initial_risk"]), "0.000288888886", "123.456789 x 0.00000234 = 0.00028888888626");
     assert_eq!(s(&closed["r_multiple"]), "0.2863", "R from the rounded amounts");
 }
+
+/// Trading around a core position: 100 shares held while 50 more are bought and sold. Split, the day
+/// trade is its own trade with its own P&L (hand-computed below) and the core keeps the rest; the
+/// account's net P&L is unchanged; a split that would leave an exit without its entry is refused with
+/// exit code 2 and writes nothing; merged back, the trade has its numbers again.
+#[test]
+fn a_day_trade_inside_a_core_position_is_split_off_and_merged_back() {
+    let h = Home::init();
+    h.json(&[
+        "account",
+        "add",
+        "--name",
+        "Main",
+        "--currency",
+        "USD",
+        "--balance",
+        "100000",
+        "--timezone",
+        "America/New_York",
+    ]);
+    h.json(&["risk", "set", "--account", "Main", "--enforcement", "warn"]);
+    let id = open(
+        &h,
+        &[
+            "--account",
+            "Main",
+            "--symbol",
+            "CORE",
+            "--side",
+            "long",
+            "--quantity",
+            "100",
+            "--price",
+            "50",
+            "--stop",
+            "45",
+            "--at",
+            "2026-03-02 10:00",
+        ],
+    );
+    let add = |side: &str, q: &str, p: &str, at: &str| {
+        h.json(&["trade", "add-execution", &id, "--side", side, "--quantity", q, "--price", p, "--at", at])
+    };
+    add("buy", "50", "51", "2026-03-02 10:30");
+    add("sell", "50", "52", "2026-03-02 11:00");
+    let whole = add("sell", "100", "53", "2026-03-02 15:00");
+    // FIFO over one trade: the 11:00 sale closes 50 of the 10:00 lot (+100), the 15:00 sale the other 50
+    // (+150) and the 10:30 lot (+100): 350.
+    assert_eq!(s(&whole["net_pnl"]), "350", "one trade: {whole}");
+    let fill = |side: &str, price: &str| -> String {
+        whole["executions"]
+            .as_array()
+            .and_then(|es| es.iter().find(|e| s(&e["side"]) == side && s(&e["price"]) == price))
+            .map(|e| s(&e["id"]).to_string())
+            .expect("fill")
+    };
+    let (day_buy, day_sell) = (fill("buy", "51"), fill("sell", "52"));
+
+    // An exit alone cannot be a trade.
+    let before = h.dump();
+    let o = h.run(&["trade", "split", &id, &day_sell]);
+    assert_eq!(o.status.code(), Some(2), "refused as invalid: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the new trade would close 50 more CORE than it opened"),
+        "says which part and by how much: {}",
+        stderr(&o)
+    );
+    assert_eq!(h.dump(), before, "a refused split writes nothing");
+
+    let split = h.json(&["trade", "split", &id, &day_buy, &day_sell]);
+    assert_eq!(s(&split["split_off"]["net_pnl"]), "50", "the day trade: 50 x (52 - 51): {split}");
+    assert_eq!(s(&split["split_off"]["status"]), "closed", "the day trade is flat");
+    assert_eq!(s(&split["split_off"]["initial_stop"]), "45", "the stop carries over (below its entry)");
+    assert_eq!(s(&split["kept"]["net_pnl"]), "300", "the core: 100 x (53 - 50)");
+    assert_eq!(s(&split["kept"]["id"]), id, "the core keeps its id");
+    let stats = h.json(&["stats", "--account", "Main"]);
+    assert_eq!(s(&stats[0]["stats"]["net_pnl"]), "350", "the account's net is unchanged: {stats}");
+    assert_eq!(stats[0]["stats"]["trades"], 2, "two closed trades now");
+
+    let new = s(&split["split_off"]["id"]).to_string();
+    let merged = h.json(&["trade", "merge", &new, &id]);
+    assert_eq!(s(&merged["id"]), id, "the trade opened first keeps its id");
+    assert_eq!(s(&merged["net_pnl"]), "350", "merged back: {merged}");
+    assert_eq!(merged["executions"].as_array().map(Vec::len), Some(4), "all four fills");
+    let o = h.run(&["trade", "show", &new]);
+    assert_eq!(o.status.code(), Some(3), "the merged-away trade is gone: {}", stderr(&o));
+}

@@ -15,8 +15,9 @@ use trenddojo_core::sync_types::Limits;
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, Dashboard, DashboardInput, EditTradeInput,
     ErrorCode, ExecutionEditInput, ExecutionInput, ImportInput, ImportPreview, Journal, KeySource, LoginOutcome,
-    LoginServer, Maintenance, NewTradeInput, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey, RiskInput,
-    SizeInput, SyncReview, TradeDetail, TradePage, TradePageInput, UndoResult, UserInput,
+    LoginServer, Maintenance, MergeTradesInput, NewTradeInput, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey,
+    RiskInput, SizeInput, SplitResult, SplitTradeInput, SyncReview, TradeDetail, TradePage, TradePageInput, UndoResult,
+    UserInput,
 };
 
 use crate::state::{join_error, AppState};
@@ -284,6 +285,16 @@ pub async fn edit_execution(
 #[tauri::command]
 pub async fn delete_execution(state: State<'_, AppState>, execution: String) -> Cmd<dto::ExecutionId> {
     state.run(move |j| j.delete_execution(&execution)).await
+}
+
+#[tauri::command]
+pub async fn merge_trades(state: State<'_, AppState>, input: MergeTradesInput) -> Cmd<TradeDetail> {
+    state.run(move |j| j.merge_trades(&input)).await
+}
+
+#[tauri::command]
+pub async fn split_trade(state: State<'_, AppState>, input: SplitTradeInput) -> Cmd<SplitResult> {
+    state.run(move |j| j.split_trade(&input)).await
 }
 
 // ----- journal: notes, checklists, broker connections -------------------------------------------------------

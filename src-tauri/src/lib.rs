@@ -81,6 +81,8 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>, home: PathBuf) -> tauri::Builde
         delete_trade,
         edit_execution,
         delete_execution,
+        merge_trades,
+        split_trade,
         add_note,
         day_notes,
         list_checklists,

@@ -251,6 +251,75 @@ fn the_app_end_to_end_in_a_real_window() {
         "the trade's net P&L as the CLI has it"
     );
 
+    // ----- manual grouping: a split that would leave an exit without its entry is refused; a merge -------
+    s.click_button("Split…");
+    s.wait(
+        "the fills to pick",
+        LONG,
+        "const l = [...document.querySelectorAll('.pick')].find(x => x.textContent.includes('sell')); if (!l) return false; l.querySelector('input').click(); return true;",
+        json!([]),
+    );
+    s.click_button("Split off 1 fill");
+    let refusal = s.wait(
+        "the split's refusal in the dialog",
+        LONG,
+        "const e = document.querySelector('.modal [role=alert]'); return e ? e.textContent : false;",
+        json!([]),
+    );
+    assert!(
+        refusal.as_str().is_some_and(|m| m.contains("more E2EA than it opened")),
+        "says which part would close more than it opened: {refusal}"
+    );
+    shot(&s, &shots, "07b-split-refused");
+    s.click_button("Cancel");
+    let account = shown["account_id"].as_str().expect("account").to_string();
+    let second = cli_json(
+        &home,
+        None,
+        &[],
+        &[
+            "trade",
+            "open",
+            "--account",
+            &account,
+            "--symbol",
+            "E2EA",
+            "--side",
+            "long",
+            "--quantity",
+            "1",
+            "--price",
+            "100",
+            "--stop",
+            "99",
+        ],
+    );
+    s.click_button("Merge…");
+    s.wait(
+        "the other E2EA trade to pick",
+        LONG,
+        "const i = document.querySelectorAll('.pick input'); if (i.length !== 1) return false; i[0].click(); return true;",
+        json!([]),
+    );
+    shot(&s, &shots, "07c-merge");
+    s.click_button("Merge 2 trades");
+    s.wait(
+        "the merged trade's four executions",
+        LONG,
+        "return document.querySelectorAll('[data-testid=executions] tbody tr').length === 4;",
+        json!([]),
+    );
+    let e2ea = cli_json(&home, None, &[], &["trade", "list", "--symbol", "E2EA"]);
+    assert_eq!(e2ea.as_array().map(Vec::len), Some(1), "one E2EA trade left: {e2ea}");
+    assert_eq!(e2ea[0]["id"].as_str(), Some(trade_id.as_str()), "the trade opened first kept its id");
+    let o = Command::new(cli())
+        .env("TRENDDOJO_HOME", &home)
+        .env_remove("TRENDDOJO_PASSPHRASE")
+        .args(["trade", "show", second["id"].as_str().expect("id")])
+        .output()
+        .expect("cli");
+    assert!(!o.status.success(), "the merged-away trade is gone");
+
     // ----- the statistics changed, exactly as the CLI computes them ---------------------------------------
     nav(&s, "Dashboard");
     assert_dashboard_matches_cli(&s, &home, "after the close");

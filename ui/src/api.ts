@@ -29,11 +29,14 @@ import type { LoginOutcome } from "./bindings/LoginOutcome";
 import type { NewTradeInput } from "./bindings/NewTradeInput";
 import type { Note } from "./bindings/Note";
 import type { OpenTradeInput } from "./bindings/OpenTradeInput";
+import type { MergeTradesInput } from "./bindings/MergeTradesInput";
 import type { PositionSize } from "./bindings/PositionSize";
 import type { RiskCheck } from "./bindings/RiskCheck";
 import type { RiskInput } from "./bindings/RiskInput";
 import type { RiskSettings } from "./bindings/RiskSettings";
 import type { SizeInput } from "./bindings/SizeInput";
+import type { SplitResult } from "./bindings/SplitResult";
+import type { SplitTradeInput } from "./bindings/SplitTradeInput";
 import type { SyncReport } from "./bindings/SyncReport";
 import type { SyncReview } from "./bindings/SyncReview";
 import type { SyncStatus } from "./bindings/SyncStatus";
@@ -109,6 +112,8 @@ export const api = {
   editTrade: (trade: string, input: In<EditTradeInput>) => call<TradeDetail>("edit_trade", { trade, input }),
   deleteTrade: (trade: string) => call<string>("delete_trade", { trade }),
   deleteExecution: (execution: string) => call<string>("delete_execution", { execution }),
+  mergeTrades: (input: In<MergeTradesInput>) => call<TradeDetail>("merge_trades", { input }),
+  splitTrade: (input: In<SplitTradeInput>) => call<SplitResult>("split_trade", { input }),
 
   addNote: (body: string, trade: string | null, account: string | null, kind: string | null) =>
     call<Note>("add_note", { body, trade, account, kind }),

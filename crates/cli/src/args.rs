@@ -551,6 +551,21 @@ pub enum TradeCmd {
     DeleteExecution {
         execution: String,
     },
+    /// Merge trades of one account and instrument into one: the trade opened first keeps its id, stop,
+    /// targets and checklist; the others' fills and notes move to it.
+    Merge {
+        /// Two or more trades (ids or unique prefixes).
+        #[arg(num_args = 2.., required = true)]
+        trades: Vec<String>,
+    },
+    /// Split a trade: the given fills move, whole, to a new trade of the same instrument (each part must
+    /// enter before it exits).
+    Split {
+        trade: String,
+        /// The fills (execution ids or unique prefixes, see `trade show`) that form the new trade.
+        #[arg(num_args = 1.., required = true)]
+        executions: Vec<String>,
+    },
     List {
         #[arg(long)]
         account: Option<String>,

@@ -1,6 +1,6 @@
 //! `trenddojo`: the command-line shell. It parses flags, calls one core API method, and prints the
 //! result: a human table on stdout, or JSON with `--json`. Messages go to stderr. The exit code is 0 only
-//! on success; otherwise it comes from the error's code (see `ErrorCode::exit_code`).
+//! on success; otherwise it comes from the error's code (see [`exit_code`]).
 
 mod args;
 mod recovery;
@@ -19,8 +19,9 @@ use trenddojo_core::seed::SeedState;
 use trenddojo_core::sync_types::{Limits, WatchOptions};
 use trenddojo_core::{
     AccountInput, ApiError, ApiResult, ChecklistInput, CloseInput, EditTradeInput, ErrorCode, ExecutionEditInput,
-    ExecutionInput, ImportInput, Journal, KeySource, Maintenance, OpenOptions, OpenTradeInput, Passphrase, RecoveryKey,
-    RiskInput, ServerAdmin, ServerTarget, SizeInput, TradeListInput, UserInput, PRODUCTION_CONFIRMATION,
+    ExecutionInput, ImportInput, Journal, KeySource, Maintenance, MergeTradesInput, OpenOptions, OpenTradeInput,
+    Passphrase, RecoveryKey, RiskInput, ServerAdmin, ServerTarget, SizeInput, SplitTradeInput, TradeListInput,
+    UserInput, PRODUCTION_CONFIRMATION,
 };
 use trenddojo_core::{LoginServer, SyncSettings};
 
@@ -924,6 +925,22 @@ fn trade(cmd: &TradeCmd, j: &Journal) -> ApiResult<Output> {
             let id = j.delete_execution(execution)?;
             out(&serde_json::json!({ "deleted": id }), format!("Deleted execution {id}.\n"))
         }
+        TradeCmd::Merge { trades } => {
+            let d = j.merge_trades(&MergeTradesInput { trades: trades.clone() })?;
+            let text = format!("Merged {} trades into {}.\n{}", trades.len(), d.trade.id, render::trade_detail(&d));
+            out(&d, text)
+        }
+        TradeCmd::Split { trade, executions } => {
+            let r = j.split_trade(&SplitTradeInput { trade: trade.clone(), executions: executions.clone() })?;
+            let text = format!(
+                "Split {} fill(s) off into trade {}.\n\n{}\n{}",
+                r.split_off.executions.len(),
+                r.split_off.trade.id,
+                render::trade_detail(&r.kept),
+                render::trade_detail(&r.split_off)
+            );
+            out(&r, text)
+        }
         TradeCmd::List { account, status, symbol, from, to, sort, limit, offset } => {
             let trades = j.list_trades(&TradeListInput {
                 account: account.clone(),
@@ -1108,7 +1125,7 @@ fn stdout_or_exit(text: &str) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => {
             say(&format!("error: stdout: {e}"));
-            std::process::exit(ErrorCode::Io.exit_code());
+            std::process::exit(exit_code(ErrorCode::Io));
         }
     }
 }
@@ -1188,7 +1205,43 @@ fn main() -> ExitCode {
                     say(&format!("to fix: {}", action_text(a)));
                 }
             }
-            ExitCode::from(u8::try_from(e.code.exit_code()).unwrap_or(1))
+            ExitCode::from(u8::try_from(exit_code(e.code)).unwrap_or(1))
         }
+    }
+}
+
+/// The process exit code for an error of the core API (0 is success, 1 unexpected failures): the CLI's
+/// mapping of the core's error codes; the core itself knows no exit codes.
+fn exit_code(code: ErrorCode) -> i32 {
+    match code {
+        ErrorCode::Internal | ErrorCode::Io => 1,
+        ErrorCode::InvalidInput | ErrorCode::Ambiguous => 2,
+        ErrorCode::NotFound => 3,
+        ErrorCode::Conflict | ErrorCode::AlreadyExists => 4,
+        ErrorCode::RiskBlocked => 5,
+        ErrorCode::LimitReached => 6,
+        ErrorCode::NotInitialized => 7,
+        ErrorCode::WrongKey | ErrorCode::KeyUnavailable => 8,
+        ErrorCode::NewerSchema => 9,
+        ErrorCode::Corrupt => 10,
+        ErrorCode::Refused => 11,
+        ErrorCode::Unreachable => 12,
+        ErrorCode::ConfirmationRequired => 13,
+        ErrorCode::LoginRefused => 14,
+        ErrorCode::AuditRewritten => 15,
+        // The shell convention for a command stopped by SIGINT (128 + 2).
+        ErrorCode::Interrupted => 130,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_exit_0_and_user_errors_are_distinguishable() {
+        assert_ne!(exit_code(ErrorCode::WrongKey), 0, "errors never exit 0");
+        assert_ne!(exit_code(ErrorCode::RiskBlocked), exit_code(ErrorCode::InvalidInput), "distinguishable");
+        assert_ne!(exit_code(ErrorCode::NotFound), exit_code(ErrorCode::Conflict), "distinguishable");
     }
 }

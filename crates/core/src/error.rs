@@ -44,31 +44,6 @@ pub enum ErrorCode {
     Internal,
 }
 
-impl ErrorCode {
-    /// The process exit code the CLI uses for this error (0 is success, 1 unexpected failures).
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorCode::Internal | ErrorCode::Io => 1,
-            ErrorCode::InvalidInput | ErrorCode::Ambiguous => 2,
-            ErrorCode::NotFound => 3,
-            ErrorCode::Conflict | ErrorCode::AlreadyExists => 4,
-            ErrorCode::RiskBlocked => 5,
-            ErrorCode::LimitReached => 6,
-            ErrorCode::NotInitialized => 7,
-            ErrorCode::WrongKey | ErrorCode::KeyUnavailable => 8,
-            ErrorCode::NewerSchema => 9,
-            ErrorCode::Corrupt => 10,
-            ErrorCode::Refused => 11,
-            ErrorCode::Unreachable => 12,
-            ErrorCode::ConfirmationRequired => 13,
-            ErrorCode::LoginRefused => 14,
-            ErrorCode::AuditRewritten => 15,
-            // The shell convention for a command stopped by SIGINT (128 + 2).
-            ErrorCode::Interrupted => 130,
-        }
-    }
-}
-
 /// An error as the shells see it: code, one-line message, and the input field it concerns, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS, thiserror::Error)]
 #[error("{message}")]
@@ -347,14 +322,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_serialize_as_snake_case_and_map_to_distinct_exit_codes() {
+    fn codes_serialize_as_snake_case() {
         let e = ApiError::invalid("quantity", "must be positive");
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(
             json, r#"{"code":"invalid_input","message":"quantity: must be positive","field":"quantity"}"#,
             "the UI and scripts rely on this shape"
         );
-        assert_ne!(ErrorCode::WrongKey.exit_code(), 0, "errors never exit 0");
-        assert_ne!(ErrorCode::RiskBlocked.exit_code(), ErrorCode::InvalidInput.exit_code(), "distinguishable");
     }
 }

@@ -1,16 +1,17 @@
 import type { JSX } from "preact";
 import { useSignal } from "@preact/signals";
 import { api } from "../api";
+import type { SplitResult } from "../bindings/SplitResult";
 import type { TradeDetail } from "../bindings/TradeDetail";
 import { Field, FormError, Select } from "../components/Field";
 import { Modal } from "../components/Modal";
 import { day, exact, money, price, qty, rMultiple, statusLabel, tone, when } from "../lib/display";
 import { orNull, useForm } from "../lib/forms";
 import { useLoad } from "../lib/useLoad";
-import { accounts, changed, toast } from "../state";
+import { accounts, changed, go, toast } from "../state";
 import { deleteWithUndo } from "./Trades";
 
-export type Action = "execution" | "close" | "edit" | null;
+export type Action = "execution" | "close" | "edit" | "split" | "merge" | null;
 /** The palette opens these dialogs on the trade shown. */
 export const requestedAction = { current: null as Action };
 
@@ -63,6 +64,8 @@ export function TradeDetailPanel(p: { id: string; onClose: () => void }): JSX.El
           </>
         )}
         <button onClick={() => (action.value = "edit")}>Edit</button>
+        {t.executions.length > 1 && <button onClick={() => (action.value = "split")}>Split…</button>}
+        {t.executions.length > 0 && <button onClick={() => (action.value = "merge")}>Merge…</button>}
         <button class="danger" onClick={() => deleteWithUndo(t, p.onClose)}>
           Delete
         </button>
@@ -174,6 +177,8 @@ export function TradeDetailPanel(p: { id: string; onClose: () => void }): JSX.El
       {action.value === "execution" && <ExecutionDialog t={t} onClose={() => (action.value = null)} />}
       {action.value === "close" && <CloseDialog t={t} onClose={() => (action.value = null)} />}
       {action.value === "edit" && <EditDialog t={t} onClose={() => (action.value = null)} />}
+      {action.value === "split" && <SplitDialog t={t} onClose={() => (action.value = null)} />}
+      {action.value === "merge" && <MergeDialog t={t} onClose={() => (action.value = null)} />}
     </aside>
   );
 }
@@ -459,6 +464,179 @@ function EditDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
           </button>
           <button class="primary" type="submit" disabled={form.busy.value}>
             Save
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/**
+ * Split a trade: the fills ticked move, whole, to a new trade of the same instrument (trading around a
+ * core position, two ideas a broker export grouped together). The core checks that each part enters
+ * before it exits; its refusal says which part and by how much.
+ */
+function SplitDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
+  const chosen = useSignal<ReadonlySet<string>>(new Set());
+  const form = useForm({ executions: "" }, { executions: ["executions", "trade"] });
+  const e = form.errors.value;
+  const c = p.t.currency;
+  const toggle = (id: string): void => {
+    const next = new Set(chosen.value);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    chosen.value = next;
+    form.set("executions", [...next].join(","));
+  };
+  const save = async (ev: Event): Promise<void> => {
+    ev.preventDefault();
+    let result: SplitResult | null = null;
+    if (
+      await form.submit(async () => {
+        result = await api.splitTrade({ trade: p.t.id, executions: [...chosen.value] });
+      })
+    ) {
+      changed();
+      const r = result as SplitResult | null;
+      toast(
+        `${r?.split_off.executions.length ?? chosen.value.size} fill(s) split off into a new ${p.t.symbol} trade.`,
+      );
+      p.onClose();
+    }
+  };
+  return (
+    <Modal title={`Split ${p.t.symbol}`} onClose={p.onClose}>
+      <form class="stack" onSubmit={save}>
+        <p class="muted small">
+          Tick the fills that form the new trade. Each part must keep its entries with its exits; notes,
+          targets and the checklist stay with this trade.
+        </p>
+        <fieldset class="picks" aria-label="Fills for the new trade">
+          {p.t.executions.map((x) => (
+            <label key={x.id} class="pick">
+              <input type="checkbox" checked={chosen.value.has(x.id)} onChange={() => toggle(x.id)} />
+              <span>{when(x.executed_at, x.time_zone)}</span>
+              <span>{x.side}</span>
+              <span class="num">{qty(x.quantity)}</span>
+              <span class="num" title={exact(x.price, c)}>
+                @ {price(x.price, c)}
+              </span>
+            </label>
+          ))}
+        </fieldset>
+        {e.executions && (
+          <p class="form-error" role="alert">
+            {e.executions}
+          </p>
+        )}
+        <FormError error={e._form} action={form.action.value} />
+        <div class="row">
+          <button type="button" onClick={p.onClose}>
+            Cancel
+          </button>
+          <button
+            class="primary"
+            type="submit"
+            disabled={
+              form.busy.value || chosen.value.size === 0 || chosen.value.size === p.t.executions.length
+            }
+          >
+            Split off {chosen.value.size} fill{chosen.value.size === 1 ? "" : "s"}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/**
+ * Merge trades of the same account and instrument into this one (or into the one opened first): their
+ * fills and notes move, the others are deleted. The candidates are the account's other trades of this
+ * symbol and direction.
+ */
+function MergeDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
+  const { data, error } = useLoad(
+    () =>
+      api.tradePage({
+        account: p.t.account_id,
+        symbol: p.t.symbol,
+        side: p.t.direction,
+        statuses: [],
+        sort: "newest",
+        limit: 200,
+      }),
+    [p.t.id],
+  );
+  const chosen = useSignal<ReadonlySet<string>>(new Set());
+  const form = useForm({ trades: "" }, { trades: ["trades", "trade"] });
+  const e = form.errors.value;
+  const c = p.t.currency;
+  const candidates = (data?.trades ?? []).filter(
+    (x) => x.id !== p.t.id && x.symbol === p.t.symbol && x.opened_at != null,
+  );
+  const tz = accounts.value.find((a) => a.id === p.t.account_id)?.time_zone ?? "UTC";
+  const toggle = (id: string): void => {
+    const next = new Set(chosen.value);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    chosen.value = next;
+    form.set("trades", [...next].join(","));
+  };
+  const save = async (ev: Event): Promise<void> => {
+    ev.preventDefault();
+    let kept: TradeDetail | null = null;
+    if (
+      await form.submit(async () => {
+        kept = await api.mergeTrades({ trades: [p.t.id, ...chosen.value] });
+      })
+    ) {
+      changed();
+      toast(`${chosen.value.size + 1} ${p.t.symbol} trades merged into one.`);
+      p.onClose();
+      const k = kept as TradeDetail | null;
+      if (k && k.id !== p.t.id) go({ name: "trades", trade: k.id });
+    }
+  };
+  return (
+    <Modal title={`Merge into ${p.t.symbol}`} onClose={p.onClose}>
+      <form class="stack" onSubmit={save}>
+        <p class="muted small">
+          Tick the {p.t.direction} {p.t.symbol} trades of this account to merge with this one. The trade
+          opened first keeps its stop, targets and checklist; the others&apos; fills and notes move to it.
+        </p>
+        {error && (
+          <p class="form-error" role="alert">
+            {error.message}
+          </p>
+        )}
+        {data && candidates.length === 0 && (
+          <p class="muted">No other {p.t.symbol} trades in this account.</p>
+        )}
+        <fieldset class="picks" aria-label="Trades to merge">
+          {candidates.map((x) => (
+            <label key={x.id} class="pick trade">
+              <input type="checkbox" checked={chosen.value.has(x.id)} onChange={() => toggle(x.id)} />
+              <span>{when(x.opened_at, tz)}</span>
+              <span class="muted">{statusLabel[x.status]}</span>
+              <span class="num">{qty(x.entered_quantity)}</span>
+              <span class={`num ${tone(x.net_pnl)}`} title={exact(x.net_pnl, c)}>
+                {money(x.net_pnl, c)}
+              </span>
+            </label>
+          ))}
+        </fieldset>
+        {e.trades && (
+          <p class="form-error" role="alert">
+            {e.trades}
+          </p>
+        )}
+        <FormError error={e._form} action={form.action.value} />
+        <div class="row">
+          <button type="button" onClick={p.onClose}>
+            Cancel
+          </button>
+          <button class="primary" type="submit" disabled={form.busy.value || chosen.value.size === 0}>
+            Merge {chosen.value.size + 1} trades
           </button>
         </div>
       </form>

@@ -11,6 +11,7 @@ use trenddojo_domain::money::{Fee, Money, Price, Quantity};
 use trenddojo_domain::risk::{self, ProposedTrade, RiskAssessment, RiskContext};
 use trenddojo_domain::trade::{self as dtrade, Derived, Direction, Fill, Review, Side, TradeFacts, TradeStatus};
 use trenddojo_store::accounts::{self as account_repo, Account};
+use trenddojo_store::imports as import_repo;
 use trenddojo_store::journal::{self as journal_repo};
 use trenddojo_store::trades::{
     self as trade_repo, Execution, ExecutionChange, NewExecution, NewTarget, NewTrade, Trade,
@@ -130,6 +131,31 @@ pub struct TradeDetail {
     /// Risk rules that were broken but only warned about (enforcement `warn`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// Merge trades of one account and instrument into one (the earliest opened keeps its id, stop, targets,
+/// setup and checklist; the others' fills and notes move to it and they are deleted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct MergeTradesInput {
+    /// Two or more trades (ids or unique id prefixes).
+    pub trades: Vec<String>,
+}
+
+/// Split a trade: the chosen fills move whole to a new trade of the same account and instrument.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SplitTradeInput {
+    pub trade: String,
+    /// The fills (execution ids or unique prefixes) that form the new trade; the rest stay.
+    pub executions: Vec<String>,
+}
+
+/// The two trades a split leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SplitResult {
+    /// The trade that was split, with the fills that stayed.
+    pub kept: TradeDetail,
+    /// The new trade, with the chosen fills.
+    pub split_off: TradeDetail,
 }
 
 /// A trade that needs review, with why and what the user can do.
@@ -846,6 +872,159 @@ impl Journal {
         })
     }
 
+    /// Merge trades into one: the trade opened first keeps its id, initial stop, stop history, targets,
+    /// setup and checklist answers; the other trades' fills and notes move to it and the other trades are
+    /// deleted, all in one transaction (audited and synced like any edit). The trades must be live, in
+    /// one account, and of one instrument (symbol, direction and multiplier); cancelled or planned trades
+    /// (no fills) cannot be merged. Merging trades that are each consistent cannot over-close: the
+    /// merged position is the sum of positions that never go below zero.
+    pub fn merge_trades(&self, input: &MergeTradesInput) -> ApiResult<TradeDetail> {
+        let user_id = self.user_id()?;
+        if input.trades.len() < 2 {
+            return Err(ApiError::invalid("trades", "merge: choose at least two trades"));
+        }
+        self.store.write(|tx| {
+            let mut trades: Vec<Trade> = Vec::with_capacity(input.trades.len());
+            for t in &input.trades {
+                let t = trade_repo::resolve(tx, user_id, t)?;
+                if trades.iter().any(|x| x.id == t.id) {
+                    return Err(ApiError::invalid("trades", format!("merge: trade {} is chosen twice", t.id)));
+                }
+                if matches!(t.status, TradeStatus::Cancelled | TradeStatus::Planned) || t.opened_at.is_none() {
+                    return Err(ApiError::invalid(
+                        "trades",
+                        format!("merge: trade {} ({}) has no fills; only trades with fills can be merged", t.id, t.symbol),
+                    ));
+                }
+                trades.push(t);
+            }
+            trades.sort_by_key(|t| (t.opened_at, t.id));
+            let keeper = trades[0].clone();
+            for t in &trades[1..] {
+                let differs = if t.account_id != keeper.account_id {
+                    Some("account")
+                } else if t.symbol != keeper.symbol {
+                    Some("symbol")
+                } else if t.direction != keeper.direction {
+                    Some("direction")
+                } else if t.multiplier != keeper.multiplier {
+                    Some("multiplier")
+                } else {
+                    None
+                };
+                if let Some(what) = differs {
+                    return Err(ApiError::invalid(
+                        "trades",
+                        format!(
+                            "merge: trade {} ({} {}) and trade {} ({} {}) differ in {what}; only trades of one account and instrument can be merged",
+                            keeper.id,
+                            keeper.direction.as_str(),
+                            keeper.symbol,
+                            t.id,
+                            t.direction.as_str(),
+                            t.symbol
+                        ),
+                    ));
+                }
+            }
+            let account = account_repo::get_any(tx, keeper.account_id)?;
+            for t in &trades[1..] {
+                for e in trade_repo::executions(tx, t.id)? {
+                    import_repo::set_trade(tx, e.id, keeper.id)?;
+                }
+                import_repo::move_notes(tx, t.id, keeper.id)?;
+                trade_repo::soft_delete(tx, t.id)?;
+            }
+            let trade = refresh_checked(tx, &account, &keeper, "quantity")?;
+            detail(tx, trade, Vec::new())
+        })
+    }
+
+    /// Split a trade: the chosen fills move, whole, to a new trade of the same account, instrument, setup
+    /// and correlation group (with the initial stop too when it is on the right side of the new trade's
+    /// first entry). Both parts must keep at least one fill and stay consistent on their own: each must
+    /// enter before it exits and never close more than it opened; a split that would break that is
+    /// refused, naming the part and the excess. Notes, targets, stop history and checklist answers stay
+    /// with the trade that was split. One transaction, audited and synced; counts as a new trade for the
+    /// plan's monthly limit.
+    pub fn split_trade(&self, input: &SplitTradeInput) -> ApiResult<SplitResult> {
+        let user_id = self.user_id()?;
+        if input.executions.is_empty() {
+            return Err(ApiError::invalid("executions", "split: choose the fills that form the new trade"));
+        }
+        self.store.write(|tx| {
+            let t = trade_repo::resolve(tx, user_id, &input.trade)?;
+            let fills = trade_repo::executions(tx, t.id)?;
+            let mut chosen: Vec<Uuid> = Vec::with_capacity(input.executions.len());
+            for e in &input.executions {
+                let (e, trade_id, _) = trade_repo::resolve_execution(tx, user_id, e)?;
+                if trade_id != t.id {
+                    return Err(ApiError::invalid(
+                        "executions",
+                        format!("split: fill {} belongs to trade {}, not to trade {}", e.id, trade_id, t.id),
+                    ));
+                }
+                if !chosen.contains(&e.id) {
+                    chosen.push(e.id);
+                }
+            }
+            if chosen.len() == fills.len() {
+                return Err(ApiError::invalid(
+                    "executions",
+                    "split: leave at least one fill in the trade (all of its fills were chosen)",
+                ));
+            }
+            let account = account_repo::get_any(tx, t.account_id)?;
+            let (moved, stayed): (Vec<&Execution>, Vec<&Execution>) =
+                fills.iter().partition(|e| chosen.contains(&e.id));
+            for (part, set) in [("the new trade", &moved), ("the trade that stays", &stayed)] {
+                let f: Vec<Fill> = set.iter().map(|e| e.to_fill()).collect();
+                let s = dtrade::summarize(t.direction, t.multiplier, account.matching_method, &f);
+                if s.excess_quantity > Decimal::ZERO {
+                    return Err(ApiError::invalid(
+                        "executions",
+                        format!(
+                            "split: {part} would close {} more {} than it opened; choose its entries with its exits",
+                            trenddojo_store::sql::dec_text(s.excess_quantity),
+                            t.symbol
+                        ),
+                    ));
+                }
+            }
+            check_trade_limit(tx, user_id, 1)?;
+            let first_entry = moved
+                .iter()
+                .filter(|e| e.side == t.direction.entry_side())
+                .map(|e| (e.executed_at, e.id, e.price))
+                .min();
+            let stop = t
+                .initial_stop
+                .filter(|s| first_entry.is_some_and(|(_, _, p)| dtrade::validate_stop(t.direction, p, *s).is_ok()));
+            let new_id = trade_repo::insert_trade(
+                tx,
+                &NewTrade {
+                    user_id,
+                    account_id: t.account_id,
+                    symbol: t.symbol.clone(),
+                    direction: t.direction,
+                    multiplier: t.multiplier,
+                    planned_entry: first_entry.map(|(_, _, p)| p),
+                    planned_quantity: None,
+                    initial_stop: stop,
+                    setup: t.setup.clone(),
+                    correlation_group: t.correlation_group.clone(),
+                },
+            )?;
+            for e in &moved {
+                import_repo::set_trade(tx, e.id, new_id)?;
+            }
+            let new = trade_repo::get(tx, user_id, new_id)?;
+            let kept = refresh_checked(tx, &account, &t, "quantity")?;
+            let split_off = refresh_checked(tx, &account, &new, "quantity")?;
+            Ok(SplitResult { kept: detail(tx, kept, Vec::new())?, split_off: detail(tx, split_off, Vec::new())? })
+        })
+    }
+
     /// Bulk-import complete trades into one account in a single transaction.
     pub fn import_trades(&self, account: &str, trades: &[ImportTrade]) -> ApiResult<usize> {
         let user_id = self.user_id()?;
@@ -857,5 +1036,319 @@ impl Journal {
             }
             Ok(trades.len())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Manual grouping (merge and split) against a model: random trades of one instrument (and a few that
+    //! differ in account, symbol or direction), random merges and splits; every operation the model says
+    //! is valid succeeds, every other one is refused and writes nothing, no fill is lost or changed, the
+    //! statistics stay equal to a recomputation from the trades, and splitting then merging back gives
+    //! the original numbers.
+    use super::*;
+    use crate::{AccountInput, UserInput};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use trenddojo_store::{KeySource, Passphrase};
+
+    const PASS: &str = "merge and split";
+
+    fn journal(home: &std::path::Path) -> Journal {
+        let key = KeySource::Passphrase(Passphrase::new(PASS).expect("passphrase"));
+        let user = UserInput { email: "group@example.com".into(), tier: Some("pro".into()), ..Default::default() };
+        let j = Journal::init(home, &key, &user).expect("init");
+        for name in ["Main", "Other"] {
+            j.add_account(&AccountInput {
+                name: name.into(),
+                currency: "USD".into(),
+                balance: "10000".into(),
+                timezone: Some("America/New_York".into()),
+                ..Default::default()
+            })
+            .expect("account");
+        }
+        j
+    }
+
+    /// 2026-03-02 14:30 UTC.
+    const BASE: i64 = 1_772_461_800;
+
+    #[derive(Debug, Clone)]
+    struct Spec {
+        other_account: bool,
+        other_symbol: bool,
+        short: bool,
+        start: i64,
+        /// (minutes after start, entry?, quantity, price in cents)
+        fills: Vec<(i64, bool, u32, i64)>,
+    }
+
+    /// A trade that is consistent on its own: one or two entries, then exits that never take more than
+    /// is open (sometimes all of it), its fills over a few hours so trades interleave.
+    fn spec() -> impl Strategy<Value = Spec> {
+        (
+            prop_oneof![8 => Just(false), 1 => Just(true)],
+            prop_oneof![8 => Just(false), 1 => Just(true)],
+            prop_oneof![6 => Just(false), 1 => Just(true)],
+            0i64..600,
+            prop::collection::vec((1u32..5, 9_000i64..11_000), 1..3),
+            prop::collection::vec((1u32..5, 9_000i64..11_000), 0..3),
+            any::<bool>(),
+        )
+            .prop_map(|(other_account, other_symbol, short, start, entries, exits, flat)| {
+                let mut fills = Vec::new();
+                let mut open = 0u32;
+                let mut t = 0i64;
+                for (q, p) in entries {
+                    fills.push((t, true, q, p));
+                    open += q;
+                    t += 17;
+                }
+                for (q, p) in exits {
+                    let q = q.min(open);
+                    if q == 0 {
+                        break;
+                    }
+                    fills.push((t, false, q, p));
+                    open -= q;
+                    t += 23;
+                }
+                if flat && open > 0 {
+                    fills.push((t, false, open, 10_000));
+                }
+                Spec { other_account, other_symbol, short, start, fills }
+            })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Merge(Vec<usize>),
+        /// A trade, and which of its fills (bit i: fill i) go to the new trade.
+        Split(usize, u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            prop::collection::vec(0usize..16, 1..4).prop_map(Op::Merge),
+            (0usize..16, any::<u32>()).prop_map(|(t, m)| Op::Split(t, m)),
+        ]
+    }
+
+    fn import(j: &Journal, specs: &[Spec]) {
+        for s in specs {
+            let direction = if s.short { Direction::Short } else { Direction::Long };
+            let fills = s
+                .fills
+                .iter()
+                .map(|&(m, entry, q, p)| ImportFill {
+                    side: if entry { direction.entry_side() } else { direction.exit_side() },
+                    quantity: Quantity::parse("quantity", &q.to_string()).expect("quantity"),
+                    price: Price::parse("price", &Decimal::new(p, 2).to_string()).expect("price"),
+                    fees: Fee::parse("fees", "0.35").expect("fee"),
+                    at: DateTime::from_timestamp(BASE + (s.start + m) * 60, 0).expect("instant"),
+                })
+                .collect();
+            let t = ImportTrade {
+                symbol: if s.other_symbol { "OTH".into() } else { "SPL".into() },
+                direction,
+                multiplier: Decimal::ONE,
+                initial_stop: None,
+                target: None,
+                setup: Some("model".into()),
+                correlation_group: None,
+                fills,
+            };
+            j.import_trades(if s.other_account { "Other" } else { "Main" }, &[t]).expect("import");
+        }
+    }
+
+    /// Every live trade with its fills, by id: what an operation may change only as the model says.
+    fn state(j: &Journal) -> BTreeMap<String, (dto::Trade, Vec<dto::Execution>)> {
+        let list = j.list_trades(&TradeListInput { limit: Some(1000), ..Default::default() }).expect("list");
+        list.into_iter()
+            .map(|t| {
+                let d = j.show_trade(&t.id.to_string()).expect("show");
+                (t.id.to_string(), (d.trade, d.executions))
+            })
+            .collect()
+    }
+
+    /// Every live fill, with its values but not its trade.
+    fn fills(
+        s: &BTreeMap<String, (dto::Trade, Vec<dto::Execution>)>,
+    ) -> BTreeMap<String, (String, String, String, String)> {
+        s.values()
+            .flat_map(|(_, es)| es.iter())
+            .map(|e| {
+                (
+                    e.id.to_string(),
+                    (e.side.as_str().to_string(), e.quantity.clone(), e.price.clone(), e.executed_at.clone()),
+                )
+            })
+            .collect()
+    }
+
+    fn excess(t: &dto::Trade, es: &[&dto::Execution]) -> Decimal {
+        let direction = if t.direction == dto::Direction::Long { Direction::Long } else { Direction::Short };
+        let f: Vec<Fill> = es
+            .iter()
+            .map(|e| Fill {
+                id: Uuid::parse_str(&e.id.to_string()).expect("id"),
+                side: if e.side == dto::Side::Buy { Side::Buy } else { Side::Sell },
+                quantity: Quantity::parse("q", &e.quantity).expect("q"),
+                price: Price::parse("p", &e.price).expect("p"),
+                fees: Fee::parse("f", &e.fees).expect("f"),
+                executed_at: DateTime::parse_from_rfc3339(&e.executed_at).expect("at").with_timezone(&Utc),
+            })
+            .collect();
+        dtrade::summarize(direction, Decimal::ONE, trenddojo_domain::trade::MatchingMethod::Fifo, &f).excess_quantity
+    }
+
+    fn numbers(t: &dto::Trade) -> [String; 7] {
+        [
+            t.status.as_str().to_string(),
+            t.entered_quantity.clone(),
+            t.open_quantity.clone(),
+            t.gross_pnl.clone(),
+            t.fees.clone(),
+            t.net_pnl.clone(),
+            t.avg_entry_price.clone().unwrap_or_default(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn merges_and_splits_follow_the_model(specs in prop::collection::vec(spec(), 2..7), ops in prop::collection::vec(op(), 1..8)) {
+            let dir = tempfile::tempdir().expect("dir");
+            let j = journal(&dir.path().join("h"));
+            import(&j, &specs);
+            let all_fills = fills(&state(&j));
+            for op in &ops {
+                let before = state(&j);
+                let ids: Vec<&String> = before.keys().collect();
+                let done = match op {
+                    Op::Merge(picks) => {
+                        let chosen: Vec<String> = picks.iter().map(|i| ids[i % ids.len()].clone()).collect();
+                        let mut distinct = chosen.clone();
+                        distinct.sort();
+                        distinct.dedup();
+                        let first = &before[&chosen[0]].0;
+                        let valid = chosen.len() >= 2
+                            && distinct.len() == chosen.len()
+                            && chosen.iter().all(|c| {
+                                let t = &before[c].0;
+                                t.account_id == first.account_id && t.symbol == first.symbol && t.direction == first.direction
+                            });
+                        let r = j.merge_trades(&MergeTradesInput { trades: chosen.clone() });
+                        prop_assert_eq!(r.is_ok(), valid, "merge {:?}: {:?}", chosen, r.as_ref().err());
+                        if let Ok(d) = r {
+                            let after = state(&j);
+                            let keeper = chosen.iter().min_by_key(|c| (before[*c].0.opened_at.clone(), (*c).clone())).expect("keeper");
+                            prop_assert_eq!(&d.trade.id.to_string(), keeper, "the trade opened first keeps its id");
+                            for c in &chosen {
+                                prop_assert_eq!(after.contains_key(c), c == keeper, "only the keeper of {:?} is left", chosen);
+                            }
+                            let n: usize = chosen.iter().map(|c| before[c].1.len()).sum();
+                            prop_assert_eq!(after[keeper].1.len(), n, "the merged trade holds every fill");
+                            prop_assert_ne!(after[keeper].0.status, dto::TradeStatus::NeedsReview, "a merge never over-closes");
+                        }
+                        valid
+                    }
+                    Op::Split(i, mask) => {
+                        let id = ids[i % ids.len()].clone();
+                        let (t, es) = &before[&id];
+                        let (mut moved, mut stayed): (Vec<&dto::Execution>, Vec<&dto::Execution>) = (Vec::new(), Vec::new());
+                        for (k, e) in es.iter().enumerate() {
+                            if mask & (1 << (k % 32)) != 0 { moved.push(e) } else { stayed.push(e) }
+                        }
+                        let valid = !moved.is_empty() && !stayed.is_empty() && excess(t, &moved).is_zero() && excess(t, &stayed).is_zero();
+                        let chosen: Vec<String> = moved.iter().map(|e| e.id.to_string()).collect();
+                        let r = j.split_trade(&SplitTradeInput { trade: id.clone(), executions: chosen.clone() });
+                        prop_assert_eq!(r.is_ok(), valid, "split {} taking {:?}: {:?}", id, chosen, r.as_ref().err());
+                        if let Ok(res) = r {
+                            prop_assert_eq!(res.kept.executions.len(), stayed.len(), "the rest stays");
+                            prop_assert_eq!(res.split_off.executions.len(), moved.len(), "the chosen fills move");
+                            // Merged back, the trade has its numbers again.
+                            let back = j
+                                .merge_trades(&MergeTradesInput { trades: vec![id.clone(), res.split_off.trade.id.to_string()] })
+                                .expect("merging a split back is valid");
+                            prop_assert_eq!(numbers(&back.trade), numbers(t), "split then merged back");
+                            // And split again, to leave the split in place for the next operations.
+                            j.split_trade(&SplitTradeInput { trade: back.trade.id.to_string(), executions: chosen })
+                                .expect("the same split again");
+                        }
+                        valid
+                    }
+                };
+                if !done {
+                    prop_assert_eq!(&state(&j), &before, "a refused {:?} writes nothing", op);
+                }
+                prop_assert_eq!(fills(&state(&j)), all_fills.clone(), "no fill lost or changed by {:?}", op);
+                prop_assert_eq!(
+                    serde_json::to_value(j.stats(Some("Main"), None, None).expect("stats")).expect("json"),
+                    serde_json::to_value(j.stats_from_trades(Some("Main"), None, None).expect("stats")).expect("json"),
+                    "statistics from the aggregates equal a recomputation after {:?}", op
+                );
+            }
+            drop(j);
+            let key = KeySource::Passphrase(Passphrase::new(PASS).expect("passphrase"));
+            let report = crate::Maintenance::open(&dir.path().join("h"), &key).expect("maintenance").check().expect("check");
+            prop_assert!(report.ok, "db check after merges and splits: {}", report.summary);
+        }
+    }
+
+    #[test]
+    fn a_refused_merge_or_split_names_the_trades_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let j = journal(&dir.path().join("h"));
+        let s = |other_symbol: bool, start: i64| Spec {
+            other_account: false,
+            other_symbol,
+            short: false,
+            start,
+            fills: vec![(0, true, 2, 10_000), (30, false, 2, 10_100)],
+        };
+        import(&j, &[s(false, 0), s(true, 60), s(false, 120)]);
+        let before = state(&j);
+        let ids: Vec<String> = before.keys().cloned().collect();
+        let spl: Vec<&String> = ids.iter().filter(|i| before[*i].0.symbol == "SPL").collect();
+        let oth = ids.iter().find(|i| before[*i].0.symbol == "OTH").expect("OTH");
+        let e = j
+            .merge_trades(&MergeTradesInput { trades: vec![spl[0].clone(), oth.clone()] })
+            .expect_err("symbols differ");
+        assert_eq!(e.field.as_deref(), Some("trades"), "the field: {e:?}");
+        assert!(
+            e.message.contains("differ in symbol") && e.message.contains(spl[0].as_str()),
+            "names the trades: {}",
+            e.message
+        );
+        let e = j.merge_trades(&MergeTradesInput { trades: vec![spl[0].clone()] }).expect_err("one trade");
+        assert!(e.message.contains("at least two"), "{}", e.message);
+        let (t, es) = &before[spl[0]];
+        let exit = es.iter().find(|e| e.side == dto::Side::Sell).expect("exit");
+        let e = j
+            .split_trade(&SplitTradeInput { trade: t.id.to_string(), executions: vec![exit.id.to_string()] })
+            .expect_err("an exit alone");
+        assert_eq!(e.field.as_deref(), Some("executions"), "the field: {e:?}");
+        assert!(e.message.contains("the new trade would close 2 more SPL than it opened"), "{}", e.message);
+        let all: Vec<String> = es.iter().map(|e| e.id.to_string()).collect();
+        let e = j.split_trade(&SplitTradeInput { trade: t.id.to_string(), executions: all }).expect_err("all fills");
+        assert!(e.message.contains("leave at least one fill"), "{}", e.message);
+        let foreign = before[spl[1]].1[0].id.to_string();
+        let e = j
+            .split_trade(&SplitTradeInput { trade: t.id.to_string(), executions: vec![foreign] })
+            .expect_err("foreign");
+        assert!(e.message.contains("belongs to trade"), "{}", e.message);
+        assert_eq!(state(&j), before, "refusals write nothing");
+        // Two SPL trades merged: one trade of 4 entered, P&L the sum (each closed flat).
+        let m = j.merge_trades(&MergeTradesInput { trades: vec![spl[1].clone(), spl[0].clone()] }).expect("merge");
+        assert_eq!(m.trade.entered_quantity, "4", "both entries: {:?}", m.trade);
+        let sum = Money::parse("a", &before[spl[0]].0.net_pnl)
+            .unwrap()
+            .checked_add(Money::parse("b", &before[spl[1]].0.net_pnl).unwrap())
+            .unwrap();
+        assert_eq!(Money::parse("m", &m.trade.net_pnl).unwrap(), sum, "net P&L of two flat trades adds up");
     }
 }
