@@ -7,7 +7,7 @@
 //! * importing the same file again (every fill a duplicate): read and preview, which finds nothing to do;
 //! * overlapping exports: the first 60 % of the fills, then the last 60 % (a third of it already held);
 //! * undoing the 100,000-fill import;
-//! * peak RSS (VmHWM) of the process.
+//! * peak RSS (VmHWM) of each phase: read, preview, commit, undo (the peak is reset before each).
 //!
 //! Run it in release mode: `cargo run --release -p trenddojo-bench --bin trenddojo-import-bench -- [N]`.
 
@@ -18,6 +18,15 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Days, NaiveDate};
 use trenddojo_core::{AccountInput, ImportInput, Journal, KeySource, Passphrase, UserInput};
 
+fn vm_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .map_or(0, |kib: u64| kib / 1024)
+}
+
 fn vm_hwm_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -25,6 +34,11 @@ fn vm_hwm_mib() -> u64 {
             s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .map_or(0, |kib: u64| kib / 1024)
+}
+
+/// Start measuring a new peak: writing 5 to `clear_refs` resets VmHWM to the current RSS (Linux ≥ 4.0).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn ms(d: Duration) -> String {
@@ -122,13 +136,19 @@ fn journal(dir: &Path, name: &str) -> Journal {
 /// Read, preview and (when there is something new) commit one file; prints the steps and returns the total.
 fn import(j: &Journal, label: &str, file: &Path) -> Duration {
     let input = ImportInput { file: file.to_path_buf(), account: "IBKR".into(), ..Default::default() };
+    let base = vm_rss_mib();
+    reset_peak();
     let t0 = Instant::now();
     let read = j.import_read(&input).expect("read");
     let t_read = t0.elapsed();
+    let peak_read = vm_hwm_mib();
+    reset_peak();
     let t1 = Instant::now();
     let preview = j.import_preview(&read).expect("preview");
     let t_preview = t1.elapsed();
+    let peak_preview = vm_hwm_mib();
     let c = &preview.counts;
+    reset_peak();
     let (t_commit, done) = if c.new + c.corrected + c.cancelled > 0 {
         let t2 = Instant::now();
         let done = j.import_commit(&read).expect("commit");
@@ -136,6 +156,11 @@ fn import(j: &Journal, label: &str, file: &Path) -> Duration {
     } else {
         (Duration::ZERO, None)
     };
+    let peak_commit = vm_hwm_mib();
+    println!(
+        "{:<34} peak RSS: {base} MiB before, read {peak_read} MiB, preview {peak_preview} MiB, commit {peak_commit} MiB",
+        ""
+    );
     let total = t0.elapsed();
     let fills = read.fills_read();
     println!(
@@ -170,6 +195,7 @@ fn main() {
     import(&j, "first import (empty account)", &whole);
     import(&j, "same file again (all duplicates)", &whole);
     let batch = j.import_list(None).expect("list").first().map(|b| b.id.to_string()).expect("a batch");
+    reset_peak();
     let t = Instant::now();
     let undo = j.import_undo(&batch).expect("undo");
     println!(
@@ -179,6 +205,7 @@ fn main() {
         undo.fills_removed,
         undo.trades_removed
     );
+    println!("{:<34} peak RSS {} MiB", "", vm_hwm_mib());
     drop(j);
 
     let (a, b) = (dir.path().join("flex-jan-jul.csv"), dir.path().join("flex-may-dec.csv"));
@@ -188,5 +215,5 @@ fn main() {
     import(&j, "overlap: first 60 %", &a);
     import(&j, "overlap: last 60 % (a third held)", &b);
     drop(j);
-    println!("peak RSS (VmHWM): {} MiB", vm_hwm_mib());
+    println!("peak RSS of the last phase (VmHWM since its reset): {} MiB", vm_hwm_mib());
 }
