@@ -7,7 +7,9 @@
 //! Run it in release mode: `cargo run --release -p trenddojo-bench -- [TRADES] [ACCOUNTS]`.
 //! `trenddojo-bench stats [LARGE] [SMALL] [DAYS]` measures statistics from the per-day aggregates at 1k
 //! and 100k closed trades in one account, and what maintaining them costs bulk inserts (see `stats.rs`).
+//! `trenddojo-bench cipher [TRADES]` compares SQLCipher (and its settings) with plain SQLite (`cipher.rs`).
 
+mod cipher;
 mod fixture;
 mod gen;
 mod list;
@@ -67,6 +69,12 @@ fn ratios_mode(args: &[String]) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("indexes") {
+        return cipher::indexes(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("cipher") {
+        return cipher::main(&args[2..]);
+    }
     if args.get(1).map(String::as_str) == Some("ratios") {
         return ratios_mode(&args[2..]);
     }
