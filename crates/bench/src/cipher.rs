@@ -74,17 +74,20 @@ fn variants() -> Vec<Variant> {
     ]
 }
 
+/// One table's column names and rows.
+type Rows = (String, Vec<String>, Vec<Vec<Value>>);
+
 /// The schema and rows of a real store, to replay.
 struct Source {
     /// Tables first, then indexes, then views and triggers (as `sqlite_master` lists them within a kind).
     schema: Vec<String>,
     /// Rows present before the bulk insert (user, accounts, settings): loaded untimed.
-    base: Vec<(String, Vec<String>, Vec<Vec<Value>>)>,
+    base: Vec<Rows>,
     /// The bulk insert's rows, per table of [`DATA`].
-    data: Vec<(String, Vec<String>, Vec<Vec<Value>>)>,
+    data: Vec<Rows>,
 }
 
-fn rows(c: &Connection, table: &str) -> (String, Vec<String>, Vec<Vec<Value>>) {
+fn rows(c: &Connection, table: &str) -> Rows {
     let mut s = c.prepare(&format!("SELECT * FROM \"{table}\"")).expect("select");
     let cols: Vec<String> = s.column_names().map(str::to_string).collect();
     let n = cols.len();
@@ -128,7 +131,7 @@ fn source(dir: &Path, trades: usize) -> Source {
     Source { schema, base, data }
 }
 
-fn insert_all(c: &Connection, tables: &[(String, Vec<String>, Vec<Vec<Value>>)]) {
+fn insert_all(c: &Connection, tables: &[Rows]) {
     for (table, cols, all) in tables {
         let sql = format!(
             "INSERT OR IGNORE INTO \"{table}\" ({}) VALUES ({})",
@@ -227,11 +230,11 @@ pub fn main(args: &[String]) {
         }
     }
     let ms = |d: Duration| format!("{}.{:01} ms", d.as_millis(), (d.as_micros() % 1000) / 100);
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    let ratio = |a: Duration, b: Duration| pct_text(a.as_micros() * 100 / b.as_micros().max(1));
     println!("{:<52} {:>11} {:>7}   {:>11} {:>7}   {:>9}", "variant", "insert", "ratio", "cold read", "ratio", "file");
     for (v, (ins, read, size)) in vs.iter().zip(&best) {
         println!(
-            "{:<52} {:>11} {:>6.2}x   {:>11} {:>6.2}x   {:>6} MiB",
+            "{:<52} {:>11} {:>6}x   {:>11} {:>6}x   {:>6} MiB",
             v.name,
             ms(*ins),
             ratio(*ins, best[0].0),
@@ -240,6 +243,11 @@ pub fn main(args: &[String]) {
             size >> 20
         );
     }
+}
+
+/// Hundredths as `1.23`.
+fn pct_text(hundredths: u128) -> String {
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
 /// `trenddojo-bench indexes [TRADES]`: what each secondary index costs the bulk insert (issue 15, decision
@@ -285,11 +293,13 @@ pub fn indexes(args: &[String]) {
     println!("insert with every index: {}", ms(all));
     println!("{:>11} {:>8}  index", "without it", "saves");
     for (s, t) in idx.iter().zip(&without) {
-        let saved = all.as_secs_f64() - t.as_secs_f64();
+        let saved = i128::try_from(all.as_micros()).unwrap_or(i128::MAX) - i128::try_from(t.as_micros()).unwrap_or(0);
+        let permille = saved * 1000 / i128::try_from(all.as_micros().max(1)).unwrap_or(1);
+        let sign = if permille < 0 { "-" } else { "" };
         println!(
-            "{:>11} {:>7.1}%  {}",
+            "{:>11} {:>6}%  {}",
             ms(*t),
-            100.0 * saved / all.as_secs_f64().max(1e-9),
+            format!("{sign}{}.{}", permille.abs() / 10, permille.abs() % 10),
             s.split_whitespace().collect::<Vec<_>>().join(" ")
         );
     }
