@@ -24,7 +24,9 @@
 //! Filters and orders are exactly those of [`crate::trades::page`], the SQL form, which stays as the reference
 //! the tests compare this one against (ties broken by id, so pages never overlap or skip).
 
+#[cfg(test)]
 use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use rusqlite::Connection;
@@ -375,16 +377,39 @@ impl Index {
             .collect()
     }
 
-    /// All entries in one sort order, ties broken by id as the SQL form does.
+    /// All entries in one sort order, ties broken by id as the SQL form does ([`compare`] defines it).
+    ///
+    /// Each order is a sort of compact keys laid out next to each other (the value, the id, the position)
+    /// rather than of positions compared through the entries: the entries are ~90 bytes apart, and a sort
+    /// of 100 000 positions that reads them spent most of its 17-28 ms on cache misses. The keys are
+    /// total orders (every id differs), so the unstable sort is deterministic.
     fn order(&self, sort: PageSort) -> Vec<u32> {
         let (e, rank) = (&self.entries, &self.symbol_rank);
-        let mut pos: Vec<u32> = (0..e.len() as u32).collect();
-        pos.sort_unstable_by(|&a, &b| compare(sort, rank, &e[a as usize], &e[b as usize]));
-        pos
+        let id = |x: &Entry| x.id.as_u128();
+        // Missing values sort last both ways: `true` after `false`.
+        let opened_desc = |x: &Entry| (x.opened.is_none(), Reverse(x.opened.unwrap_or(0)));
+        match sort {
+            PageSort::Newest => keyed(e, |x| (opened_desc(x), Reverse(id(x)))),
+            PageSort::Oldest => keyed(e, |x| (x.opened.is_none(), x.opened.unwrap_or(0), id(x))),
+            PageSort::PnlDesc => keyed(e, |x| (Reverse(x.net_pnl), id(x))),
+            PageSort::PnlAsc => keyed(e, |x| (x.net_pnl, id(x))),
+            PageSort::RDesc => keyed(e, |x| (x.r_multiple.is_none(), Reverse(x.r_multiple.unwrap_or_default()), id(x))),
+            PageSort::RAsc => keyed(e, |x| (x.r_multiple.is_none(), x.r_multiple.unwrap_or_default(), id(x))),
+            PageSort::Symbol => keyed(e, |x| (rank[x.symbol as usize], opened_desc(x), id(x))),
+        }
     }
 }
 
-/// The order of two entries in `sort` (`rank`: each symbol's rank in byte order).
+/// Positions of `entries` ordered by `key`.
+fn keyed<K: Ord>(entries: &[Entry], key: impl Fn(&Entry) -> K) -> Vec<u32> {
+    let mut keys: Vec<(K, u32)> = entries.iter().zip(0u32..).map(|(x, i)| (key(x), i)).collect();
+    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keys.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The order of two entries in `sort` (`rank`: each symbol's rank in byte order): the definition the keyed
+/// sorts of [`Index::order`] are tested against.
+#[cfg(test)]
 fn compare(sort: PageSort, rank: &[u32], a: &Entry, b: &Entry) -> Ordering {
     match sort {
         // `ORDER BY opened_at DESC, id DESC`: planned trades (no opened_at) last.
@@ -402,6 +427,7 @@ fn compare(sort: PageSort, rank: &[u32], a: &Entry, b: &Entry) -> Ordering {
 }
 
 /// Values in order (descending when `desc`), missing ones after all of them.
+#[cfg(test)]
 fn nulls_last<T: Ord>(a: Option<T>, b: Option<T>, desc: bool) -> Ordering {
     match (a, b) {
         (Some(a), Some(b)) if desc => b.cmp(&a),
@@ -611,6 +637,46 @@ mod tests {
             }
         }
         assert!(compared > 300, "most of the 1000 queries had rows to compare ({compared} did)");
+    }
+
+    #[test]
+    fn keyed_sorts_order_as_the_comparison_defines() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let pick = |rng: &mut StdRng, n: i64| rng.gen_range(-n..=n);
+        let entries: Vec<Entry> = (0..3000)
+            .map(|_| Entry {
+                id: Uuid::from_bytes(rng.gen()),
+                opened: (rng.gen_range(0..10) > 0).then(|| pick(&mut rng, 50)),
+                net_pnl: Decimal::new(pick(&mut rng, 40), rng.gen_range(0..3)),
+                r_multiple: (rng.gen_range(0..5) > 0).then(|| Decimal::new(pick(&mut rng, 9), rng.gen_range(0..2))),
+                account: 0,
+                symbol: rng.gen_range(0..7),
+                setup: NO_SETUP,
+                status: TradeStatus::Closed,
+                direction: Direction::Long,
+            })
+            .collect();
+        let rank: Vec<u32> = vec![3, 0, 6, 1, 5, 2, 4];
+        let index = Index {
+            user_id: Uuid::nil(),
+            version: 0,
+            epoch: 0,
+            seq: 0,
+            entries: entries.clone(),
+            accounts: Vec::new(),
+            symbols: Vec::new(),
+            symbol_ids: HashMap::new(),
+            symbol_rank: rank.clone(),
+            setups: Vec::new(),
+            setup_ids: HashMap::new(),
+            orders: Default::default(),
+            last: None,
+        };
+        for sort in SORTS {
+            let mut expected: Vec<u32> = (0..entries.len() as u32).collect();
+            expected.sort_by(|&a, &b| compare(sort, &rank, &entries[a as usize], &entries[b as usize]));
+            assert_eq!(index.order(sort), expected, "{sort:?}: ties in value (equal P&L, R and times), missing values");
+        }
     }
 
     #[test]
