@@ -391,13 +391,37 @@ impl Index {
         match sort {
             PageSort::Newest => keyed(e, |x| (opened_desc(x), Reverse(id(x)))),
             PageSort::Oldest => keyed(e, |x| (x.opened.is_none(), x.opened.unwrap_or(0), id(x))),
+            // Decimals as fixed-point integers where every value fits (comparing two decimals of different
+            // scales rescales one: most of a P&L sort's time), exact decimals otherwise.
+            PageSort::PnlDesc if e.iter().all(|x| fixed(x.net_pnl).is_some()) => {
+                keyed(e, |x| (Reverse(fixed(x.net_pnl)), id(x)))
+            }
+            PageSort::PnlAsc if e.iter().all(|x| fixed(x.net_pnl).is_some()) => keyed(e, |x| (fixed(x.net_pnl), id(x))),
             PageSort::PnlDesc => keyed(e, |x| (Reverse(x.net_pnl), id(x))),
             PageSort::PnlAsc => keyed(e, |x| (x.net_pnl, id(x))),
+            PageSort::RDesc | PageSort::RAsc if e.iter().all(|x| x.r_multiple.is_none_or(|r| fixed(r).is_some())) => {
+                let r = |x: &Entry| x.r_multiple.and_then(fixed);
+                if sort == PageSort::RDesc {
+                    keyed(e, |x| (r(x).is_none(), Reverse(r(x).unwrap_or(0)), id(x)))
+                } else {
+                    keyed(e, |x| (r(x).is_none(), r(x).unwrap_or(0), id(x)))
+                }
+            }
             PageSort::RDesc => keyed(e, |x| (x.r_multiple.is_none(), Reverse(x.r_multiple.unwrap_or_default()), id(x))),
             PageSort::RAsc => keyed(e, |x| (x.r_multiple.is_none(), x.r_multiple.unwrap_or_default(), id(x))),
             PageSort::Symbol => keyed(e, |x| (rank[x.symbol as usize], opened_desc(x), id(x))),
         }
     }
+}
+
+/// A decimal as an integer count of 10^-12 (the finest amount the store keeps), when it has at most 12
+/// places and fits: the same order as the decimals, compared without rescaling.
+fn fixed(d: Decimal) -> Option<i128> {
+    let places = d.scale();
+    if places > 12 {
+        return None;
+    }
+    d.mantissa().checked_mul(10i128.pow(12 - places))
 }
 
 /// Positions of `entries` ordered by `key`.
@@ -657,25 +681,38 @@ mod tests {
             })
             .collect();
         let rank: Vec<u32> = vec![3, 0, 6, 1, 5, 2, 4];
-        let index = Index {
-            user_id: Uuid::nil(),
-            version: 0,
-            epoch: 0,
-            seq: 0,
-            entries: entries.clone(),
-            accounts: Vec::new(),
-            symbols: Vec::new(),
-            symbol_ids: HashMap::new(),
-            symbol_rank: rank.clone(),
-            setups: Vec::new(),
-            setup_ids: HashMap::new(),
-            orders: Default::default(),
-            last: None,
-        };
-        for sort in SORTS {
-            let mut expected: Vec<u32> = (0..entries.len() as u32).collect();
-            expected.sort_by(|&a, &b| compare(sort, &rank, &entries[a as usize], &entries[b as usize]));
-            assert_eq!(index.order(sort), expected, "{sort:?}: ties in value (equal P&L, R and times), missing values");
+        // Once as stored amounts are (at most 12 places: fixed-point keys), once with a value of 14 places
+        // and one too large for them (the exact decimal keys).
+        let mut odd = entries.clone();
+        odd[7].net_pnl = Decimal::new(123_456_789_012_345, 14);
+        odd[8].r_multiple = Some(Decimal::new(-5, 14));
+        odd[9].net_pnl = Decimal::MAX;
+        assert!(fixed(Decimal::MAX).is_none() && fixed(Decimal::new(1, 13)).is_none(), "the fallback is taken");
+        for entries in [entries, odd] {
+            let index = Index {
+                user_id: Uuid::nil(),
+                version: 0,
+                epoch: 0,
+                seq: 0,
+                entries: entries.clone(),
+                accounts: Vec::new(),
+                symbols: Vec::new(),
+                symbol_ids: HashMap::new(),
+                symbol_rank: rank.clone(),
+                setups: Vec::new(),
+                setup_ids: HashMap::new(),
+                orders: Default::default(),
+                last: None,
+            };
+            for sort in SORTS {
+                let mut expected: Vec<u32> = (0..entries.len() as u32).collect();
+                expected.sort_by(|&a, &b| compare(sort, &rank, &entries[a as usize], &entries[b as usize]));
+                assert_eq!(
+                    index.order(sort),
+                    expected,
+                    "{sort:?}: ties in value (equal P&L, R and times), missing values"
+                );
+            }
         }
     }
 
