@@ -79,8 +79,8 @@ fn direction_of(q: Decimal) -> Direction {
 /// instrument, so the result does not depend on how fills were ordered in the slice apart from ties in time.
 pub fn group_trades(fills: &[NormalizedFill]) -> Vec<GroupedTrade> {
     let mut trades = Vec::new();
-    let mut by_ref: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    let mut by_instrument: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut by_ref: BTreeMap<(std::sync::Arc<str>, String), Vec<usize>> = BTreeMap::new();
+    let mut by_instrument: BTreeMap<(std::sync::Arc<str>, String), Vec<usize>> = BTreeMap::new();
     for (i, f) in fills.iter().enumerate() {
         match &f.trade_hints {
             Some(h) => by_ref.entry((f.broker_account.clone(), h.trade_ref.clone())).or_default().push(i),
@@ -97,7 +97,7 @@ pub fn group_trades(fills: &[NormalizedFill]) -> Vec<GroupedTrade> {
             .map(|&i| TradeLeg { fill: i, quantity: fills[i].quantity, entry: fills[i].side == direction.entry_side() })
             .collect();
         let mut t = GroupedTrade {
-            broker_account: account,
+            broker_account: account.to_string(),
             instrument_key: f0.instrument.key.clone(),
             symbol: f0.instrument.symbol.clone(),
             direction,
@@ -119,7 +119,7 @@ pub fn group_trades(fills: &[NormalizedFill]) -> Vec<GroupedTrade> {
         let mut pos = Decimal::ZERO;
         let mut cur: Option<GroupedTrade> = None;
         let new_trade = |i: usize, q: Decimal, dir: Direction| GroupedTrade {
-            broker_account: account.clone(),
+            broker_account: account.to_string(),
             instrument_key: key.clone(),
             symbol: fills[i].instrument.symbol.clone(),
             direction: dir,

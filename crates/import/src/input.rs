@@ -238,7 +238,9 @@ pub fn truncate_raw(s: &str) -> String {
 #[derive(Debug)]
 pub struct Collector {
     pub format: FormatId,
+    /// Add through [`Collector::push`], which shares repeated values.
     pub fills: Vec<NormalizedFill>,
+    interner: crate::model::Interner,
     pub rejected: Vec<Rejected>,
     pub rejected_total: u64,
     pub cancels: Vec<Cancel>,
@@ -251,12 +253,19 @@ impl Collector {
         Collector {
             format,
             fills: Vec::new(),
+            interner: crate::model::Interner::default(),
             rejected: Vec::new(),
             rejected_total: 0,
             cancels: Vec::new(),
             skipped: 0,
             warnings: Vec::new(),
         }
+    }
+
+    /// Add a fill, its repeated values (broker, account, currency, zone, instrument) shared with earlier fills.
+    pub fn push(&mut self, f: NormalizedFill) {
+        let f = self.interner.fill(f);
+        self.fills.push(f);
     }
 
     /// Record a row that cannot be read. Stops the whole file (an error) once at least 1,000 rows were

@@ -122,7 +122,7 @@ fn ibkr_flex_xml() {
     assert_eq!(fx.instrument.key, "FX:EURUSD", "forex pair");
     assert_eq!(fx.executed_at.to_rfc3339(), "2026-03-11T03:30:00+00:00", "23:30 EDT is the next day in UTC");
     let nvda = by_exec(&p, "0000f1a2.65e1c4a7.01.01");
-    assert_eq!(nvda.broker_account, "U7654321", "second statement's account");
+    assert_eq!(&*nvda.broker_account, "U7654321", "second statement's account");
     let kinds: BTreeMap<FeeKind, Decimal> = nvda.fees.iter().copied().collect();
     assert_eq!(kinds.get(&FeeKind::Commission), Some(&d("1.2")), "broker execution + clearing");
     assert_eq!(kinds.get(&FeeKind::Exchange), Some(&d("0.2")), "third-party execution + clearing");
@@ -141,7 +141,7 @@ fn ibkr_activity_csv() {
         vec![d("60"), d("40"), d("1000")],
         "Trade rows, not Order rows"
     );
-    assert_eq!(aapl[0].broker_account, "U1234567", "account from Account Information");
+    assert_eq!(&*aapl[0].broker_account, "U1234567", "account from Account Information");
     assert_eq!(aapl[2].side, Side::Sell, "negative quantity with a thousands separator");
     let opt = p.fills.iter().find(|f| f.asset_class == AssetClass::Option).expect("option");
     assert_eq!((opt.instrument.key.as_str(), opt.multiplier), ("OPT:SPY:2026-03-20:C:580", d("100")), "from FII");
@@ -162,7 +162,7 @@ fn schwab_thinkorswim() {
         p.fills.windows(2).all(|w| w[0].executed_at <= w[1].executed_at),
         "newest-first rows come out oldest first"
     );
-    assert!(p.fills.iter().all(|f| f.broker_account == "87654321SCHW"), "account from the statement title");
+    assert!(p.fills.iter().all(|f| &*f.broker_account == "87654321SCHW"), "account from the statement title");
     let legs: Vec<&NormalizedFill> = p.fills.iter().filter(|f| f.asset_class == AssetClass::Option).collect();
     assert_eq!(legs.len(), 2, "two spread legs");
     assert_eq!(legs[1].raw_time, "3/10/26 10:05:00", "the second leg inherits the exec time");
@@ -199,7 +199,7 @@ fn tradovate_fills() {
         (d("5"), d("0.74")),
         "MES multiplier and commission"
     );
-    assert_eq!(first.broker_account, "DEMO4471123", "display account");
+    assert_eq!(&*first.broker_account, "DEMO4471123", "display account");
     let mnq = p.fills.iter().find(|f| f.instrument.future_root.as_deref() == Some("MNQ")).expect("MNQ");
     assert_eq!(mnq.multiplier, d("2"), "MNQ multiplier");
     let cl = p.fills.iter().find(|f| f.instrument.future_root.as_deref() == Some("CL")).expect("CL");
@@ -363,8 +363,8 @@ fn generic_mapping_with_decimal_comma_and_semicolons() {
     assert_eq!((sap[0].quantity, sap[0].price), (d("1000"), d("182.45")), "1.000 and 182,45");
     assert_eq!((fee(sap[0], FeeKind::Commission), fee(sap[0], FeeKind::Exchange)), (d("4.9"), d("0.75")), "fee kinds");
     assert_eq!((sap[0].occurrence, sap[1].occurrence), (0, 1), "identical rows both kept (the file mixes CRLF and LF)");
-    assert_eq!(sap[0].broker, "comdirect", "the mapping's name is the broker");
-    assert_eq!(sap[0].currency, "EUR", "currency column");
+    assert_eq!(&*sap[0].broker, "comdirect", "the mapping's name is the broker");
+    assert_eq!(&*sap[0].currency, "EUR", "currency column");
     let sie: Vec<&NormalizedFill> = p.fills.iter().filter(|f| f.instrument.key == "STK:SIE").collect();
     assert_eq!(sie[0].executed_at.to_rfc3339(), "2026-03-29T01:30:00+00:00", "Berlin gap: read at +01:00");
     assert_eq!(

@@ -111,7 +111,7 @@ fn fill(i: usize, key: u8, buy: bool, qty: u32) -> NormalizedFill {
         broker_exec_id: Some(format!("e{i}")),
         order_id: None,
         asset_class: AssetClass::Stock,
-        instrument: Instrument::stock(&sym),
+        instrument: Instrument::stock(&sym).into(),
         multiplier: Decimal::ONE,
         side: if buy { Side::Buy } else { Side::Sell },
         quantity: Decimal::from(qty),

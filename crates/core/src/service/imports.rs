@@ -33,6 +33,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -564,7 +565,7 @@ fn fee_of(f: &NormalizedFill, kind: FeeKind) -> Option<Decimal> {
 
 /// Check a parsed fill against what the journal can hold; the reason names the field.
 fn admit(f: &NormalizedFill, account: &Account) -> Result<Values, String> {
-    if f.currency != account.currency {
+    if *f.currency != *account.currency {
         return Err(format!(
             "currency: a {} fill cannot go into account {} kept in {}; import it into an account in {}",
             f.currency, account.name, account.currency, f.currency
@@ -593,8 +594,8 @@ fn provenance(f: &NormalizedFill, batch: Uuid, key: String) -> Provenance {
     let i = &f.instrument;
     Provenance {
         import_batch_id: batch,
-        broker: f.broker.clone(),
-        broker_account: f.broker_account.clone(),
+        broker: f.broker.to_string(),
+        broker_account: f.broker_account.to_string(),
         broker_exec_id: f.broker_exec_id.clone(),
         order_id: f.order_id.clone(),
         asset_class: f.asset_class.as_str().to_string(),
@@ -606,13 +607,13 @@ fn provenance(f: &NormalizedFill, batch: Uuid, key: String) -> Provenance {
         future_root: i.future_root.clone(),
         contract_month: i.contract_month.clone(),
         multiplier: f.multiplier,
-        currency: f.currency.clone(),
+        currency: f.currency.to_string(),
         commission: fee_of(f, FeeKind::Commission),
         exchange_fee: fee_of(f, FeeKind::Exchange),
         regulatory_fee: fee_of(f, FeeKind::Regulatory),
         other_fee: fee_of(f, FeeKind::Other),
         raw_time: f.raw_time.chars().take(100).collect(),
-        statement_tz: f.time_zone.clone(),
+        statement_tz: f.time_zone.to_string(),
         source_line: f.line,
         fingerprint: f.fingerprint.clone(),
         dedupe_key: key,
@@ -685,7 +686,7 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
             out.fill_change[i] = Some(dto::FillChange::New);
             continue;
         }
-        let unit = (f.broker_account.clone(), f.instrument.key.clone());
+        let unit = (f.broker_account.to_string(), f.instrument.key.clone());
         match held.filter(|h| !h.live.is_empty()) {
             Some(h) => {
                 let stored = h.live.first().and_then(|r| r.broker_exec_id.as_deref());
@@ -900,34 +901,30 @@ fn logicals_of(stored: Vec<StoredFill>, keys: &HashMap<String, KeyRows>) -> Vec<
     out
 }
 
-/// A logical fill as the grouping reads it.
-fn as_normalized(l: &Logical, unit_account: &str, unit_key: &str, symbol: &str, multiplier: Decimal) -> NormalizedFill {
+/// A logical fill as the grouping reads it (the unit's account and instrument shared by all of them).
+fn as_normalized(
+    l: &Logical,
+    unit_account: &Arc<str>,
+    instrument: &Arc<Instrument>,
+    multiplier: Decimal,
+) -> NormalizedFill {
+    let none: Arc<str> = Arc::from("");
     NormalizedFill {
-        broker: String::new(),
-        broker_account: unit_account.to_string(),
+        broker: none.clone(),
+        broker_account: unit_account.clone(),
         broker_exec_id: None,
         order_id: None,
         asset_class: AssetClass::Other,
-        instrument: Instrument {
-            key: unit_key.to_string(),
-            symbol: symbol.to_string(),
-            broker_symbol: String::new(),
-            underlying: None,
-            expiry: None,
-            strike: None,
-            right: None,
-            future_root: None,
-            contract_month: None,
-        },
+        instrument: instrument.clone(),
         multiplier,
         side: l.values.side,
         quantity: l.values.quantity.value(),
         price: l.values.price.value(),
         fees: Vec::new(),
-        currency: String::new(),
+        currency: none.clone(),
         position_effect: None,
         raw_time: String::new(),
-        time_zone: String::new(),
+        time_zone: none,
         executed_at: l.values.executed_at,
         line: 0,
         occurrence: 0,
@@ -1007,10 +1004,20 @@ fn regroup(
         }
     };
     let fallback_symbol = existing.first().map(|t| t.symbol.clone()).unwrap_or_default();
-    let normalized: Vec<NormalizedFill> = logicals
-        .iter()
-        .map(|l| as_normalized(l, &unit_account, &unit_key, &fallback_symbol, multiplier_of(l)))
-        .collect();
+    let unit_account: Arc<str> = Arc::from(unit_account);
+    let instrument = Arc::new(Instrument {
+        key: unit_key,
+        symbol: fallback_symbol,
+        broker_symbol: String::new(),
+        underlying: None,
+        expiry: None,
+        strike: None,
+        right: None,
+        future_root: None,
+        contract_month: None,
+    });
+    let normalized: Vec<NormalizedFill> =
+        logicals.iter().map(|l| as_normalized(l, &unit_account, &instrument, multiplier_of(l))).collect();
     let groups = trenddojo_import::group_trades(&normalized);
     // Parts per logical fill: (group, quantity) in group order.
     let mut parts: Vec<Vec<(usize, Decimal)>> = vec![Vec::new(); logicals.len()];
@@ -1588,7 +1595,7 @@ fn preview_fill(f: &NormalizedFill, change: dto::FillChange, tz: Tz) -> PreviewF
         executed_at: Some(dto_ts(f.executed_at)),
         local_time: Some(local(f.executed_at, tz)),
         raw_time: f.raw_time.clone(),
-        read_in: f.time_zone.clone(),
+        read_in: f.time_zone.to_string(),
         warnings: f.warnings.clone(),
     }
 }

@@ -197,7 +197,7 @@ fn row(ctx: &mut Ctx<'_>, m: &ColumnMapping, fmt: &str, style: NumStyle, p: Pend
     };
     match fill(ctx, m, fmt, style, &p, account) {
         Ok(f) => {
-            ctx.out.fills.push(f);
+            ctx.out.push(f);
             Ok(())
         }
         Err(reason) => ctx.out.reject(p.line, reason, &p.raw),
@@ -298,6 +298,6 @@ fn fill(
         line: p.line,
     }
     .finish(ctx.format)?;
-    f.broker = m.name.clone();
+    f.broker = m.name.as_str().into();
     Ok(f)
 }

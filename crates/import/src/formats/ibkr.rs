@@ -230,7 +230,7 @@ impl FlexState {
         let account = ctx.account(hint.as_deref().or(rec.account_hint.as_deref()))?;
         match self.fill(ctx, rec, account) {
             Ok(f) => {
-                ctx.out.fills.push(f);
+                ctx.out.push(f);
                 Ok(())
             }
             Err(reason) => ctx.out.reject(rec.line, reason, &rec.raw()),
@@ -303,7 +303,7 @@ impl FlexState {
             let before = ctx.out.fills.len();
             ctx.out
                 .fills
-                .retain(|f| !(f.broker_account == account && f.broker_exec_id.as_deref() == Some(id.as_str())));
+                .retain(|f| !(*f.broker_account == *account && f.broker_exec_id.as_deref() == Some(id.as_str())));
             let in_file = ctx.out.fills.len() != before;
             ctx.out.cancels.push(Cancel { broker_account: account, broker_exec_id: id, line, raw_time, in_file });
         }
@@ -435,7 +435,7 @@ fn multiplier(ctx: &Ctx<'_>, r: &OwnedRecord, class: AssetClass, ins: &Instrumen
 
 /// Keep the highest version of each versioned execution id; the keeper names the version before it.
 pub fn resolve_corrections(ctx: &mut Ctx<'_>) {
-    let mut best: HashMap<(String, String), (u32, usize)> = HashMap::new();
+    let mut best: HashMap<(std::sync::Arc<str>, String), (u32, usize)> = HashMap::new();
     for (i, f) in ctx.out.fills.iter().enumerate() {
         if let Some((base, v)) = f.broker_exec_id.as_deref().and_then(split_exec_version) {
             let key = (f.broker_account.clone(), base.to_string());

@@ -211,7 +211,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
             continue;
         }
         match fill(ctx, t, &account, &info) {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(t.line, reason, &t.raw)?,
         }
     }

@@ -105,27 +105,27 @@ impl Draft {
             return Err("currency: empty".to_string());
         }
         Ok(NormalizedFill {
-            broker: format.broker().to_string(),
-            broker_account: self.account,
+            broker: format.broker().into(),
+            broker_account: self.account.into(),
             broker_exec_id: self.exec_id.filter(|s| !s.is_empty()),
             order_id: self.order_id.filter(|s| !s.is_empty()),
             asset_class: self.asset_class,
-            instrument: self.instrument,
+            instrument: std::sync::Arc::new(self.instrument),
             multiplier: self.multiplier.normalize(),
             side: self.side,
             quantity: self.quantity.normalize(),
             price: self.price.normalize(),
             fees: normalize_fees(self.fees),
-            currency,
+            currency: currency.into(),
             position_effect: self.position_effect,
             raw_time: self.raw_time,
-            time_zone: self.time.zone,
+            time_zone: self.time.zone.into(),
             executed_at: self.time.utc,
             line: self.line,
             occurrence: 0,
             fingerprint: String::new(),
             correction_of: None,
-            trade_hints: None::<TradeHints>,
+            trade_hints: None::<Box<TradeHints>>,
             warnings: self.time.warning.into_iter().collect(),
         })
     }

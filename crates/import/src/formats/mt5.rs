@@ -231,7 +231,7 @@ impl Mt5State {
             .finish(ctx.format)
         })();
         match res {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(line, reason, &cells.join(","))?,
         }
         Ok(())

@@ -281,7 +281,9 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
                 }
             }
         }
-        ctx.out.fills.extend(fills.into_iter().map(|(_, f)| f));
+        for (_, f) in fills {
+            ctx.out.push(f);
+        }
     }
     for c in cash.iter().filter(|c| !c.taken) {
         ctx.out.warn(format!(

@@ -87,7 +87,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
             continue;
         }
         match fill(ctx, &r, &account) {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(rows.line(), reason, &rows.raw())?,
         }
     }

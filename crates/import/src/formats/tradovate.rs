@@ -111,7 +111,7 @@ pub fn parse_fills(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), Impor
             None => ctx.account(None)?,
         };
         match fill_row(ctx, &r, account) {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(rows.line(), reason, &rows.raw())?,
         }
     }
@@ -198,7 +198,7 @@ pub fn parse_orders(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), Impo
             .finish(ctx.format)
         })();
         match res {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(rows.line(), reason, &rows.raw())?,
         }
     }
@@ -286,7 +286,7 @@ pub fn parse_performance(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(),
             .finish(ctx.format)
         })();
         match res {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(pf.line, reason, &format!("fill {id}"))?,
         }
     }

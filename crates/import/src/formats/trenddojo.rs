@@ -65,7 +65,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
         }
         let r = Row { rows: &rows, header: &header };
         match fill(ctx, &r) {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(rows.line(), reason, &rows.raw())?,
         }
     }
@@ -127,12 +127,12 @@ fn fill<R: Read>(ctx: &Ctx<'_>, r: &Row<'_, R>) -> Result<crate::model::Normaliz
         line: r.rows.line(),
     }
     .finish(ctx.format)?;
-    f.trade_hints = Some(TradeHints {
+    f.trade_hints = Some(Box::new(TradeHints {
         trade_ref,
         direction,
         initial_stop,
         setup: r.opt(9).map(|s| s.into_owned()),
         account_time_zone: tz_name,
-    });
+    }));
     Ok(f)
 }

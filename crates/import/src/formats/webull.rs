@@ -92,7 +92,7 @@ pub fn parse(ctx: &mut Ctx<'_>, stream: &mut dyn Read) -> Result<(), ImportError
             .finish(ctx.format)
         })();
         match res {
-            Ok(f) => ctx.out.fills.push(f),
+            Ok(f) => ctx.out.push(f),
             Err(reason) => ctx.out.reject(rows.line(), reason, &rows.raw())?,
         }
     }
