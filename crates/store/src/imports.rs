@@ -22,32 +22,36 @@ use trenddojo_domain::trade::{Fill, Side};
 
 use crate::clock::fmt_ts;
 use crate::db::Tx;
+use std::sync::Arc;
+
 use crate::error::{Result, StoreError};
 use crate::sql::{col, col_dec_opt, col_enum, col_ts, col_ts_opt, col_uuid, dec_text};
 
-/// What an imported fill keeps about where it came from (see the module docs).
+/// What an imported fill keeps about where it came from (see the module docs). The values that repeat
+/// across a statement's fills (broker, account, instrument, currency, zone) are shared `Arc<str>`: an
+/// import plan holds one of these per new fill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
     pub import_batch_id: Uuid,
-    pub broker: String,
-    pub broker_account: String,
+    pub broker: Arc<str>,
+    pub broker_account: Arc<str>,
     pub broker_exec_id: Option<String>,
     pub order_id: Option<String>,
-    pub asset_class: String,
-    pub instrument_key: String,
-    pub underlying: Option<String>,
+    pub asset_class: Arc<str>,
+    pub instrument_key: Arc<str>,
+    pub underlying: Option<Arc<str>>,
     /// `YYYY-MM-DD`.
-    pub expiry: Option<String>,
+    pub expiry: Option<Arc<str>>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub strike: Option<Decimal>,
     /// `C` or `P`.
-    pub option_right: Option<String>,
-    pub future_root: Option<String>,
+    pub option_right: Option<Arc<str>>,
+    pub future_root: Option<Arc<str>>,
     /// `YYYY-MM`.
-    pub contract_month: Option<String>,
+    pub contract_month: Option<Arc<str>>,
     #[serde(with = "rust_decimal::serde::str")]
     pub multiplier: Decimal,
-    pub currency: String,
+    pub currency: Arc<str>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub commission: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str_option")]
@@ -59,7 +63,7 @@ pub struct Provenance {
     /// The time as the file wrote it.
     pub raw_time: String,
     /// The zone `raw_time` was read in.
-    pub statement_tz: String,
+    pub statement_tz: Arc<str>,
     pub source_line: u64,
     pub fingerprint: String,
     pub dedupe_key: String,
@@ -180,26 +184,26 @@ fn map_provenance(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<P
     };
     Ok(Some(Provenance {
         import_batch_id: Uuid::parse_str(&batch).map_err(|_| bad("import_batch_id"))?,
-        broker: r.get::<_, Option<String>>(at + 1)?.unwrap_or_default(),
-        broker_account: r.get::<_, Option<String>>(at + 2)?.unwrap_or_default(),
+        broker: r.get::<_, Option<String>>(at + 1)?.unwrap_or_default().into(),
+        broker_account: r.get::<_, Option<String>>(at + 2)?.unwrap_or_default().into(),
         broker_exec_id: r.get(at + 3)?,
         order_id: r.get(at + 4)?,
-        asset_class: r.get::<_, Option<String>>(at + 5)?.unwrap_or_default(),
-        instrument_key: r.get::<_, Option<String>>(at + 6)?.unwrap_or_default(),
-        underlying: r.get(at + 7)?,
-        expiry: r.get(at + 8)?,
+        asset_class: r.get::<_, Option<String>>(at + 5)?.unwrap_or_default().into(),
+        instrument_key: r.get::<_, Option<String>>(at + 6)?.unwrap_or_default().into(),
+        underlying: r.get::<_, Option<String>>(at + 7)?.map(Arc::from),
+        expiry: r.get::<_, Option<String>>(at + 8)?.map(Arc::from),
         strike: col_dec_opt(r, at + 9)?,
-        option_right: r.get(at + 10)?,
-        future_root: r.get(at + 11)?,
-        contract_month: r.get(at + 12)?,
+        option_right: r.get::<_, Option<String>>(at + 10)?.map(Arc::from),
+        future_root: r.get::<_, Option<String>>(at + 11)?.map(Arc::from),
+        contract_month: r.get::<_, Option<String>>(at + 12)?.map(Arc::from),
         multiplier: col_dec_opt(r, at + 13)?.unwrap_or(Decimal::ONE),
-        currency: r.get::<_, Option<String>>(at + 14)?.unwrap_or_default(),
+        currency: r.get::<_, Option<String>>(at + 14)?.unwrap_or_default().into(),
         commission: col_dec_opt(r, at + 15)?,
         exchange_fee: col_dec_opt(r, at + 16)?,
         regulatory_fee: col_dec_opt(r, at + 17)?,
         other_fee: col_dec_opt(r, at + 18)?,
         raw_time: r.get::<_, Option<String>>(at + 19)?.unwrap_or_default(),
-        statement_tz: r.get::<_, Option<String>>(at + 20)?.unwrap_or_default(),
+        statement_tz: r.get::<_, Option<String>>(at + 20)?.unwrap_or_default().into(),
         source_line: u64::try_from(r.get::<_, Option<i64>>(at + 21)?.unwrap_or(0)).unwrap_or(0),
         fingerprint: r.get::<_, Option<String>>(at + 22)?.unwrap_or_default(),
         dedupe_key: r.get::<_, Option<String>>(at + 23)?.unwrap_or_default(),
