@@ -176,34 +176,55 @@ const PROVENANCE_COLS: &str = "e.import_batch_id, e.broker, e.broker_account, e.
     e.contract_month, e.multiplier, e.currency, e.commission, e.exchange_fee, e.regulatory_fee, e.other_fee, \
     e.raw_time, e.statement_tz, e.source_line, e.fingerprint, e.dedupe_key";
 
+/// One copy of each repeated text read with a batch of fills (broker, account, instrument, currency, zone):
+/// an undo or a regrouping reads every fill of the trades it touches, 100,000 of them for a large import.
+#[derive(Default)]
+struct SharedText(std::collections::HashSet<Arc<str>>);
+
+impl SharedText {
+    fn get(&mut self, s: Option<String>) -> Option<Arc<str>> {
+        let s = s?;
+        if let Some(x) = self.0.get(s.as_str()) {
+            return Some(x.clone());
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(a.clone());
+        Some(a)
+    }
+
+    fn get_or_empty(&mut self, s: Option<String>) -> Arc<str> {
+        self.get(Some(s.unwrap_or_default())).unwrap_or_else(|| Arc::from(""))
+    }
+}
+
 /// Read the provenance columns starting at `at` (see [`PROVENANCE_COLS`]); `None` for a typed fill.
-fn map_provenance(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Provenance>> {
+fn map_provenance(r: &rusqlite::Row<'_>, at: usize, shared: &mut SharedText) -> rusqlite::Result<Option<Provenance>> {
     let Some(batch) = r.get::<_, Option<String>>(at)? else { return Ok(None) };
     let bad = |what: &str| {
         rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, format!("bad {what}").into())
     };
     Ok(Some(Provenance {
         import_batch_id: Uuid::parse_str(&batch).map_err(|_| bad("import_batch_id"))?,
-        broker: r.get::<_, Option<String>>(at + 1)?.unwrap_or_default().into(),
-        broker_account: r.get::<_, Option<String>>(at + 2)?.unwrap_or_default().into(),
+        broker: shared.get_or_empty(r.get(at + 1)?),
+        broker_account: shared.get_or_empty(r.get(at + 2)?),
         broker_exec_id: r.get(at + 3)?,
         order_id: r.get(at + 4)?,
-        asset_class: r.get::<_, Option<String>>(at + 5)?.unwrap_or_default().into(),
-        instrument_key: r.get::<_, Option<String>>(at + 6)?.unwrap_or_default().into(),
-        underlying: r.get::<_, Option<String>>(at + 7)?.map(Arc::from),
-        expiry: r.get::<_, Option<String>>(at + 8)?.map(Arc::from),
+        asset_class: shared.get_or_empty(r.get(at + 5)?),
+        instrument_key: shared.get_or_empty(r.get(at + 6)?),
+        underlying: shared.get(r.get(at + 7)?),
+        expiry: shared.get(r.get(at + 8)?),
         strike: col_dec_opt(r, at + 9)?,
-        option_right: r.get::<_, Option<String>>(at + 10)?.map(Arc::from),
-        future_root: r.get::<_, Option<String>>(at + 11)?.map(Arc::from),
-        contract_month: r.get::<_, Option<String>>(at + 12)?.map(Arc::from),
+        option_right: shared.get(r.get(at + 10)?),
+        future_root: shared.get(r.get(at + 11)?),
+        contract_month: shared.get(r.get(at + 12)?),
         multiplier: col_dec_opt(r, at + 13)?.unwrap_or(Decimal::ONE),
-        currency: r.get::<_, Option<String>>(at + 14)?.unwrap_or_default().into(),
+        currency: shared.get_or_empty(r.get(at + 14)?),
         commission: col_dec_opt(r, at + 15)?,
         exchange_fee: col_dec_opt(r, at + 16)?,
         regulatory_fee: col_dec_opt(r, at + 17)?,
         other_fee: col_dec_opt(r, at + 18)?,
         raw_time: r.get::<_, Option<String>>(at + 19)?.unwrap_or_default(),
-        statement_tz: r.get::<_, Option<String>>(at + 20)?.unwrap_or_default().into(),
+        statement_tz: shared.get_or_empty(r.get(at + 20)?),
         source_line: u64::try_from(r.get::<_, Option<i64>>(at + 21)?.unwrap_or(0)).unwrap_or(0),
         fingerprint: r.get::<_, Option<String>>(at + 22)?.unwrap_or_default(),
         dedupe_key: r.get::<_, Option<String>>(at + 23)?.unwrap_or_default(),
@@ -221,7 +242,7 @@ pub struct StoredFill {
     pub replaced: Option<String>,
 }
 
-fn map_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFill> {
+fn map_stored(r: &rusqlite::Row<'_>, shared: &mut SharedText) -> rusqlite::Result<StoredFill> {
     Ok(StoredFill {
         fill: Fill {
             id: col_uuid(r, 0)?,
@@ -234,7 +255,7 @@ fn map_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFill> {
         trade_id: col_uuid(r, 6)?,
         corrected_by_batch: r.get::<_, Option<String>>(7)?.and_then(|s| Uuid::parse_str(&s).ok()),
         replaced: r.get(8)?,
-        provenance: map_provenance(r, 9)?,
+        provenance: map_provenance(r, 9, shared)?,
     })
 }
 
@@ -245,8 +266,9 @@ pub fn fills_of_trades(conn: &Connection, trades: &[Uuid]) -> Result<Vec<StoredF
          {PROVENANCE_COLS} FROM executions e WHERE e.trade_id = ?1 AND e.deleted = 0 ORDER BY e.executed_at, e.id"
     ))?;
     let mut out = Vec::new();
+    let mut shared = SharedText::default();
     for t in trades {
-        for row in stmt.query_map([t.to_string()], map_stored)? {
+        for row in stmt.query_map([t.to_string()], |r| map_stored(r, &mut shared))? {
             out.push(row?);
         }
     }
@@ -469,7 +491,8 @@ fn fills_where(conn: &Connection, filter: &str, batch: Uuid) -> Result<Vec<Store
         "SELECT e.id, e.side, e.quantity, e.price, e.fees, e.executed_at, e.trade_id, e.corrected_by_batch, e.replaced, \
          {PROVENANCE_COLS} FROM executions e WHERE {filter} ORDER BY e.executed_at, e.id"
     ))?;
-    let rows = stmt.query_map([batch.to_string()], map_stored)?;
+    let mut shared = SharedText::default();
+    let rows = stmt.query_map([batch.to_string()], |r| map_stored(r, &mut shared))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

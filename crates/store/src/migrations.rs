@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(10, "one_change_log"),
     migration!(11, "stats_aggregates"),
     migration!(12, "trade_list_epoch"),
+    migration!(13, "drop_executions_created_index"),
 ];
 
 /// The newest schema version this build knows.
