@@ -294,6 +294,8 @@ fn the_app_end_to_end_in_a_real_window() {
             "99",
         ],
     );
+    // Closed too, so the merged trade stays closed and the statistics below count it.
+    cli_json(&home, None, &[], &["trade", "close", second["id"].as_str().expect("id"), "--price", "101"]);
     s.click_button("Merge…");
     s.wait(
         "the other E2EA trade to pick",
@@ -304,9 +306,9 @@ fn the_app_end_to_end_in_a_real_window() {
     shot(&s, &shots, "07c-merge");
     s.click_button("Merge 2 trades");
     s.wait(
-        "the merged trade's four executions",
+        "the merged trade's five executions",
         LONG,
-        "return document.querySelectorAll('[data-testid=executions] tbody tr').length === 4;",
+        "return document.querySelectorAll('[data-testid=executions] tbody tr').length === 5;",
         json!([]),
     );
     let e2ea = cli_json(&home, None, &[], &["trade", "list", "--symbol", "E2EA"]);

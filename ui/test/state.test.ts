@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chartTimes, minorToText } from "../src/components/EquityChart";
 import { monthLabels, weeks, yearsOf } from "../src/components/Heatmap";
-import { day, separators, when } from "../src/lib/display";
+import { day, dayIn, separators, when } from "../src/lib/display";
 import { wholeNumber } from "../src/lib/int";
 import { METRICS } from "../src/lib/metrics";
 import { loadPrefs } from "../src/state";
@@ -40,6 +40,10 @@ describe("display preferences change characters, never values", () => {
     expect(when("2026-03-09T03:30:00Z", "America/New_York", "iso")).toBe("2026-03-08 23:30");
     expect(when("2026-03-09T03:30:00Z", "Asia/Tokyo", "eu")).toBe("09.03.2026 12:30");
     expect(when("garbage", "UTC", "iso"), "not a time: shown as it came").toBe("garbage");
+    expect(dayIn("2026-12-05T00:25:00Z", "America/New_York"), "evening in New York is still the 4th").toBe(
+      "2026-12-04",
+    );
+    expect(dayIn("2026-12-05T00:25:00Z", "Asia/Tokyo"), "morning of the 5th in Tokyo").toBe("2026-12-05");
   });
 });
 

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 /// A child process killed (by its own id) and reaped when dropped.
@@ -74,6 +73,8 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 /// `tauri-driver` on a free port, on `display`, with `env` for the app it starts.
 pub struct Driver {
     pub url: String,
+    /// The X display the app's windows open on (where screenshots are taken).
+    pub display: String,
     _proc: Proc,
 }
 
@@ -114,7 +115,7 @@ impl Driver {
             wait_until(Duration::from_secs(20), || ureq::get(&status).call().is_ok()),
             "tauri-driver did not answer on {status}"
         );
-        Driver { url, _proc: proc }
+        Driver { url, display: display.name.clone(), _proc: proc }
     }
 }
 
@@ -123,6 +124,7 @@ pub struct Session {
     pub base: String,
     pub id: String,
     pub opened_in: Duration,
+    display: String,
 }
 
 fn body(r: Result<ureq::Response, ureq::Error>) -> Value {
@@ -150,7 +152,12 @@ impl Session {
             .as_str()
             .unwrap_or_else(|| panic!("a WebDriver session for {}: {v}", app.display()))
             .to_string();
-        Session { base: format!("{}/session/{id}", driver.url), id, opened_in: started.elapsed() }
+        Session {
+            base: format!("{}/session/{id}", driver.url),
+            id,
+            opened_in: started.elapsed(),
+            display: driver.display.clone(),
+        }
     }
 
     pub fn post(&self, path: &str, v: Value) -> Value {
@@ -246,11 +253,22 @@ impl Session {
         self.js("return document.body.innerText;", json!([])).as_str().unwrap_or("").to_string()
     }
 
-    /// A PNG of the window.
+    /// A PNG of the screen as the X server shows it (`import -window root`, ImageMagick): what a person
+    /// would see, taken outside the app. WebKitWebDriver's own screenshot asks WebKit for a snapshot of
+    /// the page, which never answers on some screens when the page is painted without accelerated
+    /// compositing (as the app paints it, `software_compositing` in src/lib.rs).
     pub fn screenshot(&self) -> Vec<u8> {
-        let v = body(ureq::get(&format!("{}/screenshot", self.base)).timeout(Duration::from_secs(60)).call());
-        let b64 = v["value"].as_str().unwrap_or_else(|| panic!("a screenshot: {v}"));
-        base64::engine::general_purpose::STANDARD.decode(b64).expect("base64 screenshot")
+        let out = Command::new("import")
+            .args(["-display", &self.display, "-window", "root", "png24:-"])
+            .output()
+            .expect("run import (Debian package imagemagick; scripts/setup.sh installs it)");
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "a screenshot of {}: {}",
+            self.display,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
     }
 
     /// End the session: the app's window closes and the app quits.
@@ -282,7 +300,9 @@ const setValue = (el, v) => {
 /// not money: floats are right here.
 #[allow(clippy::float_arithmetic, clippy::disallowed_types, clippy::cast_precision_loss)]
 pub fn luma_spread(png_bytes: &[u8]) -> (f64, f64) {
-    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    // Palette and 16-bit images as 8-bit samples.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().expect("a PNG");
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("a frame");

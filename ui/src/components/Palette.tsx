@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api";
 import { errorToast } from "../lib/actions";
 import type { Trade } from "../bindings/Trade";
-import { day, statusLabel } from "../lib/display";
+import { dayOf, statusLabel } from "../lib/display";
 import { isDark } from "../lib/theme";
 import { requestedAction } from "../screens/TradeDetail";
 import { accountId, accounts, changed, go, paletteOpen, prefs, route, toast } from "../state";
@@ -72,7 +72,7 @@ export function Palette(): JSX.Element {
     },
     ...found.map((t) => ({
       id: `trade-${t.id}`,
-      label: `Open trade ${t.symbol} ${t.direction} (${day(t.opened_at?.slice(0, 10))}, ${statusLabel[t.status] ?? t.status})`,
+      label: `Open trade ${t.symbol} ${t.direction} (${dayOf(t.opened_at, accounts.value.find((a) => a.id === t.account_id)?.time_zone ?? "UTC")}, ${statusLabel[t.status] ?? t.status})`,
       run: () => go({ name: "trades", trade: t.id }),
     })),
   ];

@@ -70,20 +70,27 @@ export function when(
   return `${day(`${get("year")}-${get("month")}-${get("day")}`, style)} ${get("hour")}:${get("minute")}`;
 }
 
-/** The day (`YYYY-MM-DD`) an instant falls on in `timeZone`. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The day (`YYYY-MM-DD`) an instant falls on in `timeZone` (one formatter per zone, kept: lists call this
+ * for every row they draw). */
 export function dayIn(rfc3339: string, timeZone: string): string {
   const t = new Date(rfc3339);
   try {
-    return new Intl.DateTimeFormat("en-CA", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-    }).format(t);
+    let f = dayFormats.get(timeZone);
+    if (!f) {
+      f = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+      dayFormats.set(timeZone, f);
+    }
+    return f.format(t);
   } catch {
     return rfc3339.slice(0, 10);
   }
 }
+
+/** An instant's day in `timeZone` (the account's), in the chosen order; a dash when there is none. */
+export const dayOf = (rfc3339: string | null | undefined, timeZone: string): string =>
+  rfc3339 ? day(dayIn(rfc3339, timeZone)) : f.dash;
 
 export const statusLabel: Record<string, string> = {
   planned: "Planned",

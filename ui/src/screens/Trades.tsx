@@ -7,7 +7,7 @@ import type { Trade } from "../bindings/Trade";
 import type { TradePageInput } from "../bindings/TradePageInput";
 import { Select } from "../components/Field";
 import { VirtualList } from "../components/VirtualList";
-import { day, exact, money, price, qty, rMultiple, statusLabel, tone } from "../lib/display";
+import { dayOf, exact, money, price, qty, rMultiple, statusLabel, tone } from "../lib/display";
 import { markPage } from "../lib/perf";
 import { useLoad } from "../lib/useLoad";
 import { account, accounts, changed, dataVersion, go, range, toast } from "../state";
@@ -65,6 +65,7 @@ export function Trades(p: { open: string | null }): JSX.Element {
   const setups = useLoad(() => api.tradeSetups(), []);
   const currencyOf = (t: Trade): string =>
     accounts.value.find((a) => a.id === t.account_id)?.currency ?? "USD";
+  const tzOf = (t: Trade): string => accounts.value.find((a) => a.id === t.account_id)?.time_zone ?? "UTC";
   const accountIdSel = useAccountScope(f.value.scope);
 
   const input = (offset: number): Partial<TradePageInput> => ({
@@ -230,7 +231,7 @@ export function Trades(p: { open: string | null }): JSX.Element {
                   class={`trow ${p.open === t.id ? "selected" : ""} ${gone ? "deleted" : ""}`}
                   data-trade={t.id}
                 >
-                  <span>{day(t.opened_at?.slice(0, 10))}</span>
+                  <span>{dayOf(t.opened_at, tzOf(t))}</span>
                   <span class="sym">{t.symbol}</span>
                   <span>{t.direction}</span>
                   <span class={`status ${t.status}`}>{gone ? "Deleted" : statusLabel[t.status]}</span>
