@@ -377,7 +377,7 @@ impl Index {
             .collect()
     }
 
-    /// All entries in one sort order, ties broken by id as the SQL form does ([`compare`] defines it).
+    /// All entries in one sort order, ties broken by id as the SQL form does (`compare`, in the tests, defines it).
     ///
     /// Each order is a sort of compact keys laid out next to each other (the value, the id, the position)
     /// rather than of positions compared through the entries: the entries are ~90 bytes apart, and a sort
