@@ -268,11 +268,14 @@ pub(crate) fn connect(path: &Path, key: &StoreKey, create: bool, read_only: bool
         }
         Err(e) => return Err(e.into()),
     }
-    // The writer's page cache is large enough that a big transaction does not spill (and re-spill) pages
-    // into the WAL; readers only answer queries, whose working set (the indexes a page of trades or a
-    // statistic touches) fits in a quarter of that, and each reader's cache is memory the app keeps.
+    // The writer's page cache (32 MiB) holds a typical transaction's pages without spilling them into the
+    // WAL; the largest ones (a 100,000-fill import writes a few hundred MiB) spill whatever the size, and
+    // 64 MiB bought them nothing measurable (commit 15.0 s vs 13.9 s, noise) while adding 34 MiB to the
+    // import's peak memory (docs/benchmarks.md). Readers only answer queries, whose working set (the
+    // indexes a page of trades or a statistic touches) fits in 16 MiB, and each reader's cache is memory
+    // the app keeps.
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;")?;
-    conn.execute_batch(if read_only { "PRAGMA cache_size = -16384;" } else { "PRAGMA cache_size = -65536;" })?;
+    conn.execute_batch(if read_only { "PRAGMA cache_size = -16384;" } else { "PRAGMA cache_size = -32768;" })?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")?;
     } else {

@@ -371,7 +371,7 @@ impl Journal {
             };
             import_repo::insert_batch(tx, &import_repo::NewBatch { id: batch_id, user_id: user.id, batch: &batch })?;
             let shown = preview(tx, file, &plan, Some(batch_id))?;
-            apply(tx, &account, &plan, Some(batch_id))?;
+            apply(tx, &account, &plan, Some(batch_id), Some(file))?;
             Ok(shown)
         })
     }
@@ -406,7 +406,7 @@ impl Journal {
             let plan = undo_plan(tx, &account, &b, &mut ids)?;
             let (removed, restored, reverted) = (plan.undo_removed, plan.undo_restored, plan.undo_reverted);
             let counts = plan.counts();
-            apply(tx, &account, &plan, None)?;
+            apply(tx, &account, &plan, None, None)?;
             import_repo::mark_undone(tx, b.id, &user.email)?;
             let batch = import_repo::resolve_batch(tx, user.id, &b.id.to_string())?;
             Ok(UndoResult {
@@ -461,7 +461,23 @@ struct Values {
     price: Price,
     fees: Fee,
     executed_at: DateTime<Utc>,
-    provenance: Option<Provenance>,
+    /// Where a stored fill came from (`None`: typed by hand, or a fill of the file, see `file`). Boxed: most
+    /// values of a large import are the file's, and this is ~440 bytes.
+    provenance: Option<Box<Provenance>>,
+    /// A fill of the file being imported: its provenance is built from the file when its row is written,
+    /// not held in the plan (100,000 of them held ~65 MB).
+    file: Option<FileRef>,
+}
+
+/// A fill of the file a plan is for (its dedupe key is the fill's own, `NormalizedFill::dedupe_key`).
+#[derive(Debug, Clone, Copy)]
+struct FileRef {
+    /// Its index in the parsed fills.
+    index: usize,
+    /// The batch it belongs to when that is not the importing one (a correction stays in the batch of the
+    /// fill it corrects).
+    batch: Option<Uuid>,
+    multiplier: Decimal,
 }
 
 /// One execution as a broker reported it: one or more rows (a fill that flipped a position is one row in
@@ -503,12 +519,21 @@ enum RowPlan {
     Keep {
         id: Uuid,
         from_trade: Uuid,
-        values: Option<(Values, Option<Mark>)>,
+        values: Option<Box<(Values, Option<Mark>)>>,
     },
     Insert {
-        row: ImportRow,
+        fill: Fill,
+        source: RowSource,
         mark: Option<Mark>,
     },
+}
+
+/// Where a row to insert comes from: a fill of the file (its provenance built when it is written) or a
+/// stored fill written again (a regrouping that changed its shape), whose provenance is kept.
+#[derive(Debug, Clone)]
+enum RowSource {
+    File(FileRef),
+    Stored(Box<Provenance>),
 }
 
 #[derive(Debug, Default)]
@@ -587,7 +612,7 @@ fn admit(f: &NormalizedFill, account: &Account) -> Result<Values, String> {
     if f.multiplier <= Decimal::ZERO {
         return Err(format!("multiplier: must be positive, got {}", f.multiplier));
     }
-    Ok(Values { side: f.side, quantity, price, fees, executed_at: f.executed_at, provenance: None })
+    Ok(Values { side: f.side, quantity, price, fees, executed_at: f.executed_at, provenance: None, file: None })
 }
 
 /// The provenance text that repeats across a file's fills, made once per instrument (fills share their
@@ -683,7 +708,6 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
         ..Plan::default()
     };
     let mut seen: HashSet<String> = HashSet::new();
-    let mut shared = SharedText::default();
     // New and corrected fills per regroup unit; TrendDojo files' fills per exported trade.
     let mut units: BTreeMap<UnitKey, Vec<Logical>> = BTreeMap::new();
     let mut corrected_keys: HashMap<UnitKey, Vec<String>> = HashMap::new();
@@ -720,7 +744,7 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
                 out.duplicates += 1;
                 continue;
             }
-            values.provenance = Some(provenance(f, batch, key.clone(), &mut shared));
+            values.file = Some(FileRef { index: i, batch: None, multiplier: f.multiplier });
             let trade_ref = f.trade_hints.as_ref().map(|h| h.trade_ref.clone()).unwrap_or_default();
             restored.entry(trade_ref).or_default().push((i, values));
             out.fill_change[i] = Some(dto::FillChange::New);
@@ -740,7 +764,7 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
                 }
                 out.fill_change[i] = Some(dto::FillChange::Corrected);
                 corrected_keys.entry(unit.clone()).or_default().push(key.clone());
-                values.provenance = Some(provenance(f, batch, key.clone(), &mut shared));
+                values.file = Some(FileRef { index: i, batch: None, multiplier: f.multiplier });
                 units.entry(unit).or_default().push(Logical {
                     key,
                     values,
@@ -753,7 +777,7 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
             }
             None => {
                 out.fill_change[i] = Some(dto::FillChange::New);
-                values.provenance = Some(provenance(f, batch, key.clone(), &mut shared));
+                values.file = Some(FileRef { index: i, batch: None, multiplier: f.multiplier });
                 units.entry(unit).or_default().push(Logical {
                     dead: held.map_or(0, |h| h.dead),
                     key,
@@ -836,14 +860,14 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
                     price: l.values.price,
                     fees: l.values.fees,
                     executed_at: l.values.executed_at,
-                    provenance: l.values.provenance.clone().unwrap_or_else(|| empty_provenance(&l.key)),
+                    provenance: l.values.provenance.as_deref().cloned().unwrap_or_else(|| empty_provenance(&l.key)),
                 };
                 let replaced = serde_json::to_string(&before)
                     .map_err(|e| ApiError::new(ErrorCode::Internal, format!("replaced values: {e}")))?;
                 let mut values = new.values.clone();
-                if let (Some(p), Some(old)) = (values.provenance.as_mut(), l.values.provenance.as_ref()) {
+                if let (Some(f), Some(old)) = (values.file.as_mut(), l.values.provenance.as_ref()) {
                     // The fill still belongs to the batch that brought it; the correction is marked apart.
-                    p.import_batch_id = old.import_batch_id;
+                    f.batch = Some(old.import_batch_id);
                 }
                 l.values = values;
                 l.mark = Some((Some(batch), Some(replaced)));
@@ -858,7 +882,7 @@ fn plan(c: &Connection, file: &ImportFile, ids: &mut IdSource<'_, '_>) -> ApiRes
             }
         }
         logicals.extend(fresh);
-        regroup(c, account, &trades, logicals, ids, &mut taken, &mut out)?;
+        regroup(c, account, &unit, &trades, logicals, ids, &mut taken, &mut out)?;
     }
     for (trade_ref, fills) in restored {
         restore_trade(c, file, &trade_ref, fills, ids, &mut taken, &mut out)?;
@@ -930,7 +954,8 @@ fn logicals_of(stored: Vec<StoredFill>, keys: &HashMap<String, KeyRows>) -> Vec<
                 price: s.fill.price,
                 fees: s.fill.fees,
                 executed_at: s.fill.executed_at,
-                provenance: s.provenance.clone(),
+                provenance: s.provenance.clone().map(Box::new),
+                file: None,
             },
             mark,
             rows: vec![s],
@@ -1015,6 +1040,7 @@ fn fee_share(total: Fee, quantity: Decimal, whole: Decimal, last: bool, given: D
 fn regroup(
     c: &Connection,
     account: &Account,
+    unit: &UnitKey,
     existing_trades: &[Uuid],
     mut logicals: Vec<Logical>,
     ids: &mut IdSource<'_, '_>,
@@ -1032,14 +1058,13 @@ fn regroup(
     });
     let existing: Vec<Trade> =
         existing_trades.iter().map(|t| trade_repo::get(c, account.user_id, *t)).collect::<Result<_, _>>()?;
-    let sample = logicals.iter().find_map(|l| l.values.provenance.clone());
-    let (unit_account, unit_key) =
-        sample.as_ref().map(|p| (p.broker_account.clone(), p.instrument_key.clone())).unwrap_or_default();
+    let (unit_account, unit_key): (Arc<str>, &str) = (Arc::from(unit.0.as_str()), unit.1.as_str());
     // A typed fill takes its trade's multiplier; an imported one its own.
     let trade_multiplier: HashMap<Uuid, Decimal> = existing.iter().map(|t| (t.id, t.multiplier)).collect();
     let multiplier_of = |l: &Logical| -> Decimal {
-        match &l.values.provenance {
-            Some(p) if !p.dedupe_key.is_empty() => p.multiplier,
+        match (&l.values.file, &l.values.provenance) {
+            (Some(f), _) => f.multiplier,
+            (None, Some(p)) if !p.dedupe_key.is_empty() => p.multiplier,
             _ => l.rows.first().and_then(|r| trade_multiplier.get(&r.trade_id).copied()).unwrap_or(Decimal::ONE),
         }
     };
@@ -1124,7 +1149,8 @@ fn regroup(
                     || r.fill.fees != fees
                     || r.fill.executed_at != l.values.executed_at
                     || l.mark.as_ref().and_then(|m| m.0) != r.corrected_by_batch
-                    || r.provenance != l.values.provenance;
+                    || l.values.file.is_some()
+                    || r.provenance.as_ref() != l.values.provenance.as_deref();
                 if values_differ || r.trade_id != trade_id {
                     changed[*g] = true;
                     if let Some(old) = group_ids.iter().position(|(t, _)| *t == r.trade_id) {
@@ -1132,7 +1158,11 @@ fn regroup(
                     }
                 }
                 let new_values = values_differ.then(|| (Values { quantity, fees, ..l.values.clone() }, l.mark.clone()));
-                rows[*g].push(RowPlan::Keep { id: r.fill.id, from_trade: r.trade_id, values: new_values });
+                rows[*g].push(RowPlan::Keep {
+                    id: r.fill.id,
+                    from_trade: r.trade_id,
+                    values: new_values.map(Box::new),
+                });
                 fills_in[*g].push(Fill {
                     id: r.fill.id,
                     side: l.values.side,
@@ -1156,12 +1186,16 @@ fn regroup(
                 fees,
                 executed_at: l.values.executed_at,
             };
-            // The last part takes the provenance instead of a copy (100,000 fills hold ~40 MB of it).
-            let provenance =
-                if pi + 1 == want.len() { l.values.provenance.take() } else { l.values.provenance.clone() }
-                    .unwrap_or_else(|| empty_provenance(&l.key));
+            // The last part takes a stored provenance instead of a copy.
+            let last = pi + 1 == want.len();
+            let source = match (&l.values.file, &mut l.values.provenance) {
+                (Some(f), _) => RowSource::File(*f),
+                (None, p) => RowSource::Stored(
+                    if last { p.take() } else { p.clone() }.unwrap_or_else(|| Box::new(empty_provenance(&l.key))),
+                ),
+            };
             fills_in[*g].push(fill.clone());
-            rows[*g].push(RowPlan::Insert { row: ImportRow { fill, provenance }, mark: l.mark.clone() });
+            rows[*g].push(RowPlan::Insert { fill, source, mark: l.mark.clone() });
         }
         if !same_shape {
             for r in &l.rows {
@@ -1199,7 +1233,7 @@ fn regroup(
             .as_ref()
             .map(|t| t.symbol.clone())
             .or_else(|| first.and_then(|l| l.symbol.clone()))
-            .or_else(|| first.and_then(|l| l.values.provenance.as_ref()).and_then(symbol_from_key))
+            .or_else(|| first.and_then(|l| l.values.provenance.as_deref()).and_then(symbol_from_key))
             .unwrap_or_else(|| group.symbol.clone());
         let initial_stop = existing.as_ref().and_then(|t| t.initial_stop);
         let facts = TradeFacts {
@@ -1315,8 +1349,11 @@ fn restore_trade(
         let fill =
             Fill { id, side: v.side, quantity: v.quantity, price: v.price, fees: v.fees, executed_at: v.executed_at };
         all.push(fill.clone());
-        let provenance = v.provenance.unwrap_or_else(|| empty_provenance(""));
-        rows.push(RowPlan::Insert { row: ImportRow { fill, provenance }, mark: None });
+        let source = match v.file {
+            Some(f) => RowSource::File(f),
+            None => RowSource::Stored(v.provenance.unwrap_or_else(|| Box::new(empty_provenance("")))),
+        };
+        rows.push(RowPlan::Insert { fill, source, mark: None });
     }
     all.sort_by_key(|f| (f.executed_at, f.id));
     let direction =
@@ -1406,7 +1443,8 @@ fn undo_plan(c: &Connection, account: &Account, batch: &ImportBatch, ids: &mut I
                 price: f.fill.price,
                 fees: Fee::new("fees", fees)?,
                 executed_at: f.fill.executed_at,
-                provenance: Some(p.clone()),
+                provenance: Some(Box::new(p.clone())),
+                file: None,
             },
             rows: Vec::new(),
             mark: None,
@@ -1435,14 +1473,15 @@ fn undo_plan(c: &Connection, account: &Account, batch: &ImportBatch, ids: &mut I
                     price: before.price,
                     fees: before.fees,
                     executed_at: before.executed_at,
-                    provenance: Some(before.provenance.clone()),
+                    provenance: Some(Box::new(before.provenance.clone())),
+                    file: None,
                 };
                 l.mark = None;
             }
             logicals.push(l);
         }
         logicals.extend(comeback.remove(&unit).unwrap_or_default());
-        regroup(c, account, &trades, logicals, ids, &mut taken, &mut out)?;
+        regroup(c, account, &unit, &trades, logicals, ids, &mut taken, &mut out)?;
     }
     // Fills restored from a TrendDojo export: their trades lose them and are recomputed (or removed).
     for t in outside {
@@ -1643,8 +1682,27 @@ fn preview_fill(f: &NormalizedFill, change: dto::FillChange, tz: Tz) -> PreviewF
 }
 
 /// Write a plan. `batch` is the new batch's id (an import) or `None` (an undo).
-fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> ApiResult<()> {
+/// The provenance of a fill of the file, built when its row is written: the fill's own batch when it has
+/// one (a correction), else the importing batch (`batch`; the preview's placeholder without one).
+fn from_file(
+    f: &FileRef,
+    file: Option<&ImportFile>,
+    batch: Option<Uuid>,
+    shared: &mut SharedText,
+) -> ApiResult<Provenance> {
+    let fill = file.and_then(|file| file.parsed.fills.get(f.index)).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "import: a planned fill of the file is not in the file the plan was made for",
+        )
+    })?;
+    Ok(provenance(fill, f.batch.or(batch).unwrap_or(PREVIEW_BATCH), fill.dedupe_key(), shared))
+}
+
+/// Write a plan (`file`: the file it was made for, whose fills its rows refer to; none for an undo).
+fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>, file: Option<&ImportFile>) -> ApiResult<()> {
     let tz = tz_of(account)?;
+    let mut shared = SharedText::default();
     let stamp = |p: &Provenance| -> Provenance {
         let mut p = p.clone();
         if let Some(b) = batch {
@@ -1664,19 +1722,21 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
     }
     let mut refresh: Vec<Uuid> = Vec::new();
     for t in &plan.trades {
-        let inserts: Vec<(&ImportRow, &Option<Mark>)> = t
-            .rows
-            .iter()
-            .filter_map(|r| match r {
-                RowPlan::Insert { row, mark } => Some((row, mark)),
-                RowPlan::Keep { .. } => None,
-            })
-            .collect();
+        let mut inserts: Vec<(ImportRow, &Option<Mark>)> = Vec::new();
+        for r in &t.rows {
+            if let RowPlan::Insert { fill, source, mark } = r {
+                let provenance = match source {
+                    RowSource::File(f) => from_file(f, file, batch, &mut shared)?,
+                    RowSource::Stored(p) => stamp(p),
+                };
+                inserts.push((ImportRow { fill: fill.clone(), provenance }, mark));
+            }
+        }
         let only_new = t.existing.is_none() && inserts.len() == t.rows.len();
         match &t.existing {
             None => {
                 let fills: Vec<Fill> = inserts.iter().map(|(r, _)| r.fill.clone()).collect();
-                let provenance: Vec<Provenance> = inserts.iter().map(|(r, _)| stamp(&r.provenance)).collect();
+                let provenance: Vec<Provenance> = inserts.iter().map(|(r, _)| r.provenance.clone()).collect();
                 let new = NewTrade {
                     user_id: account.user_id,
                     account_id: account.id,
@@ -1722,8 +1782,7 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
                     time_zone: &account.time_zone,
                 };
                 for (row, _) in &inserts {
-                    let row = ImportRow { fill: row.fill.clone(), provenance: stamp(&row.provenance) };
-                    import_repo::insert_row(tx, owner, &row, None)?;
+                    import_repo::insert_row(tx, owner, row, None)?;
                 }
             }
         }
@@ -1735,7 +1794,7 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
                     price: row.fill.price,
                     fees: row.fill.fees,
                     executed_at: row.fill.executed_at,
-                    provenance: stamp(&row.provenance),
+                    provenance: row.provenance.clone(),
                 };
                 import_repo::write_correction(tx, row.fill.id, &c, by, replaced.as_deref())?;
             }
@@ -1745,7 +1804,7 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
             if *from_trade != t.id {
                 import_repo::set_trade(tx, *id, t.id)?;
             }
-            if let Some((v, m)) = values {
+            if let Some((v, m)) = values.as_deref() {
                 let m = mark(m);
                 let c = Corrected {
                     side: v.side,
@@ -1753,7 +1812,11 @@ fn apply(tx: &Tx<'_>, account: &Account, plan: &Plan, batch: Option<Uuid>) -> Ap
                     price: v.price,
                     fees: v.fees,
                     executed_at: v.executed_at,
-                    provenance: v.provenance.as_ref().map(stamp).unwrap_or_else(|| empty_provenance("")),
+                    provenance: match (&v.file, &v.provenance) {
+                        (Some(f), _) => from_file(f, file, batch, &mut shared)?,
+                        (None, Some(p)) => stamp(p),
+                        (None, None) => empty_provenance(""),
+                    },
                 };
                 let (by, replaced) = m.unwrap_or((None, None));
                 import_repo::write_correction(tx, *id, &c, by, replaced.as_deref())?;
