@@ -11,7 +11,7 @@
 //! * one setting changed at a time: `cipher_memory_security = OFF`, `cipher_page_size` 8192 and 16384,
 //!   `cipher_hmac_algorithm = HMAC_SHA256`.
 //!
-//! Each variant runs the store's connection settings (WAL, `synchronous = NORMAL`, a 64 MiB page cache), then
+//! Each variant runs the store's connection settings (WAL, `synchronous = NORMAL`, a 32 MiB page cache), then
 //! inserts the trades, executions, stops and targets in one transaction (their triggers write the change
 //! log, clocks and statistics marks as in the store), and then, on a new connection (a cold page cache),
 //! reads them back: a full scan of the executions and 2,000 primary-key lookups of trades. Each variant
@@ -155,7 +155,7 @@ fn open(path: &Path, v: &Variant) -> Connection {
     c.set_prepared_statement_cache_capacity(256);
     c.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
     )
     .expect("connection settings");
     c
