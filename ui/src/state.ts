@@ -21,6 +21,8 @@ export type Route =
 export const user = signal<User | null>(null);
 export const accounts = signal<AccountSummary[]>([]);
 export const accountId = signal<string | null>(null);
+/** The IANA zone of an account (its days, times and calendar are in it); UTC when it is not loaded. */
+export const timeZoneOf = (id: string): string => accounts.value.find((a) => a.id === id)?.time_zone ?? "UTC";
 export const account = computed(
   () => accounts.value.find((a) => a.id === accountId.value) ?? accounts.value[0] ?? null,
 );

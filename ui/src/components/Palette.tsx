@@ -6,7 +6,7 @@ import type { Trade } from "../bindings/Trade";
 import { dayOf, statusLabel } from "../lib/display";
 import { isDark } from "../lib/theme";
 import { requestedAction } from "../screens/TradeDetail";
-import { accountId, accounts, changed, go, paletteOpen, prefs, route, toast } from "../state";
+import { accountId, accounts, changed, go, paletteOpen, prefs, route, timeZoneOf, toast } from "../state";
 
 interface Command {
   id: string;
@@ -72,7 +72,7 @@ export function Palette(): JSX.Element {
     },
     ...found.map((t) => ({
       id: `trade-${t.id}`,
-      label: `Open trade ${t.symbol} ${t.direction} (${dayOf(t.opened_at, accounts.value.find((a) => a.id === t.account_id)?.time_zone ?? "UTC")}, ${statusLabel[t.status] ?? t.status})`,
+      label: `Open trade ${t.symbol} ${t.direction} (${dayOf(t.opened_at, timeZoneOf(t.account_id))}, ${statusLabel[t.status] ?? t.status})`,
       run: () => go({ name: "trades", trade: t.id }),
     })),
   ];

@@ -8,7 +8,7 @@ import { Modal } from "../components/Modal";
 import { day, exact, money, price, qty, rMultiple, statusLabel, tone, when } from "../lib/display";
 import { orNull, useForm } from "../lib/forms";
 import { useLoad } from "../lib/useLoad";
-import { accounts, changed, go, toast } from "../state";
+import { changed, go, timeZoneOf, toast } from "../state";
 import { deleteWithUndo } from "./Trades";
 
 export type Action = "execution" | "close" | "edit" | "split" | "merge" | null;
@@ -40,7 +40,7 @@ export function TradeDetailPanel(p: { id: string; onClose: () => void }): JSX.El
     );
   const t = data;
   const c = t.currency;
-  const tz = accounts.value.find((a) => a.id === t.account_id)?.time_zone ?? "UTC";
+  const tz = timeZoneOf(t.account_id);
   const live =
     t.status === "open" ||
     t.status === "partially_closed" ||
@@ -471,6 +471,14 @@ function EditDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
   );
 }
 
+/** `set` with `id` ticked, or unticked when it was: what a list of checkboxes keeps. */
+function toggled(set: ReadonlySet<string>, id: string): ReadonlySet<string> {
+  const next = new Set(set);
+  if (next.has(id)) next.delete(id);
+  else next.add(id);
+  return next;
+}
+
 /**
  * Split a trade: the fills ticked move, whole, to a new trade of the same instrument (trading around a
  * core position, two ideas a broker export grouped together). The core checks that each part enters
@@ -482,11 +490,8 @@ function SplitDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
   const e = form.errors.value;
   const c = p.t.currency;
   const toggle = (id: string): void => {
-    const next = new Set(chosen.value);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    chosen.value = next;
-    form.set("executions", [...next].join(","));
+    chosen.value = toggled(chosen.value, id);
+    form.set("executions", [...chosen.value].join(","));
   };
   const save = async (ev: Event): Promise<void> => {
     ev.preventDefault();
@@ -574,13 +579,10 @@ function MergeDialog(p: { t: TradeDetail; onClose: () => void }): JSX.Element {
   const candidates = (data?.trades ?? []).filter(
     (x) => x.id !== p.t.id && x.symbol === p.t.symbol && x.opened_at != null,
   );
-  const tz = accounts.value.find((a) => a.id === p.t.account_id)?.time_zone ?? "UTC";
+  const tz = timeZoneOf(p.t.account_id);
   const toggle = (id: string): void => {
-    const next = new Set(chosen.value);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    chosen.value = next;
-    form.set("trades", [...next].join(","));
+    chosen.value = toggled(chosen.value, id);
+    form.set("trades", [...chosen.value].join(","));
   };
   const save = async (ev: Event): Promise<void> => {
     ev.preventDefault();

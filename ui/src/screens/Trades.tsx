@@ -10,7 +10,7 @@ import { VirtualList } from "../components/VirtualList";
 import { dayOf, exact, money, price, qty, rMultiple, statusLabel, tone } from "../lib/display";
 import { markPage } from "../lib/perf";
 import { useLoad } from "../lib/useLoad";
-import { account, accounts, changed, dataVersion, go, range, toast } from "../state";
+import { account, accounts, changed, dataVersion, go, range, timeZoneOf, toast } from "../state";
 import { TradeDetailPanel } from "./TradeDetail";
 
 const PAGE = 100;
@@ -65,7 +65,6 @@ export function Trades(p: { open: string | null }): JSX.Element {
   const setups = useLoad(() => api.tradeSetups(), []);
   const currencyOf = (t: Trade): string =>
     accounts.value.find((a) => a.id === t.account_id)?.currency ?? "USD";
-  const tzOf = (t: Trade): string => accounts.value.find((a) => a.id === t.account_id)?.time_zone ?? "UTC";
   const accountIdSel = useAccountScope(f.value.scope);
 
   const input = (offset: number): Partial<TradePageInput> => ({
@@ -231,7 +230,7 @@ export function Trades(p: { open: string | null }): JSX.Element {
                   class={`trow ${p.open === t.id ? "selected" : ""} ${gone ? "deleted" : ""}`}
                   data-trade={t.id}
                 >
-                  <span>{dayOf(t.opened_at, tzOf(t))}</span>
+                  <span>{dayOf(t.opened_at, timeZoneOf(t.account_id))}</span>
                   <span class="sym">{t.symbol}</span>
                   <span>{t.direction}</span>
                   <span class={`status ${t.status}`}>{gone ? "Deleted" : statusLabel[t.status]}</span>
