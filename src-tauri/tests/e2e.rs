@@ -42,8 +42,8 @@ fn cli() -> PathBuf {
     p
 }
 
-/// Run the CLI on `home` (keyring store unless `passphrase`), with `env`; parse its JSON output.
-fn cli_json(home: &Path, passphrase: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Value {
+/// Run the CLI on `home` (keyring store unless `passphrase`), with `env`, asking for JSON output.
+fn cli_run(home: &Path, passphrase: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut c = Command::new(cli());
     c.env("TRENDDOJO_HOME", home).env_remove("TRENDDOJO_PASSPHRASE").env_remove("TRENDDOJO_SERVER_URL");
     if let Some(p) = passphrase {
@@ -52,7 +52,12 @@ fn cli_json(home: &Path, passphrase: Option<&str>, env: &[(&str, &str)], args: &
     for (k, v) in env {
         c.env(k, v);
     }
-    let o: Output = c.arg("--json").args(args).output().expect("run trenddojo");
+    c.arg("--json").args(args).output().expect("run trenddojo")
+}
+
+/// Run the CLI as [`cli_run`] does; it must succeed; its JSON output.
+fn cli_json(home: &Path, passphrase: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Value {
+    let o = cli_run(home, passphrase, env, args);
     assert!(o.status.success(), "trenddojo {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).expect("JSON from the CLI")
 }
@@ -314,12 +319,7 @@ fn the_app_end_to_end_in_a_real_window() {
     let e2ea = cli_json(&home, None, &[], &["trade", "list", "--symbol", "E2EA"]);
     assert_eq!(e2ea.as_array().map(Vec::len), Some(1), "one E2EA trade left: {e2ea}");
     assert_eq!(e2ea[0]["id"].as_str(), Some(trade_id.as_str()), "the trade opened first kept its id");
-    let o = Command::new(cli())
-        .env("TRENDDOJO_HOME", &home)
-        .env_remove("TRENDDOJO_PASSPHRASE")
-        .args(["trade", "show", second["id"].as_str().expect("id")])
-        .output()
-        .expect("cli");
+    let o = cli_run(&home, None, &[], &["trade", "show", second["id"].as_str().expect("id")]);
     assert!(!o.status.success(), "the merged-away trade is gone");
 
     // ----- the statistics changed, exactly as the CLI computes them ---------------------------------------

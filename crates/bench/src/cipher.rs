@@ -229,7 +229,6 @@ pub fn main(args: &[String]) {
             best[i] = (best[i].0.min(ins), best[i].1.min(read), size);
         }
     }
-    let ms = |d: Duration| format!("{}.{:01} ms", d.as_millis(), (d.as_micros() % 1000) / 100);
     let ratio = |a: Duration, b: Duration| pct_text(a.as_micros() * 100 / b.as_micros().max(1));
     println!("{:<52} {:>11} {:>7}   {:>11} {:>7}   {:>9}", "variant", "insert", "ratio", "cold read", "ratio", "file");
     for (v, (ins, read, size)) in vs.iter().zip(&best) {
@@ -243,6 +242,11 @@ pub fn main(args: &[String]) {
             size >> 20
         );
     }
+}
+
+/// A duration as `1234.5 ms`.
+fn ms(d: Duration) -> String {
+    format!("{}.{:01} ms", d.as_millis(), (d.as_micros() % 1000) / 100)
 }
 
 /// Hundredths as `1.23`.
@@ -282,7 +286,6 @@ pub fn indexes(args: &[String]) {
     let ids: Vec<Value> = src.data[0].2.iter().take(100).map(|r| r[0].clone()).collect();
     // Each index is measured against a baseline taken right next to it (the machine's load drifts over a
     // run of minutes), the pair's order alternating between rounds; and all of them together.
-    let ms = |d: Duration| format!("{}.{:01} ms", d.as_millis(), (d.as_micros() % 1000) / 100);
     let pair = |without: Option<&str>, name: &str| -> (Duration, Duration) {
         let (mut base, mut less) = (Duration::MAX, Duration::MAX);
         for round in 0..2 {
