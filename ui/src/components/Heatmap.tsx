@@ -62,8 +62,8 @@ export function Heatmap(p: { days: CalendarDay[]; currency: string }): JSX.Eleme
   const [picked, setPicked] = useState<number | null>(null);
   const year = picked != null && years.includes(picked) ? picked : latest;
   const scroller = useRef<HTMLDivElement>(null);
-  const lastOfYear =
-    year == null ? "" : (p.days.filter((d) => d.date.startsWith(`${year}-`)).pop()?.date ?? "");
+  const inYear = year == null ? [] : p.days.filter((d) => d.date.startsWith(`${year}-`));
+  const lastOfYear = inYear[inYear.length - 1]?.date ?? "";
   const cols = year == null ? [] : weeks(`${year}-01-01`, `${year}-12-31`);
   const lastCol = cols.findIndex((w) => w.includes(lastOfYear));
   // Open at the year's last exit (its column, its month's name and two more weeks in view) rather than at
@@ -75,7 +75,6 @@ export function Heatmap(p: { days: CalendarDay[]; currency: string }): JSX.Eleme
   if (year == null) return <p class="muted">No closed trades in this range.</p>;
   const byDate = new Map(p.days.map((d) => [d.date, d]));
   const at = years.indexOf(year);
-  const inYear = p.days.filter((d) => d.date.startsWith(`${year}-`));
   return (
     <div class="hm">
       {years.length > 1 && (
