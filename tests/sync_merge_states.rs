@@ -19,6 +19,7 @@ use pg::Pg;
 use serde_json::Value;
 
 const PW: &str = "merge-states-password";
+const FLEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../import/fixtures/ibkr_flex_csv/trades.csv");
 
 fn open(d: &Device, qty: &str) -> String {
     let t = d.json(&[
@@ -342,4 +343,33 @@ async fn conflicts_are_logged_only_for_concurrent_edits_and_restore_cleanly() {
     let last = t["stops"].as_array().and_then(|s| s.last()).cloned().expect("history");
     assert_eq!(last["price"], lost.as_str(), "and the last entry of the stop history: {t}");
     let _ = setup;
+}
+
+/// A fill imported on one device is written once and never changed there (no field-clock entry: local
+/// V14's lazy clock). Once the server acknowledged it, it is synced: another device's later edit of it is
+/// an ordinary update on the first, not a conflict, and the edit arrives.
+#[tokio::test]
+async fn an_edit_of_an_acknowledged_imported_fill_elsewhere_is_no_conflict() {
+    let pg = Pg::migrated().await;
+    let (devices, _) = fleet(&pg, 2, "pro", PW).await;
+    let (a, b) = (&devices[0], &devices[1]);
+    account(a);
+    a.json(&["import", FLEX, "--account", "Swing", "--yes"]);
+    settle(&devices);
+    let first = a.json(&["trade", "list"]).as_array().and_then(|l| l.first().cloned()).expect("an imported trade");
+    let trade = first["id"].as_str().expect("trade id").to_string();
+    let shown = show(a, &trade);
+    let fill = shown["executions"][0]["id"].as_str().expect("a fill id").to_string();
+    let fees = shown["executions"][0]["fees"].as_str().expect("fees").to_string();
+    let new_fees = if fees == "2.5" { "3.5" } else { "2.5" };
+    b.json(&["trade", "edit-execution", &fill, "--fees", new_fees]);
+    settle(&devices);
+    for (i, d) in devices.iter().enumerate() {
+        assert_eq!(
+            d.json(&["sync", "conflicts"]),
+            serde_json::json!([]),
+            "device {i}: an edit of an acknowledged fill is no conflict"
+        );
+    }
+    assert_eq!(same_everywhere(&devices, &trade)["executions"][0]["fees"], new_fees, "the edit arrived everywhere");
 }

@@ -70,13 +70,24 @@ pub fn local_row(c: &Connection, t: &Table, id: Uuid) -> Result<Option<LocalRow>
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
         })
         .map_err(sql_err)?;
+    let mut entries = 0usize;
     for r in rows {
         let (f, h, base) = r.map_err(sql_err)?;
+        entries += 1;
         if let Ok(h) = Hlc::parse(&h) {
             stamps.insert(f, (h, base));
         }
     }
-    let whole = stamps.get("*").cloned().unwrap_or_else(|| (Hlc::zero(), None));
+    let whole = match stamps.get("*") {
+        Some(w) => w.clone(),
+        // No entry at all: a row created here and neither changed nor acknowledged since (the lazy clock,
+        // local V14): every field carries the row's own stamp, unsynced, replacing nothing.
+        None if entries == 0 => match row_stamp(cols, &vals) {
+            Some(h) => (h, Some(String::new())),
+            None => (Hlc::zero(), None),
+        },
+        None => (Hlc::zero(), None),
+    };
     let stamp = |f: &str| stamps.get(f).cloned().unwrap_or_else(|| whole.clone());
     let mut out = LocalRow { state: RowState::default(), owner: None, bases: BTreeMap::new() };
     for (col, v) in cols.iter().zip(vals) {
@@ -96,6 +107,15 @@ pub fn local_row(c: &Connection, t: &Table, id: Uuid) -> Result<Option<LocalRow>
         out.state.deleted = Some(hlc);
     }
     Ok(Some(out))
+}
+
+/// The row's `updated_hlc` among its selected values, if it is a valid stamp.
+fn row_stamp(cols: &[crate::tables::Column], vals: &[Sql]) -> Option<Hlc> {
+    let i = cols.iter().position(|c| c.name == "updated_hlc")?;
+    match vals.get(i)? {
+        Sql::Text(s) => Hlc::parse(s).ok(),
+        _ => None,
+    }
 }
 
 /// Set the stamp of one field of a row (`*`: every field without one of its own) with its base (`None`:
@@ -132,7 +152,18 @@ pub(crate) fn write_stamps(tx: &Tx<'_>, table: &str, id: &str, stamps: &[StampEn
 
 /// Mark a pushed row's fields synced: the server has them now. Only stamps no newer than what was pushed
 /// (an edit made while the push was on the wire stays unsynced).
-pub(crate) fn mark_synced(tx: &Tx<'_>, table: &str, id: Uuid, pushed_up_to: &Hlc) -> Result<(), SyncError> {
+pub(crate) fn mark_synced(tx: &Tx<'_>, t: &Table, id: Uuid, pushed_up_to: &Hlc) -> Result<(), SyncError> {
+    let table = t.name;
+    // A row without clock entries (created here, unchanged since: local V14) gets its `*` entry now, synced,
+    // if the push carried its current stamp.
+    tx.prepare_cached(&format!(
+        "INSERT INTO sync_field_clock (table_name, row_id, field, hlc, base) \
+         SELECT ?1, x.id, '*', x.updated_hlc, NULL FROM {table} x WHERE x.id = ?2 AND x.updated_hlc <= ?3 \
+         AND NOT EXISTS (SELECT 1 FROM sync_field_clock c WHERE c.table_name = ?1 AND c.row_id = ?2)"
+    ))
+    .map_err(sql_err)?
+    .execute(rusqlite::params![table, id.to_string(), pushed_up_to.as_str()])
+    .map_err(sql_err)?;
     tx.prepare_cached(
         "UPDATE sync_field_clock SET base = NULL WHERE table_name = ?1 AND row_id = ?2 AND base IS NOT NULL \
          AND hlc <= ?3",

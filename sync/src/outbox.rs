@@ -227,7 +227,7 @@ fn acknowledge(
             if let Some(newest) =
                 p.local.state.fields.values().map(|f| &f.hlc).chain(p.local.state.deleted.as_ref()).max()
             {
-                mark_synced(tx, p.row.table.name, p.row.id, newest)?;
+                mark_synced(tx, p.row.table, p.row.id, newest)?;
             }
             if clear_aside {
                 quarantine::clear(tx, p.row.table.name, p.row.id, quarantine::Direction::Push)?;

@@ -9,7 +9,8 @@
 use trenddojo_store::Store;
 
 use crate::apply::{touched_trades, Mode, Pulled, Refresh, Tally, Work};
-use crate::local::{set_own_versions, set_state, sql_err, state_key};
+use crate::hlc::Hlc;
+use crate::local::{put_stamp, set_own_versions, set_state, sql_err, state_key};
 use crate::net::{within, Server};
 use crate::plan::plan;
 use crate::pull::{observe_newest, pull_page, snapshot, Own, Snapshot};
@@ -71,9 +72,12 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
                     [t.name, uid.as_str()],
                 )
                 .map_err(sql_err)?;
-                // The user row stays (the store's sign-in refers to it); with its stamps gone, the server's
-                // values win every field below.
-                if t.name != "users" {
+                // The user row stays (the store's sign-in refers to it); stamped zero and synced, the
+                // server's values win every field below. (With no entry at all it would read as a row
+                // created here, unchanged since: the lazy clock of local V14.)
+                if t.name == "users" {
+                    put_stamp(tx, "users", &uid, "*", Hlc::zero().as_str(), None)?;
+                } else {
                     tx.execute(&format!("DELETE FROM {} WHERE user_id = ?1", t.name), [uid.as_str()])
                         .map_err(sql_err)?;
                 }

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[MigrationDef] = &[
     migration!(11, "stats_aggregates"),
     migration!(12, "trade_list_epoch"),
     migration!(13, "drop_executions_created_index"),
+    migration!(14, "lazy_field_clock"),
 ];
 
 /// The newest schema version this build knows.
