@@ -8,6 +8,7 @@
 //! `trenddojo-bench stats [LARGE] [SMALL] [DAYS]` measures statistics from the per-day aggregates at 1k
 //! and 100k closed trades in one account, and what maintaining them costs bulk inserts (see `stats.rs`).
 //! `trenddojo-bench cipher [TRADES]` compares SQLCipher (and its settings) with plain SQLite (`cipher.rs`).
+//! `trenddojo-bench sync [TRADES] [SERVER_SCHEMA]` measures sync against a private PostgreSQL (`sync.rs`).
 
 mod cipher;
 mod fixture;
@@ -15,6 +16,7 @@ mod gen;
 mod list;
 mod ratios;
 mod stats;
+mod sync;
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +52,9 @@ fn ratios_mode(args: &[String]) {
     let trades: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(2_000);
     let check = args.iter().position(|a| a == "--check").and_then(|i| args.get(i + 1));
     println!("TrendDojo ratios to same-run floors ({trades} trades, {} build)", ratios::profile());
-    let measured = vec![ratios::bulk_insert_ratio(trades, 4), list::ratio(trades)];
+    let mut measured = vec![ratios::bulk_insert_ratio(trades, 4), list::ratio(trades)];
+    // The sync paths against a private PostgreSQL, at the same size.
+    measured.extend(ratios::sync_ratios(&sync::run(trades, None, sync::Scope::Ratios)));
     ratios::print(&measured);
     if let Some(file) = check {
         let doc = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
@@ -74,6 +78,14 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("cipher") {
         return cipher::main(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("sync") {
+        let trades: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+        // An older server schema to compare against (e.g. 14: the per-row audit chain before V15).
+        let schema: Option<u32> = args.get(3).and_then(|s| s.parse().ok());
+        let run = sync::run(trades, schema, sync::Scope::Full);
+        ratios::print(&ratios::sync_ratios(&run));
+        return;
     }
     if args.get(1).map(String::as_str) == Some("ratios") {
         return ratios_mode(&args[2..]);

@@ -26,7 +26,10 @@ use crate::gen::generate;
 /// Which way a ratio is good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Better {
+    /// A rate against the floor's rate (1 = as fast as the floor).
     Higher,
+    /// A time against the floor's time (1 = as fast as the floor).
+    Lower,
 }
 
 /// One measured ratio.
@@ -94,6 +97,50 @@ pub fn bulk_insert_ratio(trades: usize, accounts: usize) -> Ratio {
     }
 }
 
+/// The sync paths against their floors, from one run of the sync benchmark (see `sync.rs`): each is a
+/// time over the floor's time, lower is better.
+pub fn sync_ratios(run: &crate::sync::SyncRun) -> Vec<Ratio> {
+    let over = |a: Duration, b: Duration| {
+        (Decimal::from(a.as_micros().max(1)) / Decimal::from(b.as_micros().max(1))).round_dp(3)
+    };
+    let ms = |d: Duration| d.as_millis();
+    vec![
+        Ratio {
+            key: "first_push",
+            what: format!("first push of {} rows: {} ms", run.rows, ms(run.first_push)),
+            floor: format!(
+                "the same rows by one INSERT ... SELECT FROM unnest(...) per table, triggers off: {} ms",
+                ms(run.first_push_floor)
+            ),
+            value: over(run.first_push, run.first_push_floor),
+            better: Better::Lower,
+            target: "<= 3",
+        },
+        Ratio {
+            key: "edit_push",
+            what: format!("push of {} edits (and the pull after it): {} ms", run.edits, ms(run.edit_push)),
+            floor: format!(
+                "the same edits by one UPDATE ... FROM unnest(...), triggers off: {} ms",
+                ms(run.edit_push_floor)
+            ),
+            value: over(run.edit_push, run.edit_push_floor),
+            better: Better::Lower,
+            target: "<= 3",
+        },
+        Ratio {
+            key: "download",
+            what: format!("initial download of {} rows into a fresh store: {} ms", run.rows, ms(run.download)),
+            floor: format!(
+                "COPY of the rows out of PostgreSQL + a plain bulk insert into SQLCipher: {} ms",
+                ms(run.download_floor)
+            ),
+            value: over(run.download, run.download_floor),
+            better: Better::Lower,
+            target: "<= 1.3",
+        },
+    ]
+}
+
 /// Print the table.
 pub fn print(ratios: &[Ratio]) {
     println!("{:<14} {:>7}  {:<8} measure / floor", "ratio", "value", "target");
@@ -141,6 +188,7 @@ pub fn regressions(measured: &[Ratio], recorded: &[(String, Decimal)], profile: 
                 recorded.iter().find(|(k, _)| *k == keyed || (profile == "release" && k.as_str() == r.key))?;
             let bad = match r.better {
                 Better::Higher => r.value < was * Decimal::new(5, 1),
+                Better::Lower => r.value > was * Decimal::new(15, 1),
             };
             bad.then(|| format!("{}: {} against {} recorded (more than 50% worse)", r.key, r.value, was))
         })
@@ -193,6 +241,15 @@ mod tests {
         assert!(
             regressions(&[ratio("unknown", "0.0", Better::Higher)], &rec, "release").is_empty(),
             "unrecorded ratios pass"
+        );
+        assert!(
+            regressions(&[ratio("stats", "1.8", Better::Lower)], &rec, "release").is_empty(),
+            "a time ratio of 1.8 vs 1.2 is within 1.5x"
+        );
+        assert_eq!(
+            regressions(&[ratio("stats", "1.81", Better::Lower)], &rec, "release").len(),
+            1,
+            "a time ratio of 1.81 vs 1.2 regressed"
         );
     }
 }

@@ -1,17 +1,17 @@
-//! `trenddojo-sync-bench`: sync throughput and latency against a private PostgreSQL.
+//! Sync throughput and latency against a private PostgreSQL (`trenddojo-bench sync`, and the sync rows of
+//! `trenddojo-bench ratios`).
 //!
 //! Builds an encrypted store with TRADES trades and 5 executions each (default 20,000), then measures:
-//! the first push of everything; the initial download of everything into a fresh encrypted store on a
-//! second device; the raw floor for that download measured in the same run (COPY of the same rows out of
-//! PostgreSQL plus a plain bulk insert of them into a fresh SQLCipher file); a push of 10,000 changes; the
-//! time for one change to reach another device (push + pull, p50/p95 over 30 runs), on loopback and again
-//! through a proxy that delays every byte by 10 ms each way (a 20 ms round trip, as to a nearby data
-//! centre: there each exchange with the server counts); and how long a local write waits while a sync
-//! round holds the store.
+//! the first push of everything, and its floor (the same rows inserted again by one `INSERT ... SELECT
+//! FROM unnest(...)` per table, triggers off); the initial download of everything into a fresh encrypted
+//! store on a second device while the app writes to it, and its floor measured in the same run (COPY of
+//! the same rows out of PostgreSQL plus a plain bulk insert of them into a fresh SQLCipher file); a push of
+//! up to 10,000 edits, and its floor (one `UPDATE ... FROM unnest(...)`, triggers off); and, in the full
+//! run only, the time for one change to reach another device (push + pull, p50/p95 over 30 runs), on
+//! loopback and again through a proxy that delays every byte by 10 ms each way (a 20 ms round trip, as to
+//! a nearby data centre: there each exchange with the server counts).
 //!
-//! `cargo run --release -p trenddojo-bench --bin trenddojo-sync-bench -- [TRADES] [SERVER_SCHEMA_VERSION]`
-
-mod gen;
+//! `cargo run --release -p trenddojo-bench -- sync [TRADES] [SERVER_SCHEMA_VERSION]`
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
@@ -87,10 +87,29 @@ fn key() -> KeySource {
     KeySource::Passphrase(Passphrase::new("sync bench passphrase").expect("passphrase"))
 }
 
-fn main() {
-    let trades: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    // An older server schema to compare against (e.g. 14: the per-row audit chain before V15).
-    let schema: Option<u32> = std::env::args().nth(2).and_then(|s| s.parse().ok());
+/// What one run measured: each sync path and its floor from the same run.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncRun {
+    pub rows: u32,
+    pub first_push: Duration,
+    pub first_push_floor: Duration,
+    pub download: Duration,
+    pub download_floor: Duration,
+    pub edits: u32,
+    pub edit_push: Duration,
+    pub edit_push_floor: Duration,
+}
+
+/// How much to measure: `Full` adds the one-change latency runs (about a minute) to the ratios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Ratios,
+    Full,
+}
+
+/// Run the benchmark with `trades` trades against server schema `schema` (the newest when `None`),
+/// printing each number as it is measured.
+pub fn run(trades: usize, schema: Option<u32>, scope: Scope) -> SyncRun {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let info = cluster::start_or_reuse(&dir.path().join("pg")).expect("PostgreSQL");
@@ -133,7 +152,7 @@ fn main() {
     })
     .expect("account");
     let mut rng = StdRng::seed_from_u64(11);
-    let batch = gen::generate(&mut rng, trades, 0);
+    let batch = crate::gen::generate(&mut rng, trades, 0);
     let t = Instant::now();
     a.store()
         .write(|tx| {
@@ -145,7 +164,6 @@ fn main() {
         })
         .expect("load");
     let import = t.elapsed();
-    let rows = trades * 6 + 3;
     let imported: i64 = a
         .store()
         .read(|c| {
@@ -170,6 +188,8 @@ fn main() {
     let t = Instant::now();
     let r = a.sync_once(&url).expect("first push");
     let d = t.elapsed();
+    let first_push = d;
+    let rows = r.pushed;
     println!(
         "first push of {} rows ({} trades + executions): {} = {} rows/s",
         r.pushed,
@@ -295,7 +315,6 @@ fn main() {
         ratio_x100(download, floor_total) / 100,
         ratio_x100(download, floor_total) % 100
     );
-    let _ = rows;
 
     // A push of 10,000 changes: edit the stop of 10,000 trades on device A.
     let b = Journal::open(&OpenOptions { home: home_b.clone(), key: key(), user: Some("bench@example.com".into()) })
@@ -339,6 +358,20 @@ fn main() {
         ratio_x100(d, edit_floor) % 100
     );
     b.sync_once(&url).expect("catch up");
+    let result = SyncRun {
+        rows,
+        first_push,
+        first_push_floor: push_floor,
+        download,
+        download_floor: floor_total,
+        edits: r.pushed,
+        edit_push: d,
+        edit_push_floor: edit_floor,
+    };
+    if scope == Scope::Ratios {
+        let _ = cluster::stop(&dir.path().join("pg"));
+        return result;
+    }
 
     // One change reaching the other device: A edits and syncs, B syncs. On loopback, then through a link
     // with a 20 ms round trip.
@@ -369,6 +402,7 @@ fn main() {
         );
     }
     let _ = cluster::stop(&dir.path().join("pg"));
+    result
 }
 
 /// The tables a first push writes, parents first.
