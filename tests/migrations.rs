@@ -293,4 +293,59 @@ mod lazy_clock {
             );
         }
     }
+
+    /// A pull that recomputes a trade queues its derived fields for upload with a fresh stamp on the trade
+    /// and each of its fills (`publish_derived`). A fill created here and not pushed yet may have no clock
+    /// entry: its other fields must keep reading as created here (the row's stamp, unsynced), not as
+    /// stamped zero and synced.
+    #[test]
+    fn derived_stamps_on_an_unpushed_fill_keep_its_creation_stamp() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let j = Journal::init(
+            dir.path(),
+            &common::key(),
+            &UserInput { email: "derived@example.com".into(), ..UserInput::default() },
+        )
+        .expect("init");
+        j.add_account(&AccountInput {
+            name: "Main".into(),
+            currency: "USD".into(),
+            balance: "50000".into(),
+            ..AccountInput::default()
+        })
+        .expect("account");
+        j.import_trades("Main", &[imported("AAPL", 2)]).expect("import");
+        let before = clock_view(&j);
+        let trade = before.keys().find(|(t, _)| t == "trades").expect("the trade").1.clone();
+        let published = j
+            .store()
+            .write(|tx| {
+                trenddojo_sync::apply::publish_derived(tx, &[Uuid::parse_str(&trade).expect("uuid")])?;
+                Ok::<_, trenddojo_sync::SyncError>(tx.hlc.clone())
+            })
+            .expect("publish derived");
+        let after = clock_view(&j);
+        let derived: Vec<&str> = trenddojo_sync::tables::table("executions")
+            .expect("executions")
+            .columns
+            .iter()
+            .filter(|c| c.direction == trenddojo_sync::tables::Direction::Derived)
+            .map(|c| c.name)
+            .collect();
+        assert!(!derived.is_empty(), "fills have derived fields");
+        let fills: Vec<_> = after.iter().filter(|((t, _), _)| t == "executions").collect();
+        assert_eq!(fills.len(), 2, "both fills");
+        for ((_, id), row) in fills {
+            let was = &before[&("executions".to_string(), id.clone())];
+            for (name, field) in &row.state.fields {
+                if derived.contains(&name.as_str()) {
+                    assert_eq!(field.hlc.as_str(), published, "{name}: stamped by the publication");
+                    assert_eq!(row.base(name), None, "{name}: published values count as synced");
+                } else {
+                    assert_eq!(field.hlc, was.state.fields[name].hlc, "{name}: keeps the creation stamp");
+                    assert_eq!(row.base(name), Some(""), "{name}: still an unsynced creation");
+                }
+            }
+        }
+    }
 }

@@ -536,7 +536,7 @@ impl<'a> Work<'a> {
 /// the server's copy, which dashboards read. Devices that computed the same values from the same fills
 /// send equal values, so no conflict is logged; and once every device has every fill, recomputing
 /// changes nothing and nothing more is sent.
-pub(crate) fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncError> {
+pub fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncError> {
     let derived = |table: &str| -> Vec<&'static str> {
         tables::table(table)
             .map(|t| t.columns.iter().filter(|c| c.direction == Direction::Derived).map(|c| c.name).collect())
@@ -551,6 +551,11 @@ pub(crate) fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncEr
             rows.push(("executions", &execution_fields, e.map_err(sql_err)?));
         }
         for (table, fields, row) in rows {
+            // A fill created here and not pushed yet (kept aside, or written during this round) may have no
+            // clock entry: its other fields keep their unsynced creation stamp.
+            if let Some(t) = tables::table(table) {
+                crate::local::materialize_stamp(tx, t, &row)?;
+            }
             for field in fields {
                 put_stamp(tx, table, &row, field, &tx.hlc, None)?;
             }

@@ -118,6 +118,22 @@ fn row_stamp(cols: &[crate::tables::Column], vals: &[Sql]) -> Option<Hlc> {
     }
 }
 
+/// Write the `*` entry a row created here implicitly has (its `updated_hlc`, base '': unsynced) if it has
+/// no clock entry at all (local V14's lazy clock), before a caller adds an entry for one field: with one
+/// field's entry and no `*`, every other field would read as stamped zero and synced.
+pub(crate) fn materialize_stamp(tx: &Tx<'_>, t: &Table, id: &str) -> Result<(), SyncError> {
+    let table = t.name;
+    tx.prepare_cached(&format!(
+        "INSERT INTO sync_field_clock (table_name, row_id, field, hlc, base) \
+         SELECT ?1, x.id, '*', x.updated_hlc, '' FROM {table} x WHERE x.id = ?2 \
+         AND NOT EXISTS (SELECT 1 FROM sync_field_clock c WHERE c.table_name = ?1 AND c.row_id = ?2)"
+    ))
+    .map_err(sql_err)?
+    .execute(rusqlite::params![table, id])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
 /// Set the stamp of one field of a row (`*`: every field without one of its own) with its base (`None`:
 /// the value is synced).
 pub(crate) fn put_stamp(
