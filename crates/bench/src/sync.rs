@@ -7,9 +7,10 @@
 //! store on a second device while the app writes to it, and its floor measured in the same run (COPY of
 //! the same rows out of PostgreSQL plus a plain bulk insert of them into a fresh SQLCipher file); a push of
 //! up to 10,000 edits, and its floor (one `UPDATE ... FROM unnest(...)`, triggers off); and, in the full
-//! run only, the time for one change to reach another device (push + pull, p50/p95 over 30 runs), on
-//! loopback and again through a proxy that delays every byte by 10 ms each way (a 20 ms round trip, as to
-//! a nearby data centre: there each exchange with the server counts).
+//! run only, the initial download again through a proxy that delays every byte by 10 ms each way (a 20 ms
+//! round trip, as to a nearby data centre: there each exchange with the server counts) and the time for
+//! one change to reach another device (push + pull, p50/p95 over 30 runs), on loopback and through that
+//! proxy.
 //!
 //! `cargo run --release -p trenddojo-bench -- sync [TRADES] [SERVER_SCHEMA_VERSION]`
 
@@ -316,7 +317,7 @@ pub fn run(trades: usize, schema: Option<u32>, scope: Scope) -> SyncRun {
         ratio_x100(download, floor_total) % 100
     );
 
-    // A push of 10,000 changes: edit the stop of 10,000 trades on device A.
+    // A push of up to 10,000 changes: edit the setup of up to 10,000 trades on device A.
     let b = Journal::open(&OpenOptions { home: home_b.clone(), key: key(), user: Some("bench@example.com".into()) })
         .expect("open b");
     let ids: Vec<String> = a
@@ -333,30 +334,41 @@ pub fn run(trades: usize, schema: Option<u32>, scope: Scope) -> SyncRun {
             Ok::<_, trenddojo_store::StoreError>(ids)
         })
         .expect("ids");
-    a.store()
-        .write(|tx| {
-            for id in &ids {
-                tx.execute(
-                    "UPDATE trades SET setup = 'bench', updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
-                    [id.as_str(), tx.now.as_str(), tx.hlc.as_str()],
-                )
-                .map_err(trenddojo_store::StoreError::from)?;
-            }
-            Ok::<_, trenddojo_store::StoreError>(())
-        })
-        .expect("edits");
-    let t = Instant::now();
-    let r = a.sync_once(&url).expect("push 10k");
-    let d = t.elapsed();
-    println!("push of {} changes (and the pull after it): {}", r.pushed, ms(d));
-    let edit_floor = rt.block_on(update_floor(&admin, user, &ids));
-    println!(
-        "push of edits floor: the same edits by one UPDATE ... FROM unnest(...), service role, no triggers: {}; \
-         push / floor = {}.{:02}x (target < 1 s and <= 3x)",
-        ms(edit_floor),
-        ratio_x100(d, edit_floor) / 100,
-        ratio_x100(d, edit_floor) % 100
-    );
+    // Three rounds (each edits the setup again), each push followed by its floor; the fastest of each is
+    // kept, so a burst of noise lands on one sample, not on the ratio (a floor of 2,000 rows takes ~150 ms).
+    let mut edit_push = Duration::MAX;
+    let mut edit_floor = Duration::MAX;
+    let mut edits = 0;
+    for round in 0..3 {
+        a.store()
+            .write(|tx| {
+                for id in &ids {
+                    tx.execute(
+                        "UPDATE trades SET setup = ?4, updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
+                        [id.as_str(), tx.now.as_str(), tx.hlc.as_str(), &format!("bench {round}")],
+                    )
+                    .map_err(trenddojo_store::StoreError::from)?;
+                }
+                Ok::<_, trenddojo_store::StoreError>(())
+            })
+            .expect("edits");
+        let t = Instant::now();
+        let r = a.sync_once(&url).expect("push of edits");
+        let d = t.elapsed();
+        let floor = rt.block_on(update_floor(&admin, user, &ids));
+        println!(
+            "push of {} changes (and the pull after it): {}; the same edits by one UPDATE ... FROM unnest(...), \
+             service role, no triggers: {}; push / floor = {}.{:02}x (target < 1 s and <= 3x)",
+            r.pushed,
+            ms(d),
+            ms(floor),
+            ratio_x100(d, floor) / 100,
+            ratio_x100(d, floor) % 100
+        );
+        edit_push = edit_push.min(d);
+        edit_floor = edit_floor.min(floor);
+        edits = r.pushed;
+    }
     b.sync_once(&url).expect("catch up");
     let result = SyncRun {
         rows,
@@ -364,8 +376,8 @@ pub fn run(trades: usize, schema: Option<u32>, scope: Scope) -> SyncRun {
         first_push_floor: push_floor,
         download,
         download_floor: floor_total,
-        edits: r.pushed,
-        edit_push: d,
+        edits,
+        edit_push,
         edit_push_floor: edit_floor,
     };
     if scope == Scope::Ratios {
@@ -380,6 +392,21 @@ pub fn run(trades: usize, schema: Option<u32>, scope: Scope) -> SyncRun {
         &format!(":{}/", delay_proxy(info.port, Duration::from_millis(10))),
         1,
     );
+    // The initial download again, on a third device, through that link: what a trader setting up a new
+    // machine waits for, where every page of the pull costs a round trip.
+    let home_c = dir.path().join("c");
+    let c = Journal::init(&home_c, &key(), &UserInput { email: "device-c@example.com".into(), ..Default::default() })
+        .expect("init c");
+    let t = Instant::now();
+    let r = c.sync_once(&far).expect("download over the link");
+    let d = t.elapsed();
+    println!(
+        "initial download of {} rows over a 20 ms round-trip link: {} = {} rows/s",
+        r.pulled,
+        ms(d),
+        rate(r.pulled, d)
+    );
+    drop(c);
     for (link, url) in [("loopback", &url), ("a 20 ms round-trip link", &far)] {
         let mut lat = Vec::new();
         for i in 0..30 {
