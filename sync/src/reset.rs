@@ -13,7 +13,7 @@ use crate::hlc::Hlc;
 use crate::local::{put_stamp, set_own_versions, set_state, sql_err, state_key};
 use crate::net::{within, Server};
 use crate::plan::plan;
-use crate::pull::{observe_newest, pull_page, snapshot, Own, Snapshot};
+use crate::pull::{observe_newest, pull_page, snapshot, Own, Snapshot, PULL_PAGE_MAX};
 use crate::round::{handshake, Report};
 use crate::tables::TABLES;
 use crate::SyncError;
@@ -34,7 +34,8 @@ pub async fn reset(store: &Store, server: &mut Server, refresh: &Refresh<'_>) ->
         let plan = plan(t);
         let mut after = 0;
         loop {
-            let (page, more) = pull_page(&tx, &limits, plan, after, &Own::default()).await?;
+            // A reset downloads everything: pages of the large size from the start.
+            let (page, more) = pull_page(&tx, &limits, plan, after, &Own::default(), PULL_PAGE_MAX).await?;
             rows.extend(page);
             tell(rows.len(), false);
             match more {
