@@ -170,11 +170,19 @@ pub(crate) async fn check_and_record(store: &Store, server: &Server, user: Uuid,
     } else {
         ("a.hash", "true")
     };
+    // Two index lookups on (user_id, chain_pos), each bounded: the held positions, and the rows after the
+    // newest of them. As one OR condition the planner scanned every row of the user's chain up to the head
+    // whenever its statistics were stale (measured: ~110 ms a round after 100,000 audit rows, half of what
+    // one change took to reach another device on loopback; ~1 ms this way).
     let sql = format!(
-        "WITH h AS (SELECT last_pos, last_hash FROM trenddojo.audit_heads WHERE user_id = $1) \
-         SELECT h.last_pos, h.last_hash, a.chain_pos, a.prev_hash, {link} \
-         FROM h LEFT JOIN trenddojo.audit_log a ON a.user_id = $1 AND a.chain_pos <= h.last_pos \
-              AND (a.chain_pos = ANY ($2) OR (a.chain_pos > $3 AND {boundary})) \
+        "WITH h AS (SELECT last_pos, last_hash FROM trenddojo.audit_heads WHERE user_id = $1), \
+              a AS (SELECT a.chain_pos, a.prev_hash, {link} AS link FROM trenddojo.audit_log a \
+                    WHERE a.user_id = $1 AND a.chain_pos = ANY ($2) \
+                    UNION ALL \
+                    SELECT a.chain_pos, a.prev_hash, {link} FROM trenddojo.audit_log a \
+                    WHERE a.user_id = $1 AND a.chain_pos > $3 AND {boundary}) \
+         SELECT h.last_pos, h.last_hash, a.chain_pos, a.prev_hash, a.link \
+         FROM h LEFT JOIN a ON a.chain_pos <= h.last_pos \
          ORDER BY a.chain_pos"
     );
     let answer = within(
