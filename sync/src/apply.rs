@@ -554,7 +554,7 @@ pub fn publish_derived(tx: &Tx<'_>, trades: &[Uuid]) -> Result<(), SyncError> {
             // A fill created here and not pushed yet (kept aside, or written during this round) may have no
             // clock entry: its other fields keep their unsynced creation stamp.
             if let Some(t) = tables::table(table) {
-                crate::local::materialize_stamp(tx, t, &row)?;
+                crate::local::materialize_stamp(tx, t, &row, None)?;
             }
             for field in fields {
                 put_stamp(tx, table, &row, field, &tx.hlc, None)?;

@@ -118,18 +118,21 @@ fn row_stamp(cols: &[crate::tables::Column], vals: &[Sql]) -> Option<Hlc> {
     }
 }
 
-/// Write the `*` entry a row created here implicitly has (its `updated_hlc`, base '': unsynced) if it has
-/// no clock entry at all (local V14's lazy clock), before a caller adds an entry for one field: with one
-/// field's entry and no `*`, every other field would read as stamped zero and synced.
-pub(crate) fn materialize_stamp(tx: &Tx<'_>, t: &Table, id: &str) -> Result<(), SyncError> {
+/// Write the `*` entry a row with no clock entry at all implicitly has (local V14's lazy clock: created
+/// here and unchanged since): the row's `updated_hlc` with base '' (unsynced), before a caller adds an
+/// entry for one field (with one field's entry and no `*`, every other field would read as stamped zero
+/// and synced); or, with `acknowledged` (the newest stamp a push the server confirmed carried), with base
+/// NULL (synced) when the row's stamp is no newer.
+pub(crate) fn materialize_stamp(tx: &Tx<'_>, t: &Table, id: &str, acknowledged: Option<&Hlc>) -> Result<(), SyncError> {
     let table = t.name;
     tx.prepare_cached(&format!(
         "INSERT INTO sync_field_clock (table_name, row_id, field, hlc, base) \
-         SELECT ?1, x.id, '*', x.updated_hlc, '' FROM {table} x WHERE x.id = ?2 \
+         SELECT ?1, x.id, '*', x.updated_hlc, CASE WHEN ?3 IS NULL THEN '' END FROM {table} x \
+         WHERE x.id = ?2 AND (?3 IS NULL OR x.updated_hlc <= ?3) \
          AND NOT EXISTS (SELECT 1 FROM sync_field_clock c WHERE c.table_name = ?1 AND c.row_id = ?2)"
     ))
     .map_err(sql_err)?
-    .execute(rusqlite::params![table, id])
+    .execute(rusqlite::params![table, id, acknowledged.map(Hlc::as_str)])
     .map_err(sql_err)?;
     Ok(())
 }
@@ -169,23 +172,14 @@ pub(crate) fn write_stamps(tx: &Tx<'_>, table: &str, id: &str, stamps: &[StampEn
 /// Mark a pushed row's fields synced: the server has them now. Only stamps no newer than what was pushed
 /// (an edit made while the push was on the wire stays unsynced).
 pub(crate) fn mark_synced(tx: &Tx<'_>, t: &Table, id: Uuid, pushed_up_to: &Hlc) -> Result<(), SyncError> {
-    let table = t.name;
-    // A row without clock entries (created here, unchanged since: local V14) gets its `*` entry now, synced,
-    // if the push carried its current stamp.
-    tx.prepare_cached(&format!(
-        "INSERT INTO sync_field_clock (table_name, row_id, field, hlc, base) \
-         SELECT ?1, x.id, '*', x.updated_hlc, NULL FROM {table} x WHERE x.id = ?2 AND x.updated_hlc <= ?3 \
-         AND NOT EXISTS (SELECT 1 FROM sync_field_clock c WHERE c.table_name = ?1 AND c.row_id = ?2)"
-    ))
-    .map_err(sql_err)?
-    .execute(rusqlite::params![table, id.to_string(), pushed_up_to.as_str()])
-    .map_err(sql_err)?;
+    // A row without clock entries (created here, unchanged since) gets its `*` entry now, synced.
+    materialize_stamp(tx, t, &id.to_string(), Some(pushed_up_to))?;
     tx.prepare_cached(
         "UPDATE sync_field_clock SET base = NULL WHERE table_name = ?1 AND row_id = ?2 AND base IS NOT NULL \
          AND hlc <= ?3",
     )
     .map_err(sql_err)?
-    .execute(rusqlite::params![table, id.to_string(), pushed_up_to.as_str()])
+    .execute(rusqlite::params![t.name, id.to_string(), pushed_up_to.as_str()])
     .map_err(sql_err)?;
     Ok(())
 }

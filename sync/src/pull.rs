@@ -4,11 +4,12 @@
 //! One read-only REPEATABLE READ transaction on the server: read the user's counter, then every changed
 //! synced table's rows with `server_seq > cursor` (outside the device's own ranges), parents first, in
 //! keyset pages ([`PULL_CHUNK`] rows, then [`PULL_PAGE_MAX`] after a full page), each page one statement,
-//! so nothing lives on the server between two exchanges (poolers). The snapshot holds exactly the versions up to the counter it showed (writers
-//! of one user commit in version order, server V5), so the pull reaches that version with no gap. Then
-//! the trades whose rows or executions arrived are recomputed once each, and their accounts' totals; the
-//! transaction that finishes also moves the cursor. If the pull is cut off (a crash, a stall, Ctrl-C) the
-//! cursor has not moved and the next pull applies the same rows again, which the merge makes a no-op.
+//! so nothing lives on the server between two exchanges (poolers). The snapshot holds exactly the
+//! versions up to the counter it showed (writers of one user commit in version order, server V5), so the
+//! pull reaches that version with no gap. Then the trades whose rows or executions arrived are recomputed
+//! once each, and their accounts' totals; the transaction that finishes also moves the cursor. If the pull
+//! is cut off (a crash, a stall, Ctrl-C) the cursor has not moved and the next pull applies the same rows
+//! again, which the merge makes a no-op.
 
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
