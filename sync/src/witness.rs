@@ -171,9 +171,10 @@ pub(crate) async fn check_and_record(store: &Store, server: &Server, user: Uuid,
         ("a.hash", "true")
     };
     // Two index lookups on (user_id, chain_pos), each bounded: the held positions, and the rows after the
-    // newest of them. As one OR condition the planner scanned every row of the user's chain up to the head
-    // whenever its statistics were stale (measured: ~110 ms a round after 100,000 audit rows, three quarters
-    // of what one change took to reach another device on loopback; 1.8 ms this way).
+    // newest of them. One OR condition bounds no index range, so the plan may read the user's chain from its
+    // start (measured: ~110 ms a round after 100,000 audit rows in the bench's loopback phase, three
+    // quarters of what one change took to reach another device; later in the same run, with other
+    // statistics, the same query was fast). 1.8 ms this way.
     let sql = format!(
         "WITH h AS (SELECT last_pos, last_hash FROM trenddojo.audit_heads WHERE user_id = $1), \
               a AS (SELECT a.chain_pos, a.prev_hash, {link} AS link FROM trenddojo.audit_log a \

@@ -101,7 +101,8 @@ pub struct SyncRun {
     pub edit_push_floor: Duration,
 }
 
-/// How much to measure: `Full` adds the one-change latency runs (about a minute) to the ratios.
+/// How much to measure: `Full` adds a download through a 20 ms round-trip link and the one-change
+/// latency runs (together about a minute) to what the ratios need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Ratios,
@@ -340,12 +341,13 @@ pub fn run(trades: usize, schema: Option<u32>, scope: Scope) -> SyncRun {
     let mut edit_floor = Duration::MAX;
     let mut edits = 0;
     for round in 0..3 {
+        let setup = format!("bench {round}");
         a.store()
             .write(|tx| {
                 for id in &ids {
                     tx.execute(
                         "UPDATE trades SET setup = ?4, updated_at = ?2, updated_hlc = ?3 WHERE id = ?1",
-                        [id.as_str(), tx.now.as_str(), tx.hlc.as_str(), &format!("bench {round}")],
+                        [id.as_str(), tx.now.as_str(), tx.hlc.as_str(), setup.as_str()],
                     )
                     .map_err(trenddojo_store::StoreError::from)?;
                 }
