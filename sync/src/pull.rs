@@ -249,37 +249,56 @@ pub(crate) async fn pull(
     if target > cursor {
         for t in tables_to_pull(&changed) {
             let plan = plan(t);
-            let mut after = cursor;
+            let mut next = Some(cursor);
             let mut size = PULL_CHUNK;
+            // A full chunk waiting to be applied while the next page is fetched: the server reads and
+            // sends that page while this device writes the previous one (the fetch is sent first, then the
+            // task yields once so the request leaves before the local writes hold the thread).
+            let mut ready: Vec<Pulled> = Vec::new();
             loop {
-                let (page, more) = pull_page(&tx, &limits, plan, after, &own, size).await?;
-                size = PULL_PAGE_MAX;
-                chunk.extend(page);
-                if chunk.len() >= PULL_CHUNK {
+                let fetch = async {
+                    match next {
+                        Some(after) => pull_page(&tx, &limits, plan, after, &own, size).await.map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let apply = async {
+                    if ready.is_empty() {
+                        return Ok(());
+                    }
+                    tokio::task::yield_now().await;
                     // The clock sees the newest stamp before the rows land: an app write made between two
                     // of these transactions must be stamped after what it sees.
-                    observe_newest(store, &chunk);
+                    observe_newest(store, &ready);
                     // Applied in parts of the first page's size: a 2,000-row page applied as one piece
                     // held the writer longer (app writes waited up to 54-57 ms, 36-38 ms this way).
-                    for part in chunk.chunks(PULL_CHUNK) {
+                    for part in ready.chunks(PULL_CHUNK) {
                         let mut work = Work::new(part, &[], false);
                         run_work(store, &mut work, &mut tally, None, true, None).await?;
                     }
-                    touched.extend(touched_trades(&chunk));
-                    deleted_accounts.extend(chunk.iter().filter(|p| is_deleted_account(p)).map(|p| p.id));
-                    pulled_rows += chunk.len();
-                    for p in &chunk {
+                    Ok::<_, SyncError>(())
+                };
+                let (fetched, applied) = tokio::join!(fetch, apply);
+                applied?;
+                if !ready.is_empty() {
+                    touched.extend(touched_trades(&ready));
+                    deleted_accounts.extend(ready.iter().filter(|p| is_deleted_account(p)).map(|p| p.id));
+                    pulled_rows += ready.len();
+                    for p in &ready {
                         *per_table.entry(p.plan.table.name).or_default() += 1;
                     }
-                    chunk.clear();
+                    ready.clear();
                     if let Some(on) = &progress {
                         let done = u64::try_from(pulled_rows).unwrap_or(u64::MAX);
                         on(crate::progress::Step::Download { done, finished: false });
                     }
                 }
-                match more {
-                    Some(last) => after = last,
-                    None => break,
+                let Some((page, more)) = fetched? else { break };
+                size = PULL_PAGE_MAX;
+                next = more;
+                chunk.extend(page);
+                if chunk.len() >= PULL_CHUNK {
+                    ready = std::mem::take(&mut chunk);
                 }
             }
         }
