@@ -43,8 +43,10 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     println!("{name:<52} p50 {:>12}  p95 {:>12}  max {:>12}  (n={})", ms(p50), ms(p95), ms(max), samples.len());
 }
 
-fn rate(count: usize, d: Duration) -> u128 {
-    (count as u128 * 1_000_000) / d.as_micros().max(1)
+/// `n` per second over `d` (integers: the workspace bans floats).
+fn rate(n: impl TryInto<u128>, d: Duration) -> u128 {
+    let n: u128 = n.try_into().unwrap_or(u128::MAX / 1_000_000);
+    (n * 1_000_000) / d.as_micros().max(1)
 }
 
 /// `ratios [TRADES] [--check FILE]`: the design's ratios to their floors, and the regression check.

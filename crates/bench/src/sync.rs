@@ -23,26 +23,13 @@ use rand::SeedableRng;
 use trenddojo_core::{AccountInput, EditTradeInput, Journal, KeySource, OpenOptions, Passphrase, UserInput};
 use trenddojo_server::{admin, cluster, db, migrations};
 
+use crate::{ms, percentile, rate};
+
 const PW: &str = "bench-password";
-
-fn ms(d: Duration) -> String {
-    format!("{}.{:03} ms", d.as_millis(), d.as_micros() % 1000)
-}
-
-fn rate(n: impl TryInto<u128>, d: Duration) -> u128 {
-    let n: u128 = n.try_into().unwrap_or(u128::MAX / 1_000_000);
-    (n * 1_000_000) / d.as_micros().max(1)
-}
 
 /// `a / b` times 100, in integers (the workspace bans floats).
 fn ratio_x100(a: Duration, b: Duration) -> u128 {
     a.as_micros() * 100 / b.as_micros().max(1)
-}
-
-fn percentile(samples: &mut [Duration], p: usize) -> Duration {
-    samples.sort();
-    let idx = (samples.len() * p).div_ceil(100).saturating_sub(1);
-    samples[idx.min(samples.len() - 1)]
 }
 
 /// A TCP proxy on loopback that delivers every byte `one_way` after it arrived, in each direction (latency
