@@ -133,6 +133,20 @@ mod lazy_clock {
         ]
     }
 
+    /// A new encrypted journal in `dir` for `email`, with one USD account "Main".
+    fn journal_with_main(dir: &std::path::Path, email: &str) -> Journal {
+        let j = Journal::init(dir, &common::key(), &UserInput { email: email.into(), ..UserInput::default() })
+            .expect("init");
+        j.add_account(&AccountInput {
+            name: "Main".into(),
+            currency: "USD".into(),
+            balance: "50000".into(),
+            ..AccountInput::default()
+        })
+        .expect("account");
+        j
+    }
+
     /// Every synced row of the store as the sync engine reads it.
     fn clock_view(j: &Journal) -> BTreeMap<(String, String), LocalRow> {
         j.store()
@@ -168,10 +182,7 @@ mod lazy_clock {
         #[test]
         fn every_row_reads_the_same_with_the_lazy_and_the_eager_clock(ops in prop::collection::vec(op(), 1..24)) {
             let dir = tempfile::tempdir().expect("temp dir");
-            let j = Journal::init(dir.path(), &common::key(), &UserInput { email: "clock@example.com".into(), ..UserInput::default() })
-                .expect("init");
-            j.add_account(&AccountInput { name: "Main".into(), currency: "USD".into(), balance: "50000".into(), ..AccountInput::default() })
-                .expect("account");
+            let j = journal_with_main(dir.path(), "clock@example.com");
             let live = |j: &Journal| -> Vec<String> {
                 let mut ids: Vec<String> = j.list_trades(&TradeListInput { limit: Some(100), ..TradeListInput::default() })
                     .expect("list").iter().map(|t| t.id.to_string()).collect();
@@ -263,19 +274,7 @@ mod lazy_clock {
     #[test]
     fn rows_imported_in_final_form_have_no_clock_entry() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let j = Journal::init(
-            dir.path(),
-            &common::key(),
-            &UserInput { email: "once@example.com".into(), ..UserInput::default() },
-        )
-        .expect("init");
-        j.add_account(&AccountInput {
-            name: "Main".into(),
-            currency: "USD".into(),
-            balance: "50000".into(),
-            ..AccountInput::default()
-        })
-        .expect("account");
+        let j = journal_with_main(dir.path(), "once@example.com");
         let before = clock_entries(&j);
         let n = j.import_trades("Main", &[imported("AAPL", 2), imported("MSFT", 3)]).expect("import");
         assert_eq!(n, 2, "both trades imported");
@@ -301,19 +300,7 @@ mod lazy_clock {
     #[test]
     fn derived_stamps_on_an_unpushed_fill_keep_its_creation_stamp() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let j = Journal::init(
-            dir.path(),
-            &common::key(),
-            &UserInput { email: "derived@example.com".into(), ..UserInput::default() },
-        )
-        .expect("init");
-        j.add_account(&AccountInput {
-            name: "Main".into(),
-            currency: "USD".into(),
-            balance: "50000".into(),
-            ..AccountInput::default()
-        })
-        .expect("account");
+        let j = journal_with_main(dir.path(), "derived@example.com");
         j.import_trades("Main", &[imported("AAPL", 2)]).expect("import");
         let before = clock_view(&j);
         let trade = before.keys().find(|(t, _)| t == "trades").expect("the trade").1.clone();
