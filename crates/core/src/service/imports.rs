@@ -536,6 +536,17 @@ enum RowSource {
     Stored(Box<Provenance>),
 }
 
+impl RowSource {
+    /// The source of a fill with these values: the file when it is one of the file's fills, else its
+    /// stored provenance (`stored` is asked only then; an empty one keyed `key` when it has none).
+    fn of(file: Option<FileRef>, stored: impl FnOnce() -> Option<Box<Provenance>>, key: &str) -> RowSource {
+        match file {
+            Some(f) => RowSource::File(f),
+            None => RowSource::Stored(stored().unwrap_or_else(|| Box::new(empty_provenance(key)))),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Plan {
     fill_change: Vec<Option<dto::FillChange>>,
@@ -1188,12 +1199,8 @@ fn regroup(
             };
             // The last part takes a stored provenance instead of a copy.
             let last = pi + 1 == want.len();
-            let source = match (&l.values.file, &mut l.values.provenance) {
-                (Some(f), _) => RowSource::File(*f),
-                (None, p) => RowSource::Stored(
-                    if last { p.take() } else { p.clone() }.unwrap_or_else(|| Box::new(empty_provenance(&l.key))),
-                ),
-            };
+            let stored = &mut l.values.provenance;
+            let source = RowSource::of(l.values.file, || if last { stored.take() } else { stored.clone() }, &l.key);
             fills_in[*g].push(fill.clone());
             rows[*g].push(RowPlan::Insert { fill, source, mark: l.mark.clone() });
         }
@@ -1349,10 +1356,7 @@ fn restore_trade(
         let fill =
             Fill { id, side: v.side, quantity: v.quantity, price: v.price, fees: v.fees, executed_at: v.executed_at };
         all.push(fill.clone());
-        let source = match v.file {
-            Some(f) => RowSource::File(f),
-            None => RowSource::Stored(v.provenance.unwrap_or_else(|| Box::new(empty_provenance("")))),
-        };
+        let source = RowSource::of(v.file, || v.provenance, "");
         rows.push(RowPlan::Insert { fill, source, mark: None });
     }
     all.sort_by_key(|f| (f.executed_at, f.id));
@@ -1681,7 +1685,6 @@ fn preview_fill(f: &NormalizedFill, change: dto::FillChange, tz: Tz) -> PreviewF
     }
 }
 
-/// Write a plan. `batch` is the new batch's id (an import) or `None` (an undo).
 /// The provenance of a fill of the file, built when its row is written: the fill's own batch when it has
 /// one (a correction), else the importing batch (`batch`; the preview's placeholder without one).
 fn from_file(
